@@ -1,0 +1,172 @@
+//! The `#[llm_bench]` attribute of [llmbench](https://docs.rs/llmbench).
+//!
+//! Depend on `llmbench` and use the attribute as `llmbench::llm_bench` (or
+//! through `llmbench::prelude`); this crate is an implementation detail whose
+//! expansion only makes sense next to `llmbench`'s hidden `__private` module.
+#![warn(missing_docs)]
+
+mod attr;
+mod expand;
+
+use proc_macro::TokenStream;
+
+/// Registers a function returning a [`Workload`] as a benchmark.
+///
+/// The function is kept as written. The attribute adds a registration that
+/// `llmbench::main!()` finds at startup (through `inventory`), so a bench file
+/// needs no list of its benchmarks:
+///
+/// ```ignore
+/// // benches/chat.rs   ([[bench]] name = "chat", harness = false)
+/// use llmbench::prelude::*;
+///
+/// /// What users really send: short questions.
+/// #[llm_bench(samples = 100, warmup = 10, concurrency = [1, 8, 32])]
+/// fn short_questions() -> Workload {
+///     Workload::synthetic().input_tokens(100..=200).output_tokens(200)
+/// }
+///
+/// llmbench::main!();
+/// ```
+///
+/// The function must be a free function with no parameters, not `async`,
+/// `unsafe`, `extern` or generic, returning [`Workload`]: it only describes
+/// what to send, and llmbench sends it. It may live in any module of the bench
+/// file. Benchmarks are run and listed sorted by name, whatever their order in
+/// the source.
+///
+/// Every option is checked at compile time (except the value of `ignore`,
+/// which is evaluated when the benchmark runs); a mistake is a compile error
+/// pointing at the option, and the function itself still compiles so the
+/// rest of the file keeps working in an IDE. Applying the attribute twice to
+/// one function is an error.
+///
+/// # Options
+///
+/// - [`name`](#name): the benchmark id, instead of the function name
+/// - [`samples`](#samples): measured requests per concurrency level
+/// - [`warmup`](#warmup): discarded warm-up requests
+/// - [`concurrency`](#concurrency): the concurrency levels to sweep
+/// - [`targets`](#targets): the endpoints to run against by default
+/// - [`timeout`](#timeout): the per-request deadline
+/// - [`ignore`](#ignore): skip the benchmark when a condition holds at run time
+/// - [`crate`](#crate): where to find `llmbench` when it is renamed
+///
+/// An option left out takes its value from `llmbench.toml` or the command
+/// line, then from llmbench's defaults. Each option may be given once.
+///
+/// ## `name`
+///
+/// The benchmark id used in listings, filters, result directories and
+/// reports. Defaults to the function name; must be a non-empty string
+/// literal.
+///
+/// ```ignore
+/// #[llm_bench(name = "chat/short")]
+/// fn short_questions() -> Workload {
+///     Workload::synthetic().output_tokens(200)
+/// }
+/// ```
+///
+/// ## `samples`
+///
+/// How many requests are measured at each concurrency level: an integer
+/// literal, at least 1. Percentiles need many samples (p99 means little below
+/// 100), so raise it for tail latencies.
+///
+/// ```ignore
+/// #[llm_bench(samples = 500)]
+/// fn tail_latency() -> Workload {
+///     Workload::synthetic().output_tokens(50)
+/// }
+/// ```
+///
+/// ## `warmup`
+///
+/// How many requests are sent and discarded before measuring, to get past
+/// cold starts, connection set-up and caches: an integer literal, 0 or more.
+/// `warmup = 0` measures from the very first request.
+///
+/// ```ignore
+/// #[llm_bench(warmup = 10)]
+/// fn warmed_up() -> Workload {
+///     Workload::synthetic().output_tokens(200)
+/// }
+/// ```
+///
+/// ## `concurrency`
+///
+/// The concurrency levels to run, in order: how many requests are kept in
+/// flight at once (closed loop). A list of distinct integer literals, each at
+/// least 1; a single level may be written without brackets
+/// (`concurrency = 4`). Each level is measured and reported separately.
+///
+/// ```ignore
+/// #[llm_bench(concurrency = [1, 8, 32])]
+/// fn under_load() -> Workload {
+///     Workload::synthetic().output_tokens(200)
+/// }
+/// ```
+///
+/// ## `targets`
+///
+/// The targets (endpoints declared in `llmbench.toml`) this benchmark runs
+/// against when the command line names none. A list of distinct, non-empty
+/// string literals; a single target may be written without brackets. Leave it
+/// out to use the configured default target.
+///
+/// ```ignore
+/// #[llm_bench(targets = ["local", "haiku"])]
+/// fn side_by_side() -> Workload {
+///     Workload::synthetic().output_tokens(200)
+/// }
+/// ```
+///
+/// ## `timeout`
+///
+/// The deadline of each request, from its start to the end of the stream; a
+/// request past it counts as a `timeout` error. A string of an integer and a
+/// unit, `ms`, `s` or `m` (`"500ms"`, `"30s"`, `"2m"`), or an integer
+/// literal of seconds (`timeout = 30`). It must be greater than zero.
+///
+/// ```ignore
+/// #[llm_bench(timeout = "2m")]
+/// fn long_answers() -> Workload {
+///     Workload::synthetic().output_tokens(4000)
+/// }
+/// ```
+///
+/// ## `ignore`
+///
+/// Skips the benchmark, reporting it as ignored, when the expression is
+/// `true`. The expression is any `bool` expression; it is evaluated when the
+/// benchmark binary runs, not at compile time, so it can check for a missing
+/// API key or endpoint. Paths in it resolve as at the function's location.
+///
+/// ```ignore
+/// #[llm_bench(targets = ["haiku"], ignore = std::env::var("AWS_PROFILE").is_err())]
+/// fn bedrock_only() -> Workload {
+///     Workload::synthetic().output_tokens(200)
+/// }
+/// ```
+///
+/// ## `crate`
+///
+/// The path to the `llmbench` crate, for when it is renamed in `Cargo.toml`
+/// or re-exported by another crate. Defaults to `::llmbench`.
+///
+/// ```ignore
+/// // Cargo.toml: bench = { package = "llmbench", version = "0.1" }
+/// use bench::prelude::*;
+///
+/// #[llm_bench(crate = ::bench)]
+/// fn renamed() -> Workload {
+///     Workload::synthetic().output_tokens(200)
+/// }
+/// ```
+///
+/// [`Workload`]: https://docs.rs/llmbench/latest/llmbench/workload/struct.Workload.html
+#[proc_macro_attribute]
+pub fn llm_bench(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::llm_bench(args.into(), item.into()).into()
+}

@@ -1,0 +1,149 @@
+//! The command line of a benchmark binary, criterion-compatible where
+//! criterion has the same concept. Every flag also reads an `LLMBENCH_*`
+//! environment variable; libtest's flags are accepted and ignored.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Parser, ValueEnum};
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub(crate) enum Color {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// Arguments of a benchmark binary (`cargo bench -- …`, `cargo llmbench -- …`).
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "llmbench",
+    about = "Runs the llmbench benchmarks of this binary",
+    after_help = "Without --bench (as under `cargo test --benches`) each benchmark sends one request and reports success: test mode.\nResults go to target/llmbench/<bench>/<target>/new/."
+)]
+pub(crate) struct BenchArgs {
+    /// Run only benchmarks whose id matches this regular expression.
+    #[arg(value_name = "FILTER", env = "LLMBENCH_FILTER")]
+    pub(crate) filter: Option<String>,
+
+    /// Match FILTER exactly instead of as a regular expression.
+    #[arg(long, env = "LLMBENCH_EXACT")]
+    pub(crate) exact: bool,
+
+    /// List the benchmarks instead of running them.
+    #[arg(long, env = "LLMBENCH_LIST")]
+    pub(crate) list: bool,
+
+    /// Output format of --list: `pretty` or `terse` (`name: benchmark`).
+    /// Other values (libtest's `json`, …) are accepted and read as pretty.
+    #[arg(long, value_name = "FORMAT", env = "LLMBENCH_FORMAT")]
+    pub(crate) format: Option<String>,
+
+    /// Measure (set by `cargo bench`).
+    #[arg(long, hide = true)]
+    pub(crate) bench: bool,
+
+    /// Test mode: one request per benchmark, no measuring.
+    #[arg(long, hide = true)]
+    pub(crate) test: bool,
+
+    /// Measured requests per concurrency level.
+    #[arg(long, value_name = "N", env = "LLMBENCH_SAMPLE_SIZE", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) sample_size: Option<u32>,
+
+    /// Warm-up requests per concurrency level (discarded).
+    #[arg(long, value_name = "N", env = "LLMBENCH_WARM_UP")]
+    pub(crate) warm_up: Option<u32>,
+
+    /// Concurrency levels, comma-separated (`1,8,32`).
+    #[arg(long, value_name = "LIST", env = "LLMBENCH_CONCURRENCY", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) concurrency: Vec<u32>,
+
+    /// Target to run against (repeat for side by side). Default: the
+    /// benchmark's `targets`, then `[defaults] targets`, then `sim`.
+    #[arg(long = "target", value_name = "NAME", env = "LLMBENCH_TARGET", value_delimiter = ',')]
+    pub(crate) targets: Vec<String>,
+
+    /// Per-request total timeout (`30s`), overriding config and attribute.
+    #[arg(long, value_name = "DURATION", env = "LLMBENCH_TIMEOUT", value_parser = parse_duration_arg)]
+    pub(crate) timeout: Option<std::time::Duration>,
+
+    /// The configuration file (default: llmbench.toml found upward from here).
+    #[arg(long, value_name = "PATH", env = "LLMBENCH_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+
+    /// Print only the result tables.
+    #[arg(long, short = 'q', env = "LLMBENCH_QUIET")]
+    pub(crate) quiet: bool,
+
+    /// Colour: auto, always or never.
+    #[arg(long, value_enum, default_value_t = Color::Auto, env = "LLMBENCH_COLOR")]
+    pub(crate) color: Color,
+
+    /// Append the path of every summary written to this file (used by
+    /// `cargo llmbench` to print the combined summary).
+    #[arg(long, hide = true, env = "LLMBENCH_RESULTS_LOG")]
+    pub(crate) results_log: Option<PathBuf>,
+
+    // libtest compatibility: accepted and ignored.
+    #[arg(long, hide = true, action = ArgAction::SetTrue)]
+    pub(crate) nocapture: bool,
+    #[arg(long, hide = true, action = ArgAction::SetTrue)]
+    pub(crate) show_output: bool,
+    #[arg(long, hide = true, action = ArgAction::SetTrue)]
+    pub(crate) include_ignored: bool,
+    #[arg(long, hide = true, action = ArgAction::SetTrue)]
+    pub(crate) ignored: bool,
+}
+
+impl BenchArgs {
+    /// Criterion's rule: without `--bench`, or with `--test`, it is test mode.
+    pub(crate) fn test_mode(&self) -> bool {
+        self.test || !self.bench
+    }
+
+    /// `--format terse`.
+    pub(crate) fn terse(&self) -> bool {
+        self.format.as_deref() == Some("terse")
+    }
+}
+
+fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
+    crate::units::parse_duration(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<BenchArgs, clap::Error> {
+        BenchArgs::try_parse_from(std::iter::once("bench").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn criterion_mode_rule() {
+        assert!(parse(&[]).unwrap().test_mode());
+        assert!(!parse(&["--bench"]).unwrap().test_mode());
+        assert!(parse(&["--bench", "--test"]).unwrap().test_mode());
+    }
+
+    #[test]
+    fn libtest_flags_are_accepted() {
+        let a = parse(&["short", "--exact", "--nocapture", "--show-output", "--include-ignored", "--format", "json"]).unwrap();
+        assert_eq!(a.filter.as_deref(), Some("short"));
+        assert!(a.exact);
+    }
+
+    #[test]
+    fn values_are_checked() {
+        let a = parse(&["--concurrency", "1,8", "--target", "a", "--target", "b", "--timeout", "2s"]).unwrap();
+        assert_eq!(a.concurrency, vec![1, 8]);
+        assert_eq!(a.targets, vec!["a", "b"]);
+        assert_eq!(a.timeout, Some(std::time::Duration::from_secs(2)));
+        assert!(parse(&["--sample-size", "0"]).is_err());
+        assert!(parse(&["--concurrency", "0"]).is_err());
+        assert!(parse(&["--timeout", "soon"]).is_err());
+        assert!(parse(&["--no-such-flag"]).is_err());
+    }
+}

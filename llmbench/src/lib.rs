@@ -1,0 +1,75 @@
+//! Criterion-style benchmarks for LLM inference endpoints.
+//!
+//! Declare prompt workloads with [`llm_bench`] in `benches/`, run them with
+//! `cargo llmbench`, and get TTFT, TPOT, ITL, E2E, throughput and errors per
+//! benchmark and per endpoint. See the README for a quickstart.
+#![warn(missing_docs)]
+
+pub mod calibrate;
+pub mod exit_code;
+pub mod record;
+pub mod units;
+pub mod workload;
+
+mod bench;
+pub(crate) mod cli;
+pub(crate) mod load;
+pub(crate) mod provider;
+pub(crate) mod rng;
+pub(crate) mod report;
+pub mod results;
+pub mod sim;
+pub mod stats;
+pub mod target;
+
+pub use bench::registry::BenchDef;
+pub use llmbench_macros::llm_bench;
+pub use provider::{GenRequest, Message, Role};
+pub use workload::Workload;
+
+/// Everything a benchmark file needs: `use llmbench::prelude::*;`.
+pub mod prelude {
+    pub use crate::llm_bench;
+    pub use crate::workload::Workload;
+}
+
+/// Expands to the `main` of a benchmark binary (`harness = false`).
+///
+/// ```ignore
+/// use llmbench::prelude::*;
+/// #[llm_bench]
+/// fn hello() -> Workload { Workload::synthetic() }
+/// llmbench::main!();
+/// ```
+#[macro_export]
+macro_rules! main {
+    () => {
+        fn main() {
+            ::std::process::exit($crate::__private::bench_main(env!("CARGO_MANIFEST_DIR")));
+        }
+    };
+}
+
+/// Runs `cargo llmbench` with the process arguments; the `cargo-llmbench`
+/// binary is this call and nothing else.
+pub fn cargo_llmbench_main() -> i32 {
+    cli::main()
+}
+
+/// Not public API: what `#[llm_bench]` and `main!` expand to.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::bench::registry::BenchDef;
+    pub use crate::workload::Workload;
+    pub use inventory;
+
+    /// The registered benchmarks, sorted.
+    pub fn registry() -> Vec<&'static BenchDef> {
+        crate::bench::registry::all()
+    }
+
+    /// The body of a benchmark binary's `main`; returns the exit code.
+    pub fn bench_main(manifest_dir: &'static str) -> i32 {
+        crate::bench::main(manifest_dir)
+    }
+}

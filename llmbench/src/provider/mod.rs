@@ -1,0 +1,90 @@
+//! One module per protocol. A provider turns one [`GenRequest`] into timed
+//! events on a [`Timeline`] and nothing else: it knows nothing of load shape,
+//! statistics or reports.
+
+pub(crate) mod openai;
+mod sse;
+
+use crate::record::{RequestError, Timeline};
+
+/// Who said a chat message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The system prompt.
+    System,
+    /// The user.
+    User,
+    /// The model.
+    Assistant,
+}
+
+impl Role {
+    /// The wire name shared by the OpenAI, Anthropic and Bedrock APIs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        }
+    }
+}
+
+/// One chat message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Who said it.
+    pub role: Role,
+    /// What was said.
+    pub content: String,
+}
+
+/// One generation request, independent of protocol.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GenRequest {
+    /// The conversation; a system prompt, if any, comes first.
+    pub messages: Vec<Message>,
+    /// Maximum output tokens (always set by workloads).
+    pub max_tokens: Option<u32>,
+    /// Ask the server for at least this many tokens (vLLM `min_tokens`).
+    pub min_tokens: Option<u32>,
+    /// Ask the server to ignore end-of-sequence (vLLM/TGI `ignore_eos`).
+    pub ignore_eos: bool,
+    /// Sampling temperature.
+    pub temperature: Option<f32>,
+    /// Nucleus sampling.
+    pub top_p: Option<f32>,
+    /// Sampling seed passed to the server.
+    pub seed: Option<u64>,
+    /// Stop sequences.
+    pub stop: Vec<String>,
+}
+
+impl GenRequest {
+    /// The conversation flattened to one prompt, for completion endpoints.
+    pub fn prompt_text(&self) -> String {
+        let mut out = String::new();
+        for m in &self.messages {
+            if !out.is_empty() {
+                out.push_str("\n\n");
+            }
+            out.push_str(&m.content);
+        }
+        out
+    }
+}
+
+/// A configured client for one target.
+#[derive(Debug, Clone)]
+pub(crate) enum Provider {
+    OpenAi(openai::OpenAiProvider),
+}
+
+impl Provider {
+    /// Sends one request and records its stream on `timeline`. Returns when
+    /// the stream ended or failed; a failure is classified, never a panic.
+    pub(crate) async fn send(&self, req: &GenRequest, timeline: &mut Timeline) -> Result<(), RequestError> {
+        match self {
+            Provider::OpenAi(p) => p.send(req, timeline).await,
+        }
+    }
+}

@@ -1,0 +1,552 @@
+//! One compact timeline per request.
+//!
+//! A provider fills a [`Timeline`] while it reads a response: it stamps the
+//! moments of METRICS.md ("Clock") as bytes arrive, before parsing them, and
+//! reports usage and errors. The runner turns a finished timeline into a
+//! [`RequestRecord`], the line written to `requests.jsonl`.
+//!
+//! This module must not know which provider produced the events, nor how
+//! load was shaped: it only stores times and counts.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// The error classes of METRICS.md, one per failed request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// HTTP 429, `ThrottlingException` (also SageMaker's HTTP 400 one).
+    Throttled,
+    /// The model is loading or not ready (`ModelNotReadyException`, llama.cpp 503 "Loading model").
+    NotReady,
+    /// 400/401/403/404/422 and validation or access errors: the request was refused.
+    Client,
+    /// 5xx and the services' internal or unavailable errors.
+    Server,
+    /// An error reported after the stream began.
+    ModelStream,
+    /// A connect, first-content or total deadline passed on the client.
+    Timeout,
+    /// The connection closed before the stream's end marker.
+    Cut,
+    /// Bytes that do not parse as the protocol promises.
+    Protocol,
+    /// The response arrived but failed a response check.
+    Check,
+}
+
+impl ErrorClass {
+    /// Every class, in the order reports list them.
+    pub const ALL: [ErrorClass; 9] = [
+        ErrorClass::Throttled,
+        ErrorClass::NotReady,
+        ErrorClass::Client,
+        ErrorClass::Server,
+        ErrorClass::ModelStream,
+        ErrorClass::Timeout,
+        ErrorClass::Cut,
+        ErrorClass::Protocol,
+        ErrorClass::Check,
+    ];
+
+    /// The METRICS.md key of this class.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::Throttled => "throttled",
+            ErrorClass::NotReady => "not_ready",
+            ErrorClass::Client => "client",
+            ErrorClass::Server => "server",
+            ErrorClass::ModelStream => "model_stream",
+            ErrorClass::Timeout => "timeout",
+            ErrorClass::Cut => "cut",
+            ErrorClass::Protocol => "protocol",
+            ErrorClass::Check => "check",
+        }
+    }
+
+    /// The class of an HTTP error status received before the stream began.
+    pub fn from_http_status(status: u16) -> ErrorClass {
+        match status {
+            429 => ErrorClass::Throttled,
+            408 => ErrorClass::Timeout,
+            500..=599 => ErrorClass::Server,
+            _ => ErrorClass::Client,
+        }
+    }
+}
+
+impl fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A classified request failure. The message never carries credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestError {
+    /// The METRICS.md class.
+    pub class: ErrorClass,
+    /// The HTTP status, when the failure came with one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub status: Option<u16>,
+    /// What happened, for people.
+    pub message: String,
+}
+
+impl RequestError {
+    /// A new error of `class`.
+    pub fn new(class: ErrorClass, message: impl Into<String>) -> Self {
+        RequestError { class, status: None, message: message.into() }
+    }
+
+    /// The same error, with the HTTP status it came with.
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.status {
+            Some(status) => write!(f, "{} (HTTP {status}): {}", self.class, self.message),
+            None => write!(f, "{}: {}", self.class, self.message),
+        }
+    }
+}
+
+impl std::error::Error for RequestError {}
+
+/// Whether a content chunk carried the answer or the model's reasoning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentKind {
+    /// Visible output: text or tool-call text.
+    Answer,
+    /// Reasoning ("thinking") text: counts for `ttft`, not for `ttfo`.
+    Reasoning,
+}
+
+/// Where a token count came from (METRICS.md `output_tokens`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenSource {
+    /// Server-reported usage: the figure of record.
+    Usage,
+    /// A local tokenizer or estimate.
+    Tokenizer,
+    /// The count of content chunks (no usage, no tokenizer).
+    #[default]
+    Chunks,
+}
+
+/// Token usage as a server reported it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Usage {
+    /// Prompt tokens.
+    pub input_tokens: Option<u64>,
+    /// Generated tokens (reasoning included).
+    pub output_tokens: Option<u64>,
+    /// Prompt tokens read from a cache.
+    pub cache_read_tokens: Option<u64>,
+    /// Prompt tokens written to a cache.
+    pub cache_write_tokens: Option<u64>,
+}
+
+/// The deadlines of one request, all measured from its `scheduled` time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadlines {
+    /// Until the first content chunk.
+    pub first_content: Duration,
+    /// Until the end of the stream.
+    pub total: Duration,
+}
+
+/// What a provider records while it streams one response.
+///
+/// Times are stamped by the provider with [`Instant::now`] at the moment a
+/// read returns, before the bytes are parsed; every event decoded from one
+/// read carries that read's stamp. Chunk arrivals are kept as microsecond
+/// offsets from `scheduled` in a vector sized once per request, so the
+/// measured path does not allocate per token.
+#[derive(Debug)]
+pub struct Timeline {
+    scheduled: Instant,
+    deadlines: Deadlines,
+    sent: Option<Instant>,
+    headers: Option<Instant>,
+    first_content: Option<Instant>,
+    first_answer: Option<Instant>,
+    last_content: Option<Instant>,
+    end: Option<Instant>,
+    chunk_offsets_us: Vec<u32>,
+    usage: Usage,
+    text: Option<String>,
+    stop_reason: Option<String>,
+    server_latency_ms: Option<f64>,
+    server_first_byte_ms: Option<f64>,
+    response_id: Option<String>,
+}
+
+impl Timeline {
+    /// A timeline for a request due at `scheduled`, expecting about
+    /// `expected_chunks` content chunks. `capture_text` keeps the output text
+    /// (for response checks and test mode); otherwise only lengths are kept.
+    pub fn new(scheduled: Instant, deadlines: Deadlines, expected_chunks: usize, capture_text: bool) -> Self {
+        Timeline {
+            scheduled,
+            deadlines,
+            sent: None,
+            headers: None,
+            first_content: None,
+            first_answer: None,
+            last_content: None,
+            end: None,
+            chunk_offsets_us: Vec::with_capacity(expected_chunks + 8),
+            usage: Usage::default(),
+            text: capture_text.then(|| String::with_capacity(expected_chunks * 6)),
+            stop_reason: None,
+            server_latency_ms: None,
+            server_first_byte_ms: None,
+            response_id: None,
+        }
+    }
+
+    /// The server's id for the response (e.g. `chatcmpl-…`), kept to pair
+    /// the client's measurements with server logs. Only the first one counts.
+    pub fn set_response_id(&mut self, id: &str) {
+        if self.response_id.is_none() {
+            self.response_id = Some(id.to_owned());
+        }
+    }
+
+    /// When the request was due.
+    pub fn scheduled(&self) -> Instant {
+        self.scheduled
+    }
+
+    /// The request was handed to the connection.
+    pub fn mark_sent(&mut self, at: Instant) {
+        self.sent = Some(at);
+    }
+
+    /// The status line and headers arrived.
+    pub fn mark_headers(&mut self, at: Instant) {
+        self.headers = Some(at);
+    }
+
+    /// A content chunk read at `at`. Empty text is not content (METRICS.md:
+    /// role-only chunks never count) and is ignored.
+    pub fn on_content(&mut self, at: Instant, kind: ContentKind, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        if self.first_content.is_none() {
+            self.first_content = Some(at);
+        }
+        if kind == ContentKind::Answer && self.first_answer.is_none() {
+            self.first_answer = Some(at);
+        }
+        self.last_content = Some(at);
+        self.chunk_offsets_us.push(micros_between(self.scheduled, at));
+        if let Some(buf) = &mut self.text {
+            buf.push_str(text);
+        }
+    }
+
+    /// Server-reported usage. Later reports overwrite earlier fields they set.
+    pub fn on_usage(&mut self, usage: Usage) {
+        let u = &mut self.usage;
+        u.input_tokens = usage.input_tokens.or(u.input_tokens);
+        u.output_tokens = usage.output_tokens.or(u.output_tokens);
+        u.cache_read_tokens = usage.cache_read_tokens.or(u.cache_read_tokens);
+        u.cache_write_tokens = usage.cache_write_tokens.or(u.cache_write_tokens);
+    }
+
+    /// Why generation stopped, as the server said it.
+    pub fn set_stop_reason(&mut self, reason: &str) {
+        self.stop_reason = Some(reason.to_owned());
+    }
+
+    /// What the service says it spent on the request, in milliseconds.
+    pub fn set_server_latency_ms(&mut self, ms: f64) {
+        self.server_latency_ms = Some(ms);
+    }
+
+    /// The service's own time to first byte, in milliseconds.
+    pub fn set_server_first_byte_ms(&mut self, ms: f64) {
+        self.server_first_byte_ms = Some(ms);
+    }
+
+    /// The stream is complete (end marker, or a clean close where the
+    /// protocol allows one).
+    pub fn mark_end(&mut self, at: Instant) {
+        if self.end.is_none() {
+            self.end = Some(at);
+        }
+    }
+
+    /// Whether any content arrived yet.
+    pub fn has_content(&self) -> bool {
+        self.first_content.is_some()
+    }
+
+    /// The instant the next read must finish by: the first-content deadline
+    /// until content arrives, then the total deadline.
+    pub fn next_deadline(&self) -> Instant {
+        let total = self.scheduled + self.deadlines.total;
+        if self.first_content.is_some() {
+            total
+        } else {
+            total.min(self.scheduled + self.deadlines.first_content)
+        }
+    }
+
+    /// The timeout error for a deadline that passed now.
+    pub fn timeout_error(&self) -> RequestError {
+        if self.first_content.is_none() && self.deadlines.first_content < self.deadlines.total {
+            RequestError::new(
+                ErrorClass::Timeout,
+                format!("no content within {} ms", self.deadlines.first_content.as_millis()),
+            )
+        } else {
+            RequestError::new(
+                ErrorClass::Timeout,
+                format!("stream not complete within {} ms", self.deadlines.total.as_millis()),
+            )
+        }
+    }
+
+    /// The captured output text, when capture was asked for.
+    pub fn text(&self) -> Option<&str> {
+        self.text.as_deref()
+    }
+
+    /// Turns the timeline into the record kept on disk. `error` is the
+    /// request's failure, if any; `ended` is when the runner saw it finish.
+    pub(crate) fn into_record(self, index: u64, phase: Phase, error: Option<RequestError>, ended: Instant, start_offset_us: u64) -> RequestRecord {
+        let ms = |at: Option<Instant>| at.map(|t| millis_between(self.scheduled, t));
+        let end = self.end.unwrap_or(ended);
+        let chunks = self.chunk_offsets_us.len() as u64;
+        let (output_tokens, output_source) = match self.usage.output_tokens {
+            Some(n) => (n, TokenSource::Usage),
+            None => (chunks, TokenSource::Chunks),
+        };
+        let gaps_us = self.chunk_offsets_us.windows(2).map(|w| w[1].saturating_sub(w[0])).collect();
+        RequestRecord {
+            index,
+            phase,
+            concurrency: 1,
+            start_us: start_offset_us,
+            queue_ms: ms(self.sent).unwrap_or(0.0),
+            ttfb_ms: match (self.sent, self.headers) {
+                (Some(s), Some(h)) => Some(h.saturating_duration_since(s).as_secs_f64() * 1e3),
+                _ => None,
+            },
+            ttft_ms: ms(self.first_content),
+            ttfo_ms: ms(self.first_answer),
+            last_content_ms: ms(self.last_content),
+            e2e_ms: millis_between(self.scheduled, end),
+            chunks,
+            gaps_us,
+            output_tokens,
+            output_source,
+            input_tokens: self.usage.input_tokens,
+            cache_read_tokens: self.usage.cache_read_tokens,
+            cache_write_tokens: self.usage.cache_write_tokens,
+            stop_reason: self.stop_reason,
+            server_latency_ms: self.server_latency_ms,
+            server_first_byte_ms: self.server_first_byte_ms,
+            error,
+            response_id: self.response_id,
+            text: self.text,
+        }
+    }
+}
+
+/// Which part of a run a request belonged to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// The very first request of a benchmark × target: kept apart.
+    ColdStart,
+    /// Warm-up: run and discarded from the statistics.
+    Warmup,
+    /// Measured.
+    Measured,
+}
+
+/// One request as written to `requests.jsonl`. Times are milliseconds from
+/// the request's `scheduled` instant unless named otherwise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// Order in which the request was scheduled within its concurrency level.
+    pub index: u64,
+    /// Cold start, warm-up or measured.
+    pub phase: Phase,
+    /// The concurrency level the request ran at.
+    pub concurrency: u32,
+    /// `scheduled`, in microseconds since the level began.
+    pub start_us: u64,
+    /// `sent − scheduled`.
+    pub queue_ms: f64,
+    /// `headers − sent`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ttfb_ms: Option<f64>,
+    /// `first_content − scheduled`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ttft_ms: Option<f64>,
+    /// `first_answer − scheduled`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ttfo_ms: Option<f64>,
+    /// `last_content − scheduled`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub last_content_ms: Option<f64>,
+    /// `end − scheduled` (for a failed request: when the failure was seen).
+    pub e2e_ms: f64,
+    /// Content chunks received.
+    pub chunks: u64,
+    /// Gaps between successive content chunks, in microseconds (ITL).
+    pub gaps_us: Vec<u32>,
+    /// Output tokens, from `output_source`.
+    pub output_tokens: u64,
+    /// Where `output_tokens` came from.
+    pub output_source: TokenSource,
+    /// Server-reported prompt tokens.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub input_tokens: Option<u64>,
+    /// Server-reported cache-read prompt tokens.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cache_read_tokens: Option<u64>,
+    /// Server-reported cache-write prompt tokens.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cache_write_tokens: Option<u64>,
+    /// Why generation stopped, as the server said.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub stop_reason: Option<String>,
+    /// Service-reported latency.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub server_latency_ms: Option<f64>,
+    /// Service-reported time to first byte.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub server_first_byte_ms: Option<f64>,
+    /// The failure, for a failed request.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<RequestError>,
+    /// The server's id for the response.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub response_id: Option<String>,
+    /// The output text, when it was captured.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub text: Option<String>,
+}
+
+impl RequestRecord {
+    /// Whether the request succeeded.
+    pub fn is_ok(&self) -> bool {
+        self.error.is_none()
+    }
+
+    /// `(last_content − first_content) / (output_tokens − 1)`, for requests
+    /// with at least two output tokens.
+    pub fn tpot_ms(&self) -> Option<f64> {
+        match (self.ttft_ms, self.last_content_ms) {
+            (Some(first), Some(last)) if self.output_tokens >= 2 => Some((last - first) / (self.output_tokens - 1) as f64),
+            _ => None,
+        }
+    }
+
+    /// `e2e / output_tokens`.
+    pub fn ntpot_ms(&self) -> Option<f64> {
+        (self.output_tokens > 0).then(|| self.e2e_ms / self.output_tokens as f64)
+    }
+
+    /// `(output_tokens − 1) / (last_content − first_content)`, tokens per second.
+    pub fn decode_tps(&self) -> Option<f64> {
+        match (self.ttft_ms, self.last_content_ms) {
+            (Some(first), Some(last)) if self.output_tokens >= 2 && last > first => {
+                Some((self.output_tokens - 1) as f64 / ((last - first) / 1e3))
+            }
+            _ => None,
+        }
+    }
+
+    /// `e2e − server_latency`, where the server reports its latency.
+    pub fn network_overhead_ms(&self) -> Option<f64> {
+        self.server_latency_ms.map(|s| self.e2e_ms - s)
+    }
+
+    /// When the request ended, in microseconds since its level began.
+    pub fn end_us(&self) -> u64 {
+        self.start_us + (self.e2e_ms * 1e3) as u64
+    }
+}
+
+fn micros_between(from: Instant, to: Instant) -> u32 {
+    u32::try_from(to.saturating_duration_since(from).as_micros()).unwrap_or(u32::MAX)
+}
+
+fn millis_between(from: Instant, to: Instant) -> f64 {
+    to.saturating_duration_since(from).as_secs_f64() * 1e3
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deadlines() -> Deadlines {
+        Deadlines { first_content: Duration::from_secs(1), total: Duration::from_secs(10) }
+    }
+
+    #[test]
+    fn role_only_and_empty_chunks_are_not_content() {
+        let t0 = Instant::now();
+        let mut tl = Timeline::new(t0, deadlines(), 4, true);
+        tl.on_content(t0 + Duration::from_millis(5), ContentKind::Answer, "");
+        assert!(!tl.has_content());
+        tl.on_content(t0 + Duration::from_millis(10), ContentKind::Reasoning, "hmm");
+        tl.on_content(t0 + Duration::from_millis(30), ContentKind::Answer, "Hi");
+        tl.on_content(t0 + Duration::from_millis(40), ContentKind::Answer, "!");
+        tl.mark_end(t0 + Duration::from_millis(50));
+        let rec = tl.into_record(0, Phase::Measured, None, t0 + Duration::from_millis(60), 0);
+        assert_eq!(rec.ttft_ms.map(f64::round), Some(10.0));
+        assert_eq!(rec.ttfo_ms.map(f64::round), Some(30.0));
+        assert_eq!(rec.e2e_ms.round(), 50.0);
+        assert_eq!(rec.chunks, 3);
+        assert_eq!(rec.gaps_us, vec![20_000, 10_000]);
+        assert_eq!(rec.output_source, TokenSource::Chunks);
+        assert_eq!(rec.text.as_deref(), Some("hmmHi!"));
+        // (40 - 10) / (3 - 1)
+        assert_eq!(rec.tpot_ms().map(f64::round), Some(15.0));
+    }
+
+    #[test]
+    fn usage_is_the_figure_of_record() {
+        let t0 = Instant::now();
+        let mut tl = Timeline::new(t0, deadlines(), 4, false);
+        tl.on_content(t0 + Duration::from_millis(10), ContentKind::Answer, "a b c");
+        tl.on_usage(Usage { input_tokens: Some(7), output_tokens: Some(3), ..Usage::default() });
+        let rec = tl.into_record(0, Phase::Measured, None, t0 + Duration::from_millis(20), 0);
+        assert_eq!((rec.output_tokens, rec.output_source), (3, TokenSource::Usage));
+        assert_eq!(rec.input_tokens, Some(7));
+        assert_eq!(rec.text, None);
+    }
+
+    #[test]
+    fn deadline_moves_from_first_content_to_total() {
+        let t0 = Instant::now();
+        let mut tl = Timeline::new(t0, deadlines(), 1, false);
+        assert_eq!(tl.next_deadline(), t0 + Duration::from_secs(1));
+        assert!(tl.timeout_error().message.contains("no content"));
+        tl.on_content(t0, ContentKind::Answer, "x");
+        assert_eq!(tl.next_deadline(), t0 + Duration::from_secs(10));
+    }
+
+    #[test]
+    fn http_status_classes() {
+        assert_eq!(ErrorClass::from_http_status(429), ErrorClass::Throttled);
+        assert_eq!(ErrorClass::from_http_status(503), ErrorClass::Server);
+        assert_eq!(ErrorClass::from_http_status(401), ErrorClass::Client);
+    }
+}

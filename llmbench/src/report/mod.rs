@@ -1,0 +1,4 @@
+//! What people read: the terminal table and the progress bar.
+
+pub(crate) mod progress;
+pub(crate) mod terminal;

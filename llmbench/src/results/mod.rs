@@ -1,0 +1,152 @@
+//! The on-disk results store and its versioned JSON schema.
+//!
+//! ```text
+//! <root>/<bench>/<target>/new/summary.json    one run's summary
+//! <root>/<bench>/<target>/new/requests.jsonl  one line per request
+//! ```
+//!
+//! `<root>` is `$LLMBENCH_HOME`, else `$CARGO_TARGET_DIR/llmbench`, else the
+//! cargo target directory of the running benchmark binary, else
+//! `target/llmbench`. Every write is atomic (temp file, then rename), and a
+//! run directory is replaced whole, so a reader never sees half a run.
+
+mod schema;
+
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+pub use schema::{BenchInfo, ColdStart, FORMAT_VERSION, RunSettings, RunSummary, ToolInfo};
+pub(crate) use schema::rfc3339;
+
+use crate::record::RequestRecord;
+
+/// The directory of the run in progress, beside saved baselines.
+pub const NEW_DIR: &str = "new";
+/// The summary file of a run.
+pub const SUMMARY_FILE: &str = "summary.json";
+/// The per-request file of a run.
+pub const REQUESTS_FILE: &str = "requests.jsonl";
+
+/// Where results go, by the rule in the module docs.
+pub fn default_root() -> PathBuf {
+    if let Some(home) = std::env::var_os("LLMBENCH_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(home);
+    }
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR").filter(|v| !v.is_empty()) {
+        return PathBuf::from(dir).join("llmbench");
+    }
+    // A benchmark binary lives at <target>/<profile>/deps/<name>-<hash>.
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(target) = exe.ancestors().nth(3) {
+            if exe.parent().and_then(Path::file_name).is_some_and(|d| d == "deps") {
+                return target.join("llmbench");
+            }
+        }
+    }
+    PathBuf::from("target").join("llmbench")
+}
+
+/// Makes an id safe as one path component, as criterion does: reserved
+/// characters become `_` and the result is at most 64 bytes.
+pub fn file_safe(id: &str) -> String {
+    let mut out: String = id
+        .chars()
+        .map(|c| if matches!(c, '?' | '"' | '/' | '\\' | '*' | '<' | '>' | ':' | '|' | '^') || c.is_control() { '_' } else { c })
+        .collect();
+    if out.len() > 64 {
+        let mut cut = 64;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+    }
+    if out.is_empty() || out == "." || out == ".." {
+        out = "_".to_owned();
+    }
+    out
+}
+
+/// The directory of `run` (e.g. `new`) for a benchmark and target.
+pub fn run_dir(root: &Path, bench: &str, target: &str, run: &str) -> PathBuf {
+    root.join(file_safe(bench)).join(file_safe(target)).join(file_safe(run))
+}
+
+/// Writes a run: `summary.json` and `requests.jsonl` into a temporary
+/// directory, then swaps it in for `dir` so readers see the old run or the
+/// new one, never a mix.
+pub fn write_run(dir: &Path, summary: &RunSummary, records: &[RequestRecord]) -> std::io::Result<()> {
+    let parent = dir.parent().ok_or_else(|| std::io::Error::other("results directory has no parent"))?;
+    fs::create_dir_all(parent)?;
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("run");
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp)?;
+    }
+    fs::create_dir_all(&tmp)?;
+    {
+        let mut out = BufWriter::new(fs::File::create(tmp.join(REQUESTS_FILE))?);
+        for r in records {
+            serde_json::to_writer(&mut out, r)?;
+            out.write_all(b"\n")?;
+        }
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    }
+    let json = serde_json::to_vec_pretty(summary)?;
+    fs::write(tmp.join(SUMMARY_FILE), json)?;
+    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+    if dir.exists() {
+        fs::rename(dir, &old)?;
+    }
+    fs::rename(&tmp, dir)?;
+    if old.exists() {
+        fs::remove_dir_all(&old)?;
+    }
+    Ok(())
+}
+
+/// Reads a run's summary.
+pub fn read_summary(dir: &Path) -> Result<RunSummary, String> {
+    let path = dir.join(SUMMARY_FILE);
+    let text = fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Reads a run's request records.
+pub fn read_requests(dir: &Path) -> Result<Vec<RequestRecord>, String> {
+    let path = dir.join(REQUESTS_FILE);
+    let text = fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_safe_names() {
+        assert_eq!(file_safe("summarise/temperature=0.7"), "summarise_temperature=0.7");
+        assert_eq!(file_safe("a:b"), "a_b");
+        assert_eq!(file_safe(".."), "_");
+        assert_eq!(file_safe(&"é".repeat(40)).len(), 64);
+    }
+
+    #[test]
+    fn write_run_replaces_the_whole_directory() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = run_dir(root.path(), "b", "t", NEW_DIR);
+        let summary = RunSummary::example();
+        write_run(&dir, &summary, &[]).unwrap();
+        fs::write(dir.join("stale.txt"), "x").unwrap();
+        write_run(&dir, &summary, &[]).unwrap();
+        assert!(!dir.join("stale.txt").exists());
+        assert_eq!(read_summary(&dir).unwrap(), summary);
+        assert!(read_requests(&dir).unwrap().is_empty());
+        let leftovers: Vec<_> = fs::read_dir(dir.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(leftovers, vec![std::ffi::OsString::from("new")]);
+    }
+}

@@ -1,0 +1,141 @@
+//! `summary.json`, format version 1. Documented in `docs/results-schema.md`;
+//! any change to these types bumps [`FORMAT_VERSION`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::stats::LevelSummary;
+use crate::target::TargetIdentity;
+
+/// The version of the results format written by this build.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One benchmark × target run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// [`FORMAT_VERSION`] at write time.
+    pub format_version: u32,
+    /// The tool that wrote it.
+    pub tool: ToolInfo,
+    /// Which benchmark.
+    pub bench: BenchInfo,
+    /// Which endpoint (no secrets).
+    pub target: TargetIdentity,
+    /// What was sent (the workload definition, seed included).
+    pub workload: serde_json::Value,
+    /// How it was run.
+    pub settings: RunSettings,
+    /// Start time, RFC 3339 UTC.
+    pub started_at: String,
+    /// Wall time of the whole run, seconds.
+    pub duration_s: f64,
+    /// The run was interrupted: levels hold what completed.
+    pub partial: bool,
+    /// The very first request, kept apart from the samples.
+    pub cold_start: Option<ColdStart>,
+    /// One entry per concurrency level.
+    pub levels: Vec<LevelSummary>,
+}
+
+/// The tool and version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolInfo {
+    /// `llmbench`.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+}
+
+impl ToolInfo {
+    /// This build.
+    pub fn current() -> Self {
+        ToolInfo { name: "llmbench".into(), version: env!("CARGO_PKG_VERSION").into() }
+    }
+}
+
+/// Where the benchmark is declared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchInfo {
+    /// The benchmark id.
+    pub id: String,
+    /// Its Rust module.
+    pub module_path: String,
+    /// Its source file.
+    pub file: String,
+    /// Its line.
+    pub line: u32,
+}
+
+/// The settings a run used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSettings {
+    /// Measured requests per level.
+    pub samples: u32,
+    /// Warm-up requests per level.
+    pub warmup: u32,
+    /// Concurrency levels.
+    pub concurrency: Vec<u32>,
+    /// Per-request total deadline, ms.
+    pub timeout_ms: u64,
+    /// Deadline for the first content, ms.
+    pub first_content_timeout_ms: u64,
+}
+
+/// The first request of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColdStart {
+    /// Its TTFT, ms, if content arrived.
+    pub ttft_ms: Option<f64>,
+    /// Its E2E, ms.
+    pub e2e_ms: f64,
+    /// Its error class, if it failed.
+    pub error: Option<String>,
+}
+
+impl RunSummary {
+    #[cfg(test)]
+    pub(crate) fn example() -> Self {
+        RunSummary {
+            format_version: FORMAT_VERSION,
+            tool: ToolInfo::current(),
+            bench: BenchInfo { id: "b".into(), module_path: "m".into(), file: "f.rs".into(), line: 1 },
+            target: TargetIdentity { name: "t".into(), provider: "sim".into(), model: "sim".into(), endpoint: "sim".into() },
+            workload: serde_json::json!({"kind": "synthetic"}),
+            settings: RunSettings { samples: 1, warmup: 0, concurrency: vec![1], timeout_ms: 1000, first_content_timeout_ms: 1000 },
+            started_at: "2026-01-01T00:00:00Z".into(),
+            duration_s: 1.0,
+            partial: false,
+            cold_start: None,
+            levels: Vec::new(),
+        }
+    }
+}
+
+/// Formats a system time as RFC 3339 UTC (`2026-11-28T01:46:48Z`).
+pub(crate) fn rfc3339(time: std::time::SystemTime) -> String {
+    let secs = time.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil-from-days (Howard Hinnant's algorithm), for dates after 1970.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_830_408)), "2026-11-28T01:46:48Z");
+        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00Z");
+    }
+}

@@ -1,0 +1,405 @@
+//! The simulator's HTTP side: the accept loop, one hyper HTTP/1.1
+//! connection task per socket, routing, request parsing, the per-request
+//! decisions (id, error, capacity slot, clock start) and every response that
+//! is not a paced stream. The paced body lives in `stream.rs`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::stream::{Endpoint, MidStream, Schedule, SimBody, SseBody, StreamCut, StreamSpec, next_word};
+use super::{FlushRecord, SimConfig, SimError};
+use crate::rng::Rng;
+
+/// Output length when neither the config nor the request sets one.
+const DEFAULT_MAX_TOKENS: u32 = 128;
+/// Request bodies beyond this are refused (413).
+const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
+
+/// What every connection of one server shares.
+pub(crate) struct Shared {
+    pub(crate) config: SimConfig,
+    /// The number of the last request accepted; ids and random streams
+    /// derive from it.
+    requests: AtomicU64,
+    slots: Option<Arc<Semaphore>>,
+    pub(crate) flushes: Arc<Mutex<Vec<FlushRecord>>>,
+}
+
+impl Shared {
+    pub(crate) fn new(config: SimConfig) -> Shared {
+        Shared {
+            slots: config.capacity.map(|n| Arc::new(Semaphore::new(n as usize))),
+            config,
+            requests: AtomicU64::new(0),
+            flushes: Arc::default(),
+        }
+    }
+}
+
+/// Accepts connections until `stop` changes or its sender is dropped, then
+/// closes the listener and aborts every connection, and returns once they
+/// are all gone.
+pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((socket, _)) => {
+                    connections.spawn(serve_connection(socket, Arc::clone(&shared)));
+                }
+                // Out of file descriptors, or the like: back off, don't spin.
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    connections.shutdown().await;
+}
+
+async fn serve_connection(socket: TcpStream, shared: Arc<Shared>) {
+    // Each chunk must leave at once, not wait for Nagle.
+    let _ = socket.set_nodelay(true);
+    let service = service_fn(move |request| handle(request, Arc::clone(&shared)));
+    // Errors here are the client's doing (hung up, bad HTTP) or a `cut`.
+    let _ = http1::Builder::new().serve_connection(TokioIo::new(socket), service).await;
+}
+
+async fn handle(request: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<SimBody>, StreamCut> {
+    let endpoint = match (request.method(), request.uri().path()) {
+        (&Method::POST, "/v1/chat/completions") => Endpoint::Chat,
+        (&Method::POST, "/v1/completions") => Endpoint::Completions,
+        (&Method::GET, "/v1/models") => return Ok(models()),
+        (method, path @ ("/v1/chat/completions" | "/v1/completions")) => {
+            let message = format!("sim: {method} is not allowed on {path} (use POST)");
+            return Ok(error_response(StatusCode::METHOD_NOT_ALLOWED, "invalid_request_error", &message));
+        }
+        (method, path) => {
+            let message =
+                format!("sim: no route for {method} {path} (use POST /v1/chat/completions or POST /v1/completions)");
+            return Ok(error_response(StatusCode::NOT_FOUND, "invalid_request_error", &message));
+        }
+    };
+    let body = match Limited::new(request.into_body(), MAX_REQUEST_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<LengthLimitError>() => {
+            let message = format!("sim: request body over {MAX_REQUEST_BYTES} bytes");
+            return Ok(error_response(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request_error", &message));
+        }
+        Err(e) => {
+            let message = format!("sim: could not read the request body: {e}");
+            return Ok(error_response(StatusCode::BAD_REQUEST, "invalid_request_error", &message));
+        }
+    };
+    match SimRequest::parse(&body, endpoint) {
+        Ok(request) => respond(request, &shared).await,
+        Err(message) => Ok(error_response(StatusCode::BAD_REQUEST, "invalid_request_error", &message)),
+    }
+}
+
+/// The part of a request the simulator acts on.
+#[derive(Debug, Clone, PartialEq)]
+struct SimRequest {
+    endpoint: Endpoint,
+    model: String,
+    prompt_tokens: u32,
+    max_tokens: Option<u32>,
+    stream: bool,
+    include_usage: bool,
+}
+
+#[derive(serde::Deserialize)]
+struct WireRequest {
+    model: Option<String>,
+    messages: Option<Vec<Value>>,
+    prompt: Option<Value>,
+    max_tokens: Option<u32>,
+    max_completion_tokens: Option<u32>,
+    stream: Option<bool>,
+    stream_options: Option<StreamOptions>,
+}
+
+#[derive(serde::Deserialize)]
+struct StreamOptions {
+    include_usage: Option<bool>,
+}
+
+impl SimRequest {
+    /// Reads an OpenAI request body; other fields (temperature, …) are
+    /// accepted and ignored. The error is the message for a 400.
+    fn parse(body: &[u8], endpoint: Endpoint) -> Result<SimRequest, String> {
+        let wire: WireRequest = serde_json::from_slice(body).map_err(|e| format!("sim: invalid request body: {e}"))?;
+        let prompt_chars = match endpoint {
+            Endpoint::Chat => {
+                let messages = wire.messages.ok_or("sim: `messages` is required")?;
+                messages.iter().map(|m| m.get("content").map_or(0, text_chars)).sum()
+            }
+            Endpoint::Completions => text_chars(&wire.prompt.ok_or("sim: `prompt` is required")?),
+        };
+        // OpenAI's newer name wins, as in vLLM.
+        let max_tokens = wire.max_completion_tokens.or(wire.max_tokens);
+        if max_tokens == Some(0) {
+            return Err("sim: max_tokens must be at least 1".into());
+        }
+        Ok(SimRequest {
+            endpoint,
+            model: wire.model.unwrap_or_else(|| "sim".into()),
+            prompt_tokens: u32::try_from(prompt_chars / 4).unwrap_or(u32::MAX).max(1),
+            max_tokens,
+            stream: wire.stream.unwrap_or(false),
+            include_usage: wire.stream_options.and_then(|o| o.include_usage).unwrap_or(false),
+        })
+    }
+}
+
+/// Characters of prompt text in a message content or a prompt: a string,
+/// an array of strings or of `{"type":"text","text":…}` parts. A token id
+/// (completions accept token arrays) counts as 4 characters, one token.
+fn text_chars(value: &Value) -> usize {
+    match value {
+        Value::String(text) => text.chars().count(),
+        Value::Array(items) => items.iter().map(text_chars).sum(),
+        Value::Object(part) => part.get("text").map_or(0, text_chars),
+        Value::Number(_) => 4,
+        _ => 0,
+    }
+}
+
+/// Decides the request's fate and starts its response.
+async fn respond(request: SimRequest, shared: &Shared) -> Result<Response<SimBody>, StreamCut> {
+    let config = &shared.config;
+    let n = shared.requests.fetch_add(1, Ordering::Relaxed) + 1;
+    let (failure, timing, words) = draws(config, n);
+    let failure = match failure {
+        None => None,
+        Some(SimError::Throttled) => {
+            return Ok(error_response(StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", "sim: rate limited"));
+        }
+        Some(SimError::Server) => {
+            let status = StatusCode::INTERNAL_SERVER_ERROR;
+            return Ok(error_response(status, "server_error", "sim: internal server error"));
+        }
+        Some(SimError::ModelStream) => Some(MidStream::ModelError),
+        Some(SimError::Cut) => Some(MidStream::Cut),
+    };
+    let output_tokens = match (config.output_tokens, request.max_tokens) {
+        (Some(fixed), Some(limit)) => fixed.min(limit),
+        (fixed, limit) => fixed.or(limit).unwrap_or(DEFAULT_MAX_TOKENS),
+    };
+    let prefix = if request.endpoint == Endpoint::Chat { "chatcmpl" } else { "cmpl" };
+    let spec = StreamSpec {
+        id: format!("{prefix}-sim-{n}"),
+        endpoint: request.endpoint,
+        created: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        model: request.model,
+        prompt_tokens: request.prompt_tokens,
+        output_tokens,
+        chunk_tokens: config.chunk_tokens,
+        // The request's limit cut it short, or the "model" chose to stop.
+        finish_reason: if request.max_tokens == Some(output_tokens) { "length" } else { "stop" },
+        include_usage: request.include_usage,
+        failure,
+    };
+    // Queueing for a slot happens before the clock starts, so it shows in
+    // the client's TTFT, as on a loaded server. A slot is never closed.
+    let permit = match &shared.slots {
+        Some(slots) => Arc::clone(slots).acquire_owned().await.ok(),
+        None => None,
+    };
+    let schedule = Schedule::start(Instant::now(), &config.ttft, config.itl, timing);
+    if !request.stream {
+        return whole_response(spec, schedule, words, permit).await;
+    }
+    let sink = config.record_flushes.then(|| Arc::clone(&shared.flushes));
+    let mut response = Response::new(SimBody::Sse(Box::new(SseBody::new(spec, schedule, words, sink, permit))));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+/// The random choices of request number `n`: its failure, if any, the
+/// generator its delays are drawn from, and the one its words come from.
+/// Seeded per request, so request `n` gets the same draws in every run
+/// however requests interleave.
+fn draws(config: &SimConfig, n: u64) -> (Option<SimError>, Rng, Rng) {
+    let mut timing = Rng::for_item(config.seed, n << 1);
+    let words = Rng::for_item(config.seed, (n << 1) | 1);
+    // Always drawn, so the delays do not depend on error_rate.
+    let fails = timing.next_f64() < config.error_rate;
+    (fails.then_some(config.error), timing, words)
+}
+
+/// A `stream: false` answer: the whole completion once its last token is
+/// due (or the failure, once it strikes), with usage.
+async fn whole_response(
+    spec: StreamSpec,
+    mut schedule: Schedule,
+    mut words: Rng,
+    permit: Option<OwnedSemaphorePermit>,
+) -> Result<Response<SimBody>, StreamCut> {
+    let chunks = spec.output_tokens.div_ceil(spec.chunk_tokens);
+    let last = if spec.failure.is_some() { chunks / 2 } else { chunks - 1 };
+    for _ in 0..last {
+        schedule.advance();
+    }
+    if schedule.due() > Instant::now() {
+        tokio::time::sleep_until(schedule.due()).await;
+    }
+    drop(permit);
+    match spec.failure {
+        Some(MidStream::ModelError) => {
+            let status = StatusCode::INTERNAL_SERVER_ERROR;
+            return Ok(error_response(status, "server_error", "sim: model failed"));
+        }
+        // Dropping the connection without an answer.
+        Some(MidStream::Cut) => return Err(StreamCut),
+        None => {}
+    }
+    let text: String = (0..spec.output_tokens).map(|_| next_word(&mut words)).collect();
+    let (object, choice) = match spec.endpoint {
+        Endpoint::Chat => (
+            "chat.completion",
+            json!({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": spec.finish_reason}),
+        ),
+        Endpoint::Completions => {
+            ("text_completion", json!({"index": 0, "text": text, "finish_reason": spec.finish_reason}))
+        }
+    };
+    let body = json!({
+        "id": spec.id,
+        "object": object,
+        "created": spec.created,
+        "model": spec.model,
+        "choices": [choice],
+        "usage": {
+            "prompt_tokens": spec.prompt_tokens,
+            "completion_tokens": spec.output_tokens,
+            "total_tokens": spec.prompt_tokens + spec.output_tokens,
+        },
+    });
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+fn models() -> Response<SimBody> {
+    let body =
+        json!({"object": "list", "data": [{"id": "sim", "object": "model", "created": 0, "owned_by": "llmbench"}]});
+    json_response(StatusCode::OK, &body)
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response<SimBody> {
+    let mut response = Response::new(SimBody::Full(Some(Bytes::from(body.to_string()))));
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// An OpenAI-shaped error: `{"error":{"message","type","code"}}`.
+fn error_response(status: StatusCode, kind: &str, message: &str) -> Response<SimBody> {
+    json_response(status, &json!({"error": {"message": message, "type": kind, "code": status.as_u16()}}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::Delay;
+
+    fn parse(body: &str, endpoint: Endpoint) -> Result<SimRequest, String> {
+        SimRequest::parse(body.as_bytes(), endpoint)
+    }
+
+    #[test]
+    fn parses_chat_and_completion_requests() {
+        let chat = parse(
+            r#"{"model":"m","messages":[{"role":"system","content":"12345678"},
+                {"role":"user","content":[{"type":"text","text":"abcd"}]}],
+                "max_tokens":9,"max_completion_tokens":7,"stream":true,
+                "stream_options":{"include_usage":true},"temperature":0.5}"#,
+            Endpoint::Chat,
+        )
+        .unwrap();
+        let expected = SimRequest {
+            endpoint: Endpoint::Chat,
+            model: "m".into(),
+            prompt_tokens: 3,
+            max_tokens: Some(7),
+            stream: true,
+            include_usage: true,
+        };
+        assert_eq!(chat, expected);
+        let completion = parse(r#"{"prompt":"hi","max_tokens":null}"#, Endpoint::Completions).unwrap();
+        assert_eq!((completion.model.as_str(), completion.prompt_tokens), ("sim", 1));
+        assert_eq!((completion.max_tokens, completion.stream, completion.include_usage), (None, false, false));
+        let token_ids = parse(r#"{"prompt":[1,2,3,4,5]}"#, Endpoint::Completions).unwrap();
+        assert_eq!(token_ids.prompt_tokens, 5);
+    }
+
+    #[test]
+    fn rejects_what_it_cannot_serve() {
+        let cases = [
+            ("{", Endpoint::Chat, "invalid request body: EOF"),
+            ("3", Endpoint::Chat, "invalid type: integer `3`, expected struct WireRequest"),
+            ("{}", Endpoint::Chat, "`messages` is required"),
+            (r#"{"messages":[]}"#, Endpoint::Completions, "`prompt` is required"),
+            (r#"{"messages":[],"max_tokens":0}"#, Endpoint::Chat, "max_tokens must be at least 1"),
+            (r#"{"messages":[],"max_tokens":-3}"#, Endpoint::Chat, "invalid value: integer `-3`"),
+        ];
+        for (body, endpoint, expected) in cases {
+            let err = parse(body, endpoint).unwrap_err();
+            assert!(err.contains(expected), "{body}: {err}");
+        }
+    }
+
+    #[test]
+    fn draws_are_seeded_per_request() {
+        let config = SimConfig {
+            ttft: Delay::Exponential { mean: Duration::from_millis(50) },
+            itl: Delay::Normal { mean: Duration::from_millis(10), stddev: Duration::from_millis(3) },
+            error_rate: 0.5,
+            seed: 11,
+            ..SimConfig::default()
+        };
+        let offsets = |config: &SimConfig, n: u64| {
+            let (failure, timing, mut words) = draws(config, n);
+            let t0 = Instant::now();
+            let mut schedule = Schedule::start(t0, &config.ttft, config.itl, timing);
+            let mut offsets = Vec::new();
+            for _ in 0..20 {
+                offsets.push(schedule.due() - t0);
+                schedule.advance();
+            }
+            let text: String = (0..5).map(|_| next_word(&mut words)).collect();
+            (failure, offsets, text)
+        };
+        let run: Vec<_> = (1..=30).map(|n| offsets(&config, n)).collect();
+        let again: Vec<_> = (1..=30).map(|n| offsets(&config, n)).collect();
+        assert_eq!(run, again);
+        // Random, not constant: the errors hit some requests, not all, and
+        // requests and seeds differ.
+        let failures = run.iter().filter(|(failure, ..)| failure.is_some()).count();
+        assert!((5..=25).contains(&failures), "{failures} of 30 failed");
+        assert_ne!(run[0].1, run[1].1);
+        assert_ne!(run[0].2, run[1].2);
+        let reseeded = offsets(&SimConfig { seed: 12, ..config.clone() }, 1);
+        assert_ne!(reseeded.1, run[0].1);
+        // The error rate does not shift the delays.
+        let no_errors = offsets(&SimConfig { error_rate: 0.0, ..config.clone() }, 1);
+        assert_eq!(no_errors.1, run[0].1);
+    }
+}

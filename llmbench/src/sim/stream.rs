@@ -1,0 +1,438 @@
+//! One simulated response body: the OpenAI SSE bytes (role chunk, content
+//! chunks, finish, usage, `[DONE]`), paced on absolute deadlines, with the
+//! flush log. Owns the wire format and the pacing; knows nothing of sockets,
+//! routing or request parsing (that is `server.rs`).
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Instant as StdInstant;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use hyper::body::{Body, Frame, SizeHint};
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::{Instant, Sleep};
+
+use super::FlushRecord;
+use super::delay::Delay;
+use crate::rng::Rng;
+
+/// The words the simulated model says, one token each. A power of two in
+/// length so that picking one is a shift; no character needs JSON escaping;
+/// each starts with its one space, so the text is easy to count.
+pub(crate) const VOCAB: [&str; 64] = [
+    " the",
+    " model",
+    " a",
+    " token",
+    " of",
+    " and",
+    " to",
+    " in",
+    " is",
+    " that",
+    " for",
+    " it",
+    " with",
+    " as",
+    " on",
+    " this",
+    " be",
+    " by",
+    " are",
+    " from",
+    " at",
+    " an",
+    " which",
+    " data",
+    " time",
+    " latency",
+    " stream",
+    " server",
+    " request",
+    " response",
+    " fast",
+    " slow",
+    " first",
+    " last",
+    " each",
+    " every",
+    " one",
+    " two",
+    " many",
+    " few",
+    " more",
+    " less",
+    " new",
+    " old",
+    " simple",
+    " clear",
+    " bench",
+    " mark",
+    " load",
+    " test",
+    " run",
+    " wait",
+    " send",
+    " read",
+    " write",
+    " queue",
+    " slot",
+    " chunk",
+    " word",
+    " line",
+    " end",
+    " yes",
+    " no",
+    " so",
+];
+
+/// Picks the next token's text.
+pub(crate) fn next_word(words: &mut Rng) -> &'static str {
+    // The top six bits: VOCAB has 64 entries.
+    VOCAB[(words.next_u64() >> 58) as usize]
+}
+
+/// Which OpenAI endpoint a response belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    /// `/v1/chat/completions`: `choices[0].delta.content`, role-only first chunk.
+    Chat,
+    /// `/v1/completions`: `choices[0].text`, no role chunk.
+    Completions,
+}
+
+/// How a stream that started fine goes wrong, after about half its chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MidStream {
+    /// A `data: {"error": …}` event, then `[DONE]` (what vLLM does).
+    ModelError,
+    /// The connection is closed without the end of the chunked body.
+    Cut,
+}
+
+/// The deadlines of one response's chunks: chunk 0 is due at
+/// `t0 + ttft`, chunk k at `t0 + ttft + Σ_{j<k} itl_j`. Deadlines accumulate,
+/// so late wake-ups never add up to drift.
+#[derive(Debug, Clone)]
+pub(crate) struct Schedule {
+    due: Instant,
+    itl: Delay,
+    rng: Rng,
+}
+
+impl Schedule {
+    /// Starts the clock at `t0`, drawing the TTFT from `rng` first.
+    pub(crate) fn start(t0: Instant, ttft: &Delay, itl: Delay, mut rng: Rng) -> Schedule {
+        let due = t0 + ttft.sample(&mut rng);
+        Schedule { due, itl, rng }
+    }
+
+    /// When the current chunk is due.
+    pub(crate) fn due(&self) -> Instant {
+        self.due
+    }
+
+    /// Moves on to the next chunk.
+    pub(crate) fn advance(&mut self) {
+        self.due += self.itl.sample(&mut self.rng);
+    }
+}
+
+/// What a streamed response says, fixed when the request is accepted.
+#[derive(Debug, Clone)]
+pub(crate) struct StreamSpec {
+    pub id: String,
+    pub endpoint: Endpoint,
+    pub created: u64,
+    /// The model name, echoed from the request.
+    pub model: String,
+    pub prompt_tokens: u32,
+    pub output_tokens: u32,
+    pub chunk_tokens: u32,
+    pub finish_reason: &'static str,
+    pub include_usage: bool,
+    pub failure: Option<MidStream>,
+}
+
+const DONE: &[u8] = b"data: [DONE]\n\n";
+const MODEL_ERROR_AND_DONE: &[u8] =
+    b"data: {\"error\":{\"message\":\"sim: model failed\",\"type\":\"server_error\",\"code\":500}}\n\ndata: [DONE]\n\n";
+/// How many bytes a fresh buffer holds: enough for dozens of chunks, so the
+/// per-chunk `Bytes` are carved out of one allocation.
+const BUF_CAPACITY: usize = 16 * 1024;
+
+/// Where a stream is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Role,
+    Content,
+    Cut,
+    Done,
+}
+
+/// The streamed body of one response; hyper polls it for frames.
+///
+/// Each call of `poll_frame` that returns a content chunk stamps the flush
+/// log first, so a stamp is the moment the chunk was handed to hyper. Hyper
+/// writes it to the socket in the same task poll (it flushes when the body
+/// next returns `Pending`, i.e. at once unless the next chunk is already due).
+pub(crate) struct SseBody {
+    spec: StreamSpec,
+    /// `data: {"id":…,"object":…,"created":…,"model":…,"choices":[`: the
+    /// prefix every event of this response shares.
+    head: Vec<u8>,
+    buf: BytesMut,
+    phase: Phase,
+    schedule: Schedule,
+    /// A timer, made on the first wait only: zero-delay streams never touch it.
+    sleep: Option<Pin<Box<Sleep>>>,
+    /// Whether `sleep` is set to the current deadline.
+    armed: bool,
+    words: Rng,
+    chunks_sent: u32,
+    tokens_left: u32,
+    /// The chunk index at which `spec.failure` strikes.
+    fail_at: u32,
+    flush: Option<FlushLog>,
+    /// The capacity slot, held until the last frame is produced.
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+/// Chunk times of one response, published to the server's log when the
+/// stream ends, however it ends.
+struct FlushLog {
+    times: Vec<StdInstant>,
+    sink: Arc<Mutex<Vec<FlushRecord>>>,
+}
+
+impl SseBody {
+    /// A stream that starts with its role chunk (chat) and paces its content
+    /// by `schedule`. `flush_sink` is where the flush log goes, if recorded.
+    pub(crate) fn new(
+        spec: StreamSpec,
+        schedule: Schedule,
+        words: Rng,
+        flush_sink: Option<Arc<Mutex<Vec<FlushRecord>>>>,
+        permit: Option<OwnedSemaphorePermit>,
+    ) -> SseBody {
+        let object = match spec.endpoint {
+            Endpoint::Chat => "chat.completion.chunk",
+            Endpoint::Completions => "text_completion",
+        };
+        let head = format!(
+            "data: {{\"id\":\"{}\",\"object\":\"{object}\",\"created\":{},\"model\":{},\"choices\":[",
+            spec.id,
+            spec.created,
+            serde_json::Value::from(spec.model.as_str()),
+        )
+        .into_bytes();
+        let chunks = spec.output_tokens.div_ceil(spec.chunk_tokens.max(1));
+        let flush = flush_sink.map(|sink| FlushLog { times: Vec::with_capacity(chunks as usize), sink });
+        SseBody {
+            phase: if spec.endpoint == Endpoint::Chat { Phase::Role } else { Phase::Content },
+            tokens_left: spec.output_tokens,
+            fail_at: chunks / 2,
+            spec,
+            head,
+            buf: BytesMut::with_capacity(BUF_CAPACITY),
+            schedule,
+            sleep: None,
+            armed: false,
+            words,
+            chunks_sent: 0,
+            flush,
+            permit,
+        }
+    }
+
+    /// Starts one event with the shared head, with room for `extra` more
+    /// bytes. Frozen chunks share the buffer's allocation until hyper has
+    /// written them, so a new block is taken only every few dozen chunks.
+    fn event(&mut self, extra: usize) -> &mut BytesMut {
+        let need = self.head.len() + extra;
+        if self.buf.capacity() - self.buf.len() < need {
+            self.buf.reserve(BUF_CAPACITY.max(need));
+        }
+        self.buf.put_slice(&self.head);
+        &mut self.buf
+    }
+
+    fn role_chunk(&mut self) -> Bytes {
+        self.event(96).put_slice(
+            b"{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n",
+        );
+        self.buf.split().freeze()
+    }
+
+    fn content_chunk(&mut self) -> Bytes {
+        let tokens = self.spec.chunk_tokens.min(self.tokens_left);
+        self.tokens_left -= tokens;
+        let (open, close): (&[u8], &[u8]) = match self.spec.endpoint {
+            Endpoint::Chat => (b"{\"index\":0,\"delta\":{\"content\":\"", b"\"},\"finish_reason\":null}]}\n\n"),
+            Endpoint::Completions => (b"{\"index\":0,\"text\":\"", b"\",\"finish_reason\":null}]}\n\n"),
+        };
+        self.event(64 + 16 * tokens as usize).put_slice(open);
+        for _ in 0..tokens {
+            let word = next_word(&mut self.words);
+            self.buf.put_slice(word.as_bytes());
+        }
+        self.buf.put_slice(close);
+        self.buf.split().freeze()
+    }
+
+    /// The end of a successful stream: finish chunk, usage chunk if asked
+    /// for, `[DONE]` — one frame, since they are due together.
+    fn tail(&mut self) -> Bytes {
+        let finish = self.spec.finish_reason;
+        match self.spec.endpoint {
+            Endpoint::Chat => self.event(96).put_slice(b"{\"index\":0,\"delta\":{},\"finish_reason\":\""),
+            Endpoint::Completions => self.event(96).put_slice(b"{\"index\":0,\"text\":\"\",\"finish_reason\":\""),
+        }
+        self.buf.put_slice(finish.as_bytes());
+        self.buf.put_slice(b"\"}]}\n\n");
+        if self.spec.include_usage {
+            let (prompt, completion) = (self.spec.prompt_tokens, self.spec.output_tokens);
+            let usage = format!(
+                "],\"usage\":{{\"prompt_tokens\":{prompt},\"completion_tokens\":{completion},\"total_tokens\":{}}}}}\n\n",
+                prompt + completion
+            );
+            self.event(usage.len()).put_slice(usage.as_bytes());
+        }
+        self.buf.put_slice(DONE);
+        self.buf.split().freeze()
+    }
+
+    /// Publishes the flush log and frees the capacity slot: the generation
+    /// is over, whatever the socket still has to send.
+    fn finish(&mut self) {
+        self.phase = Phase::Done;
+        self.permit = None;
+        if let Some(log) = self.flush.take() {
+            let record = FlushRecord { response_id: self.spec.id.clone(), chunk_times: log.times };
+            log.sink.lock().unwrap_or_else(PoisonError::into_inner).push(record);
+        }
+    }
+
+    /// Waits for the current chunk's deadline; `Ready` once it has passed.
+    fn poll_due(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let due = self.schedule.due();
+        if due <= Instant::now() {
+            // Already due (always, with zero delays): no timer at all. Tokio
+            // would otherwise round the deadline up to its next 1 ms tick.
+            return Poll::Ready(());
+        }
+        let sleep = self.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
+        if !self.armed {
+            sleep.as_mut().reset(due);
+            self.armed = true;
+        }
+        sleep.as_mut().poll(cx)
+    }
+}
+
+impl Body for SseBody {
+    type Data = Bytes;
+    type Error = StreamCut;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, StreamCut>>> {
+        let this = self.get_mut();
+        let bytes = match this.phase {
+            Phase::Done => return Poll::Ready(None),
+            Phase::Cut => {
+                this.finish();
+                return Poll::Ready(Some(Err(StreamCut)));
+            }
+            Phase::Role => {
+                this.phase = Phase::Content;
+                this.role_chunk()
+            }
+            Phase::Content => {
+                std::task::ready!(this.poll_due(cx));
+                this.armed = false;
+                match this.spec.failure {
+                    Some(MidStream::ModelError) if this.chunks_sent == this.fail_at => {
+                        this.finish();
+                        return Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(MODEL_ERROR_AND_DONE)))));
+                    }
+                    Some(MidStream::Cut) if this.chunks_sent == this.fail_at => {
+                        // Yield once so hyper flushes the chunks it has
+                        // buffered; the next poll returns the error, and hyper
+                        // drops the connection without the final empty chunk.
+                        this.phase = Phase::Cut;
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                    _ => {}
+                }
+                if this.tokens_left == 0 {
+                    let tail = this.tail();
+                    this.finish();
+                    return Poll::Ready(Some(Ok(Frame::data(tail))));
+                }
+                let chunk = this.content_chunk();
+                this.chunks_sent += 1;
+                if let Some(log) = &mut this.flush {
+                    log.times.push(StdInstant::now());
+                }
+                if this.tokens_left > 0 {
+                    this.schedule.advance();
+                }
+                chunk
+            }
+        };
+        Poll::Ready(Some(Ok(Frame::data(bytes))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.phase == Phase::Done
+    }
+}
+
+impl Drop for SseBody {
+    fn drop(&mut self) {
+        // A client that hung up mid-stream still leaves its flush log.
+        if self.flush.is_some() {
+            self.finish();
+        }
+    }
+}
+
+/// The error a `cut` stream ends with; hyper then closes the connection.
+#[derive(Debug, thiserror::Error)]
+#[error("sim: stream cut on purpose (error = \"cut\")")]
+pub(crate) struct StreamCut;
+
+/// Every response body the simulator sends.
+pub(crate) enum SimBody {
+    /// A whole body (JSON or an error), sent with a content-length.
+    Full(Option<Bytes>),
+    /// A paced event stream.
+    Sse(Box<SseBody>),
+}
+
+impl Body for SimBody {
+    type Data = Bytes;
+    type Error = StreamCut;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, StreamCut>>> {
+        match self.get_mut() {
+            SimBody::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            SimBody::Sse(body) => Pin::new(body.as_mut()).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            SimBody::Full(bytes) => bytes.is_none(),
+            SimBody::Sse(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            SimBody::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            SimBody::Sse(_) => SizeHint::default(),
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Where to send requests: named targets from `llmbench.toml`, the built-in
+//! `sim`, credentials from the environment, and the timeouts that apply.
+//!
+//! A resolved [`Target`] knows how to build its provider; it never holds a
+//! secret in anything that is serialized or printed.
+
+pub mod config;
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::provider::openai::{Endpoint, OpenAiSettings};
+use crate::record::Deadlines;
+use crate::sim::SimConfig;
+use crate::units::parse_duration;
+use config::{Config, ConfigError, EndpointKind, ProviderKind, TargetConfig};
+
+/// Targets that exist without configuration.
+pub const BUILTIN: &[&str] = &["sim"];
+/// The target used when nothing names one.
+pub const DEFAULT_TARGET: &str = "sim";
+
+/// Default per-request total timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+/// Default time allowed until the first content.
+pub const DEFAULT_FIRST_CONTENT_TIMEOUT: Duration = Duration::from_secs(120);
+/// Default connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What identifies a target in results: never a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct TargetIdentity {
+    /// The target's name.
+    pub name: String,
+    /// `openai` or `sim`.
+    pub provider: String,
+    /// The model asked for.
+    pub model: String,
+    /// The endpoint (`base_url` + route); `sim` for a simulator started per run.
+    pub endpoint: String,
+}
+
+/// How a resolved target sends requests.
+#[derive(Debug, Clone)]
+pub(crate) enum Connection {
+    /// An OpenAI-compatible server that is already running.
+    OpenAi(OpenAiSettings),
+    /// A simulator this process starts, then talks OpenAI to.
+    Sim { sim: SimConfig, endpoint: Endpoint },
+}
+
+/// A target ready to run against.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    pub(crate) identity: TargetIdentity,
+    pub(crate) connection: Connection,
+    pub(crate) deadlines: Deadlines,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) exact_output: bool,
+}
+
+/// Every name that can be asked for: built-ins, then configured ones.
+pub(crate) fn known_names(config: &Config) -> Vec<String> {
+    BUILTIN.iter().map(|s| s.to_string()).chain(config.targets.keys().cloned()).collect()
+}
+
+/// Resolves `name` against `config`, reading credentials from the
+/// environment. `timeout` (from the benchmark) overrides the total deadline.
+pub(crate) fn resolve(config: &Config, name: &str, timeout: Option<Duration>) -> Result<Target, ConfigError> {
+    let defaults = &config.defaults;
+    let dur = |v: &Option<String>| v.as_deref().and_then(|s| parse_duration(s).ok());
+    if name == "sim" {
+        return Ok(Target {
+            identity: TargetIdentity { name: name.into(), provider: "sim".into(), model: "sim".into(), endpoint: "sim".into() },
+            connection: Connection::Sim { sim: config.sim.clone(), endpoint: Endpoint::Chat },
+            deadlines: Deadlines {
+                first_content: dur(&defaults.first_content_timeout).unwrap_or(DEFAULT_FIRST_CONTENT_TIMEOUT),
+                total: timeout.or(dur(&defaults.timeout)).unwrap_or(DEFAULT_TIMEOUT),
+            },
+            connect_timeout: dur(&defaults.connect_timeout).unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+            exact_output: false,
+        });
+    }
+    let Some(spanned) = config.targets.get(name) else {
+        return Err(ConfigError::UnknownTarget { name: name.into(), known: known_names(config).join(", ") });
+    };
+    let t: &TargetConfig = spanned.get_ref();
+    let at = spanned.span().start;
+    let deadlines = Deadlines {
+        first_content: dur(&t.first_content_timeout)
+            .or(dur(&defaults.first_content_timeout))
+            .unwrap_or(DEFAULT_FIRST_CONTENT_TIMEOUT),
+        total: timeout.or(dur(&t.timeout)).or(dur(&defaults.timeout)).unwrap_or(DEFAULT_TIMEOUT),
+    };
+    let connect_timeout = dur(&t.connect_timeout).or(dur(&defaults.connect_timeout)).unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+    let endpoint = match t.endpoint {
+        EndpointKind::Chat => Endpoint::Chat,
+        EndpointKind::Completions => Endpoint::Completions,
+    };
+    let route = match t.endpoint {
+        EndpointKind::Chat => "chat/completions",
+        EndpointKind::Completions => "completions",
+    };
+    let exact_output = t.exact_output.unwrap_or(false);
+    match t.provider {
+        ProviderKind::Sim => Ok(Target {
+            identity: TargetIdentity { name: name.into(), provider: "sim".into(), model: "sim".into(), endpoint: "sim".into() },
+            connection: Connection::Sim { sim: t.sim.clone().unwrap_or_else(|| config.sim.clone()), endpoint },
+            deadlines,
+            connect_timeout,
+            exact_output,
+        }),
+        ProviderKind::Openai => {
+            let api_key = match &t.api_key_env {
+                Some(var) => match std::env::var(var) {
+                    Ok(key) if !key.is_empty() => Some(key),
+                    _ => {
+                        return Err(config.invalid(
+                            at,
+                            format!("targets.{name}.api_key_env"),
+                            format!("environment variable {var} is not set (export it, or remove api_key_env for a server without auth)"),
+                        ));
+                    }
+                },
+                None => None,
+            };
+            let base_url = t.base_url.clone().unwrap_or_default();
+            let model = t.model.clone().unwrap_or_default();
+            let extra_body = match &t.extra_body {
+                Some(table) => match serde_json::to_value(table) {
+                    Ok(serde_json::Value::Object(map)) => Some(map),
+                    _ => None,
+                },
+                None => None,
+            };
+            Ok(Target {
+                identity: TargetIdentity {
+                    name: name.into(),
+                    provider: "openai".into(),
+                    model: model.clone(),
+                    endpoint: format!("{}/{route}", base_url.trim_end_matches('/')),
+                },
+                connection: Connection::OpenAi(OpenAiSettings {
+                    base_url,
+                    model,
+                    api_key,
+                    endpoint,
+                    connect_timeout,
+                    include_usage: t.include_usage.unwrap_or(true),
+                    send_min_tokens: exact_output,
+                    extra_body,
+                }),
+                deadlines,
+                connect_timeout,
+                exact_output,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn unknown_targets_list_the_known_ones() {
+        let c = Config::parse(Path::new("llmbench.toml"), "[targets.local]\nprovider = \"openai\"\nbase_url = \"http://h/v1\"\nmodel = \"m\"\n").unwrap();
+        let err = resolve(&c, "haiku", None).unwrap_err().to_string();
+        assert_eq!(err, "unknown target \"haiku\" (known: sim, local)");
+    }
+
+    #[test]
+    fn missing_api_key_env_is_a_config_error_naming_the_variable() {
+        let text = "\n[targets.local]\nprovider = \"openai\"\nbase_url = \"http://h/v1\"\nmodel = \"m\"\napi_key_env = \"LLMBENCH_TEST_SURELY_UNSET\"\n";
+        let c = Config::parse(Path::new("llmbench.toml"), text).unwrap();
+        let err = resolve(&c, "local", None).unwrap_err().to_string();
+        assert!(err.contains("LLMBENCH_TEST_SURELY_UNSET") && err.contains("llmbench.toml:2:"), "{err}");
+    }
+
+    #[test]
+    fn identity_has_no_secret_and_timeouts_layer() {
+        let text = "[defaults]\ntimeout = \"9s\"\n[targets.local]\nprovider = \"openai\"\nbase_url = \"http://h/v1/\"\nmodel = \"m\"\nfirst_content_timeout = \"3s\"\n";
+        let c = Config::parse(Path::new("llmbench.toml"), text).unwrap();
+        let t = resolve(&c, "local", None).unwrap();
+        assert_eq!(t.identity.endpoint, "http://h/v1/chat/completions");
+        assert_eq!(t.deadlines.first_content, Duration::from_secs(3));
+        assert_eq!(t.deadlines.total, Duration::from_secs(9));
+        let t = resolve(&c, "local", Some(Duration::from_secs(1))).unwrap();
+        assert_eq!(t.deadlines.total, Duration::from_secs(1));
+    }
+}

@@ -1,0 +1,66 @@
+//! Parsing of the human units used in config, flags and attributes:
+//! durations (`"250ms"`, `"30s"`, `"2m"`) and rates (`"20/s"`).
+
+use std::time::Duration;
+
+/// Parses a duration such as `500ms`, `30s`, `1.5s`, `2m`, `1h` or `250us`.
+/// A bare number is seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration {text:?} (expected e.g. \"500ms\", \"30s\", \"2m\")"))?;
+    let scale = match unit.trim() {
+        "" | "s" | "sec" | "secs" => 1.0,
+        "ms" => 1e-3,
+        "us" | "µs" => 1e-6,
+        "m" | "min" | "mins" => 60.0,
+        "h" => 3600.0,
+        other => return Err(format!("invalid duration unit {other:?} in {text:?} (use us, ms, s, m or h)")),
+    };
+    let secs = value * scale;
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("invalid duration {text:?}"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Formats a duration in milliseconds with a precision suited to its size.
+pub fn format_ms(ms: f64) -> String {
+    if ms >= 10_000.0 {
+        format!("{:.1} s", ms / 1e3)
+    } else if ms >= 100.0 {
+        format!("{ms:.0} ms")
+    } else if ms >= 10.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.2} ms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("250us"), Ok(Duration::from_micros(250)));
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn ms_format() {
+        assert_eq!(format_ms(3.14159), "3.14 ms");
+        assert_eq!(format_ms(42.25), "42.2 ms");
+        assert_eq!(format_ms(512.4), "512 ms");
+        assert_eq!(format_ms(12_345.0), "12.3 s");
+    }
+}

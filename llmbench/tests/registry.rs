@@ -1,0 +1,116 @@
+//! `#[llm_bench]` as a user writes it: every declaration below must come out
+//! of `llmbench::__private::registry()` sorted by name, with its options.
+
+use llmbench::__private::{BenchDef, registry};
+use llmbench::prelude::*;
+
+/// Declared first, sorted last.
+#[llm_bench(
+    samples = 100,
+    warmup = 10,
+    concurrency = [1, 8],
+    targets = ["local", "haiku"],
+    timeout = "30s",
+    name = "zeta",
+    ignore = std::env::var("LLMBENCH_TEST_SURELY_UNSET_KEY").is_err()
+)]
+fn short_questions() -> Workload {
+    Workload::synthetic().input_tokens(100..=200).output_tokens(200)
+}
+
+#[llm_bench]
+fn defaults() -> Workload {
+    Workload::synthetic().output_tokens(1)
+}
+
+mod nested {
+    use llmbench::prelude::*;
+
+    const NEVER: bool = false;
+
+    #[llm_bench(samples = 5, warmup = 0, timeout = "500ms", ignore = NEVER)]
+    pub(crate) fn alpha() -> Workload {
+        Workload::synthetic().output_tokens(2)
+    }
+
+    pub(crate) mod deeper {
+        // As from a crate that renamed llmbench: the `crate` option, and the
+        // attribute by path rather than from the prelude.
+        extern crate llmbench as lb;
+
+        #[lb::llm_bench(concurrency = 4, targets = "sim", timeout = 2m, crate = lb)]
+        fn r#gamma() -> lb::Workload {
+            lb::Workload::synthetic().output_tokens(3)
+        }
+    }
+}
+
+/// The 1-based line of this file that starts with `prefix`.
+fn line_of(prefix: &str) -> u32 {
+    let index = include_str!("registry.rs").lines().position(|line| line.starts_with(prefix));
+    u32::try_from(index.expect("the line exists") + 1).expect("a short file")
+}
+
+fn find(name: &str) -> &'static BenchDef {
+    registry().into_iter().find(|def| def.name == name).unwrap_or_else(|| panic!("`{name}` is not registered"))
+}
+
+#[test]
+fn sorted_by_name_whatever_the_source_order() {
+    let names: Vec<&str> = registry().iter().map(|def| def.name).collect();
+    assert_eq!(names, ["alpha", "defaults", "gamma", "zeta"]);
+}
+
+#[test]
+fn all_options() {
+    let def = find("zeta");
+    assert_eq!(def.samples, Some(100));
+    assert_eq!(def.warmup, Some(10));
+    assert_eq!(def.concurrency, [1, 8]);
+    assert_eq!(def.targets, ["local", "haiku"]);
+    assert_eq!(def.timeout_ms, Some(30_000));
+    let ignore = def.ignore.expect("`ignore` given");
+    assert!(ignore(), "the variable is unset, so the bench is ignored");
+    assert_eq!(def.module_path, "registry");
+    assert!(def.file.ends_with("registry.rs"), "{}", def.file);
+    // The line of the function name, not of the attribute above it.
+    assert_eq!(def.line, line_of("fn short_questions"));
+    assert_eq!((def.workload)().max_output_tokens(), 200);
+}
+
+#[test]
+fn no_options_means_defaults() {
+    let def = find("defaults");
+    assert_eq!(def.samples, None);
+    assert_eq!(def.warmup, None);
+    assert!(def.concurrency.is_empty());
+    assert!(def.targets.is_empty());
+    assert_eq!(def.timeout_ms, None);
+    assert!(def.ignore.is_none());
+    assert_eq!(def.line, line_of("fn defaults"));
+    assert_eq!((def.workload)().max_output_tokens(), 1);
+}
+
+#[test]
+fn nested_modules() {
+    let alpha = find("alpha");
+    assert_eq!(alpha.module_path, "registry::nested");
+    assert_eq!((alpha.samples, alpha.warmup), (Some(5), Some(0)));
+    assert_eq!(alpha.timeout_ms, Some(500));
+    assert!(!(alpha.ignore.expect("`ignore` given"))());
+    assert_eq!((alpha.workload)().max_output_tokens(), 2);
+
+    let gamma = find("gamma");
+    assert_eq!(gamma.module_path, "registry::nested::deeper");
+    assert_eq!(gamma.concurrency, [4]);
+    assert_eq!(gamma.targets, ["sim"]);
+    assert_eq!(gamma.timeout_ms, Some(120_000));
+    assert!(gamma.line > 0);
+    assert_eq!((gamma.workload)().max_output_tokens(), 3);
+}
+
+#[test]
+fn the_function_is_still_callable() {
+    assert_eq!(nested::alpha().max_output_tokens(), 2);
+    assert_eq!(short_questions().max_output_tokens(), 200);
+}

@@ -1,0 +1,8 @@
+use llmbench::prelude::*;
+
+#[llm_bench]
+async fn short() -> Workload {
+    Workload::synthetic()
+}
+
+fn main() {}

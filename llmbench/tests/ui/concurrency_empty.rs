@@ -1,0 +1,8 @@
+use llmbench::prelude::*;
+
+#[llm_bench(concurrency = [])]
+fn short() -> Workload {
+    Workload::synthetic()
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use llmbench::prelude::*;
+
+#[llm_bench(limits = ["ttft_p50=5%"])]
+fn short() -> Workload {
+    Workload::synthetic()
+}
+
+fn main() {}

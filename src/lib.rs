@@ -1,0 +1,1 @@
+//! Unpublished root package: owns this repository's own benches, examples and end-to-end tests.
