@@ -738,11 +738,17 @@ mod tests {
     }
 
     /// Sends `request()` with `settings` and returns the finished record.
+    /// The runner's end is an hour away, so a request whose stream never
+    /// marked its end shows an e2e of an hour.
     async fn run(settings: OpenAiSettings, deadlines: Deadlines) -> RequestRecord {
         let provider = OpenAiProvider::new(settings).expect("valid settings");
         let mut tl = Timeline::new(Instant::now(), deadlines, 16, true);
         let outcome = provider.send(&request(), &mut tl).await;
-        tl.into_record(0, Phase::Measured, outcome.err(), Instant::now(), 0)
+        tl.into_record(0, Phase::Measured, outcome.err(), Instant::now() + Duration::from_secs(3600), 0)
+    }
+
+    fn marked_end(rec: &RequestRecord) -> bool {
+        rec.e2e_ms < 60_000.0
     }
 
     /// Serves `body` on the chat route and runs one request against it.
@@ -766,6 +772,7 @@ mod tests {
         assert_eq!((rec.input_tokens, rec.cache_read_tokens), (Some(12), Some(8)));
         assert_eq!(rec.stop_reason.as_deref(), Some("stop"));
         assert_eq!(rec.response_id.as_deref(), Some("chatcmpl-abc123"));
+        assert!(marked_end(rec), "[DONE] marks the end");
     }
 
     #[tokio::test]
@@ -803,6 +810,7 @@ mod tests {
         let rec = chat(fixture!("no_done_finish.sse")).await;
         assert_eq!(rec.error, None);
         assert_eq!((rec.text.as_deref(), rec.stop_reason.as_deref()), (Some("Hi"), Some("stop")));
+        assert!(marked_end(&rec));
         let rec = chat(fixture!("no_done_no_finish.sse")).await;
         assert_eq!(class(&rec), Some(ErrorClass::Cut));
         assert_eq!(rec.text.as_deref(), Some("Hi there"));
@@ -907,6 +915,10 @@ mod tests {
         assert_eq!(rec.error, None);
         assert_eq!((rec.chunks, rec.text.as_deref()), (3, Some("Let me think. Six times seven.42")));
         let (ttft, ttfo) = (rec.ttft_ms.expect("ttft"), rec.ttfo_ms.expect("ttfo"));
+        // The role chunk came 40 ms after the headers and is not content;
+        // the first reasoning came 40 ms later.
+        let headers = rec.queue_ms + rec.ttfb_ms.expect("ttfb");
+        assert!(ttft - headers > 60.0, "headers at {headers} ms, ttft {ttft} ms");
         // Two 40 ms pauses separate the first reasoning from the answer.
         assert!(ttfo - ttft > 40.0, "ttft {ttft} ms, ttfo {ttfo} ms");
         assert_eq!(rec.gaps_us.len(), 2);
@@ -1074,6 +1086,7 @@ mod tests {
         assert_eq!(rec.ttfb_ms, None);
     }
 
+    #[cfg(target_os = "linux")]
     #[tokio::test]
     async fn a_connect_timeout_is_a_timeout() {
         // A listener that never accepts, with its backlog filled: Linux then

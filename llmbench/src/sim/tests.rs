@@ -429,3 +429,50 @@ async fn throughput() {
     // role + content + tail (finish and [DONE]) per stream.
     assert_eq!(events, streams * (u64::from(tokens) + 3));
 }
+
+/// Pacing with many streams at once, as the flush log and the client see it.
+/// Run like `throughput`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check; run in release on an idle machine"]
+async fn pacing_under_load() {
+    let (streams, tokens, itl) = (256, 100, 5.0);
+    let config = SimConfig { ttft: Delay::ms(50), itl: Delay::ms(5), record_flushes: true, ..SimConfig::default() };
+    let server = SimServer::start(config).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..streams {
+        let addr = server.addr();
+        let body = json!({"messages": [], "max_tokens": tokens, "stream": true});
+        tasks.spawn(async move { chat(addr, body).await.content_times() });
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let gap_errors =
+        |times: &[Instant]| -> Vec<f64> { times.windows(2).map(|w| (ms(w[1] - w[0]) - itl).abs()).collect::<Vec<_>>() };
+    let mut client = Vec::new();
+    while let Some(times) = tasks.join_next().await {
+        client.extend(gap_errors(&times.unwrap()));
+    }
+    let flushes = server.flushes();
+    assert_eq!(flushes.len(), streams);
+    let mut spans = Vec::new();
+    let mut server_side = Vec::new();
+    for record in &flushes {
+        server_side.extend(gap_errors(&record.chunk_times));
+        spans.push(ms(record.chunk_times[record.chunk_times.len() - 1] - record.chunk_times[0]));
+    }
+    let summary = |name: &str, mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        let at = |q: f64| v[((v.len() - 1) as f64 * q) as usize];
+        println!(
+            "{name}: |gap − {itl} ms| p50 {:.2} p99 {:.2} p99.9 {:.2} max {:.2} ms (n = {})",
+            at(0.5),
+            at(0.99),
+            at(0.999),
+            at(1.0),
+            v.len()
+        );
+    };
+    summary("server flushes", server_side);
+    summary("client reads", client);
+    spans.sort_by(f64::total_cmp);
+    println!("first→last span p50 {:.2} ms (expected {})", spans[spans.len() / 2], itl * (tokens - 1) as f64);
+}
