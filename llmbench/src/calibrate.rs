@@ -86,7 +86,7 @@ fn run_requests(
         expected_chunks: output_tokens as usize,
         capture_text: false,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = load::client_runtime(1)?;
     let outcome = runtime.block_on(load::closed_loop(
         provider,
         Arc::new(all),

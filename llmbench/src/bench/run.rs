@@ -84,10 +84,8 @@ pub(super) fn run(args: &BenchArgs, config: &Config, selected: &[&'static BenchD
         providers.insert(name.clone(), Arc::new(Provider::OpenAi(provider)));
     }
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Error(format!("cannot start the async runtime: {e}")))?;
+    let runtime =
+        load::client_runtime(sims.len()).map_err(|e| Failure::Error(format!("cannot start the async runtime: {e}")))?;
     let code = runtime.block_on(async {
         if args.test_mode() {
             test_all(&jobs, &providers).await

@@ -254,8 +254,8 @@ async fn whole_response(
     mut words: Rng,
     permit: Option<OwnedSemaphorePermit>,
 ) -> Result<Response<SimBody>, StreamCut> {
-    let chunks = spec.output_tokens.div_ceil(spec.chunk_tokens);
-    let last = if spec.failure.is_some() { chunks / 2 } else { chunks - 1 };
+    let chunks = spec.chunks();
+    let last = if spec.failure.is_some() { StreamSpec::failure_chunk(chunks) } else { chunks - 1 };
     for _ in 0..last {
         schedule.advance();
     }
@@ -291,7 +291,7 @@ async fn whole_response(
         "usage": {
             "prompt_tokens": spec.prompt_tokens,
             "completion_tokens": spec.output_tokens,
-            "total_tokens": spec.prompt_tokens + spec.output_tokens,
+            "total_tokens": u64::from(spec.prompt_tokens) + u64::from(spec.output_tokens),
         },
     });
     Ok(json_response(StatusCode::OK, &body))

@@ -155,12 +155,24 @@ pub(crate) struct StreamSpec {
     pub failure: Option<MidStream>,
 }
 
+impl StreamSpec {
+    /// How many content chunks the full answer takes.
+    pub(crate) fn chunks(&self) -> u32 {
+        self.output_tokens.div_ceil(self.chunk_tokens.max(1))
+    }
+
+    /// The chunk a mid-stream failure replaces: about half way.
+    pub(crate) fn failure_chunk(chunks: u32) -> u32 {
+        chunks / 2
+    }
+}
+
 const DONE: &[u8] = b"data: [DONE]\n\n";
 const MODEL_ERROR_AND_DONE: &[u8] =
     b"data: {\"error\":{\"message\":\"sim: model failed\",\"type\":\"server_error\",\"code\":500}}\n\ndata: [DONE]\n\n";
 /// How many bytes a fresh buffer holds: enough for dozens of chunks, so the
 /// per-chunk `Bytes` are carved out of one allocation.
-const BUF_CAPACITY: usize = 16 * 1024;
+const BUF_CAPACITY: usize = 4 * 1024;
 
 /// Where a stream is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,12 +239,14 @@ impl SseBody {
             serde_json::Value::from(spec.model.as_str()),
         )
         .into_bytes();
-        let chunks = spec.output_tokens.div_ceil(spec.chunk_tokens.max(1));
-        let flush = flush_sink.map(|sink| FlushLog { times: Vec::with_capacity(chunks as usize), sink });
+        let chunks = spec.chunks();
+        // Capped: a request may ask for billions of tokens.
+        let capacity = chunks.min(4096) as usize;
+        let flush = flush_sink.map(|sink| FlushLog { times: Vec::with_capacity(capacity), sink });
         SseBody {
             phase: if spec.endpoint == Endpoint::Chat { Phase::Role } else { Phase::Content },
             tokens_left: spec.output_tokens,
-            fail_at: chunks / 2,
+            fail_at: StreamSpec::failure_chunk(chunks),
             spec,
             head,
             buf: BytesMut::with_capacity(BUF_CAPACITY),
@@ -292,7 +306,7 @@ impl SseBody {
         self.buf.put_slice(finish.as_bytes());
         self.buf.put_slice(b"\"}]}\n\n");
         if self.spec.include_usage {
-            let (prompt, completion) = (self.spec.prompt_tokens, self.spec.output_tokens);
+            let (prompt, completion) = (u64::from(self.spec.prompt_tokens), u64::from(self.spec.output_tokens));
             let usage = format!(
                 "],\"usage\":{{\"prompt_tokens\":{prompt},\"completion_tokens\":{completion},\"total_tokens\":{}}}}}\n\n",
                 prompt + completion

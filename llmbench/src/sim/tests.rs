@@ -236,6 +236,26 @@ async fn capacity_makes_requests_queue() {
     assert!(lag >= Duration::from_millis(85), "second started only {lag:?} after the first");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_hanging_up_frees_its_slot() {
+    // One slot; a whole generation would take 100 × 10 ms = 1 s.
+    let config = SimConfig { ttft: Delay::ZERO, itl: Delay::ms(10), capacity: Some(1), record_flushes: true, ..fast() };
+    let server = SimServer::start(config).await.unwrap();
+    let mut stream = TcpStream::connect(server.addr()).await.unwrap();
+    send(&mut stream, "POST", "/v1/chat/completions", r#"{"messages":[],"max_tokens":100,"stream":true}"#).await;
+    let mut buf = [0u8; 4096];
+    assert!(stream.read(&mut buf).await.unwrap() > 0);
+    let hung_up = Instant::now();
+    drop(stream);
+    let reply = chat(server.addr(), json!({"messages": [], "max_tokens": 2, "stream": true})).await;
+    let waited = reply.content_times()[0] - hung_up;
+    assert!(waited < Duration::from_millis(500), "the slot was freed only after {waited:?}");
+    // The cut-short stream still left its (partial) flush record.
+    let flushes = server.flushes();
+    assert_eq!(flushes.len(), 2);
+    assert!((1..100).contains(&flushes[0].chunk_times.len()), "{}", flushes[0].chunk_times.len());
+}
+
 #[tokio::test]
 async fn throttled_and_server_errors() {
     for (error, status, kind) in
