@@ -23,7 +23,7 @@ use crate::units::parse_duration;
 /// ```
 ///
 /// `{ fixed = "80ms" }` is accepted too. Durations take the units of
-/// [`parse_duration`](crate::units::parse_duration) (`us`, `ms`, `s`, …).
+/// [`units::parse_duration`](crate::units::parse_duration) (`us`, `ms`, `s`, …).
 ///
 /// ```
 /// use std::time::Duration;

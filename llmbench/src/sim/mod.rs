@@ -72,8 +72,9 @@ pub struct SimConfig {
     /// Tokens per content chunk; the last chunk may carry fewer. Default 1.
     pub chunk_tokens: u32,
     /// How many requests generate at once. Beyond it requests wait for a
-    /// slot before their TTFT clock starts, so latency grows with load as on
-    /// a real server. `None` (the default) is unlimited.
+    /// slot (in arrival order) before their response headers are sent and
+    /// their TTFT clock starts, so latency grows with load as on a real
+    /// server. `None` (the default) is unlimited.
     pub capacity: Option<u32>,
     /// Share of requests that fail, from 0.0 (the default) to 1.0.
     pub error_rate: f64,

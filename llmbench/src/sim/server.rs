@@ -27,6 +27,9 @@ use crate::rng::Rng;
 
 /// Output length when neither the config nor the request sets one.
 const DEFAULT_MAX_TOKENS: u32 = 128;
+/// The longest answer it gives, like a model's context length: bigger
+/// `max_tokens` are refused (400), which also bounds a response's memory.
+const MAX_OUTPUT_TOKENS: u32 = 1 << 20;
 /// Request bodies beyond this are refused (413).
 const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
 
@@ -154,8 +157,12 @@ impl SimRequest {
         };
         // OpenAI's newer name wins, as in vLLM.
         let max_tokens = wire.max_completion_tokens.or(wire.max_tokens);
-        if max_tokens == Some(0) {
-            return Err("sim: max_tokens must be at least 1".into());
+        match max_tokens {
+            Some(0) => return Err("sim: max_tokens must be at least 1".into()),
+            Some(n) if n > MAX_OUTPUT_TOKENS => {
+                return Err(format!("sim: max_tokens {n} is over the sim's limit of {MAX_OUTPUT_TOKENS}"));
+            }
+            _ => {}
         }
         Ok(SimRequest {
             endpoint,
@@ -236,8 +243,8 @@ async fn respond(request: SimRequest, shared: &Shared) -> Result<Response<SimBod
 
 /// The random choices of request number `n`: its failure, if any, the
 /// generator its delays are drawn from, and the one its words come from.
-/// Seeded per request, so request `n` gets the same draws in every run
-/// however requests interleave.
+/// Seeded per request number (arrival order), so the n-th request gets
+/// the same draws in every run, whatever happened to the requests before.
 fn draws(config: &SimConfig, n: u64) -> (Option<SimError>, Rng, Rng) {
     let mut timing = Rng::for_item(config.seed, n << 1);
     let words = Rng::for_item(config.seed, (n << 1) | 1);
@@ -359,6 +366,7 @@ mod tests {
             (r#"{"messages":[]}"#, Endpoint::Completions, "`prompt` is required"),
             (r#"{"messages":[],"max_tokens":0}"#, Endpoint::Chat, "max_tokens must be at least 1"),
             (r#"{"messages":[],"max_tokens":-3}"#, Endpoint::Chat, "invalid value: integer `-3`"),
+            (r#"{"messages":[],"max_tokens":2000000}"#, Endpoint::Chat, "over the sim's limit of 1048576"),
         ];
         for (body, endpoint, expected) in cases {
             let err = parse(body, endpoint).unwrap_err();

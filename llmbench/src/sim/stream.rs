@@ -170,8 +170,8 @@ impl StreamSpec {
 const DONE: &[u8] = b"data: [DONE]\n\n";
 const MODEL_ERROR_AND_DONE: &[u8] =
     b"data: {\"error\":{\"message\":\"sim: model failed\",\"type\":\"server_error\",\"code\":500}}\n\ndata: [DONE]\n\n";
-/// How many bytes a fresh buffer holds: enough for dozens of chunks, so the
-/// per-chunk `Bytes` are carved out of one allocation.
+/// How many bytes a fresh buffer holds: enough for a couple of dozen
+/// chunks, so the per-chunk `Bytes` are carved out of one allocation.
 const BUF_CAPACITY: usize = 4 * 1024;
 
 /// Where a stream is.
