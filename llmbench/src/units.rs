@@ -58,7 +58,7 @@ mod tests {
 
     #[test]
     fn ms_format() {
-        assert_eq!(format_ms(3.14159), "3.14 ms");
+        assert_eq!(format_ms(2.5), "2.50 ms");
         assert_eq!(format_ms(42.25), "42.2 ms");
         assert_eq!(format_ms(512.4), "512 ms");
         assert_eq!(format_ms(12_345.0), "12.3 s");

@@ -42,11 +42,9 @@ struct Job {
 pub(super) fn run(args: &BenchArgs, config: &Config, selected: &[&'static BenchDef]) -> Result<i32, Failure> {
     let mut jobs = Vec::new();
     for def in selected {
-        if let Some(ignore) = def.ignore {
-            if ignore() {
-                println!("Ignoring {} (ignore = true)", def.name);
-                continue;
-            }
+        if def.ignore.is_some_and(|ignore| ignore()) {
+            println!("Ignoring {} (ignore = true)", def.name);
+            continue;
         }
         jobs.extend(plan(args, config, def)?);
     }

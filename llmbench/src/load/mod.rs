@@ -239,3 +239,6 @@ mod tests {
         assert!(out.records.windows(2).all(|w| w[0].index < w[1].index));
     }
 }
+
+#[cfg(test)]
+mod timing_tests;

@@ -37,12 +37,11 @@ pub fn default_root() -> PathBuf {
         return PathBuf::from(dir).join("llmbench");
     }
     // A benchmark binary lives at <target>/<profile>/deps/<name>-<hash>.
-    if let Ok(exe) = std::env::current_exe() {
-        if let Some(target) = exe.ancestors().nth(3) {
-            if exe.parent().and_then(Path::file_name).is_some_and(|d| d == "deps") {
-                return target.join("llmbench");
-            }
-        }
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(target) = exe.ancestors().nth(3)
+        && exe.parent().and_then(Path::file_name).is_some_and(|d| d == "deps")
+    {
+        return target.join("llmbench");
     }
     PathBuf::from("target").join("llmbench")
 }

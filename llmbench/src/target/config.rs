@@ -180,11 +180,11 @@ impl Config {
                 crate::units::parse_duration(v).map_err(|m| self.invalid(self.key_offset(key), key, m))?;
             }
         }
-        if let Some(levels) = &d.concurrency {
-            if levels.is_empty() || levels.contains(&0) {
-                let key = "defaults.concurrency";
-                return Err(self.invalid(self.key_offset(key), key, "must be a non-empty list of levels ≥ 1"));
-            }
+        if let Some(levels) = &d.concurrency
+            && (levels.is_empty() || levels.contains(&0))
+        {
+            let key = "defaults.concurrency";
+            return Err(self.invalid(self.key_offset(key), key, "must be a non-empty list of levels ≥ 1"));
         }
         if d.samples == Some(0) {
             let key = "defaults.samples";

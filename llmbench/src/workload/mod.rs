@@ -252,7 +252,8 @@ mod tests {
     fn token_ranges() {
         assert_eq!(TokenRange::from(5), TokenRange { min: 5, max: 5 });
         assert_eq!(TokenRange::from(5..10), TokenRange { min: 5, max: 9 });
-        assert_eq!(TokenRange::from(10..=5), TokenRange { min: 5, max: 10 });
+        let (hi, lo) = (10, 5);
+        assert_eq!(TokenRange::from(hi..=lo), TokenRange { min: 5, max: 10 });
         assert_eq!(estimate_tokens(""), 0);
         assert_eq!(estimate_tokens("abcde"), 2);
     }
