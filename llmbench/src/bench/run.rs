@@ -254,12 +254,14 @@ async fn bench_one(args: &BenchArgs, job: &Job, provider: Arc<Provider>, cancel:
             concurrency: job.concurrency.clone(),
             timeout_ms: job.target.deadlines.total.as_millis() as u64,
             first_content_timeout_ms: job.target.deadlines.first_content.as_millis() as u64,
+            load: None,
         },
         started_at: crate::results::rfc3339(started_at),
         duration_s: started.elapsed().as_secs_f64(),
         partial,
         cold_start,
         levels,
+        sweep: None,
     };
     (summary, all_records)
 }

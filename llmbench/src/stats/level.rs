@@ -93,6 +93,24 @@ pub struct LevelSummary {
     pub network_overhead: Option<LatencySummary>,
     /// How many ok requests took their output count from each source.
     pub output_token_source: BTreeMap<String, u64>,
+    /// Open loop: the offered rate of the level, requests/s (`concurrency` is 0).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub rate: Option<f64>,
+    /// Staged runs: which stage of the profile this row covers.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub stage: Option<super::StageInfo>,
+    /// How the load was generated and whether the generator kept up.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub load: Option<super::LoadCheck>,
+    /// Requests meeting every SLO / attempted.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub goodput: Option<super::Goodput>,
+    /// Response checks, when the benchmark has any.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub correctness: Option<super::Correctness>,
+    /// Things that make the figures less comparable, for people.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub warnings: Vec<String>,
 }
 
 
@@ -173,6 +191,12 @@ pub(crate) fn summarize_level(concurrency: u32, records: &[RequestRecord]) -> Le
         server_first_byte: summary(ok.iter().filter_map(|r| r.server_first_byte_ms).collect()),
         network_overhead: summary(ok.iter().filter_map(|r| r.network_overhead_ms()).collect()),
         output_token_source,
+        rate: None,
+        stage: None,
+        load: None,
+        goodput: None,
+        correctness: None,
+        warnings: Vec::new(),
     }
 }
 
