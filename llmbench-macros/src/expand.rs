@@ -144,6 +144,33 @@ fn register(options: &Options, function: &ItemFn) -> TokenStream {
         },
         None => quote!(::core::option::Option::None),
     };
+    let string = |v: &Option<LitStr>| option(v.clone());
+    let (rate, arrival, stages, sweep, slo) = (
+        string(&options.rate),
+        string(&options.arrival),
+        string(&options.stages),
+        string(&options.sweep),
+        string(&options.slo),
+    );
+    let duration_ms = option(options.duration_ms);
+    let grace_ms = option(options.grace_ms);
+    let max_in_flight = option(options.max_in_flight);
+    let check = match &options.check {
+        // The closure gets its parameter type from `as_check`'s bound, and
+        // may return `bool` or `Result<(), impl Display>`.
+        Some(check) => quote! {
+            ::core::option::Option::Some({
+                fn __llmbench_check(
+                    resp: &#private::Response<'_>,
+                ) -> ::core::result::Result<(), ::std::string::String> {
+                    #private::check_outcome(#private::as_check(#check)(resp))
+                }
+                __llmbench_check
+            })
+        },
+        None => quote!(::core::option::Option::None),
+    };
+    let params = options.params.iter().map(|(key, values)| quote!((#key, &[#(#values),*])));
 
     quote! {
         #[doc(hidden)]
@@ -164,6 +191,16 @@ fn register(options: &Options, function: &ItemFn) -> TokenStream {
                     targets: &[#(#targets),*],
                     timeout_ms: #timeout_ms,
                     ignore: #ignore,
+                    rate: #rate,
+                    arrival: #arrival,
+                    duration_ms: #duration_ms,
+                    grace_ms: #grace_ms,
+                    stages: #stages,
+                    sweep: #sweep,
+                    max_in_flight: #max_in_flight,
+                    slo: #slo,
+                    check: #check,
+                    params: &[#(#params),*],
                 }
             }
         };
@@ -261,7 +298,7 @@ mod tests {
         assert_eq!(
             errors(&out),
             [
-                r#""unknown option `samplez` (valid: name, samples, warmup, concurrency, targets, timeout, ignore, crate)""#,
+                r#""unknown option `samplez` (valid: name, samples, warmup, concurrency, targets, timeout, rate, arrival, duration, grace, stages, sweep, max_in_flight, slo, check, params, ignore, crate)""#,
                 r#""a benchmark function cannot be `async`: it only builds the `Workload`, llmbench sends the requests""#,
                 r#""a benchmark function cannot be generic""#,
                 r#""a benchmark function takes no parameters: it is called as `fn() -> Workload`""#,
