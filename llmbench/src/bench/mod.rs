@@ -3,6 +3,8 @@
 //! (one request each) or bench mode (warm-up, samples, results on disk).
 
 mod args;
+mod levels;
+mod load_plan;
 pub(crate) mod registry;
 mod run;
 pub(crate) mod sim_host;

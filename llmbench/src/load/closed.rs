@@ -169,7 +169,6 @@ pub(crate) async fn closed_loop_plan(
     LevelOutcome {
         records,
         interrupted,
-        level_start,
         dispatch_lag_us: Vec::new(),
         window_end_us: plan.end.map(|d| d.as_micros() as u64),
         cpu: cpu_before.and_then(|b| b.since(plan.client_cores)),

@@ -153,8 +153,6 @@ pub(crate) struct LevelOutcome {
     pub(crate) records: Vec<RequestRecord>,
     /// The level was cancelled before all requests finished.
     pub(crate) interrupted: bool,
-    /// When the level's clock started (`start_us` of records count from it).
-    pub(crate) level_start: Instant,
     /// Per dispatched request, in index order: how late its task started
     /// running after its scheduled instant, µs (the generator's own lag,
     /// before any `max_in_flight` wait). Empty for closed loops.

@@ -117,7 +117,6 @@ pub(crate) async fn open_loop(
     LevelOutcome {
         records,
         interrupted,
-        level_start,
         dispatch_lag_us: lags,
         window_end_us: plan.end.map(|d| d.as_micros() as u64),
         cpu: cpu_before.and_then(|b| b.since(plan.client_cores)),

@@ -26,16 +26,6 @@ pub(crate) enum Level {
     Rate(f64),
 }
 
-impl Level {
-    /// The load as one number (requests in flight, or per second).
-    pub(crate) fn value(self) -> f64 {
-        match self {
-            Level::Concurrency(c) => f64::from(c),
-            Level::Rate(r) => r,
-        }
-    }
-}
-
 impl std::fmt::Display for Level {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -453,6 +453,11 @@ impl Workload {
         !self.checks.is_empty()
     }
 
+    /// Whether prompts come from a dataset.
+    pub fn is_dataset(&self) -> bool {
+        matches!(self.source, Source::Dataset { .. })
+    }
+
     /// The dataset size, for a dataset workload.
     pub fn dataset_len(&self) -> Option<usize> {
         match &self.source {
