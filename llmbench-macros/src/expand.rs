@@ -158,16 +158,22 @@ fn register(options: &Options, function: &ItemFn) -> TokenStream {
     let check = match &options.check {
         // The closure gets its parameter type from `as_check`'s bound, and
         // may return `bool` or `Result<(), impl Display>`.
-        Some(check) => quote! {
-            ::core::option::Option::Some({
-                fn __llmbench_check(
-                    resp: &#private::Response<'_>,
-                ) -> ::core::result::Result<(), ::std::string::String> {
-                    #private::check_outcome(#private::as_check(#check)(resp))
-                }
-                __llmbench_check
-            })
-        },
+        Some(check) => {
+            // Spanned at the closure, so a wrong return type is reported there.
+            let span = syn::spanned::Spanned::span(check);
+            let spanned_private = respan(private.clone(), span);
+            let call = quote_spanned!(span=> #spanned_private::as_check(#check)(resp));
+            quote! {
+                ::core::option::Option::Some({
+                    fn __llmbench_check(
+                        resp: &#private::Response<'_>,
+                    ) -> ::core::result::Result<(), ::std::string::String> {
+                        #private::check_outcome(#call)
+                    }
+                    __llmbench_check
+                })
+            }
+        }
         None => quote!(::core::option::Option::None),
     };
     let params = options.params.iter().map(|(key, values)| quote!((#key, &[#(#values),*])));
@@ -217,6 +223,23 @@ fn workload(function: &ItemFn) -> TokenStream {
         ident.set_span(first.span());
     }
     ident.into_token_stream()
+}
+
+/// `tokens` with every span set to `span` (groups included).
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(g) = &tree {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tree = group.into();
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }
 
 fn option<T: ToTokens>(value: Option<T>) -> TokenStream {

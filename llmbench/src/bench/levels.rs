@@ -127,7 +127,7 @@ async fn run_one_level(
                 provider.clone(),
                 pool.requests.clone(),
                 &closed,
-                input.opts,
+                request_options(input),
                 progress.clone(),
                 cancel,
             )
@@ -158,9 +158,15 @@ async fn run_one_level(
                 client_cores: input.client_cores,
             };
             let progress = progress(input, &label, Some(n));
-            let outcome =
-                load::open_loop(provider.clone(), pool.requests.clone(), &open, input.opts, progress.clone(), cancel)
-                    .await;
+            let outcome = load::open_loop(
+                provider.clone(),
+                pool.requests.clone(),
+                &open,
+                request_options(input),
+                progress.clone(),
+                cancel,
+            )
+            .await;
             progress.finish();
             (outcome, pool, true)
         }
@@ -219,8 +225,15 @@ async fn run_staged(
             client_cores: input.client_cores,
         };
         let progress = progress(input, &label, Some(n));
-        let o =
-            load::open_loop(provider.clone(), pool.requests.clone(), &open, input.opts, progress.clone(), cancel).await;
+        let o = load::open_loop(
+            provider.clone(),
+            pool.requests.clone(),
+            &open,
+            request_options(input),
+            progress.clone(),
+            cancel,
+        )
+        .await;
         progress.finish();
         (o, pool, true)
     } else {
@@ -238,7 +251,7 @@ async fn run_staged(
             provider.clone(),
             pool.requests.clone(),
             &closed,
-            input.opts,
+            request_options(input),
             progress.clone(),
             cancel,
         )
@@ -282,6 +295,13 @@ async fn run_staged(
     }
     out.records.extend(records);
     out.partial |= outcome.interrupted;
+}
+
+/// The input's request options, capturing output text when it is checked.
+fn request_options(input: &LevelsInput<'_>) -> RequestOptions {
+    let mut opts = input.opts;
+    opts.capture_text |= input.workload.has_checks() || input.check.is_some();
+    opts
 }
 
 fn progress(input: &LevelsInput<'_>, label: &str, total: Option<u64>) -> Arc<LevelProgress> {
@@ -360,4 +380,106 @@ fn output_shortfall(pool: &Pool, records: &[RequestRecord]) -> Option<String> {
             mean * 100.0
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::closed::tests::{opts, provider};
+    use crate::load::schedule::Arrival;
+    use crate::sim::{Delay, SimConfig, SimServer};
+    use crate::stats::goodput::Slo;
+
+    async fn sim(capacity: u32) -> SimServer {
+        let config = SimConfig {
+            ttft: Delay::ms(20),
+            itl: Delay::ms(2),
+            output_tokens: Some(5),
+            capacity: Some(capacity),
+            ..SimConfig::default()
+        };
+        SimServer::start(config).await.unwrap()
+    }
+
+    fn plan(shape: Shape) -> LoadPlan {
+        LoadPlan {
+            shape,
+            sweep: None,
+            arrival: Arrival::Poisson,
+            duration: None,
+            grace: std::time::Duration::from_secs(1),
+            max_in_flight: None,
+            slo: Slo::parse("ttft <= 35ms, goodput >= 90%").unwrap(),
+        }
+    }
+
+    fn input<'a>(workload: &'a Workload, load: &'a LoadPlan, samples: u32) -> LevelsInput<'a> {
+        LevelsInput {
+            label: "t".into(),
+            workload,
+            check: None,
+            samples,
+            warmup: 4,
+            load,
+            opts: opts(),
+            client_cores: 1,
+            progress: false,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_sweep_finds_the_capacity_knee_within_one_step() {
+        let sim = sim(4).await;
+        let workload = Workload::synthetic().input_tokens(16);
+        let load = plan(Shape::Levels([1, 2, 4, 8, 16].map(Level::Concurrency).to_vec()));
+        let out =
+            run_levels(&input(&workload, &load, 40), Arc::new(provider(sim.base_url())), &Cancel::default()).await;
+        assert_eq!(out.levels.len(), 5);
+        let sweep = out.sweep.expect("a sweep of 5 levels is analysed");
+        let knee = sweep.knee.expect("capacity 4 makes a knee");
+        assert_eq!((knee.previous, knee.level), (4.0, 8.0), "{knee:?}");
+        assert_eq!(knee.metric, "ttft");
+        assert_eq!(
+            sweep.max_load_meeting_slo,
+            Some(4.0),
+            "{:?}",
+            out.levels.iter().map(|l| &l.goodput).collect::<Vec<_>>()
+        );
+        assert!(out.levels.iter().all(|l| l.load.as_ref().is_some_and(|c| c.mode == "closed")));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_automatic_sweep_stops_past_the_knee() {
+        let sim = sim(2).await;
+        let workload = Workload::synthetic().input_tokens(16);
+        let load = plan(Shape::Auto(Level::Concurrency(1)));
+        let out =
+            run_levels(&input(&workload, &load, 24), Arc::new(provider(sim.base_url())), &Cancel::default()).await;
+        let loads: Vec<u32> = out.levels.iter().map(|l| l.concurrency).collect();
+        assert_eq!(loads, [1, 2, 4], "stops at the first level past capacity 2");
+        assert_eq!(out.sweep.unwrap().knee.unwrap().level, 4.0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn open_levels_and_checks_end_to_end() {
+        let sim = sim(64).await;
+        let workload = Workload::synthetic().input_tokens(16).check_regex("^never matches$");
+        let load = plan(Shape::Levels(vec![Level::Rate(100.0)]));
+        let out =
+            run_levels(&input(&workload, &load, 30), Arc::new(provider(sim.base_url())), &Cancel::default()).await;
+        let level = &out.levels[0];
+        assert_eq!(level.rate, Some(100.0));
+        assert_eq!(level.concurrency, 0);
+        assert_eq!(level.requests.by_class.get("check"), Some(&30));
+        let c = level.correctness.as_ref().unwrap();
+        assert_eq!((c.checked, c.passed), (30, 0));
+        assert_eq!(level.goodput.as_ref().unwrap().good, 0, "wrong answers are never good");
+        let check = level.load.as_ref().unwrap();
+        assert_eq!(check.mode, "open");
+        assert!((check.offered_rate.unwrap() - 100.0).abs() < 1.0, "{check:?}");
+        assert!(
+            out.records.iter().filter(|r| r.phase == Phase::Measured).all(|r| r.text.is_some()),
+            "failed checks keep their text"
+        );
+    }
 }
