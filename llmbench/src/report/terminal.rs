@@ -16,7 +16,28 @@ pub(crate) fn table(run: &RunSummary) -> String {
     if run.target.model != run.target.name && run.target.model != "sim" {
         let _ = write!(out, " ({})", run.target.model);
     }
-    let _ = write!(out, "  — {} samples, {} warm-up", run.settings.samples, run.settings.warmup);
+    match run.levels.first().and_then(|l| l.load.as_ref()).and_then(|c| c.duration_s.map(|d| (d, c.grace_s))) {
+        Some((_, grace)) if run.levels.iter().any(|l| l.stage.is_some()) => {
+            let total: f64 = run.levels.iter().filter_map(|l| l.stage.as_ref()).map(|s| s.duration_s).sum();
+            let _ = write!(
+                out,
+                "  — stages over {total:.0} s ({:.0} s grace), {} warm-up",
+                grace.unwrap_or(0.0),
+                run.settings.warmup
+            );
+        }
+        Some((d, grace)) => {
+            let _ = write!(
+                out,
+                "  — {d:.0} s per level ({:.0} s grace), {} warm-up",
+                grace.unwrap_or(0.0),
+                run.settings.warmup
+            );
+        }
+        None => {
+            let _ = write!(out, "  — {} samples, {} warm-up", run.settings.samples, run.settings.warmup);
+        }
+    }
     if let Some(cold) = &run.cold_start {
         match (&cold.error, cold.ttft_ms) {
             (Some(class), _) => {
@@ -54,8 +75,10 @@ fn header(open: bool) -> String {
 /// The load of a level as a short label: `c=8`, `20/s`, `s2 5→50/s`.
 pub(crate) fn load_label(level: &LevelSummary) -> String {
     match (&level.stage, level.rate) {
+        (Some(st), Some(_)) if st.from == st.to => format!("s{} {}/s", st.index, round(st.to)),
         (Some(st), Some(_)) => format!("s{} {}→{}/s", st.index, round(st.from), round(st.to)),
-        (Some(st), None) => format!("s{} c {}→{}", st.index, round(st.from), round(st.to)),
+        (Some(st), None) if st.from == st.to => format!("s{} c={}", st.index, round(st.to)),
+        (Some(st), None) => format!("s{} c={}→{}", st.index, round(st.from), round(st.to)),
         (None, Some(rate)) => format!("{}/s", round(rate)),
         (None, None) => format!("c={}", level.concurrency),
     }
@@ -152,9 +175,17 @@ fn triple(summary: Option<&LatencySummary>) -> String {
 /// Renders many runs as one table, a row per benchmark × target × level:
 /// the combined summary `cargo llmbench` prints at the end.
 pub(crate) fn combined(runs: &[RunSummary]) -> String {
-    let width = runs.iter().map(|r| r.bench.id.len() + r.target.name.len() + 3).max().unwrap_or(10).max(10);
+    let width =
+        runs.iter().map(|r| r.bench.id.chars().count() + r.target.name.chars().count() + 3).max().unwrap_or(10).max(10);
+    let load_width = runs
+        .iter()
+        .flat_map(|r| r.levels.iter())
+        .map(|l| if l.rate.is_some() || l.stage.is_some() { load_label(l).chars().count() } else { 5 })
+        .max()
+        .unwrap_or(5)
+        .max(5);
     let mut out = format!(
-        "{:<width$} {:>5} {:>6} {:>5} │ {:>9} {:>9} │ {:>9} │ {:>9} │ {:>9} │ {:>6}\n",
+        "{:<width$} {:>load_width$} {:>6} {:>5} │ {:>9} {:>9} │ {:>9} │ {:>9} │ {:>9} │ {:>6}\n",
         "benchmark · target", "conc", "ok", "fail", "TTFT p50", "TTFT p99", "TPOT p50", "E2E p99", "out tok/s", "good%"
     );
     for run in runs {
@@ -163,7 +194,7 @@ pub(crate) fn combined(runs: &[RunSummary]) -> String {
             let cell = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "—".into());
             let _ = writeln!(
                 out,
-                "{:<width$} {:>5} {:>6} {:>5} │ {:>9} {:>9} │ {:>9} │ {:>9} │ {:>9.1} │ {:>6}{}",
+                "{:<width$} {:>load_width$} {:>6} {:>5} │ {:>9} {:>9} │ {:>9} │ {:>9} │ {:>9.1} │ {:>6}{}",
                 format!("{} · {}", run.bench.id, run.target.name),
                 if level.rate.is_some() || level.stage.is_some() {
                     load_label(level)
@@ -184,4 +215,57 @@ pub(crate) fn combined(runs: &[RunSummary]) -> String {
     }
     out.push_str("(latencies in ms; — = not enough samples for that percentile)\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::{StageInfo, knee};
+
+    fn level(concurrency: u32, ttft: f64) -> LevelSummary {
+        let mut records: Vec<_> =
+            (0..30).map(|_| crate::stats::goodput::tests::rec(ttft, ttft + 40.0, 10, None)).collect();
+        records[0].error = Some(crate::record::RequestError::new(crate::record::ErrorClass::Throttled, "x"));
+        let mut l = crate::stats::summarize_level(concurrency, &records);
+        let slo = crate::stats::goodput::Slo::parse("goodput >= 90%").unwrap();
+        l.goodput = Some(crate::stats::goodput::goodput(&slo, &l, &records));
+        l
+    }
+
+    #[test]
+    fn labels_for_each_kind_of_level() {
+        let mut l = level(8, 40.0);
+        assert_eq!(load_label(&l), "c=8");
+        l.rate = Some(12.5);
+        assert_eq!(load_label(&l), "12.5/s");
+        l.stage = Some(StageInfo { index: 2, start_s: 1.0, duration_s: 1.0, from: 5.0, to: 50.0 });
+        assert_eq!(load_label(&l), "s2 5→50/s");
+        l.rate = None;
+        l.stage = Some(StageInfo { index: 1, start_s: 0.0, duration_s: 1.0, from: 4.0, to: 4.0 });
+        assert_eq!(load_label(&l), "s1 c=4");
+    }
+
+    #[test]
+    fn the_table_shows_goodput_invalid_levels_and_the_knee() {
+        let mut run = RunSummary::example();
+        run.levels = vec![level(1, 40.0), level(2, 41.0), level(4, 120.0)];
+        run.levels[2].load = Some(crate::stats::selfcheck::check(
+            &[],
+            &crate::stats::selfcheck::LevelLoad {
+                open: false,
+                arrival: None,
+                dispatch_lag_us: &[],
+                max_in_flight: None,
+                duration_s: None,
+                grace_s: None,
+                cpu: Some(crate::stats::CpuUse { busy: 0.95, runnable_wait: 0.0, cores: 1 }),
+            },
+        ));
+        run.sweep = Some(knee::analyse(&run.levels[..2]));
+        let t = table(&run);
+        assert!(t.contains("good%"), "{t}");
+        assert!(t.contains("96.7"), "29 of 30 good: {t}");
+        assert!(t.contains("INVALID") && t.contains("CPU-bound"), "{t}");
+        assert!(t.contains("knee: none found") && t.contains("max load meeting the SLOs: c=2"), "{t}");
+    }
 }

@@ -84,15 +84,20 @@ pub(crate) struct Dataset {
     pub(crate) entries: Vec<Entry>,
 }
 
-/// Where relative dataset and template paths start: the benchmark package's
-/// root (`CARGO_MANIFEST_DIR`, which cargo sets when it runs a benchmark),
-/// else the current directory (where `cargo llmbench` runs each binary).
+static BASE_DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Sets where relative dataset and template paths start: a benchmark
+/// binary's package root (its compile-time `CARGO_MANIFEST_DIR`), set once
+/// by `llmbench::main!` before any benchmark function runs.
+pub(crate) fn set_base_dir(dir: &Path) {
+    let _ = BASE_DIR.set(dir.to_owned());
+}
+
+/// Where a relative dataset or template path points: under the benchmark
+/// package's root, else under the current directory (e.g. in tests).
 pub(crate) fn resolve(path: &Path) -> PathBuf {
-    if path.is_absolute() {
-        return path.to_owned();
-    }
-    match std::env::var_os("CARGO_MANIFEST_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir).join(path),
+    match BASE_DIR.get() {
+        Some(base) if path.is_relative() => base.join(path),
         _ => path.to_owned(),
     }
 }

@@ -22,6 +22,7 @@ use crate::provider::{GenRequest, Message, Role};
 use crate::rng::Rng;
 pub use check::{Check, CheckFn, CheckOutcome, Response};
 pub use dataset::WorkloadError;
+pub(crate) use dataset::set_base_dir;
 use dataset::{Dataset, Templates};
 pub use tokens::{DEFAULT_MIX, LengthClass, Tokens};
 
@@ -136,6 +137,9 @@ pub struct Workload {
     shared_prefix: Option<u32>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     checks: Vec<Check>,
+    /// `output_tokens` was set: it wins over a length mix's per-class targets.
+    #[serde(skip)]
+    output_explicit: bool,
     /// Builder inputs that were invalid, reported by `validate`.
     #[serde(skip)]
     problems: Vec<String>,
@@ -163,6 +167,7 @@ impl Workload {
             cache_bust: false,
             shared_prefix: None,
             checks: Vec::new(),
+            output_explicit: false,
             problems: Vec::new(),
             order: OnceLock::new(),
         }
@@ -321,6 +326,7 @@ impl Workload {
     pub fn output_tokens(mut self, tokens: impl Into<Tokens>) -> Self {
         let tokens = tokens.into();
         self.output_tokens = if tokens.max() == 0 { Tokens::Fixed(1) } else { tokens };
+        self.output_explicit = true;
         self
     }
 
@@ -442,7 +448,9 @@ impl Workload {
             _ => None,
         };
         let mix = match &self.source {
-            Source::Synthetic { mix: Some(mix), .. } => mix.iter().map(|(c, _)| c.output().max()).max(),
+            Source::Synthetic { mix: Some(mix), .. } if !self.output_explicit => {
+                mix.iter().map(|(c, _)| c.output().max()).max()
+            }
             _ => None,
         };
         self.output_tokens.max().max(entries.unwrap_or(0)).max(mix.unwrap_or(0))
@@ -561,7 +569,9 @@ impl Workload {
                 let input = match mix {
                     Some(mix) => {
                         let class = tokens::pick(mix, &mut rng);
-                        output = class.output();
+                        if !self.output_explicit {
+                            output = class.output();
+                        }
                         class.input()
                     }
                     None => *input_tokens,
@@ -799,6 +809,11 @@ mod tests {
         let mixed = Workload::mix(&DEFAULT_MIX);
         let outputs: Vec<u32> = (0..200).map(|i| mixed.request(i).max_tokens.unwrap()).collect();
         assert!(outputs.contains(&128) && outputs.contains(&256) && outputs.contains(&512));
+        assert_eq!(
+            Workload::mix(&DEFAULT_MIX).output_tokens(48).request(3).max_tokens,
+            Some(48),
+            "explicit output wins"
+        );
         let busted = Workload::prompts(["same"]).system("sys").cache_bust(true);
         let (a, b) = (busted.request(0), busted.request(1));
         assert!(a.messages[0].content.starts_with("[run ") && a.messages[0].content.ends_with("req 0] sys"));
