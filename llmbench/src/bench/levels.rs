@@ -342,10 +342,10 @@ fn summarize(
     if input.workload.has_checks() || input.check.is_some() {
         s.correctness = Some(goodput::correctness(records));
     }
-    if !input.workload.is_dataset() {
-        if let Some(w) = output_shortfall(pool, records) {
-            s.warnings.push(w);
-        }
+    if !input.workload.is_dataset()
+        && let Some(w) = output_shortfall(pool, records)
+    {
+        s.warnings.push(w);
     }
     if let Some(c) = s.load.as_ref().filter(|c| c.cut_at_end > 0) {
         s.warnings.push(format!(

@@ -306,7 +306,7 @@ mod tests {
         assert_eq!(out.records.len(), n, "every scheduled request has a record");
         let cut = out.records.iter().filter(|r| r.error.as_ref().is_some_and(|e| e.class == ErrorClass::Cut)).count();
         let ok = out.records.iter().filter(|r| r.is_ok()).count();
-        assert!(ok >= 4 && ok <= 12, "{ok} ok");
+        assert!((4..=12).contains(&ok), "{ok} ok");
         assert_eq!(ok + cut, n);
         // Latency of the served ones counts from the schedule: queueing shows.
         let worst = out.records.iter().filter(|r| r.is_ok()).map(|r| r.e2e_ms).fold(0.0, f64::max);

@@ -118,31 +118,30 @@ pub(crate) fn check(records: &[RequestRecord], load: &LevelLoad<'_>) -> LoadChec
         }
     }
     let mut reasons = Vec::new();
-    if let (Some(o), Some(a)) = (offered, achieved) {
-        if a < o * (1.0 - MAX_RATE_SHORTFALL) {
-            reasons.push(format!(
-                "the client started {a:.1} req/s of the {o:.1} req/s offered ({:.1}% short; limit {:.0}%)",
-                (1.0 - a / o) * 100.0,
-                MAX_RATE_SHORTFALL * 100.0
-            ));
-        }
+    if let (Some(o), Some(a)) = (offered, achieved)
+        && a < o * (1.0 - MAX_RATE_SHORTFALL)
+    {
+        reasons.push(format!(
+            "the client started {a:.1} req/s of the {o:.1} req/s offered ({:.1}% short; limit {:.0}%)",
+            (1.0 - a / o) * 100.0,
+            MAX_RATE_SHORTFALL * 100.0
+        ));
     }
-    if let Some(p99) = lag_p99 {
-        if p99 > MAX_LAG_P99_MS {
-            reasons.push(format!(
-                "schedule lag p99 {p99:.1} ms > {MAX_LAG_P99_MS} ms: the client fell behind its schedule"
-            ));
-        }
+    if let Some(p99) = lag_p99
+        && p99 > MAX_LAG_P99_MS
+    {
+        reasons
+            .push(format!("schedule lag p99 {p99:.1} ms > {MAX_LAG_P99_MS} ms: the client fell behind its schedule"));
     }
-    if let Some(cpu) = &load.cpu {
-        if cpu.busy >= MAX_CPU_BUSY {
-            reasons.push(format!(
-                "the client was CPU-bound ({:.0}% of its {} core(s) busy; limit {:.0}%)",
-                cpu.busy * 100.0,
-                cpu.cores,
-                MAX_CPU_BUSY * 100.0
-            ));
-        }
+    if let Some(cpu) = &load.cpu
+        && cpu.busy >= MAX_CPU_BUSY
+    {
+        reasons.push(format!(
+            "the client was CPU-bound ({:.0}% of its {} core(s) busy; limit {:.0}%)",
+            cpu.busy * 100.0,
+            cpu.cores,
+            MAX_CPU_BUSY * 100.0
+        ));
     }
     let cut_at_end =
         measured.iter().filter(|r| r.error.as_ref().is_some_and(|e| e.message == crate::load::CUT_AT_END)).count()

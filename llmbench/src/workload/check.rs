@@ -151,15 +151,15 @@ fn validate(schema: &Value, v: &Value, at: &str) -> Result<(), String> {
             return Err(format!("{at}: expected {}, got {actual}", allowed.join(" or ")));
         }
     }
-    if let Some(Value::Array(options)) = s.get("enum") {
-        if !options.contains(v) {
-            return Err(format!("{at}: {v} is not one of {}", Value::Array(options.clone())));
-        }
+    if let Some(Value::Array(options)) = s.get("enum")
+        && !options.contains(v)
+    {
+        return Err(format!("{at}: {v} is not one of {}", Value::Array(options.clone())));
     }
-    if let Some(c) = s.get("const") {
-        if c != v {
-            return Err(format!("{at}: expected {c}, got {v}"));
-        }
+    if let Some(c) = s.get("const")
+        && c != v
+    {
+        return Err(format!("{at}: expected {c}, got {v}"));
     }
     let bound = |key: &str| s.get(key).and_then(Value::as_f64);
     if let Some(n) = v.as_f64() {

@@ -141,7 +141,7 @@ impl Dataset {
             };
             let messages = match fields.get("messages") {
                 None | Some(Value::Null) => None,
-                Some(Value::Array(items)) => Some(messages(items).map_err(|m| bad(m))?),
+                Some(Value::Array(items)) => Some(messages(items).map_err(&bad)?),
                 Some(other) => return Err(bad(format!("`messages` must be an array, not {other}"))),
             };
             if prompt.is_some() && messages.is_some() {

@@ -597,16 +597,16 @@ impl Workload {
                 None => messages.push(Message { role: Role::User, content: String::new() }),
             },
         }
-        if let Some(tokens) = self.shared_prefix {
-            if let Some(user) = messages.iter_mut().find(|m| m.role == Role::User) {
-                let mut rng = Rng::new(self.seed ^ 0x5AED_F1E5);
-                user.content = format!("{}\n\n{}", synthetic::prompt(&mut rng, tokens), user.content);
-            }
+        if let Some(tokens) = self.shared_prefix
+            && let Some(user) = messages.iter_mut().find(|m| m.role == Role::User)
+        {
+            let mut rng = Rng::new(self.seed ^ 0x5AED_F1E5);
+            user.content = format!("{}\n\n{}", synthetic::prompt(&mut rng, tokens), user.content);
         }
-        if self.cache_bust {
-            if let Some(first) = messages.first_mut() {
-                first.content = format!("[run {:016x} req {index}] {}", run_nonce(), first.content);
-            }
+        if self.cache_bust
+            && let Some(first) = messages.first_mut()
+        {
+            first.content = format!("[run {:016x} req {index}] {}", run_nonce(), first.content);
         }
         let max_tokens =
             entry_max.unwrap_or_else(|| output.sample(&mut Rng::for_item(self.seed ^ 0x7E57_0000, index)).max(1));
