@@ -33,7 +33,7 @@ fn main() -> std::io::Result<()> {
             s.get(q).map(|v| format!("{v:.3}")).unwrap_or_else(|| "—".into())
         };
         println!(
-            "rate {r:>7.0}/s  n={:<6} achieved {:>9.1}/s ({:+.2}%)  lag p50 {} p99 {} max {:.3} ms  queue p50 {} p99 {} ms  cpu {}  failed {}  {}",
+            "rate {r:>7.0}/s  n={:<6} achieved {:>9.1}/s ({:+.2}%)  lag p50 {} p99 {} max {:.3} ms  queue p50 {} p99 {} ms  cpu {} (waited {})  failed {}  {}",
             f.requests,
             f.achieved_rate,
             f.rate_error * 100.0,
@@ -43,6 +43,7 @@ fn main() -> std::io::Result<()> {
             p(&f.queue, "p50"),
             p(&f.queue, "p99"),
             f.cpu_busy.map(|c| format!("{:.0}%", c * 100.0)).unwrap_or_else(|| "n/a".into()),
+            f.cpu_wait.map(|w| format!("{:.0} ms/s", w * 1e3)).unwrap_or_else(|| "n/a".into()),
             f.failed,
             if f.valid { "valid".to_owned() } else { format!("INVALID: {}", f.invalid_reasons.join("; ")) },
         );

@@ -56,6 +56,9 @@ pub struct OpenLoopFigures {
     pub requests: u64,
     /// The client's CPU use over the level (Linux).
     pub cpu_busy: Option<f64>,
+    /// Time the client's threads waited for a CPU, per second (Linux): a
+    /// machine shared with other work.
+    pub cpu_wait: Option<f64>,
     /// The self-check's verdict.
     pub valid: bool,
     /// Why not.
@@ -121,6 +124,7 @@ pub fn open_loop_accuracy(rate: f64, requests: u32) -> std::io::Result<OpenLoopF
         failed: measured.iter().filter(|r| !r.is_ok()).count() as u64,
         requests: measured.len() as u64,
         cpu_busy: outcome.cpu.map(|c| c.busy),
+        cpu_wait: outcome.cpu.map(|c| c.runnable_wait),
         valid: check.valid,
         invalid_reasons: check.invalid_reasons,
     })

@@ -79,11 +79,23 @@ fn run_main(args: &BenchArgs, manifest_dir: &str) -> Result<i32, Failure> {
 /// The registered benchmarks that the filter selects, in registry order.
 fn select(all: Vec<&'static BenchDef>, args: &BenchArgs) -> Result<Vec<&'static BenchDef>, Failure> {
     let Some(filter) = &args.filter else { return Ok(all) };
+    // A filter may also name a parameter-grid combination (`name/key=value`).
+    let prefix = |d: &BenchDef| filter.split('/').next() == Some(d.name) && !d.params.is_empty();
     if args.exact {
-        return Ok(all.into_iter().filter(|d| d.name == filter).collect());
+        return Ok(all.into_iter().filter(|d| d.name == filter || prefix(d)).collect());
     }
     let re = Regex::new(filter).map_err(|e| Failure::Usage(format!("invalid FILTER regex {filter:?}: {e}")))?;
-    Ok(all.into_iter().filter(|d| re.is_match(d.name)).collect())
+    Ok(all.into_iter().filter(|d| re.is_match(d.name) || (!d.params.is_empty() && filter.contains('/'))).collect())
+}
+
+/// Whether a job's id is selected by the filter: all of a selected
+/// benchmark's grid combinations, or those the filter names.
+pub(crate) fn selects_job(args: &BenchArgs, name: &str, id: &str) -> bool {
+    let Some(filter) = &args.filter else { return true };
+    if args.exact {
+        return filter == name || filter == id;
+    }
+    Regex::new(filter).is_ok_and(|re| re.is_match(name) || re.is_match(id))
 }
 
 fn load_config(args: &BenchArgs, manifest_dir: &str) -> Result<Config, Failure> {

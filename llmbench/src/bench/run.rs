@@ -51,7 +51,7 @@ pub(super) fn run(args: &BenchArgs, config: &Config, selected: &[&'static BenchD
             println!("Ignoring {} (ignore = true)", def.name);
             continue;
         }
-        jobs.extend(plan(args, config, def)?);
+        jobs.extend(plan(args, config, def)?.into_iter().filter(|j| super::selects_job(args, def.name, &j.id)));
     }
     if jobs.is_empty() {
         return Ok(exit_code::OK);
@@ -306,4 +306,75 @@ async fn bench_one(args: &BenchArgs, job: &Job, provider: Arc<Provider>, cancel:
 fn append_line(path: &std::path::Path, line: &str) -> std::io::Result<()> {
     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
     writeln!(f, "{line}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn bad_dataset() -> Workload {
+        Workload::dataset_str("data/tickets.jsonl", "{\"prompt\": \"ok\"}\n{\"prompt\": 42}\n")
+    }
+
+    fn grid_workload() -> Workload {
+        Workload::synthetic()
+    }
+
+    fn def(workload: fn() -> Workload, params: &'static [(&'static str, &'static [&'static str])]) -> &'static BenchDef {
+        Box::leak(Box::new(BenchDef {
+            name: "summarise",
+            module_path: "m",
+            file: "benches/b.rs",
+            line: 3,
+            workload,
+            samples: Some(5),
+            warmup: Some(0),
+            concurrency: &[],
+            targets: &[],
+            timeout_ms: None,
+            ignore: None,
+            rate: None,
+            arrival: None,
+            duration_ms: None,
+            grace_ms: None,
+            stages: None,
+            sweep: None,
+            max_in_flight: None,
+            slo: None,
+            check: None,
+            params,
+        }))
+    }
+
+    fn args() -> BenchArgs {
+        BenchArgs::try_parse_from(["bench", "--bench"]).unwrap()
+    }
+
+    #[test]
+    fn a_bad_dataset_line_is_a_usage_error_naming_file_and_line() {
+        let Err(Failure::Usage(message)) = plan(&args(), &Config::default(), def(bad_dataset, &[])) else {
+            panic!("expected a usage error (exit 2)")
+        };
+        assert_eq!(message, "benchmark summarise: data/tickets.jsonl:2: `prompt` must be a string, not 42");
+    }
+
+    #[test]
+    fn a_parameter_grid_expands_into_sub_benchmarks() {
+        let params: &'static [(&'static str, &'static [&'static str])] =
+            &[("temperature", &["0.0", "0.7"]), ("max_tokens", &["256", "1024"])];
+        let jobs = plan(&args(), &Config::default(), def(grid_workload, params)).unwrap();
+        let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "summarise/temperature=0.0/max_tokens=256",
+                "summarise/temperature=0.0/max_tokens=1024",
+                "summarise/temperature=0.7/max_tokens=256",
+                "summarise/temperature=0.7/max_tokens=1024",
+            ]
+        );
+        let r = jobs[3].workload.request(0);
+        assert_eq!((r.temperature, r.max_tokens), (Some(0.7), Some(1024)));
+    }
 }
