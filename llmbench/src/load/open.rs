@@ -64,6 +64,7 @@ pub(crate) async fn open_loop(
     let cut = Cancel::default();
     let (tx, mut rx) = mpsc::unbounded_channel::<(u64, u64, Option<RequestRecord>)>();
     let pacer = if requests.is_empty() {
+        drop(tx);
         None
     } else {
         let ctx = Dispatch {
