@@ -197,12 +197,28 @@ impl Templates {
         self.env.add_template_owned(name.to_owned(), source).map_err(|e| template_error(name, &e, None))
     }
 
+    /// The source of template `name`, if it was added.
+    pub(crate) fn source(&self, name: &str) -> Option<String> {
+        self.env.get_template(name).ok().map(|t| t.source().to_owned())
+    }
+
     /// Renders template `name` with an entry's fields.
     pub(crate) fn render(&self, name: &str, entry: &Entry, dataset: &str) -> Result<String, WorkloadError> {
         let at = || format!("{dataset}:{}", entry.line);
         let template = self.env.get_template(name).map_err(|e| template_error(name, &e, Some(at())))?;
         let ctx = minijinja::Value::from(minijinja::value::Serde(&entry.fields));
         template.render(ctx).map(|s| s.trim().to_owned()).map_err(|e| template_error(name, &e, Some(at())))
+    }
+}
+
+impl PartialEq for Templates {
+    fn eq(&self, other: &Templates) -> bool {
+        let same = |a: &Option<String>, b: &Option<String>| match (a, b) {
+            (Some(a), Some(b)) => self.source(a) == other.source(b),
+            (None, None) => true,
+            _ => false,
+        };
+        same(&self.user, &other.user) && same(&self.system, &other.system)
     }
 }
 

@@ -56,7 +56,7 @@ impl From<Range<u32>> for TokenRange {
 
 /// A dataset source: parsed when the workload is built, errors kept for
 /// [`Workload::validate`] to report (a builder cannot return them).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct DatasetSource {
     dataset: Result<Dataset, WorkloadError>,
     shuffle: bool,
@@ -80,7 +80,7 @@ impl Serialize for DatasetSource {
 }
 
 /// A shared dataset source (a workload is cloned per target and level).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct DatasetRef(Arc<DatasetSource>);
 
 impl Serialize for DatasetRef {
@@ -96,7 +96,7 @@ impl std::ops::Deref for DatasetRef {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 enum Source {
     /// Generated offline text of a given token length.
@@ -146,6 +146,26 @@ pub struct Workload {
     /// The dataset order for `seed`, computed on first use.
     #[serde(skip)]
     order: OnceLock<Vec<usize>>,
+}
+
+/// Two workloads are equal when they send the same requests: same source
+/// (dataset entries and template sources included), parameters and checks.
+impl PartialEq for Workload {
+    fn eq(&self, other: &Workload) -> bool {
+        self.source == other.source
+            && self.output_tokens == other.output_tokens
+            && self.output_explicit == other.output_explicit
+            && self.exact_output == other.exact_output
+            && self.system == other.system
+            && self.temperature == other.temperature
+            && self.top_p == other.top_p
+            && self.seed == other.seed
+            && self.stop == other.stop
+            && self.cache_bust == other.cache_bust
+            && self.shared_prefix == other.shared_prefix
+            && self.problems == other.problems
+            && self.describe()["checks"] == other.describe()["checks"]
+    }
 }
 
 /// The default output-token target (`max_tokens`).
@@ -828,6 +848,14 @@ mod tests {
         let r = w.request(0);
         assert_eq!((r.temperature, r.max_tokens), (Some(0.7), Some(1024)));
         assert!(Workload::synthetic().with_param("temprature", "1").unwrap_err().contains("unknown param"));
+        assert_eq!(
+            Workload::synthetic().temperature(0.7),
+            Workload::synthetic().with_param("temperature", "0.7").unwrap()
+        );
+        assert_ne!(
+            Workload::dataset_str("a", "{\"prompt\": \"x\"}"),
+            Workload::dataset_str("a", "{\"prompt\": \"y\"}")
+        );
         assert!(Workload::synthetic().with_param("top_p", "high").unwrap_err().contains("a number"));
         let normal = Workload::synthetic().output_tokens(Tokens::normal(100, 10));
         assert!((0..50).all(|i| (60..=140).contains(&normal.request(i).max_tokens.unwrap())));
