@@ -1,0 +1,206 @@
+//! Turning a [`Workload`] into requests: validation of what the builder
+//! could not report, dataset order and entries, template rendering,
+//! prefixes, response checks and parameter-grid settings.
+
+use super::dataset::{self, WorkloadError};
+use super::{CheckFn, DatasetSource, PARAM_KEYS, Response, Source, Workload, run_nonce, synthetic, tokens};
+use crate::provider::{GenRequest, Message, Role};
+use crate::rng::Rng;
+
+impl Workload {
+    /// Reports what the builder could not: an unreadable dataset or
+    /// template, a bad line, an entry with nothing to send, a template that
+    /// does not render for some entry, an invalid check — and, for a
+    /// dataset that does not cycle, a run of `needed` requests that is
+    /// longer than the dataset. Every entry is rendered once, so no error
+    /// can surface mid-run.
+    pub fn validate(&self, needed: Option<u64>) -> Result<(), WorkloadError> {
+        if let Some(problem) = self.problems.first() {
+            return Err(WorkloadError::Invalid(problem.clone()));
+        }
+        let Source::Dataset { source } = &self.source else { return Ok(()) };
+        let dataset = source.dataset.as_ref().map_err(Clone::clone)?;
+        if let Some(e) = source.template_errors.first() {
+            return Err(e.clone());
+        }
+        for entry in &dataset.entries {
+            let t = &source.templates;
+            if t.user.is_none() && entry.prompt.is_none() && entry.messages.is_none() {
+                return Err(WorkloadError::Dataset {
+                    path: dataset.name.clone(),
+                    line: entry.line,
+                    message: "the entry has no `prompt` or `messages` (add one, or set a template that renders it)"
+                        .into(),
+                });
+            }
+            for name in [&t.user, &t.system].into_iter().flatten() {
+                t.render(name, entry, &dataset.name)?;
+            }
+        }
+        let n = dataset.entries.len() as u64;
+        match needed {
+            Some(needed) if !source.cycle && needed > n => Err(WorkloadError::Invalid(format!(
+                "{}: the dataset has {n} entries but the run needs {needed} requests (use .cycle(true) or ask for fewer)",
+                dataset.name
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    fn entry(&self, index: u64) -> Option<(&dataset::Entry, &DatasetSource)> {
+        let Source::Dataset { source } = &self.source else { return None };
+        let dataset = source.dataset.as_ref().ok()?;
+        let n = dataset.entries.len();
+        let order = self.order.get_or_init(|| {
+            let mut order: Vec<usize> = (0..n).collect();
+            if source.shuffle {
+                // Fisher–Yates with the workload's seed.
+                let mut rng = Rng::new(self.seed ^ 0xD5A7_A5E7);
+                for i in (1..n).rev() {
+                    order.swap(i, rng.range_u64(0, i as u64) as usize);
+                }
+            }
+            order
+        });
+        let k = order.get((index % n.max(1) as u64) as usize).copied()?;
+        Some((&dataset.entries[k], source))
+    }
+
+    /// The dataset entry's `expected` for request `index`, if any.
+    pub fn expected(&self, index: u64) -> Option<&str> {
+        self.entry(index).and_then(|(e, _)| e.expected.as_deref())
+    }
+
+    /// Runs the workload's checks, then `extra` (the attribute's `check`),
+    /// on the response to request `index`; the first failure wins.
+    pub fn check_response(
+        &self,
+        index: u64,
+        text: &str,
+        output_tokens: u64,
+        extra: Option<CheckFn>,
+    ) -> Result<(), String> {
+        let resp = Response { text, expected: self.expected(index), output_tokens, index };
+        for check in &self.checks {
+            check.apply(&resp)?;
+        }
+        match extra {
+            Some(f) => f(&resp),
+            None => Ok(()),
+        }
+    }
+
+    /// The request with index `index`: deterministic for a given seed
+    /// (except for the run nonce of [`cache_bust`](Self::cache_bust)).
+    /// Call [`validate`](Self::validate) first for a dataset workload.
+    pub fn request(&self, index: u64) -> GenRequest {
+        let mut output = self.output_tokens;
+        let mut entry_max = None;
+        let mut messages = Vec::with_capacity(3);
+        match &self.source {
+            Source::Synthetic { input_tokens, mix } => {
+                let mut rng = Rng::for_item(self.seed, index);
+                let input = match mix {
+                    Some(mix) => {
+                        let class = tokens::pick(mix, &mut rng);
+                        if !self.output_explicit {
+                            output = class.output();
+                        }
+                        class.input()
+                    }
+                    None => *input_tokens,
+                };
+                let tokens = input.sample(&mut rng);
+                if let Some(system) = &self.system {
+                    messages.push(Message { role: Role::System, content: system.clone() });
+                }
+                messages.push(Message { role: Role::User, content: synthetic::prompt(&mut rng, tokens) });
+            }
+            Source::Prompts { prompts } => {
+                if let Some(system) = &self.system {
+                    messages.push(Message { role: Role::System, content: system.clone() });
+                }
+                let prompt = prompts[(index % prompts.len() as u64) as usize].clone();
+                messages.push(Message { role: Role::User, content: prompt });
+            }
+            Source::Dataset { .. } => match self.entry(index) {
+                Some((entry, source)) => {
+                    entry_max = entry.max_tokens;
+                    messages = self.entry_messages(entry, source);
+                }
+                None => messages.push(Message { role: Role::User, content: String::new() }),
+            },
+        }
+        if let Some(tokens) = self.shared_prefix
+            && let Some(user) = messages.iter_mut().find(|m| m.role == Role::User)
+        {
+            let mut rng = Rng::new(self.seed ^ 0x5AED_F1E5);
+            user.content = format!("{}\n\n{}", synthetic::prompt(&mut rng, tokens), user.content);
+        }
+        if self.cache_bust
+            && let Some(first) = messages.first_mut()
+        {
+            first.content = format!("[run {:016x} req {index}] {}", run_nonce(), first.content);
+        }
+        let max_tokens =
+            entry_max.unwrap_or_else(|| output.sample(&mut Rng::for_item(self.seed ^ 0x7E57_0000, index)).max(1));
+        GenRequest {
+            messages,
+            max_tokens: Some(max_tokens),
+            min_tokens: self.exact_output.then_some(max_tokens),
+            ignore_eos: self.exact_output,
+            temperature: self.temperature,
+            top_p: self.top_p,
+            seed: None,
+            stop: self.stop.clone(),
+        }
+    }
+
+    fn entry_messages(&self, entry: &dataset::Entry, source: &DatasetSource) -> Vec<Message> {
+        let t = &source.templates;
+        let render =
+            |name: &String| t.render(name, entry, source.dataset.as_ref().map(|d| d.name.as_str()).unwrap_or(""));
+        let system = match &t.system {
+            Some(name) => render(name).ok(),
+            None => entry.system.clone().or_else(|| self.system.clone()),
+        };
+        let mut messages = Vec::with_capacity(3);
+        let has_own_system = entry.messages.as_ref().is_some_and(|m| m.iter().any(|m| m.role == Role::System));
+        if let Some(system) = system.filter(|_| !has_own_system || t.system.is_some()) {
+            messages.push(Message { role: Role::System, content: system });
+        }
+        match (&t.user, &entry.messages, &entry.prompt) {
+            (Some(name), _, _) => {
+                messages.push(Message { role: Role::User, content: render(name).unwrap_or_default() })
+            }
+            (None, Some(conversation), _) => {
+                messages
+                    .extend(conversation.iter().filter(|m| !(m.role == Role::System && t.system.is_some())).cloned());
+            }
+            (None, None, prompt) => {
+                messages.push(Message { role: Role::User, content: prompt.clone().unwrap_or_default() })
+            }
+        }
+        messages
+    }
+
+    /// Sets one generation parameter by name, for parameter grids
+    /// (`params = { temperature = [0.0, 0.7] }`): `temperature`, `top_p`,
+    /// `max_tokens` (or `output_tokens`), `input_tokens`, `seed`,
+    /// `exact_output`.
+    pub fn with_param(self, key: &str, value: &str) -> Result<Workload, String> {
+        let v = value.trim();
+        let bad = |what: &str| format!("param {key} = {v:?}: expected {what}");
+        Ok(match key {
+            "temperature" => self.temperature(v.parse().map_err(|_| bad("a number"))?),
+            "top_p" => self.top_p(v.parse().map_err(|_| bad("a number"))?),
+            "max_tokens" | "output_tokens" => {
+                self.output_tokens(v.parse::<u32>().map_err(|_| bad("a positive integer"))?)
+            }
+            "input_tokens" => self.input_tokens(v.parse::<u32>().map_err(|_| bad("a positive integer"))?),
+            "seed" => self.seed(v.parse().map_err(|_| bad("an integer"))?),
+            "exact_output" => self.exact_output(v.parse().map_err(|_| bad("true or false"))?),
+            _ => return Err(format!("unknown param {key:?} (use one of {})", PARAM_KEYS.join(", "))),
+        })
+    }
+}
