@@ -50,7 +50,15 @@ pub(crate) enum Failure {
 }
 
 fn run_main(args: &BenchArgs, manifest_dir: &str) -> Result<i32, Failure> {
-    let selected = select(registry::all(), args)?;
+    let all = registry::all();
+    if let Some(pair) = all.windows(2).find(|w| w[0].name == w[1].name) {
+        let (a, b) = (pair[0], pair[1]);
+        return Err(Failure::Usage(format!(
+            "two benchmarks are named {:?} ({}:{} and {}:{}); give one a `name = \"…\"`",
+            a.name, a.file, a.line, b.file, b.line
+        )));
+    }
+    let selected = select(all, args)?;
     if args.list {
         let mut out = std::io::stdout().lock();
         for def in &selected {
