@@ -145,7 +145,6 @@ fn list_prints_the_benchmarks_sorted() {
 /// The README lists `--list [--format terse]` among the flags; `cargo llmbench`
 /// forwards `--list` but has no `--format`.
 #[test]
-#[ignore = "bug: `cargo llmbench --list --format terse` exits 2 (unexpected argument '--format'); only `-- --format terse` works"]
 fn list_format_terse_without_the_separator() {
     let fx = Fixture::new();
     let run = common::run(&mut fx.cargo_llmbench(&["--list", "--format", "terse"]));
@@ -279,6 +278,9 @@ fn the_api_key_never_reaches_results_or_output() {
     let run = common::run(cmd.env("LLMBENCH_HOME", &home).env("LLMBENCH_E2E_KEY", secret));
     run.assert_no_panic();
     assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret), "the key was printed\n{run}");
+    // Nothing succeeded: the run says so and fails, so CI notices a dead endpoint.
+    assert_eq!(run.code(), Some(1), "{run}");
+    assert!(run.stderr.contains("no request to keyed succeeded"), "{run}");
 
     let dir = home.join("other").join("keyed").join("new");
     let json = read_json(&dir.join("summary.json"));

@@ -20,7 +20,11 @@ use registry::BenchDef;
 
 /// The body of a benchmark binary's `main`; returns the exit code.
 pub(crate) fn main(manifest_dir: &str) -> i32 {
-    let args = match BenchArgs::try_parse() {
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(name) = argv.first().and_then(|a| bench_name(Path::new(a))) {
+        argv[0] = name.into();
+    }
+    let args = match BenchArgs::try_parse_from(argv) {
         Ok(args) => args,
         Err(e) => {
             let _ = e.print();
@@ -37,6 +41,16 @@ pub(crate) fn main(manifest_dir: &str) -> i32 {
             eprintln!("error: {message}");
             exit_code::ERROR
         }
+    }
+}
+
+/// The bench target's name from its executable (`chat-8d39f4e446d9aa82` →
+/// `chat`), so usage messages name what the user wrote.
+fn bench_name(exe: &Path) -> Option<String> {
+    let stem = exe.file_stem()?.to_str()?;
+    match stem.rsplit_once('-') {
+        Some((name, hash)) if hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()) => Some(name.to_owned()),
+        _ => Some(stem.to_owned()),
     }
 }
 
@@ -98,5 +112,16 @@ fn load_config(args: &BenchArgs, manifest_dir: &str) -> Result<Config, Failure> 
     match found {
         Some(path) => Config::load(&path).map_err(|e| Failure::Usage(e.to_string())),
         None => Ok(Config::default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bench_names_drop_cargo_hashes() {
+        assert_eq!(bench_name(Path::new("/t/release/deps/chat-8d39f4e446d9aa82")).as_deref(), Some("chat"));
+        assert_eq!(bench_name(Path::new("my-bench")).as_deref(), Some("my-bench"));
     }
 }

@@ -193,6 +193,18 @@ async fn bench_all(args: &BenchArgs, jobs: &[Job], providers: &BTreeMap<String, 
             code = exit_code::ERROR;
             break;
         }
+        // A level where nothing succeeded measured nothing: say so and fail,
+        // so a CI job notices a dead endpoint instead of passing on no data.
+        for level in summary.levels.iter().filter(|l| l.requests.attempted > 0 && l.requests.ok == 0) {
+            let first = records.iter().filter(|r| r.concurrency == level.concurrency).find_map(|r| r.error.as_ref());
+            eprintln!(
+                "error: no request to {} succeeded at concurrency {} ({})",
+                job.target.identity.name,
+                level.concurrency,
+                first.map(ToString::to_string).unwrap_or_default()
+            );
+            code = exit_code::ERROR;
+        }
     }
     watcher.abort();
     Ok(code)

@@ -42,23 +42,26 @@ pub(crate) struct LlmbenchArgs {
     /// List the benchmarks instead of running them.
     #[arg(long)]
     list: bool,
+    /// Output format of --list: `pretty` or `terse`.
+    #[arg(long, value_name = "FORMAT")]
+    format: Option<String>,
     /// Test mode: one request per benchmark, no measuring.
     #[arg(long)]
     test: bool,
     /// Measured requests per concurrency level.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     sample_size: Option<u32>,
     /// Warm-up requests per concurrency level.
     #[arg(long, value_name = "N")]
     warm_up: Option<u32>,
     /// Concurrency levels, comma-separated.
-    #[arg(long, value_name = "LIST")]
-    concurrency: Option<String>,
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..))]
+    concurrency: Vec<u32>,
     /// Target to run against (repeat for side by side).
     #[arg(long = "target", value_name = "NAME")]
     targets: Vec<String>,
     /// Per-request total timeout (`30s`).
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", value_parser = |s: &str| crate::units::parse_duration(s).map(|_| s.to_owned()))]
     timeout: Option<String>,
     /// The configuration file (default: llmbench.toml at the workspace root).
     #[arg(long, value_name = "PATH")]
@@ -184,7 +187,9 @@ fn bench_args(args: &LlmbenchArgs) -> Vec<String> {
     };
     flag("sample-size", args.sample_size.map(|n| n.to_string()));
     flag("warm-up", args.warm_up.map(|n| n.to_string()));
-    flag("concurrency", args.concurrency.clone());
+    let levels: Vec<String> = args.concurrency.iter().map(u32::to_string).collect();
+    flag("concurrency", (!levels.is_empty()).then(|| levels.join(",")));
+    flag("format", args.format.clone());
     flag("timeout", args.timeout.clone());
     flag("config", args.config.as_ref().map(|p| p.display().to_string()));
     flag("color", args.color.clone());

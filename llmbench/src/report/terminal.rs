@@ -66,7 +66,7 @@ fn triple(summary: Option<&LatencySummary>) -> String {
     };
     match summary {
         Some(s) => format!("{}{}{}", cell(s.p50), cell(s.p90), cell(s.p99)),
-        None => format!("{:>21}  ", "—"),
+        None => format!("{:>21}", "—"),
     }
 }
 
