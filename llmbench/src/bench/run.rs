@@ -11,6 +11,7 @@ use super::Failure;
 use super::args::BenchArgs;
 use super::registry::BenchDef;
 use super::sim_host::SimHost;
+use crate::cost::{self, Price, PriceBook};
 use crate::exit_code;
 use crate::load::{self, Cancel, RequestOptions};
 use crate::provider::openai::{OpenAiProvider, OpenAiSettings};
@@ -36,10 +37,13 @@ struct Job {
     samples: u32,
     warmup: u32,
     concurrency: Vec<u32>,
+    /// What the target costs; `None` when no price is known.
+    price: Option<Price>,
 }
 
 /// Runs `selected` as `args` say; returns the exit code.
 pub(super) fn run(args: &BenchArgs, config: &Config, selected: &[&'static BenchDef]) -> Result<i32, Failure> {
+    let prices = PriceBook::load(config).map_err(|e| Failure::Usage(e.to_string()))?;
     let mut jobs = Vec::new();
     for def in selected {
         if let Some(ignore) = def.ignore {
@@ -48,7 +52,7 @@ pub(super) fn run(args: &BenchArgs, config: &Config, selected: &[&'static BenchD
                 continue;
             }
         }
-        jobs.extend(plan(args, config, def)?);
+        jobs.extend(plan(args, config, &prices, def)?);
     }
     if jobs.is_empty() {
         return Ok(exit_code::OK);
@@ -100,7 +104,7 @@ pub(super) fn run(args: &BenchArgs, config: &Config, selected: &[&'static BenchD
 
 /// Resolves the targets and settings of one benchmark. Flags win over the
 /// attribute, which wins over `[defaults]`.
-fn plan(args: &BenchArgs, config: &Config, def: &'static BenchDef) -> Result<Vec<Job>, Failure> {
+fn plan(args: &BenchArgs, config: &Config, prices: &PriceBook, def: &'static BenchDef) -> Result<Vec<Job>, Failure> {
     let d = &config.defaults;
     let names: Vec<String> = if !args.targets.is_empty() {
         args.targets.clone()
@@ -126,7 +130,16 @@ fn plan(args: &BenchArgs, config: &Config, def: &'static BenchDef) -> Result<Vec
         .iter()
         .map(|name| {
             let target = target::resolve(config, name, timeout).map_err(|e| Failure::Usage(e.to_string()))?;
-            Ok(Job { def, workload: workload.clone(), target, samples, warmup, concurrency: concurrency.clone() })
+            let price = prices.price_for(name, &target.identity).map_err(|e| Failure::Usage(e.to_string()))?;
+            Ok(Job {
+                def,
+                workload: workload.clone(),
+                target,
+                samples,
+                warmup,
+                concurrency: concurrency.clone(),
+                price,
+            })
         })
         .collect()
 }
@@ -232,7 +245,12 @@ async fn bench_one(args: &BenchArgs, job: &Job, provider: Arc<Provider>, cancel:
         let progress = Arc::new(LevelProgress::new(&label, requests.len() as u64, !args.quiet));
         let outcome = load::closed_loop(provider.clone(), requests.clone(), warmup, concurrency, opts, progress.clone(), cancel).await;
         progress.finish();
-        levels.push(summarize_level(concurrency, &outcome.records));
+        let mut level = summarize_level(concurrency, &outcome.records);
+        if let Some(price) = &job.price {
+            level.cost =
+                Some(cost::level_cost(price, &job.target.identity.provider, &level, &outcome.records, args.project));
+        }
+        levels.push(level);
         all_records.extend(outcome.records);
         if outcome.interrupted {
             partial = true;
@@ -262,6 +280,7 @@ async fn bench_one(args: &BenchArgs, job: &Job, provider: Arc<Provider>, cancel:
         partial,
         cold_start,
         levels,
+        price: job.price.clone(),
     };
     (summary, all_records)
 }
