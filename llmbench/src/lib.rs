@@ -13,6 +13,7 @@ pub mod workload;
 
 mod bench;
 pub(crate) mod cli;
+pub mod cost;
 pub(crate) mod load;
 pub(crate) mod provider;
 pub(crate) mod rng;

@@ -11,6 +11,7 @@ use super::Failure;
 use super::args::BenchArgs;
 use super::registry::BenchDef;
 use super::sim_host::SimHost;
+use crate::cost::{self, Price, PriceBook};
 use crate::exit_code;
 use crate::load::{self, Cancel, RequestOptions};
 use crate::provider::openai::{OpenAiProvider, OpenAiSettings};
@@ -36,17 +37,20 @@ struct Job {
     samples: u32,
     warmup: u32,
     concurrency: Vec<u32>,
+    /// What the target costs; `None` when no price is known.
+    price: Option<Price>,
 }
 
 /// Runs `selected` as `args` say; returns the exit code.
 pub(super) fn run(args: &BenchArgs, config: &Config, selected: &[&'static BenchDef]) -> Result<i32, Failure> {
+    let prices = PriceBook::load(config).map_err(|e| Failure::Usage(e.to_string()))?;
     let mut jobs = Vec::new();
     for def in selected {
         if def.ignore.is_some_and(|ignore| ignore()) {
             println!("Ignoring {} (ignore = true)", def.name);
             continue;
         }
-        jobs.extend(plan(args, config, def)?);
+        jobs.extend(plan(args, config, &prices, def)?);
     }
     if jobs.is_empty() {
         return Ok(exit_code::OK);
@@ -98,7 +102,7 @@ pub(super) fn run(args: &BenchArgs, config: &Config, selected: &[&'static BenchD
 
 /// Resolves the targets and settings of one benchmark. Flags win over the
 /// attribute, which wins over `[defaults]`.
-fn plan(args: &BenchArgs, config: &Config, def: &'static BenchDef) -> Result<Vec<Job>, Failure> {
+fn plan(args: &BenchArgs, config: &Config, prices: &PriceBook, def: &'static BenchDef) -> Result<Vec<Job>, Failure> {
     let d = &config.defaults;
     let names: Vec<String> = if !args.targets.is_empty() {
         args.targets.clone()
@@ -124,7 +128,16 @@ fn plan(args: &BenchArgs, config: &Config, def: &'static BenchDef) -> Result<Vec
         .iter()
         .map(|name| {
             let target = target::resolve(config, name, timeout).map_err(|e| Failure::Usage(e.to_string()))?;
-            Ok(Job { def, workload: workload.clone(), target, samples, warmup, concurrency: concurrency.clone() })
+            let price = prices.price_for(name, &target.identity).map_err(|e| Failure::Usage(e.to_string()))?;
+            Ok(Job {
+                def,
+                workload: workload.clone(),
+                target,
+                samples,
+                warmup,
+                concurrency: concurrency.clone(),
+                price,
+            })
         })
         .collect()
 }
@@ -242,7 +255,12 @@ async fn bench_one(args: &BenchArgs, job: &Job, provider: Arc<Provider>, cancel:
         let progress = Arc::new(LevelProgress::new(&label, requests.len() as u64, !args.quiet));
         let outcome = load::closed_loop(provider.clone(), requests.clone(), warmup, concurrency, opts, progress.clone(), cancel).await;
         progress.finish();
-        levels.push(summarize_level(concurrency, &outcome.records));
+        let mut level = summarize_level(concurrency, &outcome.records);
+        if let Some(price) = &job.price {
+            level.cost =
+                Some(cost::level_cost(price, &job.target.identity.provider, &level, &outcome.records, args.project));
+        }
+        levels.push(level);
         all_records.extend(outcome.records);
         if outcome.interrupted {
             partial = true;
@@ -272,6 +290,7 @@ async fn bench_one(args: &BenchArgs, job: &Job, provider: Arc<Provider>, cancel:
         partial,
         cold_start,
         levels,
+        price: job.price.clone(),
     };
     (summary, all_records)
 }

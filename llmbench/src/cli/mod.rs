@@ -63,6 +63,9 @@ pub(crate) struct LlmbenchArgs {
     /// Per-request total timeout (`30s`).
     #[arg(long, value_name = "DURATION", value_parser = |s: &str| crate::units::parse_duration(s).map(|_| s.to_owned()))]
     timeout: Option<String>,
+    /// Project cost to this volume of successful requests (`1000/h`).
+    #[arg(long, value_name = "RATE", value_parser = check_volume)]
+    project: Option<String>,
     /// The configuration file (default: llmbench.toml at the workspace root).
     #[arg(long, value_name = "PATH")]
     config: Option<PathBuf>,
@@ -191,6 +194,7 @@ fn bench_args(args: &LlmbenchArgs) -> Vec<String> {
     flag("concurrency", (!levels.is_empty()).then(|| levels.join(",")));
     flag("format", args.format.clone());
     flag("timeout", args.timeout.clone());
+    flag("project", args.project.clone());
     flag("config", args.config.as_ref().map(|p| p.display().to_string()));
     flag("color", args.color.clone());
     for t in &args.targets {
@@ -205,6 +209,11 @@ fn bench_args(args: &LlmbenchArgs) -> Vec<String> {
     }
     out.extend(args.bench_args.iter().cloned());
     out
+}
+
+/// Checks `--project` here, so a typo fails before anything is built.
+fn check_volume(text: &str) -> Result<String, String> {
+    text.parse::<crate::cost::Volume>().map(|_| text.to_owned())
 }
 
 fn tempfile_path(prefix: &str) -> PathBuf {

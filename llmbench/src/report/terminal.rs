@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::cost;
 use crate::results::RunSummary;
 use crate::stats::{LatencySummary, LevelSummary};
 
@@ -32,28 +33,38 @@ pub(crate) fn table(run: &RunSummary) -> String {
         out.push_str("  [PARTIAL: interrupted]");
     }
     out.push('\n');
-    out.push_str(&header());
+    let priced = run.price.is_some();
+    out.push_str(&header(priced));
     for level in &run.levels {
-        out.push_str(&row(level));
+        out.push_str(&row(level, priced));
     }
+    out.push_str(&cost::lines(run));
     out
 }
 
-fn header() -> String {
+fn header(priced: bool) -> String {
     let mut h = format!("{:>5} {:>6} {:>5}", "conc", "ok", "fail");
     for (_, title) in COLUMNS {
         let _ = write!(h, " │ {:^21}", format!("{title} ms p50/p90/p99"));
     }
-    let _ = writeln!(h, " │ {:>9}", "out tok/s");
+    let _ = write!(h, " │ {:>9}", "out tok/s");
+    if priced {
+        let _ = write!(h, " │ {:>10}", cost::COLUMN);
+    }
+    h.push('\n');
     h
 }
 
-fn row(level: &LevelSummary) -> String {
+fn row(level: &LevelSummary, priced: bool) -> String {
     let mut r = format!("{:>5} {:>6} {:>5}", level.concurrency, level.requests.ok, level.requests.failed);
     for (key, _) in COLUMNS {
         let _ = write!(r, " │ {}", triple(level.metric(key)));
     }
-    let _ = writeln!(r, " │ {:>9.1}", level.output_tok_per_s);
+    let _ = write!(r, " │ {:>9.1}", level.output_tok_per_s);
+    if priced {
+        let _ = write!(r, " │ {:>10}", cost::ok_request_cell(level));
+    }
+    r.push('\n');
     r
 }
 
@@ -74,15 +85,20 @@ fn triple(summary: Option<&LatencySummary>) -> String {
 /// the combined summary `cargo llmbench` prints at the end.
 pub(crate) fn combined(runs: &[RunSummary]) -> String {
     let width = runs.iter().map(|r| r.bench.id.len() + r.target.name.len() + 3).max().unwrap_or(10).max(10);
+    let priced = runs.iter().any(|r| r.price.is_some());
     let mut out = format!(
-        "{:<width$} {:>5} {:>6} {:>5} │ {:>9} {:>9} │ {:>9} │ {:>9} │ {:>9}\n",
+        "{:<width$} {:>5} {:>6} {:>5} │ {:>9} {:>9} │ {:>9} │ {:>9} │ {:>9}",
         "benchmark · target", "conc", "ok", "fail", "TTFT p50", "TTFT p99", "TPOT p50", "E2E p99", "out tok/s"
     );
+    if priced {
+        let _ = write!(out, " │ {:>10}", cost::COLUMN);
+    }
+    out.push('\n');
     for run in runs {
         for level in &run.levels {
             let get = |key: &str, stat: &str| level.metric(key).and_then(|s| s.get(stat));
             let cell = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "—".into());
-            let _ = writeln!(
+            let _ = write!(
                 out,
                 "{:<width$} {:>5} {:>6} {:>5} │ {:>9} {:>9} │ {:>9} │ {:>9} │ {:>9.1}",
                 format!("{} · {}", run.bench.id, run.target.name),
@@ -95,6 +111,11 @@ pub(crate) fn combined(runs: &[RunSummary]) -> String {
                 cell(get("e2e", "p99")),
                 level.output_tok_per_s,
             );
+            if priced {
+                let cell = if run.price.is_some() { cost::ok_request_cell(level) } else { "no price".into() };
+                let _ = write!(out, " │ {cell:>10}");
+            }
+            out.push('\n');
         }
     }
     out.push_str("(latencies in ms; — = not enough samples for that percentile)\n");

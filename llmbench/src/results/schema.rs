@@ -34,6 +34,9 @@ pub struct RunSummary {
     pub cold_start: Option<ColdStart>,
     /// One entry per concurrency level.
     pub levels: Vec<LevelSummary>,
+    /// The price the cost figures use; absent when no price is known.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub price: Option<crate::cost::Price>,
 }
 
 /// The tool and version.
@@ -106,6 +109,7 @@ impl RunSummary {
             partial: false,
             cold_start: None,
             levels: Vec::new(),
+            price: None,
         }
     }
 }

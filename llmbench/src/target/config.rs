@@ -67,6 +67,9 @@ pub struct Config {
     /// Named targets.
     #[serde(default)]
     pub targets: BTreeMap<String, toml::Spanned<TargetConfig>>,
+    /// `[prices."model-id"]`: prices that override or add to the bundled table.
+    #[serde(default)]
+    pub prices: BTreeMap<String, toml::Spanned<crate::cost::PriceEntry>>,
     #[serde(skip)]
     source: Option<(PathBuf, String)>,
 }
@@ -89,6 +92,9 @@ pub struct Defaults {
     pub first_content_timeout: Option<String>,
     /// TCP/TLS connect timeout (`"10s"`).
     pub connect_timeout: Option<String>,
+    /// A LiteLLM `model_prices_and_context_window.json` to take prices from
+    /// (relative to this file; read offline).
+    pub litellm_prices: Option<String>,
 }
 
 /// Which protocol a target speaks.
@@ -141,6 +147,16 @@ pub struct TargetConfig {
     pub connect_timeout: Option<String>,
     /// Simulator settings, for `provider = "sim"`.
     pub sim: Option<SimConfig>,
+    /// Price this target as another model id (a table id, a LiteLLM key, a `[prices]` entry).
+    pub price_model: Option<String>,
+    /// Per-token price list: `on_demand` (default) or `batch`.
+    pub price_tier: Option<crate::cost::PriceTier>,
+    /// Billed per instance-hour as this instance type (e.g. `"ml.g5.xlarge"`).
+    pub instance_type: Option<String>,
+    /// Instances behind the endpoint, for per-instance-hour billing (default 1).
+    pub instances: Option<u32>,
+    /// USD per instance-hour, overriding the table's rate for `instance_type`.
+    pub price_per_hour: Option<f64>,
 }
 
 impl Config {
@@ -159,6 +175,16 @@ impl Config {
         config.source = Some((path.to_owned(), text.to_owned()));
         config.validate()?;
         Ok(config)
+    }
+
+    /// The file this configuration was read from, if any.
+    pub(crate) fn path(&self) -> Option<&Path> {
+        self.source.as_ref().map(|(path, _)| path.as_path())
+    }
+
+    /// An [`ConfigError::Invalid`] for the line that sets `dotted`.
+    pub(crate) fn invalid_key(&self, dotted: &str, message: impl Into<String>) -> ConfigError {
+        self.invalid(self.key_offset(dotted), dotted, message)
     }
 
     pub(crate) fn invalid(&self, span_start: usize, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
@@ -230,7 +256,7 @@ impl Config {
                 }
             }
         }
-        Ok(())
+        crate::cost::validate(self)
     }
 
     /// Byte offset of the first line that sets `dotted` (table header or
