@@ -6,6 +6,8 @@
 #![warn(missing_docs)]
 
 pub mod calibrate;
+#[cfg(feature = "_eventstream")]
+pub(crate) mod eventstream;
 pub mod exit_code;
 pub mod record;
 pub mod units;

@@ -229,6 +229,8 @@ mod tests {
             error: error.map(|c| RequestError::new(c, "x")),
             response_id: None,
             text: None,
+            attempts: None,
+            variant: None,
         }
     }
 
