@@ -211,6 +211,12 @@ impl SimServer {
         self.addr
     }
 
+    /// The server's root, `http://127.0.0.1:PORT`: the `endpoint_url` of an
+    /// AWS SDK client for the Bedrock and SageMaker protocols.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
     /// The OpenAI base URL, `http://127.0.0.1:PORT/v1`.
     pub fn base_url(&self) -> String {
         format!("http://{}/v1", self.addr)

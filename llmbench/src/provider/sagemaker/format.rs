@@ -44,6 +44,11 @@ impl Format {
         Format::ALL.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
     }
 
+    /// The format's config name.
+    pub(crate) fn name(self) -> &'static str {
+        Format::ALL.iter().find(|(_, f)| *f == self).map_or("?", |(n, _)| n)
+    }
+
     /// The `Accept` sent (as `X-Amzn-SageMaker-Accept`).
     pub(crate) fn accept(self) -> &'static str {
         match self {
