@@ -26,6 +26,8 @@
 //! # }
 //! ```
 
+#[cfg(feature = "_eventstream")]
+mod aws;
 mod delay;
 mod server;
 mod stream;
