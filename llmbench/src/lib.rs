@@ -16,6 +16,8 @@ pub mod workload;
 mod bench;
 pub(crate) mod cli;
 pub(crate) mod load;
+#[cfg(any(feature = "mock", all(test, feature = "_eventstream")))]
+pub mod mock;
 pub(crate) mod provider;
 pub(crate) mod rng;
 pub(crate) mod report;

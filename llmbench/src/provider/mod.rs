@@ -3,6 +3,8 @@
 //! statistics or reports.
 
 pub(crate) mod anthropic;
+#[cfg(all(test, feature = "_eventstream"))]
+mod anthropic_tests;
 #[cfg(feature = "_aws")]
 pub(crate) mod aws;
 #[cfg(feature = "bedrock")]

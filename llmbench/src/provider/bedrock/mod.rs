@@ -9,6 +9,8 @@
 mod converse;
 mod families;
 mod invoke;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::time::Instant;
@@ -95,8 +97,10 @@ impl BedrockProvider {
 }
 
 /// Sends the operation's future, stamping `sent` before and `headers` when
-/// it returns (the SDK returns once the response headers are in).
-async fn send_timed<O, E>(
+/// it returns (the SDK returns once the response headers are in). The
+/// service's request id becomes the response id, to find the request in
+/// AWS logs.
+async fn send_timed<O: aws_sdk_bedrockruntime::operation::RequestId, E>(
     tl: &mut Timeline,
     send: impl Future<Output = Result<O, aws_smithy_runtime_api::client::result::SdkError<E, aws_sdk_bedrockruntime::config::http::HttpResponse>>>,
 ) -> Result<O, RequestError>
@@ -111,6 +115,9 @@ where
         Ok(Err(e)) => Err(aws::send_error(e)),
         Ok(Ok(output)) => {
             tl.mark_headers(at);
+            if let Some(id) = output.request_id() {
+                tl.set_response_id(id);
+            }
             Ok(output)
         }
     }

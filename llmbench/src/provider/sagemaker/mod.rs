@@ -10,6 +10,8 @@
 
 mod format;
 mod lines;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::ops::ControlFlow;
@@ -114,6 +116,9 @@ impl SageMakerProvider {
             Ok(Ok(out)) => out,
         };
         tl.mark_headers(at);
+        if let Some(id) = aws_sdk_sagemakerruntime::operation::RequestId::request_id(&out) {
+            tl.set_response_id(id);
+        }
         if let Some(variant) = out.invoked_production_variant() {
             tl.set_variant(variant);
         }
