@@ -7,6 +7,8 @@ mod connect;
 pub(crate) mod registry;
 mod run;
 pub(crate) mod sim_host;
+#[cfg(all(test, feature = "bedrock", feature = "sagemaker"))]
+mod sim_protocol_tests;
 
 use std::io::Write;
 use std::path::Path;
