@@ -50,6 +50,7 @@ pub(crate) fn exception(out: &mut Vec<u8>, exception_type: &str, payload: &[u8])
 }
 
 /// Appends an unmodelled error frame to `out`.
+#[cfg_attr(not(any(test, feature = "mock")), allow(dead_code))]
 pub(crate) fn error(out: &mut Vec<u8>, code: &str, message: &str) {
     let frame = Message::new(Vec::new())
         .add_header(Header::new(":message-type", string("error")))
