@@ -29,6 +29,7 @@ impl SimHost {
     }
 
     /// `http://127.0.0.1:PORT`: the endpoint URL of the AWS protocols.
+    #[cfg(feature = "_aws")]
     pub(crate) fn url(&self) -> String {
         self.server.as_ref().map(SimServer::url).unwrap_or_default()
     }
