@@ -86,7 +86,10 @@ mod tests {
         let first = read_message_from(&mut buf).unwrap();
         assert_eq!(first.payload().as_ref(), br#"{"delta":{"text":"hi"}}"#);
         let header = |m: &Message, name: &str| {
-            m.headers().iter().find(|h| h.name().as_str() == name).map(|h| h.value().as_string().unwrap().as_str().to_owned())
+            m.headers()
+                .iter()
+                .find(|h| h.name().as_str() == name)
+                .map(|h| h.value().as_string().unwrap().as_str().to_owned())
         };
         assert_eq!(header(&first, ":event-type").as_deref(), Some("contentBlockDelta"));
         let second = read_message_from(&mut buf).unwrap();

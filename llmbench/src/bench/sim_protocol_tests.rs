@@ -80,7 +80,14 @@ fn every_sim_protocol_runs_through_the_runner_with_server_metrics() {
 #[test]
 fn sim_failures_reach_each_client_as_its_service_sends_them() {
     let cases = [
-        (SimError::Throttled, [(ErrorClass::Throttled, Some(429)), (ErrorClass::Throttled, Some(429)), (ErrorClass::Throttled, Some(400))]),
+        (
+            SimError::Throttled,
+            [
+                (ErrorClass::Throttled, Some(429)),
+                (ErrorClass::Throttled, Some(429)),
+                (ErrorClass::Throttled, Some(400)),
+            ],
+        ),
         (SimError::Server, [(ErrorClass::Server, Some(500)); 3]),
         (SimError::ModelStream, [(ErrorClass::ModelStream, None); 3]),
         (SimError::Cut, [(ErrorClass::Cut, None); 3]),
@@ -98,14 +105,17 @@ fn sim_failures_reach_each_client_as_its_service_sends_them() {
         );
         let config = Config::parse(std::path::Path::new("llmbench.toml"), &text).expect("config");
         assert_eq!(config.sim, sim);
-        for (target, (class, status)) in ["sim-bedrock", "sim-bedrock-invoke", "sim-sagemaker"].into_iter().zip(expected) {
+        for (target, (class, status)) in
+            ["sim-bedrock", "sim-bedrock-invoke", "sim-sagemaker"].into_iter().zip(expected)
+        {
             let resolved = crate::target::resolve(&config, target, Some(Duration::from_secs(5))).expect("built in");
             let host = SimHost::start(sim.clone()).expect("sim");
             let runtime = load::client_runtime(1).expect("runtime");
             let record = runtime.block_on(async {
                 let provider = connect(&resolved, Some(&host)).await.expect("client");
                 let opts = RequestOptions { deadlines: resolved.deadlines, expected_chunks: 8, capture_text: false };
-                load::run_one(&provider, &workload().request(0), 0, Phase::Measured, opts, std::time::Instant::now()).await
+                load::run_one(&provider, &workload().request(0), 0, Phase::Measured, opts, std::time::Instant::now())
+                    .await
             });
             drop(runtime);
             let e = record.error.expect("a failure");

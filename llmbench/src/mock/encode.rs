@@ -29,7 +29,9 @@ pub(super) fn body(m: &MockLlm) -> Vec<u8> {
         enc.flush_parts(true);
     }
     // A truncated AWS stream ends inside a frame: half of one more event.
-    if m.truncate_after.is_some() && matches!(m.protocol, Protocol::BedrockConverse | Protocol::BedrockInvoke(_) | Protocol::SageMaker(_)) {
+    if m.truncate_after.is_some()
+        && matches!(m.protocol, Protocol::BedrockConverse | Protocol::BedrockInvoke(_) | Protocol::SageMaker(_))
+    {
         let mut extra = Vec::new();
         let mut enc = Encoder { m, out: &mut extra, sent: 0, text: Vec::new() };
         enc.content("…");
@@ -150,7 +152,8 @@ impl Encoder<'_> {
                 let start = json!({"type": "message_start", "message": {"id": "msg_mock", "type": "message",
                     "role": "assistant", "model": model, "content": [], "usage": {"input_tokens": input, "output_tokens": 1}}});
                 self.sse(Some("message_start"), &start.to_string());
-                let block = json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}});
+                let block =
+                    json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}});
                 self.sse(Some("content_block_start"), &block.to_string());
                 self.sse(Some("ping"), r#"{"type":"ping"}"#);
             }
@@ -158,9 +161,13 @@ impl Encoder<'_> {
             Protocol::BedrockInvoke(BedrockFamily::Anthropic) => {
                 self.chunk(json!({"type": "message_start", "message": {"id": "msg_mock", "type": "message",
                     "role": "assistant", "model": model, "content": [], "usage": {"input_tokens": input, "output_tokens": 1}}}));
-                self.chunk(json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}));
+                self.chunk(
+                    json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+                );
             }
-            Protocol::BedrockInvoke(BedrockFamily::AmazonNova) => self.chunk(json!({"messageStart": {"role": "assistant"}})),
+            Protocol::BedrockInvoke(BedrockFamily::AmazonNova) => {
+                self.chunk(json!({"messageStart": {"role": "assistant"}}))
+            }
             Protocol::BedrockInvoke(BedrockFamily::OpenAi) if self.m.role_chunk => {
                 let data = self.openai_chunk(
                     json!({"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}),
@@ -185,7 +192,8 @@ impl Encoder<'_> {
         let n = self.sent;
         match &self.m.protocol {
             Protocol::OpenAiChat => {
-                let data = self.openai_chunk(json!({"index": 0, "delta": {"content": token}, "finish_reason": null}), None);
+                let data =
+                    self.openai_chunk(json!({"index": 0, "delta": {"content": token}, "finish_reason": null}), None);
                 self.sse(None, &data);
             }
             Protocol::OpenAiCompletions => {
@@ -193,7 +201,8 @@ impl Encoder<'_> {
                 self.sse(None, &data);
             }
             Protocol::Anthropic => {
-                let delta = json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": token}});
+                let delta =
+                    json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": token}});
                 self.sse(Some("content_block_delta"), &delta.to_string());
             }
             Protocol::BedrockConverse => self.converse(
@@ -210,14 +219,18 @@ impl Encoder<'_> {
                     BedrockFamily::AmazonNova => {
                         json!({"contentBlockDelta": {"delta": {"text": token}, "contentBlockIndex": 0}})
                     }
-                    BedrockFamily::AmazonTitan => json!({"outputText": token, "index": 0, "totalOutputTextTokenCount": n,
-                                                         "completionReason": null, "inputTextTokenCount": input}),
+                    BedrockFamily::AmazonTitan => {
+                        json!({"outputText": token, "index": 0, "totalOutputTextTokenCount": n,
+                                                         "completionReason": null, "inputTextTokenCount": input})
+                    }
                     BedrockFamily::Mistral => json!({"outputs": [{"text": token, "stop_reason": null}]}),
-                    BedrockFamily::OpenAi => serde_json::from_str(&self.openai_chunk(
-                        json!({"index": 0, "delta": {"content": token}, "finish_reason": null}),
-                        None,
-                    ))
-                    .unwrap_or_default(),
+                    BedrockFamily::OpenAi => {
+                        serde_json::from_str(&self.openai_chunk(
+                            json!({"index": 0, "delta": {"content": token}, "finish_reason": null}),
+                            None,
+                        ))
+                        .unwrap_or_default()
+                    }
                 };
                 let mut payload = payload;
                 payload["p"] = json!("abcdefgh");
@@ -225,9 +238,11 @@ impl Encoder<'_> {
             }
             Protocol::SageMaker(format) => {
                 let line = match format {
-                    SageMakerFormat::Tgi => json!({"index": n, "token": {"id": n, "text": token, "logprob": -0.1, "special": false},
+                    SageMakerFormat::Tgi => {
+                        json!({"index": n, "token": {"id": n, "text": token, "logprob": -0.1, "special": false},
                                                    "generated_text": null, "details": null})
-                    .to_string(),
+                        .to_string()
+                    }
                     SageMakerFormat::Lmi => json!({"token": {"id": n, "text": token, "log_prob": -0.1}}).to_string(),
                     SageMakerFormat::LmiBatch => json!({"outputs": [token]}).to_string(),
                     SageMakerFormat::OpenAi => {
@@ -253,7 +268,8 @@ impl Encoder<'_> {
                 let data = self.openai_chunk(choice, None);
                 self.sse(None, &data);
                 if self.m.usage_chunk {
-                    let usage = json!({"prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output});
+                    let usage =
+                        json!({"prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output});
                     let data = self.openai_chunk(Value::Null, Some(usage));
                     self.sse(None, &data);
                 }
@@ -282,8 +298,10 @@ impl Encoder<'_> {
                     BedrockFamily::Anthropic => {
                         self.chunk(json!({"type": "content_block_stop", "index": 0}));
                         let stop = self.stop("end_turn");
-                        self.chunk(json!({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": null},
-                                          "usage": {"output_tokens": output}}));
+                        self.chunk(
+                            json!({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": null},
+                                          "usage": {"output_tokens": output}}),
+                        );
                         json!({"type": "message_stop"})
                     }
                     BedrockFamily::Meta => json!({"generation": "", "prompt_token_count": null,
@@ -294,13 +312,14 @@ impl Encoder<'_> {
                         self.chunk(json!({"messageStop": {"stopReason": stop}}));
                         json!({"metadata": {"usage": {"inputTokens": input, "outputTokens": output}}})
                     }
-                    BedrockFamily::AmazonTitan => json!({"outputText": "", "index": 0, "totalOutputTextTokenCount": output,
-                                                         "completionReason": self.stop("FINISH"), "inputTextTokenCount": input}),
+                    BedrockFamily::AmazonTitan => {
+                        json!({"outputText": "", "index": 0, "totalOutputTextTokenCount": output,
+                                                         "completionReason": self.stop("FINISH"), "inputTextTokenCount": input})
+                    }
                     BedrockFamily::Mistral => json!({"outputs": [{"text": "", "stop_reason": self.stop("stop")}]}),
-                    BedrockFamily::OpenAi => serde_json::from_str(&self.openai_chunk(
-                        json!({"index": 0, "delta": {}, "finish_reason": self.stop("stop")}),
-                        None,
-                    ))
+                    BedrockFamily::OpenAi => serde_json::from_str(
+                        &self.openai_chunk(json!({"index": 0, "delta": {}, "finish_reason": self.stop("stop")}), None),
+                    )
                     .unwrap_or_default(),
                 };
                 let mut last = last;
@@ -325,8 +344,8 @@ impl Encoder<'_> {
                     }
                     SageMakerFormat::LmiBatch => {}
                     SageMakerFormat::OpenAi => {
-                        let data =
-                            self.openai_chunk(json!({"index": 0, "delta": {}, "finish_reason": self.stop("stop")}), None);
+                        let data = self
+                            .openai_chunk(json!({"index": 0, "delta": {}, "finish_reason": self.stop("stop")}), None);
                         self.line(&data);
                         if self.m.usage_chunk {
                             let usage = json!({"prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output});
@@ -360,7 +379,10 @@ impl Encoder<'_> {
                     MockError::ServiceUnavailable => "overloaded_error",
                     _ => "api_error",
                 };
-                self.sse(Some("error"), &json!({"type": "error", "error": {"type": kind, "message": message}}).to_string());
+                self.sse(
+                    Some("error"),
+                    &json!({"type": "error", "error": {"type": kind, "message": message}}).to_string(),
+                );
             }
             Protocol::BedrockConverse | Protocol::BedrockInvoke(_) | Protocol::SageMaker(_)
                 if error == MockError::Unmodelled =>
@@ -375,7 +397,9 @@ impl Encoder<'_> {
                         "modelStreamErrorException",
                         json!({"message": message, "originalStatusCode": 500, "originalMessage": "model failed"}),
                     ),
-                    MockError::Server | MockError::Unmodelled => ("internalServerException", json!({"message": message})),
+                    MockError::Server | MockError::Unmodelled => {
+                        ("internalServerException", json!({"message": message}))
+                    }
                     MockError::ServiceUnavailable => ("serviceUnavailableException", json!({"message": message})),
                     MockError::Validation => ("validationException", json!({"message": message})),
                     MockError::ModelTimeout => ("modelTimeoutException", json!({"message": message})),

@@ -373,7 +373,10 @@ fn http_error(protocol: &Protocol, error: HttpError) -> ResponseTemplate {
     use serde_json::json;
     let aws = |status: u16, code: &str, body: serde_json::Value| {
         ResponseTemplate::new(status)
-            .insert_header("x-amzn-errortype", format!("{code}:http://internal.amazon.com/coral/com.amazon.bedrock/").as_str())
+            .insert_header(
+                "x-amzn-errortype",
+                format!("{code}:http://internal.amazon.com/coral/com.amazon.bedrock/").as_str(),
+            )
             .set_body_raw(body.to_string().into_bytes(), "application/json")
     };
     let message = "mock: injected error";
@@ -394,7 +397,9 @@ fn http_error(protocol: &Protocol, error: HttpError) -> ResponseTemplate {
         Protocol::SageMaker(_) => {
             let (status, code, body) = match error {
                 // Not modelled by the SDK: HTTP 400 with a null message.
-                HttpError::Throttled | HttpError::QuotaExceeded => (400, "ThrottlingException", json!({"message": null})),
+                HttpError::Throttled | HttpError::QuotaExceeded => {
+                    (400, "ThrottlingException", json!({"message": null}))
+                }
                 HttpError::NotReady => (429, "ModelNotReadyException", json!({"Message": message})),
                 HttpError::Validation => (400, "ValidationError", json!({"Message": message})),
                 HttpError::AccessDenied => (403, "AccessDeniedException", json!({"Message": message})),

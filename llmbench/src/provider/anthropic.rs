@@ -116,10 +116,16 @@ impl AnthropicProvider {
         let mut response = match sent {
             Err(_elapsed) => return Err(tl.timeout_error()),
             Ok(Err(e)) if e.is_timeout() => {
-                return Err(RequestError::new(ErrorClass::Timeout, format!("connect timed out: {}", openai::describe(&e))));
+                return Err(RequestError::new(
+                    ErrorClass::Timeout,
+                    format!("connect timed out: {}", openai::describe(&e)),
+                ));
             }
             Ok(Err(e)) => {
-                return Err(RequestError::new(ErrorClass::Server, format!("connection failed: {}", openai::describe(&e))));
+                return Err(RequestError::new(
+                    ErrorClass::Server,
+                    format!("connection failed: {}", openai::describe(&e)),
+                ));
             }
             Ok(Ok(response)) => response,
         };
@@ -156,7 +162,9 @@ async fn read_sse(response: &mut reqwest::Response, tl: &mut Timeline) -> Result
                         tl.mark_end(last_read);
                         Ok(())
                     }
-                    ControlFlow::Continue(()) => Err(RequestError::new(ErrorClass::Cut, "stream closed before message_stop")),
+                    ControlFlow::Continue(()) => {
+                        Err(RequestError::new(ErrorClass::Cut, "stream closed before message_stop"))
+                    }
                 };
             }
             Ok(Err(e)) => {
@@ -164,7 +172,8 @@ async fn read_sse(response: &mut reqwest::Response, tl: &mut Timeline) -> Result
             }
         };
         last_read = at;
-        if let ControlFlow::Break(outcome) = decoder.feed(&bytes, |event| state.on_sse(event.name, event.data, at, tl)) {
+        if let ControlFlow::Break(outcome) = decoder.feed(&bytes, |event| state.on_sse(event.name, event.data, at, tl))
+        {
             return outcome;
         }
         if decoder.pending_len() > openai::MAX_EVENT_BYTES {
@@ -182,7 +191,8 @@ pub(crate) fn messages_body(
     extra: Option<&serde_json::Map<String, Value>>,
     direct: bool,
 ) -> Vec<u8> {
-    let system: Vec<&str> = req.messages.iter().filter(|m| m.role == Role::System).map(|m| m.content.as_str()).collect();
+    let system: Vec<&str> =
+        req.messages.iter().filter(|m| m.role == Role::System).map(|m| m.content.as_str()).collect();
     let messages: Vec<Value> = req
         .messages
         .iter()
@@ -233,7 +243,13 @@ pub(crate) struct MessagesState {
 
 impl MessagesState {
     /// One SSE event of the direct API; breaks at `message_stop` or an error.
-    fn on_sse(&mut self, name: &[u8], data: &[u8], at: Instant, tl: &mut Timeline) -> ControlFlow<Result<(), RequestError>> {
+    fn on_sse(
+        &mut self,
+        name: &[u8],
+        data: &[u8],
+        at: Instant,
+        tl: &mut Timeline,
+    ) -> ControlFlow<Result<(), RequestError>> {
         if name == b"ping" {
             return ControlFlow::Continue(());
         }

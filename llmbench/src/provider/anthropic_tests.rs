@@ -2,8 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use wiremock::{Mock, MockServer, ResponseTemplate};
 use wiremock::matchers::{header, method};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::anthropic::{AnthropicProvider, AnthropicSettings};
 use super::{GenRequest, Message, Role};
@@ -41,7 +41,8 @@ async fn mocked(mock: MockLlm) -> RequestRecord {
 
 #[tokio::test]
 async fn messages_stream_gives_tokens_usage_and_stop_reason() {
-    let rec = mocked(MockLlm::anthropic("claude-haiku").tokens(["Hi", " there"]).usage(11, 2).expect_max_tokens(16)).await;
+    let rec =
+        mocked(MockLlm::anthropic("claude-haiku").tokens(["Hi", " there"]).usage(11, 2).expect_max_tokens(16)).await;
     assert_eq!(rec.error, None);
     assert_eq!(rec.text.as_deref(), Some("Hi there"));
     assert_eq!((rec.output_tokens, rec.output_source, rec.input_tokens), (2, TokenSource::Usage, Some(11)));
@@ -55,14 +56,17 @@ async fn the_key_and_version_are_sent_but_the_key_never_printed() {
     Mock::given(method("POST"))
         .and(header("x-api-key", "sk-ant-test"))
         .and(header("anthropic-version", super::anthropic::ANTHROPIC_VERSION))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(MockLlm::anthropic("claude-haiku").body(), "text/event-stream"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(MockLlm::anthropic("claude-haiku").body(), "text/event-stream"),
+        )
         .expect(1)
         .mount(&server)
         .await;
     let provider = AnthropicProvider::new(settings(server.uri())).expect("settings");
     assert!(!format!("{provider:?}").contains("sk-ant-test"));
     let mut tl = Timeline::new(Instant::now(), GENEROUS, 16, false);
-    let req = GenRequest { messages: vec![Message { role: Role::User, content: "Hi".into() }], ..GenRequest::default() };
+    let req =
+        GenRequest { messages: vec![Message { role: Role::User, content: "Hi".into() }], ..GenRequest::default() };
     assert_eq!(provider.send(&req, &mut tl).await, Ok(()));
 }
 
@@ -102,7 +106,8 @@ async fn the_openai_provider_reads_the_openai_mock() {
     })
     .expect("settings");
     let mut tl = Timeline::new(Instant::now(), GENEROUS, 16, true);
-    let req = GenRequest { messages: vec![Message { role: Role::User, content: "Hi".into() }], ..GenRequest::default() };
+    let req =
+        GenRequest { messages: vec![Message { role: Role::User, content: "Hi".into() }], ..GenRequest::default() };
     let outcome = provider.send(&req, &mut tl).await;
     let rec = tl.into_record(0, Phase::Measured, outcome.err(), Instant::now(), 0);
     assert_eq!((rec.error, rec.text.as_deref(), rec.output_tokens, rec.input_tokens), (None, Some("ab"), 2, Some(4)));

@@ -100,7 +100,9 @@ pub(crate) async fn sdk_config(settings: &AwsSettings) -> Result<SdkConfig, Stri
             .retry_config(retry)
             .timeout_config(timeouts)
             .stalled_stream_protection(ssp)
-            .sleep_impl(aws_smithy_async::rt::sleep::SharedAsyncSleep::new(aws_smithy_async::rt::sleep::TokioSleep::new()))
+            .sleep_impl(aws_smithy_async::rt::sleep::SharedAsyncSleep::new(
+                aws_smithy_async::rt::sleep::TokioSleep::new(),
+            ))
             .region(Region::new(settings.region.clone().unwrap_or_else(|| "us-east-1".into())))
             .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
                 "llmbench-sim",
@@ -292,10 +294,7 @@ where
         SdkError::ServiceError(ctx) => {
             let status = ctx.raw().status().as_u16();
             let code = err.code().map(str::to_owned);
-            let class = code
-                .as_deref()
-                .and_then(class_of_code)
-                .unwrap_or_else(|| ErrorClass::from_http_status(status));
+            let class = code.as_deref().and_then(class_of_code).unwrap_or_else(|| ErrorClass::from_http_status(status));
             let message = match (code, err.message()) {
                 (Some(code), Some(message)) => format!("{code}: {message}"),
                 (Some(code), None) => code,
@@ -316,7 +315,8 @@ where
         }
         SdkError::ResponseError(ctx) => {
             let status = ctx.raw().status().as_u16();
-            RequestError::new(ErrorClass::Protocol, format!("unreadable response: {}", one_line(&err))).with_status(status)
+            RequestError::new(ErrorClass::Protocol, format!("unreadable response: {}", one_line(&err)))
+                .with_status(status)
         }
         _ => RequestError::new(ErrorClass::Protocol, one_line(&err)),
     }

@@ -333,10 +333,10 @@ impl Config {
         one_of("service_tier", &t.service_tier, &["priority", "default", "flex", "reserved"])?;
         one_of("format", &t.format, &["tgi", "lmi", "openai"])?;
         one_of("protocol", &t.protocol, &["openai", "bedrock", "bedrock-invoke", "sagemaker"])?;
-        if let Some(url) = &t.endpoint_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(self.invalid(at, key("endpoint_url"), format!("{url:?} must start with http:// or https://")));
-            }
+        if let Some(url) = &t.endpoint_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(self.invalid(at, key("endpoint_url"), format!("{url:?} must start with http:// or https://")));
         }
         match t.provider {
             Bedrock => {
@@ -375,10 +375,10 @@ impl Config {
                 if t.model.is_none() {
                     return Err(self.invalid(at, key("model"), "required for provider \"anthropic\""));
                 }
-                if let Some(url) = &t.base_url {
-                    if !(url.starts_with("http://") || url.starts_with("https://")) {
-                        return Err(self.invalid(at, key("base_url"), format!("{url:?} must start with http:// or https://")));
-                    }
+                if let Some(url) = &t.base_url
+                    && !(url.starts_with("http://") || url.starts_with("https://"))
+                {
+                    return Err(self.invalid(at, key("base_url"), format!("{url:?} must start with http:// or https://")));
                 }
             }
             Sim => {

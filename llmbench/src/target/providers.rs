@@ -52,7 +52,8 @@ pub(crate) fn sim_client(config: &Config, name: &str, t: &TargetConfig, at: usiz
         #[cfg(feature = "bedrock")]
         "bedrock-invoke" => {
             let family = t.family.as_deref().unwrap_or("anthropic");
-            let family = crate::provider::bedrock::Family::parse(family).unwrap_or(crate::provider::bedrock::Family::Anthropic);
+            let family =
+                crate::provider::bedrock::Family::parse(family).unwrap_or(crate::provider::bedrock::Family::Anthropic);
             Ok(SimClient::Bedrock(crate::provider::bedrock::Api::Invoke(family)))
         }
         #[cfg(feature = "sagemaker")]
@@ -110,7 +111,8 @@ pub(crate) fn anthropic(
         model: model.clone(),
         endpoint: format!("{}/v1/messages", base_url.trim_end_matches('/')),
     };
-    let settings = AnthropicSettings { base_url, model, api_key, connect_timeout, extra_body: json_fields(&t.extra_body) };
+    let settings =
+        AnthropicSettings { base_url, model, api_key, connect_timeout, extra_body: json_fields(&t.extra_body) };
     Ok((identity, Connection::Anthropic(settings)))
 }
 
@@ -188,12 +190,18 @@ pub(crate) fn unavailable(config: &Config, name: &str, at: usize, provider: &str
     config.invalid(
         at,
         format!("targets.{name}.provider"),
-        format!("this llmbench was built without the `{provider}` cargo feature (enable it to use provider = {provider:?})"),
+        format!(
+            "this llmbench was built without the `{provider}` cargo feature (enable it to use provider = {provider:?})"
+        ),
     )
 }
 
 #[cfg(feature = "_aws")]
-fn aws_settings(t: &TargetConfig, connect_timeout: Duration, bearer_token: Option<String>) -> crate::provider::aws::AwsSettings {
+fn aws_settings(
+    t: &TargetConfig,
+    connect_timeout: Duration,
+    bearer_token: Option<String>,
+) -> crate::provider::aws::AwsSettings {
     crate::provider::aws::AwsSettings {
         region: t.region.clone(),
         profile: t.profile.clone(),

@@ -58,7 +58,8 @@ pub(super) async fn send(
         op = op.additional_model_request_fields(document(&serde_json::Value::Object(extra.clone())));
     }
     if let Some(latency) = &s.latency {
-        let config = PerformanceConfiguration::builder().latency(PerformanceConfigLatency::from(latency.as_str())).build();
+        let config =
+            PerformanceConfiguration::builder().latency(PerformanceConfigLatency::from(latency.as_str())).build();
         op = op.performance_config(config);
     }
     if let Some(tier) = &s.service_tier {

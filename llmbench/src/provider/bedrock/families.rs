@@ -69,8 +69,12 @@ impl Family {
                 anthropic::insert_sampling(&mut body, req);
             }
             Family::AmazonNova => {
-                let system: Vec<Value> =
-                    req.messages.iter().filter(|m| m.role == Role::System).map(|m| json!({"text": m.content})).collect();
+                let system: Vec<Value> = req
+                    .messages
+                    .iter()
+                    .filter(|m| m.role == Role::System)
+                    .map(|m| json!({"text": m.content}))
+                    .collect();
                 let messages: Vec<Value> = req
                     .messages
                     .iter()

@@ -38,14 +38,12 @@ pub(super) async fn send(
     }
     let mut out = send_timed(tl, op.send()).await?;
     let mut parser = ChunkParser::new(family);
-    aws::read_stream(&mut out.body, tl, "stream closed before the model's stop", |event, at, tl| {
-        match event {
-            ResponseStream::Chunk(part) => match part.bytes() {
-                Some(bytes) => parser.on_chunk(bytes.as_ref(), at, tl),
-                None => Ok(Progress::More),
-            },
-            _ => Ok(Progress::More),
-        }
+    aws::read_stream(&mut out.body, tl, "stream closed before the model's stop", |event, at, tl| match event {
+        ResponseStream::Chunk(part) => match part.bytes() {
+            Some(bytes) => parser.on_chunk(bytes.as_ref(), at, tl),
+            None => Ok(Progress::More),
+        },
+        _ => Ok(Progress::More),
     })
     .await
 }

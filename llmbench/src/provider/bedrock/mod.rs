@@ -102,7 +102,12 @@ impl BedrockProvider {
 /// AWS logs.
 async fn send_timed<O: aws_sdk_bedrockruntime::operation::RequestId, E>(
     tl: &mut Timeline,
-    send: impl Future<Output = Result<O, aws_smithy_runtime_api::client::result::SdkError<E, aws_sdk_bedrockruntime::config::http::HttpResponse>>>,
+    send: impl Future<
+        Output = Result<
+            O,
+            aws_smithy_runtime_api::client::result::SdkError<E, aws_sdk_bedrockruntime::config::http::HttpResponse>,
+        >,
+    >,
 ) -> Result<O, RequestError>
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,

@@ -198,7 +198,12 @@ async fn a_stream_cut_inside_a_frame_or_before_the_end_is_cut() {
     // Whole frames, then a clean close without messageStop.
     let mut body = Vec::new();
     crate::eventstream::event(&mut body, "messageStart", "application/json", br#"{"role":"assistant"}"#);
-    crate::eventstream::event(&mut body, "contentBlockDelta", "application/json", br#"{"contentBlockIndex":0,"delta":{"text":"Hi"}}"#);
+    crate::eventstream::event(
+        &mut body,
+        "contentBlockDelta",
+        "application/json",
+        br#"{"contentBlockIndex":0,"delta":{"text":"Hi"}}"#,
+    );
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_body_raw(body, crate::eventstream::CONTENT_TYPE))
@@ -246,7 +251,8 @@ async fn an_api_key_is_sent_as_a_bearer_token_and_never_printed() {
         .and(path_regex("/converse-stream$"))
         .and(header("authorization", "Bearer ABSK-test-key"))
         .respond_with(
-            ResponseTemplate::new(200).set_body_raw(MockLlm::bedrock_converse(MODEL).body(), crate::eventstream::CONTENT_TYPE),
+            ResponseTemplate::new(200)
+                .set_body_raw(MockLlm::bedrock_converse(MODEL).body(), crate::eventstream::CONTENT_TYPE),
         )
         .expect(1)
         .mount(&server)
@@ -326,7 +332,8 @@ async fn paced_server(parts: Vec<(Duration, Vec<u8>)>) -> String {
                 return;
             }
         }
-        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/vnd.amazon.eventstream\r\ntransfer-encoding: chunked\r\n\r\n";
+        let head =
+            "HTTP/1.1 200 OK\r\ncontent-type: application/vnd.amazon.eventstream\r\ntransfer-encoding: chunked\r\n\r\n";
         socket.write_all(head.as_bytes()).await.expect("write");
         for (pause, part) in parts {
             tokio::time::sleep(pause).await;

@@ -67,7 +67,12 @@ impl Format {
 
     /// The request body. For `tgi` and `lmi`, `extra` goes into
     /// `parameters`; for `openai`, into the body.
-    pub(crate) fn body(self, req: &GenRequest, model: Option<&str>, extra: Option<&serde_json::Map<String, Value>>) -> Vec<u8> {
+    pub(crate) fn body(
+        self,
+        req: &GenRequest,
+        model: Option<&str>,
+        extra: Option<&serde_json::Map<String, Value>>,
+    ) -> Vec<u8> {
         let mut body = serde_json::Map::new();
         match self {
             Format::Tgi | Format::Lmi => {
@@ -99,7 +104,10 @@ impl Format {
                 let messages: Vec<Value> =
                     req.messages.iter().map(|m| json!({"role": m.role.as_str(), "content": m.content})).collect();
                 body.insert("messages".into(), Value::Array(messages));
-                body.insert("max_tokens".into(), json!(req.max_tokens.unwrap_or(crate::workload::DEFAULT_OUTPUT_TOKENS)));
+                body.insert(
+                    "max_tokens".into(),
+                    json!(req.max_tokens.unwrap_or(crate::workload::DEFAULT_OUTPUT_TOKENS)),
+                );
                 insert_sampling(&mut body, req);
                 if !req.stop.is_empty() {
                     body.insert("stop".into(), json!(req.stop));
@@ -169,7 +177,9 @@ impl LineParser {
         if let Some(details) = parsed.details {
             if let Some(reason) = &details.finish_reason {
                 if reason.0 == "error" {
-                    return Err(openai::stream_error("the container ended the stream with finish_reason \"error\"".into()));
+                    return Err(openai::stream_error(
+                        "the container ended the stream with finish_reason \"error\"".into(),
+                    ));
                 }
                 tl.set_stop_reason(&reason.0);
             }

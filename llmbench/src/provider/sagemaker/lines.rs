@@ -21,7 +21,11 @@ pub(crate) struct LineBuffer {
 impl LineBuffer {
     /// Feeds the bytes of one part, calling `on_line` with the payload of
     /// every line they complete, in order.
-    pub(crate) fn feed<B>(&mut self, mut input: &[u8], mut on_line: impl FnMut(&[u8]) -> ControlFlow<B>) -> ControlFlow<B> {
+    pub(crate) fn feed<B>(
+        &mut self,
+        mut input: &[u8],
+        mut on_line: impl FnMut(&[u8]) -> ControlFlow<B>,
+    ) -> ControlFlow<B> {
         while let Some(end) = input.iter().position(|&b| b == b'\n') {
             let (part, rest) = (&input[..end], &input[end + 1..]);
             input = rest;
@@ -97,7 +101,8 @@ mod tests {
 
     #[test]
     fn every_split_gives_the_same_lines_even_mid_character() {
-        let stream = "data:{\"token\":{\"text\":\"Grüße\"}}\n\n: keep-alive\n{\"token\":{\"text\":\"日本\"}}\r\ndata: [DONE]\n";
+        let stream =
+            "data:{\"token\":{\"text\":\"Grüße\"}}\n\n: keep-alive\n{\"token\":{\"text\":\"日本\"}}\r\ndata: [DONE]\n";
         let expected = vec![r#"{"token":{"text":"Grüße"}}"#, r#"{"token":{"text":"日本"}}"#, "[DONE]"];
         let bytes = stream.as_bytes();
         assert_eq!(lines(&[bytes]), expected);

@@ -105,10 +105,10 @@ async fn the_request_carries_the_body_and_sagemaker_headers() {
         .and(header("x-amzn-sagemaker-inference-component", "ic-1"))
         .and(header("x-amzn-sagemaker-custom-attributes", "trace=1"))
         .and(header("x-amzn-sagemaker-accept", "application/jsonlines"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw(MockLlm::sagemaker("my-endpoint", SageMakerFormat::Lmi).body(), crate::eventstream::CONTENT_TYPE),
-        )
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            MockLlm::sagemaker("my-endpoint", SageMakerFormat::Lmi).body(),
+            crate::eventstream::CONTENT_TYPE,
+        ))
         .expect(1)
         .mount(&server)
         .await;

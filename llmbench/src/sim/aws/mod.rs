@@ -74,7 +74,11 @@ pub(crate) fn route(request: &Request<Incoming>) -> Option<Route> {
 }
 
 /// Serves one AWS request.
-pub(crate) async fn handle(route: Route, request: Request<Incoming>, shared: &Shared) -> Result<Response<SimBody>, StreamCut> {
+pub(crate) async fn handle(
+    route: Route,
+    request: Request<Incoming>,
+    shared: &Shared,
+) -> Result<Response<SimBody>, StreamCut> {
     let service = route.service();
     if request.method() != Method::POST {
         return Ok(aws_error(service, StatusCode::METHOD_NOT_ALLOWED, "ValidationException", "sim: use POST"));
@@ -87,7 +91,12 @@ pub(crate) async fn handle(route: Route, request: Request<Incoming>, shared: &Sh
     let body = match Limited::new(request.into_body(), MAX_REQUEST_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => {
-            return Ok(aws_error(service, StatusCode::BAD_REQUEST, "ValidationException", "sim: unreadable request body"));
+            return Ok(aws_error(
+                service,
+                StatusCode::BAD_REQUEST,
+                "ValidationException",
+                "sim: unreadable request body",
+            ));
         }
     };
     let parsed = match parse(route, &body, accept.as_deref()) {
@@ -132,11 +141,17 @@ pub(crate) async fn handle(route: Route, request: Request<Incoming>, shared: &Sh
     match parsed.proto {
         Proto::Converse => {}
         Proto::Invoke(_) => {
-            headers.insert(HeaderName::from_static("x-amzn-bedrock-content-type"), HeaderValue::from_static("application/json"));
+            headers.insert(
+                HeaderName::from_static("x-amzn-bedrock-content-type"),
+                HeaderValue::from_static("application/json"),
+            );
         }
         Proto::SageMaker(format) => {
             let content_type = if format == Format::Lmi { "application/jsonlines" } else { "text/event-stream" };
-            headers.insert(HeaderName::from_static("x-amzn-sagemaker-content-type"), HeaderValue::from_static(content_type));
+            headers.insert(
+                HeaderName::from_static("x-amzn-sagemaker-content-type"),
+                HeaderValue::from_static(content_type),
+            );
             if let Ok(value) = HeaderValue::from_str(&variant) {
                 headers.insert(HeaderName::from_static("x-amzn-invoked-production-variant"), value);
             }
@@ -237,7 +252,9 @@ fn throttled(service: Service) -> Response<SimBody> {
             "ThrottlingException",
             "Too many requests, please wait before trying again.",
         ),
-        Service::SageMaker => error_response(StatusCode::BAD_REQUEST, "ThrottlingException", br#"{"message":null}"#.to_vec()),
+        Service::SageMaker => {
+            error_response(StatusCode::BAD_REQUEST, "ThrottlingException", br#"{"message":null}"#.to_vec())
+        }
     }
 }
 
@@ -270,16 +287,59 @@ mod tests {
 
     #[test]
     fn bodies_say_which_variant_they_are() {
-        let cases: [(Route, &str, Option<&str>, Proto, Option<u32>); 9] = [
-            (Route::Converse, r#"{"messages":[{"role":"user","content":[{"text":"abcdefgh"}]}],"inferenceConfig":{"maxTokens":5}}"#, None, Proto::Converse, Some(5)),
-            (Route::Invoke, r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":7,"messages":[]}"#, None, Proto::Invoke(Family::Anthropic), Some(7)),
+        type Case<'a> = (Route, &'a str, Option<&'a str>, Proto, Option<u32>);
+        let cases: [Case<'_>; 9] = [
+            (
+                Route::Converse,
+                r#"{"messages":[{"role":"user","content":[{"text":"abcdefgh"}]}],"inferenceConfig":{"maxTokens":5}}"#,
+                None,
+                Proto::Converse,
+                Some(5),
+            ),
+            (
+                Route::Invoke,
+                r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":7,"messages":[]}"#,
+                None,
+                Proto::Invoke(Family::Anthropic),
+                Some(7),
+            ),
             (Route::Invoke, r#"{"prompt":"x","max_gen_len":3}"#, None, Proto::Invoke(Family::Meta), Some(3)),
-            (Route::Invoke, r#"{"schemaVersion":"messages-v1","messages":[],"inferenceConfig":{"maxTokens":4}}"#, None, Proto::Invoke(Family::Nova), Some(4)),
-            (Route::Invoke, r#"{"inputText":"x","textGenerationConfig":{"maxTokenCount":6}}"#, None, Proto::Invoke(Family::Titan), Some(6)),
-            (Route::Invoke, r#"{"prompt":"<s>[INST] x [/INST]","max_tokens":2}"#, None, Proto::Invoke(Family::Mistral), Some(2)),
+            (
+                Route::Invoke,
+                r#"{"schemaVersion":"messages-v1","messages":[],"inferenceConfig":{"maxTokens":4}}"#,
+                None,
+                Proto::Invoke(Family::Nova),
+                Some(4),
+            ),
+            (
+                Route::Invoke,
+                r#"{"inputText":"x","textGenerationConfig":{"maxTokenCount":6}}"#,
+                None,
+                Proto::Invoke(Family::Titan),
+                Some(6),
+            ),
+            (
+                Route::Invoke,
+                r#"{"prompt":"<s>[INST] x [/INST]","max_tokens":2}"#,
+                None,
+                Proto::Invoke(Family::Mistral),
+                Some(2),
+            ),
             (Route::Invoke, r#"{"messages":[],"max_tokens":8}"#, None, Proto::Invoke(Family::OpenAi), Some(8)),
-            (Route::SageMaker, r#"{"inputs":"x","parameters":{"max_new_tokens":9}}"#, Some("application/jsonlines"), Proto::SageMaker(Format::Lmi), Some(9)),
-            (Route::SageMaker, r#"{"inputs":"x","parameters":{"max_new_tokens":9}}"#, Some("text/event-stream"), Proto::SageMaker(Format::Tgi), Some(9)),
+            (
+                Route::SageMaker,
+                r#"{"inputs":"x","parameters":{"max_new_tokens":9}}"#,
+                Some("application/jsonlines"),
+                Proto::SageMaker(Format::Lmi),
+                Some(9),
+            ),
+            (
+                Route::SageMaker,
+                r#"{"inputs":"x","parameters":{"max_new_tokens":9}}"#,
+                Some("text/event-stream"),
+                Proto::SageMaker(Format::Tgi),
+                Some(9),
+            ),
         ];
         for (route, body, accept, proto, max) in cases {
             let parsed = parse(route, body.as_bytes(), accept).unwrap();

@@ -82,15 +82,21 @@ impl Wire {
                     "id": s.id, "type": "message", "role": "assistant", "model": s.model, "content": [],
                     "stop_reason": null, "usage": {"input_tokens": s.prompt_tokens, "output_tokens": 1}}});
                 chunk(out, &start);
-                chunk(out, &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}));
+                chunk(
+                    out,
+                    &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+                );
             }
             Proto::Invoke(Family::Nova) => chunk(out, &json!({"messageStart": {"role": "assistant"}})),
-            Proto::Invoke(Family::OpenAi) => chunk(out, &self.openai_chunk(json!({"role": "assistant", "content": ""}), None)),
+            Proto::Invoke(Family::OpenAi) => {
+                chunk(out, &self.openai_chunk(json!({"role": "assistant", "content": ""}), None))
+            }
             Proto::SageMaker(Format::OpenAi) => {
                 let line = self.openai_chunk(json!({"role": "assistant", "content": ""}), None);
                 sse_part(out, &line);
             }
-            Proto::Invoke(Family::Meta | Family::Titan | Family::Mistral) | Proto::SageMaker(Format::Tgi | Format::Lmi) => {}
+            Proto::Invoke(Family::Meta | Family::Titan | Family::Mistral)
+            | Proto::SageMaker(Format::Tgi | Format::Lmi) => {}
         }
     }
 
@@ -102,7 +108,11 @@ impl Wire {
         match self.proto {
             Proto::Converse => {
                 // `p`: Bedrock pads events with a random-length field.
-                event(out, "contentBlockDelta", &json!({"contentBlockIndex": 0, "delta": {"text": text}, "p": "abcdefgh"}));
+                event(
+                    out,
+                    "contentBlockDelta",
+                    &json!({"contentBlockIndex": 0, "delta": {"text": text}, "p": "abcdefgh"}),
+                );
             }
             Proto::Invoke(Family::Anthropic) => chunk(
                 out,
@@ -125,8 +135,10 @@ impl Wire {
             Proto::Invoke(Family::OpenAi) => chunk(out, &self.openai_chunk(json!({"content": text}), None)),
             Proto::SageMaker(format) => {
                 let line = match format {
-                    Format::Tgi => json!({"index": self.sent, "token": {"id": self.sent, "text": text, "logprob": -0.1, "special": false},
-                                          "generated_text": null, "details": null}),
+                    Format::Tgi => {
+                        json!({"index": self.sent, "token": {"id": self.sent, "text": text, "logprob": -0.1, "special": false},
+                                          "generated_text": null, "details": null})
+                    }
                     Format::Lmi => json!({"token": {"id": self.sent, "text": text, "log_prob": -0.1}}),
                     Format::OpenAi => self.openai_chunk(json!({"content": text}), None),
                 };
@@ -179,7 +191,10 @@ impl Wire {
             Proto::Invoke(Family::Nova) => {
                 chunk(out, &json!({"contentBlockStop": {"contentBlockIndex": 0}}));
                 chunk(out, &json!({"messageStop": {"stopReason": if limited { "max_tokens" } else { "end_turn" }}}));
-                chunk(out, &with_metrics(json!({"metadata": {"usage": {"inputTokens": prompt, "outputTokens": output}}})));
+                chunk(
+                    out,
+                    &with_metrics(json!({"metadata": {"usage": {"inputTokens": prompt, "outputTokens": output}}})),
+                );
             }
             Proto::Invoke(Family::Titan) => chunk(
                 out,
@@ -189,7 +204,9 @@ impl Wire {
             ),
             Proto::Invoke(Family::Mistral) => chunk(
                 out,
-                &with_metrics(json!({"outputs": [{"text": "", "stop_reason": if limited { "length" } else { "stop" }}]})),
+                &with_metrics(
+                    json!({"outputs": [{"text": "", "stop_reason": if limited { "length" } else { "stop" }}]}),
+                ),
             ),
             Proto::Invoke(Family::OpenAi) => {
                 let reason = if limited { "length" } else { "stop" };
