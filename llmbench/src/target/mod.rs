@@ -220,7 +220,7 @@ mod tests {
     fn unknown_targets_list_the_known_ones() {
         let c = Config::parse(Path::new("llmbench.toml"), "[targets.local]\nprovider = \"openai\"\nbase_url = \"http://h/v1\"\nmodel = \"m\"\n").unwrap();
         let err = resolve(&c, "haiku", None).unwrap_err().to_string();
-        assert_eq!(err, "unknown target \"haiku\" (known: sim, local)");
+        assert_eq!(err, format!("unknown target \"haiku\" (known: {}, local)", BUILTIN.join(", ")));
     }
 
     #[test]
