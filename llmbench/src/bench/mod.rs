@@ -3,9 +3,12 @@
 //! (one request each) or bench mode (warm-up, samples, results on disk).
 
 mod args;
+mod connect;
 pub(crate) mod registry;
 mod run;
 pub(crate) mod sim_host;
+#[cfg(all(test, feature = "bedrock", feature = "sagemaker"))]
+mod sim_protocol_tests;
 
 use std::io::Write;
 use std::path::Path;

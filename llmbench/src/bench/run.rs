@@ -14,7 +14,6 @@ use super::sim_host::SimHost;
 use crate::cost::{self, Price, PriceBook};
 use crate::exit_code;
 use crate::load::{self, Cancel, RequestOptions};
-use crate::provider::openai::{OpenAiProvider, OpenAiSettings};
 use crate::provider::{GenRequest, Provider};
 use crate::record::{Phase, RequestRecord};
 use crate::report::{progress::LevelProgress, terminal};
@@ -55,39 +54,37 @@ pub(super) fn run(args: &BenchArgs, config: &Config, selected: &[&'static BenchD
     if jobs.is_empty() {
         return Ok(exit_code::OK);
     }
-    // Simulators and clients are built before the runtime starts: one
-    // simulator per sim target, shared by the benchmarks that use it.
+    // Simulators start before the client runtime (each on a runtime of its
+    // own): one per sim target, shared by the benchmarks that use it.
     let mut sims: BTreeMap<String, SimHost> = BTreeMap::new();
-    let mut providers: BTreeMap<String, Arc<Provider>> = BTreeMap::new();
     for job in &jobs {
         let name = &job.target.identity.name;
-        if providers.contains_key(name) {
-            continue;
+        if let Connection::Sim { sim, .. } = &job.target.connection
+            && !sims.contains_key(name)
+        {
+            let host = SimHost::start(sim.clone()).map_err(|e| Failure::Error(format!("cannot start the simulator: {e}")))?;
+            sims.insert(name.clone(), host);
         }
-        let settings = match &job.target.connection {
-            Connection::OpenAi(settings) => settings.clone(),
-            Connection::Sim { sim, endpoint } => {
-                let host = SimHost::start(sim.clone()).map_err(|e| Failure::Error(format!("cannot start the simulator: {e}")))?;
-                let settings = OpenAiSettings {
-                    base_url: host.base_url(),
-                    model: "sim".into(),
-                    api_key: None,
-                    endpoint: *endpoint,
-                    connect_timeout: job.target.connect_timeout,
-                    include_usage: true,
-                    send_min_tokens: job.target.exact_output,
-                    extra_body: None,
-                };
-                sims.insert(name.clone(), host);
-                settings
-            }
-        };
-        let provider = OpenAiProvider::new(settings).map_err(|e| Failure::Error(format!("target {name}: {e}")))?;
-        providers.insert(name.clone(), Arc::new(Provider::OpenAi(provider)));
     }
-
     let runtime =
         load::client_runtime(sims.len()).map_err(|e| Failure::Error(format!("cannot start the async runtime: {e}")))?;
+    // Clients are built on the runtime that will drive them (the AWS SDK
+    // resolves credentials and region asynchronously).
+    let providers = runtime.block_on(async {
+        let mut providers: BTreeMap<String, Arc<Provider>> = BTreeMap::new();
+        for job in &jobs {
+            let name = &job.target.identity.name;
+            if providers.contains_key(name) {
+                continue;
+            }
+            let provider = super::connect::connect(&job.target, sims.get(name))
+                .await
+                .map_err(|e| Failure::Usage(format!("target {name}: {e}")))?;
+            providers.insert(name.clone(), Arc::new(provider));
+        }
+        Ok::<_, Failure>(providers)
+    })?;
+
     let code = runtime.block_on(async {
         if args.test_mode() {
             test_all(&jobs, &providers).await

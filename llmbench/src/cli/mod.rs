@@ -6,12 +6,13 @@
 //! measure; this only orchestrates and reads their results files.
 
 mod build;
+mod sim;
 
 use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::Context;
-use clap::{Args, Parser};
+use clap::{Args, Parser, Subcommand};
 
 use crate::exit_code;
 use crate::report::terminal;
@@ -33,6 +34,8 @@ enum CargoCli {
     after_help = "Exit codes: 0 ok, 1 error, 2 usage or config error, 3 regression or failed limit, 4 no benchmark matched.\nResults: target/llmbench/<bench>/<target>/new/{summary.json,requests.jsonl}."
 )]
 pub(crate) struct LlmbenchArgs {
+    #[command(subcommand)]
+    command: Option<LlmbenchCommand>,
     /// Run only benchmarks whose id matches this regular expression.
     #[arg(value_name = "FILTER")]
     filter: Option<String>,
@@ -103,6 +106,13 @@ pub(crate) struct LlmbenchArgs {
     bench_args: Vec<String>,
 }
 
+/// `cargo llmbench <COMMAND>`; without one, it runs benchmarks.
+#[derive(Debug, Subcommand)]
+enum LlmbenchCommand {
+    /// Serve the simulator (every protocol) until Ctrl-C, for other tools and your own apps.
+    Sim(sim::SimArgs),
+}
+
 /// Runs `cargo llmbench` with the process arguments; returns the exit code.
 pub(crate) fn main() -> i32 {
     let mut argv: Vec<String> = std::env::args().collect();
@@ -130,6 +140,9 @@ pub(crate) fn main() -> i32 {
 }
 
 fn run(args: &LlmbenchArgs) -> anyhow::Result<i32> {
+    if let Some(LlmbenchCommand::Sim(sim)) = &args.command {
+        return sim::run(sim);
+    }
     let workspace = build::discover(args)?;
     if workspace.benches.is_empty() {
         eprintln!("no benchmark targets that depend on llmbench were found in {}", workspace.root.display());

@@ -171,6 +171,8 @@ mod tests {
             server_first_byte_ms: None,
             error: error.map(|c| RequestError::new(c, "x")),
             response_id: None,
+            attempts: None,
+            variant: None,
             text: None,
         }
     }

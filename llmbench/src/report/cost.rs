@@ -190,6 +190,8 @@ mod tests {
             server_first_byte_ms: None,
             error: None,
             response_id: None,
+            attempts: None,
+            variant: None,
             text: None,
         };
         summarize_level(1, &[rec])

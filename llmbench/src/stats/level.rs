@@ -251,6 +251,8 @@ mod tests {
             error: error.map(|c| RequestError::new(c, "x")),
             response_id: None,
             text: None,
+            attempts: None,
+            variant: None,
         }
     }
 

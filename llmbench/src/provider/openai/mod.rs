@@ -23,6 +23,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde_json::Value;
 
 use super::GenRequest;
+pub(crate) use wire::Text;
 use wire::{Body, Choice, Chunk, ErrorBody, StreamOptions, WireMessage};
 use super::sse::{Event, SseDecoder};
 use crate::record::{ContentKind, ErrorClass, RequestError, Timeline};
@@ -34,11 +35,11 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 const MAX_QUOTE: usize = 300;
 /// The largest SSE event accepted. Real chunks are a few hundred bytes; the
 /// bound keeps a server that never ends a line from exhausting memory.
-const MAX_EVENT_BYTES: usize = 8 << 20;
+pub(crate) const MAX_EVENT_BYTES: usize = 8 << 20;
 /// How long to wait after `[DONE]` for the body's own end. Reading it lets
 /// the connection go back to the pool, so the next request does not pay a
 /// new handshake inside its measured time.
-const DRAIN_GRACE: Duration = Duration::from_millis(250);
+pub(crate) const DRAIN_GRACE: Duration = Duration::from_millis(250);
 
 /// Which OpenAI route to call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,7 +235,7 @@ impl OpenAiProvider {
 }
 
 /// The timeline's next deadline, on tokio's clock.
-fn deadline(tl: &Timeline) -> tokio::time::Instant {
+pub(crate) fn deadline(tl: &Timeline) -> tokio::time::Instant {
     tokio::time::Instant::from_std(tl.next_deadline())
 }
 
@@ -270,7 +271,7 @@ async fn read_stream(response: &mut reqwest::Response, tl: &mut Timeline) -> Res
 }
 
 /// Reads what follows `[DONE]` (normally just the body's end), briefly.
-async fn drain(response: &mut reqwest::Response) {
+pub(crate) async fn drain(response: &mut reqwest::Response) {
     let until = tokio::time::Instant::now() + DRAIN_GRACE;
     let mut left = MAX_ERROR_BODY;
     while let Ok(Ok(Some(bytes))) = tokio::time::timeout_at(until, response.chunk()).await {
@@ -283,13 +284,13 @@ async fn drain(response: &mut reqwest::Response) {
 
 /// What one stream has shown so far, beyond what the timeline keeps.
 #[derive(Debug, Default)]
-struct StreamState {
+pub(crate) struct StreamState {
     /// Bytes of body read.
     bytes: usize,
     /// SSE events decoded.
     events: usize,
     /// A `finish_reason` arrived: the generation is complete.
-    finished: bool,
+    pub(crate) finished: bool,
     /// The response id was recorded.
     id_seen: bool,
 }
@@ -297,7 +298,7 @@ struct StreamState {
 impl StreamState {
     /// Handles one SSE event read at `at`. Breaks with the request's outcome
     /// at `[DONE]` or an error.
-    fn on_event(&mut self, event: Event<'_>, at: Instant, tl: &mut Timeline) -> ControlFlow<Result<(), RequestError>> {
+    pub(crate) fn on_event(&mut self, event: Event<'_>, at: Instant, tl: &mut Timeline) -> ControlFlow<Result<(), RequestError>> {
         self.events += 1;
         if event.name == b"error" {
             let message = serde_json::from_slice::<ErrorBody>(event.data)
@@ -404,7 +405,7 @@ impl StreamState {
 
 /// The failure of a response with a non-2xx status, explained by its body
 /// (read up to a bound, and only until the deadline).
-async fn status_error(mut response: reqwest::Response, tl: &Timeline) -> RequestError {
+pub(crate) async fn status_error(mut response: reqwest::Response, tl: &Timeline) -> RequestError {
     let status = response.status();
     let mut body = Vec::new();
     while body.len() < MAX_ERROR_BODY {
@@ -426,13 +427,13 @@ async fn status_error(mut response: reqwest::Response, tl: &Timeline) -> Request
 }
 
 /// An error reported inside the stream.
-fn stream_error(message: String) -> RequestError {
+pub(crate) fn stream_error(message: String) -> RequestError {
     RequestError::new(ErrorClass::ModelStream, truncate(format!("server error in stream: {message}")))
 }
 
 /// A reqwest error and its causes, one line (e.g. "… tcp connect error:
 /// Connection refused (os error 111)"). Carries no header, so no key.
-fn describe(e: &reqwest::Error) -> String {
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     let mut out = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(cause) = source {
@@ -444,12 +445,12 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 /// Server bytes fit for a message: lossy UTF-8, bounded.
-fn quote(bytes: &[u8]) -> String {
+pub(crate) fn quote(bytes: &[u8]) -> String {
     truncate(String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_QUOTE + 4)]).into_owned())
 }
 
 /// `s` cut to about [`MAX_QUOTE`] bytes, on a character boundary.
-fn truncate(mut s: String) -> String {
+pub(crate) fn truncate(mut s: String) -> String {
     if s.len() > MAX_QUOTE {
         let mut cut = MAX_QUOTE;
         while !s.is_char_boundary(cut) {

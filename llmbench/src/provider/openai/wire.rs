@@ -134,7 +134,7 @@ impl From<WireUsage> for Usage {
 /// `Option<Cow<str>>` field would always own its text: serde borrows a `Cow`
 /// only when it is the field's own type (serde-rs/serde#1497).
 #[derive(Deserialize)]
-pub(super) struct Text<'a>(#[serde(borrow)] pub(super) Cow<'a, str>);
+pub(crate) struct Text<'a>(#[serde(borrow)] pub(crate) Cow<'a, str>);
 
 /// The first element of a JSON array, the rest skipped without being
 /// collected; `null` or a missing key read as no element.
