@@ -12,7 +12,12 @@ use syn::punctuated::Punctuated;
 use syn::{Error, Expr, Ident, Lit, LitInt, LitStr, Path, Result, Token, UnOp};
 
 /// Every key `#[llm_bench]` accepts, in the order the docs present them.
-const VALID_KEYS: &str = "name, samples, warmup, concurrency, targets, timeout, ignore, crate";
+const VALID_KEYS: &str = "name, samples, warmup, concurrency, targets, timeout, rate, arrival, duration, grace, \
+                          stages, sweep, max_in_flight, slo, check, params, ignore, crate";
+
+/// The generation parameters a grid can vary (`Workload::with_param`).
+const PARAM_KEYS: [&str; 7] =
+    ["temperature", "top_p", "max_tokens", "output_tokens", "input_tokens", "seed", "exact_output"];
 
 /// The validated options of one `#[llm_bench(...)]`.
 #[derive(Default)]
@@ -33,6 +38,26 @@ pub(crate) struct Options {
     pub(crate) timeout_ms: Option<u64>,
     /// `ignore = <bool expr>`, evaluated at run time.
     pub(crate) ignore: Option<Expr>,
+    /// `rate = "20/s"` or a list of rates (open loop), joined with `, `.
+    pub(crate) rate: Option<LitStr>,
+    /// `arrival = "poisson"`: constant, poisson or gamma:<burstiness>.
+    pub(crate) arrival: Option<LitStr>,
+    /// `duration = "30s"`, in milliseconds.
+    pub(crate) duration_ms: Option<u64>,
+    /// `grace = "10s"`, in milliseconds.
+    pub(crate) grace_ms: Option<u64>,
+    /// `stages = "30s@5/s, 1m@50/s"` (or a list of stages), checked at run time.
+    pub(crate) stages: Option<LitStr>,
+    /// `sweep = [1, 2, 4]`, `"5/s, 10/s"`, `"auto"`, `"3x:20/s"`, checked at run time.
+    pub(crate) sweep: Option<LitStr>,
+    /// `max_in_flight = N`, N ≥ 1.
+    pub(crate) max_in_flight: Option<u32>,
+    /// `slo = "ttft <= 500ms, goodput >= 99%"` (or a list), checked at run time.
+    pub(crate) slo: Option<LitStr>,
+    /// `check = |resp| …`: a closure or function of `&Response`.
+    pub(crate) check: Option<Expr>,
+    /// `params = { temperature = [0.0, 0.7] }`: key and values as text.
+    pub(crate) params: Vec<(String, Vec<String>)>,
 }
 
 /// Parses and validates the attribute's arguments, reporting every invalid
@@ -72,6 +97,8 @@ fn is_known(key: &str) -> bool {
 struct RawOption {
     key: Ident,
     value: Option<Expr>,
+    /// `params = { … }`, which is not an expression.
+    braced: Option<(proc_macro2::Span, TokenStream)>,
 }
 
 impl Parse for RawOption {
@@ -82,20 +109,36 @@ impl Parse for RawOption {
         }
         let key = Ident::parse_any(input)?;
         if input.is_empty() || input.peek(Token![,]) {
-            return Ok(RawOption { key, value: None });
+            return Ok(RawOption { key, value: None, braced: None });
         }
         if !input.peek(Token![=]) {
             return Err(input.error(format!("expected `=` after `{key}`")));
         }
         input.parse::<Token![=]>()?;
+        if input.peek(syn::token::Brace) {
+            let content;
+            let brace = syn::braced!(content in input);
+            let tokens: TokenStream = content.parse()?;
+            return Ok(RawOption { key, value: None, braced: Some((brace.span.join(), tokens)) });
+        }
         let value = input.parse()?;
-        Ok(RawOption { key, value: Some(value) })
+        Ok(RawOption { key, value: Some(value), braced: None })
     }
 }
 
 impl Options {
     /// Validates the value of a known, not yet seen `key`.
     fn set(&mut self, key: &str, option: RawOption) -> Result<()> {
+        if let Some((span, tokens)) = option.braced {
+            if key != "params" {
+                return Err(Error::new(
+                    span,
+                    format!("`{key}` does not take a `{{ … }}` table, e.g. `{}`", example(key)),
+                ));
+            }
+            self.params = params(tokens)?;
+            return Ok(());
+        }
         let Some(value) = option.value else {
             return Err(Error::new(option.key.span(), format!("`{key}` needs a value, e.g. `{}`", example(key))));
         };
@@ -107,6 +150,18 @@ impl Options {
             "targets" => self.targets = targets(&value)?,
             "timeout" => self.timeout_ms = Some(timeout(&value)?),
             "ignore" => self.ignore = Some(value),
+            "rate" => self.rate = Some(strings(key, &value, ", ", false)?),
+            "arrival" => self.arrival = Some(arrival(&value)?),
+            "duration" => self.duration_ms = Some(duration(key, &value)?),
+            "grace" => self.grace_ms = Some(duration(key, &value)?),
+            "stages" => self.stages = Some(strings(key, &value, ", ", false)?),
+            "sweep" => self.sweep = Some(strings(key, &value, ",", true)?),
+            "max_in_flight" => self.max_in_flight = Some(integer(key, &value, 1)?),
+            "slo" => self.slo = Some(strings(key, &value, ", ", false)?),
+            "check" => self.check = Some(value),
+            "params" => {
+                return Err(Error::new_spanned(value, format!("`params` must be a table, e.g. `{}`", example(key))));
+            }
             "crate" => self.krate = Some(crate_path(&value)?),
             "limits" => {
                 return Err(Error::new(option.key.span(), "`limits` is not supported yet"));
@@ -126,6 +181,16 @@ fn example(key: &str) -> &'static str {
         "concurrency" => "concurrency = [1, 8]",
         "targets" => r#"targets = ["local"]"#,
         "timeout" => r#"timeout = "30s""#,
+        "rate" => r#"rate = "20/s""#,
+        "arrival" => r#"arrival = "poisson""#,
+        "duration" => r#"duration = "30s""#,
+        "grace" => r#"grace = "10s""#,
+        "stages" => r#"stages = "30s@5/s, 1m@50/s""#,
+        "sweep" => "sweep = [1, 2, 4, 8]",
+        "max_in_flight" => "max_in_flight = 64",
+        "slo" => r#"slo = "ttft <= 500ms, tpot <= 100ms""#,
+        "check" => r#"check = |resp| resp.text.contains("refund")"#,
+        "params" => "params = { temperature = [0.0, 0.7], max_tokens = [256, 1024] }",
         "ignore" => r#"ignore = std::env::var("API_KEY").is_err()"#,
         "crate" => "crate = ::llmbench",
         _ => "key = value",
@@ -259,14 +324,153 @@ fn targets(value: &Expr) -> Result<Vec<LitStr>> {
 /// `"30s"`, `"500ms"`, `"2m"`, a bare integer of seconds `30`, or the
 /// unquoted `30s` (an integer literal with a unit suffix), in milliseconds.
 fn timeout(value: &Expr) -> Result<u64> {
+    duration("timeout", value)
+}
+
+/// A duration option (`timeout`, `duration`, `grace`) in milliseconds.
+fn duration(key: &str, value: &Expr) -> Result<u64> {
+    let named = |why: String| if key == "timeout" { why } else { why.replace("timeout", key) };
     match lit(value) {
-        Some(Lit::Str(text)) => duration_ms(&text.value(), false).map_err(|why| Error::new(text.span(), why)),
+        Some(Lit::Str(text)) => duration_ms(&text.value(), false).map_err(|why| Error::new(text.span(), named(why))),
         Some(Lit::Int(int)) => {
             let text = format!("{}{}", int.base10_digits(), int.suffix());
-            duration_ms(&text, true).map_err(|why| Error::new(int.span(), why))
+            duration_ms(&text, true).map_err(|why| Error::new(int.span(), named(why)))
         }
-        _ => Err(Error::new_spanned(value, r#"`timeout` must be a duration like `"30s"`, `"500ms"` or `"2m"`"#)),
+        _ => Err(Error::new_spanned(value, format!(r#"`{key}` must be a duration like `"30s"`, `"500ms"` or `"2m"`"#))),
     }
+}
+
+/// A string literal, or a list of string literals (and, when `numbers`,
+/// integer literals) joined with `sep` — the DSL options, whose full
+/// checking is done at run time by the same parser as config and flags.
+fn strings(key: &str, value: &Expr, sep: &str, numbers: bool) -> Result<LitStr> {
+    let item = |e: &Expr| -> Result<String> {
+        match lit(e) {
+            Some(Lit::Str(s)) if !s.value().trim().is_empty() => Ok(s.value()),
+            Some(Lit::Str(s)) => Err(Error::new(s.span(), format!("`{key}` cannot be empty"))),
+            Some(Lit::Int(i)) if numbers || key == "rate" => Ok(i.base10_digits().to_owned()),
+            _ => Err(Error::new_spanned(
+                e,
+                format!("`{key}` must be a string literal or a list of them, e.g. `{}`", example(key)),
+            )),
+        }
+    };
+    let text = match strip(value) {
+        Expr::Array(array) if array.elems.is_empty() => {
+            return Err(Error::new_spanned(value, format!("`{key}` cannot be empty, e.g. `{}`", example(key))));
+        }
+        Expr::Array(array) => {
+            let mut parts = Vec::new();
+            let mut errors = Errors::default();
+            for e in &array.elems {
+                match item(e) {
+                    Ok(p) => parts.push(p),
+                    Err(error) => errors.push(error),
+                }
+            }
+            errors.finish()?;
+            parts.join(sep)
+        }
+        _ => item(value)?,
+    };
+    Ok(LitStr::new(&text, value_span(value)))
+}
+
+fn value_span(value: &Expr) -> proc_macro2::Span {
+    use syn::spanned::Spanned;
+    value.span()
+}
+
+/// `"constant"`, `"poisson"` or `"gamma:<burstiness>"`.
+fn arrival(value: &Expr) -> Result<LitStr> {
+    let Some(Lit::Str(text)) = lit(value) else {
+        return Err(Error::new_spanned(
+            value,
+            format!("`arrival` must be a string literal, e.g. `{}`", example("arrival")),
+        ));
+    };
+    let v = text.value();
+    let ok = match v.trim() {
+        "constant" | "poisson" => true,
+        other => other
+            .strip_prefix("gamma:")
+            .and_then(|b| b.trim().parse::<f64>().ok())
+            .is_some_and(|b| b.is_finite() && b > 0.0),
+    };
+    if ok {
+        Ok(text.clone())
+    } else {
+        Err(Error::new(
+            text.span(),
+            format!(
+                "unknown arrival {v:?} (use \"constant\", \"poisson\" or \"gamma:<burstiness>\", e.g. \"gamma:0.5\")"
+            ),
+        ))
+    }
+}
+
+/// The inside of `params = { key = [values], … }`.
+fn params(tokens: TokenStream) -> Result<Vec<(String, Vec<String>)>> {
+    struct Entry {
+        key: Ident,
+        values: syn::ExprArray,
+    }
+    impl Parse for Entry {
+        fn parse(input: ParseStream) -> Result<Self> {
+            let key = Ident::parse_any(input)?;
+            input.parse::<Token![=]>()?;
+            let values =
+                input.parse().map_err(|e| Error::new(e.span(), "expected a list of values, e.g. `[0.0, 0.7]`"))?;
+            Ok(Entry { key, values })
+        }
+    }
+    let entries = Punctuated::<Entry, Token![,]>::parse_terminated.parse2(tokens)?;
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    let mut errors = Errors::default();
+    for entry in entries {
+        let key = entry.key.unraw().to_string();
+        if !PARAM_KEYS.contains(&key.as_str()) {
+            errors.push(Error::new(
+                entry.key.span(),
+                format!("unknown param `{key}` (valid: {})", PARAM_KEYS.join(", ")),
+            ));
+            continue;
+        }
+        if out.iter().any(|(k, _)| *k == key) {
+            errors.push(Error::new(entry.key.span(), format!("duplicate param `{key}`")));
+            continue;
+        }
+        if entry.values.elems.is_empty() {
+            errors.push(Error::new_spanned(&entry.values, format!("param `{key}` needs at least one value")));
+            continue;
+        }
+        let mut values = Vec::new();
+        for e in &entry.values.elems {
+            let (negative, inner) = match strip(e) {
+                Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => (true, &*u.expr),
+                other => (false, other),
+            };
+            let text = match lit(inner) {
+                Some(Lit::Float(f)) => f.base10_digits().to_owned(),
+                Some(Lit::Int(i)) => i.base10_digits().to_owned(),
+                Some(Lit::Bool(b)) if !negative => b.value.to_string(),
+                Some(Lit::Str(s)) if !negative => s.value(),
+                _ => {
+                    errors.push(Error::new_spanned(e, "a param value must be a literal: a number, a bool or a string"));
+                    continue;
+                }
+            };
+            let text = if negative { format!("-{text}") } else { text };
+            if values.contains(&text) {
+                errors.push(Error::new_spanned(e, format!("duplicate value {text} for param `{key}`")));
+                continue;
+            }
+            values.push(text);
+        }
+        out.push((key, values));
+    }
+    errors.finish()?;
+    Ok(out)
 }
 
 /// Parses `<digits><unit>` with unit `ms`, `s` or `m`; without a unit the
@@ -392,6 +596,65 @@ mod tests {
     }
 
     #[test]
+    fn load_options() {
+        let o = parse_ok(quote! {
+            rate = ["5/s", "10/s"], arrival = "gamma:0.5", duration = "30s", grace = 5, stages = "10s@2/s, 20s@8/s",
+            sweep = [1, 2, 4], max_in_flight = 64, slo = ["ttft <= 300ms", "goodput >= 95%"],
+            check = |resp| resp.text.contains("x"),
+            params = { temperature = [0.0, 0.7], max_tokens = [256, 1024], exact_output = [true], seed = [-1] },
+        });
+        assert_eq!(o.rate.unwrap().value(), "5/s, 10/s");
+        assert_eq!(o.arrival.unwrap().value(), "gamma:0.5");
+        assert_eq!((o.duration_ms, o.grace_ms, o.max_in_flight), (Some(30_000), Some(5_000), Some(64)));
+        assert_eq!(o.stages.unwrap().value(), "10s@2/s, 20s@8/s");
+        assert_eq!(o.sweep.unwrap().value(), "1,2,4");
+        assert_eq!(o.slo.unwrap().value(), "ttft <= 300ms, goodput >= 95%");
+        assert!(o.check.is_some());
+        assert_eq!(
+            o.params,
+            [
+                ("temperature".to_owned(), vec!["0.0".to_owned(), "0.7".to_owned()]),
+                ("max_tokens".to_owned(), vec!["256".to_owned(), "1024".to_owned()]),
+                ("exact_output".to_owned(), vec!["true".to_owned()]),
+                ("seed".to_owned(), vec!["-1".to_owned()]),
+            ]
+        );
+        assert_eq!(parse_ok(quote!(sweep = "auto")).sweep.unwrap().value(), "auto");
+        assert_eq!(parse_ok(quote!(rate = 20)).rate.unwrap().value(), "20");
+    }
+
+    #[test]
+    fn bad_load_options() {
+        assert_eq!(
+            messages(quote!(arrival = "bursty", duration = "1h", max_in_flight = 0, stages = [], slo = [1])),
+            [
+                r#"unknown arrival "bursty" (use "constant", "poisson" or "gamma:<burstiness>", e.g. "gamma:0.5")"#,
+                "unknown duration unit `h` in \"1h\" (units: ms, s, m)",
+                "`max_in_flight` must be at least 1",
+                r#"`stages` cannot be empty, e.g. `stages = "30s@5/s, 1m@50/s"`"#,
+                r#"`slo` must be a string literal or a list of them, e.g. `slo = "ttft <= 500ms, tpot <= 100ms"`"#,
+            ]
+        );
+        assert_eq!(
+            messages(quote!(params = { temprature = [1.0], top_p = [], seed = [x], seed = [1] })),
+            [
+                "unknown param `temprature` (valid: temperature, top_p, max_tokens, output_tokens, input_tokens, seed, exact_output)",
+                "param `top_p` needs at least one value",
+                "a param value must be a literal: a number, a bool or a string",
+                "duplicate param `seed`",
+            ]
+        );
+        assert_eq!(
+            messages(quote!(params = [1])),
+            ["`params` must be a table, e.g. `params = { temperature = [0.0, 0.7], max_tokens = [256, 1024] }`"]
+        );
+        assert_eq!(
+            messages(quote!(rate = { x = [1] })),
+            [r#"`rate` does not take a `{ … }` table, e.g. `rate = "20/s"`"#]
+        );
+    }
+
+    #[test]
     fn timeout_forms() {
         assert_eq!(parse_ok(quote!(timeout = 45)).timeout_ms, Some(45_000));
         assert_eq!(parse_ok(quote!(timeout = 250ms)).timeout_ms, Some(250));
@@ -407,7 +670,7 @@ mod tests {
         assert_eq!(
             errors,
             [
-                "unknown option `sample` (valid: name, samples, warmup, concurrency, targets, timeout, ignore, crate)",
+                "unknown option `sample` (valid: name, samples, warmup, concurrency, targets, timeout, rate, arrival, duration, grace, stages, sweep, max_in_flight, slo, check, params, ignore, crate)",
                 "`samples` must be at least 1",
                 "duplicate option `samples`",
                 "`warmup` cannot be negative",

@@ -144,6 +144,39 @@ fn register(options: &Options, function: &ItemFn) -> TokenStream {
         },
         None => quote!(::core::option::Option::None),
     };
+    let string = |v: &Option<LitStr>| option(v.clone());
+    let (rate, arrival, stages, sweep, slo) = (
+        string(&options.rate),
+        string(&options.arrival),
+        string(&options.stages),
+        string(&options.sweep),
+        string(&options.slo),
+    );
+    let duration_ms = option(options.duration_ms);
+    let grace_ms = option(options.grace_ms);
+    let max_in_flight = option(options.max_in_flight);
+    let check = match &options.check {
+        // The closure gets its parameter type from `as_check`'s bound, and
+        // may return `bool` or `Result<(), impl Display>`.
+        Some(check) => {
+            // Spanned at the closure, so a wrong return type is reported there.
+            let span = syn::spanned::Spanned::span(check);
+            let spanned_private = respan(private.clone(), span);
+            let call = quote_spanned!(span=> #spanned_private::as_check(#check)(resp));
+            quote! {
+                ::core::option::Option::Some({
+                    fn __llmbench_check(
+                        resp: &#private::Response<'_>,
+                    ) -> ::core::result::Result<(), ::std::string::String> {
+                        #private::check_outcome(#call)
+                    }
+                    __llmbench_check
+                })
+            }
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let params = options.params.iter().map(|(key, values)| quote!((#key, &[#(#values),*])));
 
     quote! {
         #[doc(hidden)]
@@ -164,6 +197,16 @@ fn register(options: &Options, function: &ItemFn) -> TokenStream {
                     targets: &[#(#targets),*],
                     timeout_ms: #timeout_ms,
                     ignore: #ignore,
+                    rate: #rate,
+                    arrival: #arrival,
+                    duration_ms: #duration_ms,
+                    grace_ms: #grace_ms,
+                    stages: #stages,
+                    sweep: #sweep,
+                    max_in_flight: #max_in_flight,
+                    slo: #slo,
+                    check: #check,
+                    params: &[#(#params),*],
                 }
             }
         };
@@ -180,6 +223,23 @@ fn workload(function: &ItemFn) -> TokenStream {
         ident.set_span(first.span());
     }
     ident.into_token_stream()
+}
+
+/// `tokens` with every span set to `span` (groups included).
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(g) = &tree {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tree = group.into();
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }
 
 fn option<T: ToTokens>(value: Option<T>) -> TokenStream {
@@ -261,7 +321,7 @@ mod tests {
         assert_eq!(
             errors(&out),
             [
-                r#""unknown option `samplez` (valid: name, samples, warmup, concurrency, targets, timeout, ignore, crate)""#,
+                r#""unknown option `samplez` (valid: name, samples, warmup, concurrency, targets, timeout, rate, arrival, duration, grace, stages, sweep, max_in_flight, slo, check, params, ignore, crate)""#,
                 r#""a benchmark function cannot be `async`: it only builds the `Workload`, llmbench sends the requests""#,
                 r#""a benchmark function cannot be generic""#,
                 r#""a benchmark function takes no parameters: it is called as `fn() -> Workload`""#,

@@ -37,6 +37,95 @@ pub struct IngestFigures {
     pub tokens_per_s: f64,
 }
 
+/// How closely the open-loop generator keeps its schedule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenLoopFigures {
+    /// The rate asked for, requests/s.
+    pub offered_rate: f64,
+    /// Requests/s the generator started (over the measured requests).
+    pub achieved_rate: f64,
+    /// `achieved / offered − 1`.
+    pub rate_error: f64,
+    /// How late request tasks began after their deadline, ms.
+    pub schedule_lag: LatencySummary,
+    /// `sent − scheduled` (lag plus the time to hand the request to the connection), ms.
+    pub queue: LatencySummary,
+    /// Requests that failed (should be 0).
+    pub failed: u64,
+    /// Requests measured.
+    pub requests: u64,
+    /// The client's CPU use over the level (Linux).
+    pub cpu_busy: Option<f64>,
+    /// The self-check's verdict.
+    pub valid: bool,
+    /// Why not.
+    pub invalid_reasons: Vec<String>,
+}
+
+/// Drives a fast simulator (1 ms TTFT, 4 one-token chunks 1 ms apart) at
+/// `rate` requests/s with constant arrivals for `requests` measured
+/// requests, and reports how well the open-loop generator kept its schedule.
+pub fn open_loop_accuracy(rate: f64, requests: u32) -> std::io::Result<OpenLoopFigures> {
+    use crate::load::schedule::{Arrival, Rate, stationary};
+    use crate::load::{OpenPlan, cpu};
+    let sim = SimHost::start(SimConfig {
+        ttft: Delay::Fixed(Duration::from_millis(1)),
+        itl: Delay::Fixed(Duration::from_millis(1)),
+        output_tokens: Some(4),
+        ..SimConfig::default()
+    })?;
+    let provider = Arc::new(client(sim.base_url())?);
+    let workload = Workload::synthetic().input_tokens(32).output_tokens(4);
+    let warmup = u64::from(requests / 10).max(10);
+    let n = warmup + u64::from(requests);
+    let all: Vec<_> = (0..n).map(|i| workload.request(i)).collect();
+    let opts = RequestOptions {
+        deadlines: Deadlines { first_content: Duration::from_secs(30), total: Duration::from_secs(60) },
+        expected_chunks: 4,
+        capture_text: false,
+    };
+    let plan = OpenPlan {
+        offsets: stationary(Rate(rate), Arrival::Constant, n, 0).into(),
+        warmup,
+        max_in_flight: None,
+        end: None,
+        grace: Duration::ZERO,
+        client_cores: cpu::client_cores(1),
+    };
+    let runtime = load::client_runtime(1)?;
+    let outcome =
+        runtime.block_on(load::open_loop(provider, Arc::new(all), &plan, opts, Arc::new(Quiet), &Cancel::default()));
+    let measured: Vec<_> = outcome.records.iter().filter(|r| r.phase == Phase::Measured).cloned().collect();
+    let check = crate::stats::selfcheck::check(
+        &outcome.records,
+        &crate::stats::selfcheck::LevelLoad {
+            open: true,
+            arrival: Some("constant".into()),
+            dispatch_lag_us: &outcome.dispatch_lag_us,
+            max_in_flight: None,
+            duration_s: None,
+            grace_s: None,
+            cpu: outcome.cpu,
+        },
+    );
+    let empty = || LatencySummary::from_values(&[0.0]).expect("one value");
+    let offered = check.offered_rate.unwrap_or(rate);
+    let achieved = check.achieved_rate.unwrap_or(0.0);
+    Ok(OpenLoopFigures {
+        offered_rate: offered,
+        achieved_rate: achieved,
+        rate_error: achieved / offered - 1.0,
+        schedule_lag: check.schedule_lag.clone().unwrap_or_else(empty),
+        queue: LatencySummary::from_values(&measured.iter().map(|r| r.queue_ms).collect::<Vec<_>>())
+            .unwrap_or_else(empty),
+        failed: measured.iter().filter(|r| !r.is_ok()).count() as u64,
+        requests: measured.len() as u64,
+        cpu_busy: outcome.cpu.map(|c| c.busy),
+        valid: check.valid,
+        invalid_reasons: check.invalid_reasons,
+    })
+}
+
 /// How far the harness's measured gaps are from the simulator's flushes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItlAccuracy {
@@ -102,7 +191,12 @@ fn run_requests(
 /// Drives a zero-delay simulator with `streams` concurrent streams for
 /// `requests` requests of `output_tokens` tokens, `chunk_tokens` per chunk,
 /// and reports what the harness ingested per second.
-pub fn ingest_ceiling(streams: u32, requests: u32, output_tokens: u32, chunk_tokens: u32) -> std::io::Result<IngestFigures> {
+pub fn ingest_ceiling(
+    streams: u32,
+    requests: u32,
+    output_tokens: u32,
+    chunk_tokens: u32,
+) -> std::io::Result<IngestFigures> {
     let sim = SimHost::start(SimConfig {
         ttft: Delay::Fixed(Duration::ZERO),
         itl: Delay::Fixed(Duration::ZERO),

@@ -30,12 +30,12 @@ pub mod target;
 pub use bench::registry::BenchDef;
 pub use llmbench_macros::llm_bench;
 pub use provider::{GenRequest, Message, Role};
-pub use workload::Workload;
+pub use workload::{Check, LengthClass, Response, Tokens, Workload};
 
 /// Everything a benchmark file needs: `use llmbench::prelude::*;`.
 pub mod prelude {
     pub use crate::llm_bench;
-    pub use crate::workload::Workload;
+    pub use crate::workload::{Check, LengthClass, Response, Tokens, Workload};
 }
 
 /// Expands to the `main` of a benchmark binary (`harness = false`).
@@ -65,8 +65,22 @@ pub fn cargo_llmbench_main() -> i32 {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::bench::registry::BenchDef;
-    pub use crate::workload::Workload;
+    pub use crate::workload::{CheckOutcome, Response, Workload};
     pub use inventory;
+
+    /// Gives a `check = |resp| …` closure its parameter type.
+    pub fn as_check<F, R>(f: F) -> F
+    where
+        F: Fn(&Response<'_>) -> R,
+        R: CheckOutcome,
+    {
+        f
+    }
+
+    /// A check's return value as `Ok` or the reason it failed.
+    pub fn check_outcome<R: CheckOutcome>(r: R) -> Result<(), String> {
+        r.into_outcome()
+    }
 
     /// The registered benchmarks, sorted.
     pub fn registry() -> Vec<&'static BenchDef> {

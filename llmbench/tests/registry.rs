@@ -18,6 +18,30 @@ fn short_questions() -> Workload {
     Workload::synthetic().input_tokens(100..=200).output_tokens(200)
 }
 
+/// Load shape, SLOs, a check closure and a parameter grid.
+#[llm_bench(
+    rate = ["5/s", "10/s"],
+    arrival = "gamma:0.5",
+    duration = "2s",
+    grace = "500ms",
+    max_in_flight = 8,
+    slo = "ttft <= 300ms, goodput >= 95%",
+    check = |resp| resp.text.contains("refund"),
+    params = { temperature = [0.0, 0.7], max_tokens = [256, 1024] }
+)]
+fn open_loop() -> Workload {
+    Workload::synthetic()
+}
+
+fn must_be_json(resp: &Response<'_>) -> Result<(), String> {
+    serde_json::from_str::<serde_json::Value>(resp.text).map(|_| ()).map_err(|e| e.to_string())
+}
+
+#[llm_bench(stages = "1s@2/s, 1s@8/s", sweep = [1, 2], check = must_be_json)]
+fn staged() -> Workload {
+    Workload::synthetic()
+}
+
 #[llm_bench]
 fn defaults() -> Workload {
     Workload::synthetic().output_tokens(1)
@@ -58,7 +82,7 @@ fn find(name: &str) -> &'static BenchDef {
 #[test]
 fn sorted_by_name_whatever_the_source_order() {
     let names: Vec<&str> = registry().iter().map(|def| def.name).collect();
-    assert_eq!(names, ["alpha", "defaults", "gamma", "zeta"]);
+    assert_eq!(names, ["alpha", "defaults", "gamma", "open_loop", "staged", "zeta"]);
 }
 
 #[test]
@@ -79,6 +103,25 @@ fn all_options() {
 }
 
 #[test]
+fn load_options_and_checks() {
+    let def = find("open_loop");
+    assert_eq!(def.rate, Some("5/s, 10/s"));
+    assert_eq!(def.arrival, Some("gamma:0.5"));
+    assert_eq!((def.duration_ms, def.grace_ms, def.max_in_flight), (Some(2000), Some(500), Some(8)));
+    assert_eq!(def.slo, Some("ttft <= 300ms, goodput >= 95%"));
+    assert_eq!(def.params, [("temperature", &["0.0", "0.7"][..]), ("max_tokens", &["256", "1024"][..])]);
+    let check = def.check.expect("`check` given");
+    let resp = |text| Response { text, expected: None, output_tokens: 3, index: 0 };
+    assert_eq!(check(&resp("we will refund it")), Ok(()));
+    assert_eq!(check(&resp("no")), Err("the check returned false".to_owned()));
+    let staged = find("staged");
+    assert_eq!((staged.stages, staged.sweep), (Some("1s@2/s, 1s@8/s"), Some("1,2")));
+    let check = staged.check.expect("`check` given");
+    assert!(check(&resp("{\"a\": 1}")).is_ok());
+    assert!(check(&resp("{")).unwrap_err().contains("EOF"));
+}
+
+#[test]
 fn no_options_means_defaults() {
     let def = find("defaults");
     assert_eq!(def.samples, None);
@@ -87,6 +130,8 @@ fn no_options_means_defaults() {
     assert!(def.targets.is_empty());
     assert_eq!(def.timeout_ms, None);
     assert!(def.ignore.is_none());
+    assert!(def.rate.is_none() && def.stages.is_none() && def.sweep.is_none() && def.check.is_none());
+    assert!(def.params.is_empty());
     assert_eq!(def.line, line_of("fn defaults"));
     assert_eq!((def.workload)().max_output_tokens(), 1);
 }

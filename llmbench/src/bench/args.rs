@@ -74,6 +74,42 @@ pub(crate) struct BenchArgs {
     /// per-instance-hour prices the instances needed.
     #[arg(long, value_name = "RATE", env = "LLMBENCH_PROJECT")]
     pub(crate) project: Option<crate::cost::Volume>,
+    /// Open loop at this rate (`50/s`, `1200/m`); a comma list runs one
+    /// level per rate.
+    #[arg(long, value_name = "RATE", env = "LLMBENCH_RATE", value_parser = parse_rates)]
+    pub(crate) rate: Option<String>,
+
+    /// Open-loop arrivals: constant, poisson or gamma:<burstiness>.
+    #[arg(long, value_name = "ARRIVAL", env = "LLMBENCH_ARRIVAL", value_parser = parse_arrival)]
+    pub(crate) arrival: Option<String>,
+
+    /// Run each level for this long (`30s`, `2m`) instead of a request count.
+    #[arg(long, value_name = "DURATION", env = "LLMBENCH_DURATION", value_parser = parse_nonzero_duration)]
+    pub(crate) duration: Option<String>,
+
+    /// After a duration-bounded level, let requests in flight finish for
+    /// this long, then cut them (default 30s, at most the timeout).
+    #[arg(long, value_name = "DURATION", env = "LLMBENCH_GRACE", value_parser = parse_duration_text)]
+    pub(crate) grace: Option<String>,
+
+    /// Stages with linear ramps (`30s@5/s,1m@50/s`, `20s@4,1m@32`,
+    /// `spike:10/s*5`).
+    #[arg(long, value_name = "STAGES", env = "LLMBENCH_STAGES", value_parser = parse_stages)]
+    pub(crate) stages: Option<String>,
+
+    /// Sweep load levels and report the knee: `1,2,4,8`, `5/s,10/s`,
+    /// `auto`, `auto:rate`, `3x:20/s`.
+    #[arg(long, value_name = "SWEEP", env = "LLMBENCH_SWEEP", value_parser = parse_sweep)]
+    pub(crate) sweep: Option<String>,
+
+    /// Open loop: at most this many requests in flight (later ones wait,
+    /// and the wait counts in their latency).
+    #[arg(long, value_name = "N", env = "LLMBENCH_MAX_IN_FLIGHT", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) max_in_flight: Option<u32>,
+
+    /// SLOs for goodput: `ttft<=500ms,tpot<=100ms,p99 e2e<=2s,goodput>=99%`.
+    #[arg(long, value_name = "SLOS", env = "LLMBENCH_SLO", value_parser = parse_slo)]
+    pub(crate) slo: Option<String>,
 
     /// The configuration file (default: llmbench.toml found upward from here).
     #[arg(long, value_name = "PATH", env = "LLMBENCH_CONFIG")]
@@ -119,6 +155,37 @@ fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
     crate::units::parse_duration(s)
 }
 
+fn parse_duration_text(s: &str) -> Result<String, String> {
+    crate::units::parse_duration(s).map(|_| s.to_owned())
+}
+
+fn parse_nonzero_duration(s: &str) -> Result<String, String> {
+    match crate::units::parse_duration(s)? {
+        d if d.is_zero() => Err("must be greater than zero".into()),
+        _ => Ok(s.to_owned()),
+    }
+}
+
+fn parse_rates(s: &str) -> Result<String, String> {
+    s.split(',').try_for_each(|r| crate::load::schedule::Rate::parse(r).map(drop)).map(|()| s.to_owned())
+}
+
+fn parse_arrival(s: &str) -> Result<String, String> {
+    crate::load::schedule::Arrival::parse(s).map(|_| s.to_owned())
+}
+
+fn parse_stages(s: &str) -> Result<String, String> {
+    crate::load::stages::StagesPlan::parse(s).map(|_| s.to_owned())
+}
+
+fn parse_sweep(s: &str) -> Result<String, String> {
+    crate::load::sweep::SweepSpec::parse(s).map(|_| s.to_owned())
+}
+
+fn parse_slo(s: &str) -> Result<String, String> {
+    crate::stats::goodput::Slo::parse(s).map(|_| s.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +220,26 @@ mod tests {
         assert!(parse(&["--no-such-flag"]).is_err());
         assert_eq!(parse(&["--project", "2/s"]).unwrap().project.map(|v| v.requests_per_hour()), Some(7200.0));
         assert!(parse(&["--project", "lots"]).is_err());
+    }
+
+    #[test]
+    fn load_flags_are_checked() {
+        let a = parse(&["--rate", "5/s,10/s", "--arrival", "gamma:0.5", "--duration", "30s", "--max-in-flight", "8"]).unwrap();
+        assert_eq!(a.rate.as_deref(), Some("5/s,10/s"));
+        assert_eq!(a.arrival.as_deref(), Some("gamma:0.5"));
+        let a = parse(&["--stages", "spike:10/s*5", "--sweep", "auto", "--slo", "ttft<=300ms,goodput>=95%"]).unwrap();
+        assert_eq!(a.sweep.as_deref(), Some("auto"));
+        for bad in [
+            &["--rate", "fast"][..],
+            &["--arrival", "bursty"],
+            &["--duration", "0s"],
+            &["--stages", "30s@5/s,1m@8"],
+            &["--sweep", "1,5/s"],
+            &["--slo", "latency<=1s"],
+            &["--max-in-flight", "0"],
+        ] {
+            let err = parse(bad).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation, "{bad:?}");
+        }
     }
 }

@@ -4,6 +4,8 @@
 
 mod args;
 mod connect;
+mod levels;
+mod load_plan;
 pub(crate) mod registry;
 mod run;
 pub(crate) mod sim_host;
@@ -94,6 +96,7 @@ fn run_main(args: &BenchArgs, manifest_dir: &str) -> Result<i32, Failure> {
         }
         return Ok(exit_code::NO_BENCHMARKS);
     }
+    crate::workload::set_base_dir(Path::new(manifest_dir));
     let config = load_config(args, manifest_dir)?;
     run::run(args, &config, &selected)
 }

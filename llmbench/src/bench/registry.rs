@@ -32,6 +32,27 @@ pub struct BenchDef {
     pub timeout_ms: Option<u64>,
     /// Skips the benchmark at runtime when it returns true (`ignore = expr`).
     pub ignore: Option<fn() -> bool>,
+    /// Open-loop rate(s) (`rate = "20/s"`; a list is a sweep of rates).
+    pub rate: Option<&'static str>,
+    /// Arrival process (`arrival = "poisson"`).
+    pub arrival: Option<&'static str>,
+    /// Duration-bounded levels, in milliseconds (`duration = "30s"`).
+    pub duration_ms: Option<u64>,
+    /// Grace after a duration-bounded level, in milliseconds (`grace = "10s"`).
+    pub grace_ms: Option<u64>,
+    /// Stages DSL (`stages = "30s@5/s, 1m@50/s"`).
+    pub stages: Option<&'static str>,
+    /// Sweep DSL (`sweep = [1, 2, 4]`, `"auto"`, `"3x:20/s"`).
+    pub sweep: Option<&'static str>,
+    /// Cap on requests in flight in open loop (`max_in_flight = 64`).
+    pub max_in_flight: Option<u32>,
+    /// SLO list (`slo = "ttft <= 500ms, goodput >= 99%"`).
+    pub slo: Option<&'static str>,
+    /// A response check (`check = |resp| …`).
+    pub check: Option<crate::workload::CheckFn>,
+    /// A parameter grid (`params = { temperature = [0.0, 0.7] }`): each
+    /// combination is a sub-benchmark `name/key=value/…`.
+    pub params: &'static [(&'static str, &'static [&'static str])],
 }
 
 inventory::collect!(BenchDef);

@@ -9,16 +9,17 @@ use std::time::{Instant, SystemTime};
 
 use super::Failure;
 use super::args::BenchArgs;
+use super::levels::{LevelsInput, run_levels};
+use super::load_plan::{self, LoadPlan, Shape};
 use super::registry::BenchDef;
 use super::sim_host::SimHost;
-use crate::cost::{self, Price, PriceBook};
+use crate::cost::{Price, PriceBook};
 use crate::exit_code;
 use crate::load::{self, Cancel, RequestOptions};
-use crate::provider::{GenRequest, Provider};
+use crate::provider::Provider;
 use crate::record::{Phase, RequestRecord};
-use crate::report::{progress::LevelProgress, terminal};
+use crate::report::terminal;
 use crate::results::{self, BenchInfo, ColdStart, FORMAT_VERSION, RunSettings, RunSummary, ToolInfo};
-use crate::stats::summarize_level;
 use crate::target::config::Config;
 use crate::target::{self, Connection, Target};
 use crate::workload::Workload;
@@ -31,6 +32,8 @@ pub(crate) const DEFAULT_WARMUP: u32 = 10;
 /// One benchmark × target, fully resolved before any request is sent.
 struct Job {
     def: &'static BenchDef,
+    /// The benchmark id: its name, plus `/key=value…` for a grid combination.
+    id: String,
     workload: Workload,
     target: Target,
     samples: u32,
@@ -38,6 +41,8 @@ struct Job {
     concurrency: Vec<u32>,
     /// What the target costs; `None` when no price is known.
     price: Option<Price>,
+    load: LoadPlan,
+    check: Option<crate::workload::CheckFn>,
 }
 
 /// Runs `selected` as `args` say; returns the exit code.
@@ -89,7 +94,7 @@ pub(super) fn run(args: &BenchArgs, config: &Config, selected: &[&'static BenchD
         if args.test_mode() {
             test_all(&jobs, &providers).await
         } else {
-            bench_all(args, &jobs, &providers).await
+            bench_all(args, &jobs, &providers, sims.len()).await
         }
     });
     drop(runtime);
@@ -97,12 +102,17 @@ pub(super) fn run(args: &BenchArgs, config: &Config, selected: &[&'static BenchD
     code
 }
 
-/// Resolves the targets and settings of one benchmark. Flags win over the
-/// attribute, which wins over `[defaults]`.
+/// Resolves the targets and settings of one benchmark (one job per target
+/// and parameter-grid combination). Flags win over `[benches.NAME]` in
+/// llmbench.toml, which wins over the attribute, which wins over
+/// `[defaults]`.
 fn plan(args: &BenchArgs, config: &Config, prices: &PriceBook, def: &'static BenchDef) -> Result<Vec<Job>, Failure> {
     let d = &config.defaults;
+    let bc = config.benches.get(def.name).map(|s| s.get_ref());
     let names: Vec<String> = if !args.targets.is_empty() {
         args.targets.clone()
+    } else if let Some(t) = bc.and_then(|b| b.targets.clone()) {
+        t
     } else if !def.targets.is_empty() {
         def.targets.iter().map(|s| s.to_string()).collect()
     } else if let Some(names) = &d.targets {
@@ -110,40 +120,60 @@ fn plan(args: &BenchArgs, config: &Config, prices: &PriceBook, def: &'static Ben
     } else {
         vec![target::DEFAULT_TARGET.to_owned()]
     };
-    let timeout = args.timeout.or(def.timeout_ms.map(std::time::Duration::from_millis));
-    let samples = args.sample_size.or(def.samples).or(d.samples).unwrap_or(DEFAULT_SAMPLES);
-    let warmup = args.warm_up.or(def.warmup).or(d.warmup).unwrap_or(DEFAULT_WARMUP);
-    let concurrency = if !args.concurrency.is_empty() {
-        args.concurrency.clone()
-    } else if !def.concurrency.is_empty() {
-        def.concurrency.to_vec()
-    } else {
-        d.concurrency.clone().unwrap_or_else(|| vec![1])
+    let bc_timeout = bc.and_then(|b| b.timeout.as_deref()).and_then(|t| crate::units::parse_duration(t).ok());
+    let timeout = args.timeout.or(bc_timeout).or(def.timeout_ms.map(std::time::Duration::from_millis));
+    let samples = args.sample_size.or(bc.and_then(|b| b.samples)).or(def.samples).or(d.samples).unwrap_or(DEFAULT_SAMPLES);
+    let warmup = args.warm_up.or(bc.and_then(|b| b.warmup)).or(def.warmup).or(d.warmup).unwrap_or(DEFAULT_WARMUP);
+    let base = (def.workload)();
+    // A parameter grid: [benches.NAME] params replace the attribute's.
+    let grid: Vec<(String, Vec<String>)> = match bc.and_then(|b| b.params_text()) {
+        Some(p) => p,
+        None => def.params.iter().map(|(k, vs)| (k.to_string(), vs.iter().map(|v| v.to_string()).collect())).collect(),
     };
-    let workload = (def.workload)();
-    names
-        .iter()
-        .map(|name| {
-            let target = target::resolve(config, name, timeout).map_err(|e| Failure::Usage(e.to_string()))?;
-            let price = prices.price_for(name, &target.identity).map_err(|e| Failure::Usage(e.to_string()))?;
-            Ok(Job {
+    let mut variants = vec![(def.name.to_owned(), base)];
+    for (key, values) in &grid {
+        let mut next = Vec::with_capacity(variants.len() * values.len());
+        for (id, w) in &variants {
+            for v in values {
+                let w = w.clone().with_param(key, v).map_err(|e| Failure::Usage(format!("{}:{}: {}: {e}", def.file, def.line, def.name)))?;
+                next.push((format!("{id}/{key}={v}"), w));
+            }
+        }
+        variants = next;
+    }
+    let mut jobs = Vec::new();
+    for name in &names {
+        let target = target::resolve(config, name, timeout).map_err(|e| Failure::Usage(e.to_string()))?;
+        let price = prices.price_for(name, &target.identity).map_err(|e| Failure::Usage(e.to_string()))?;
+        let load = load_plan::resolve(args, bc, def, d, target.deadlines.total)?;
+        let needed = match (&load.shape, load.duration) {
+            (Shape::Stages(_), _) | (_, Some(_)) => None,
+            _ => Some(u64::from(samples) + u64::from(warmup)),
+        };
+        for (id, workload) in &variants {
+            workload.validate(needed).map_err(|e| Failure::Usage(format!("benchmark {id}: {e}")))?;
+            jobs.push(Job {
                 def,
+                id: id.clone(),
                 workload: workload.clone(),
-                target,
+                target: target.clone(),
                 samples,
                 warmup,
-                concurrency: concurrency.clone(),
-                price,
-            })
-        })
-        .collect()
+                concurrency: load.concurrencies(),
+                load: load.clone(),
+                check: def.check,
+                price: price.clone(),
+            });
+        }
+    }
+    Ok(jobs)
 }
 
 fn options(job: &Job, capture_text: bool) -> RequestOptions {
     RequestOptions {
         deadlines: job.target.deadlines,
         expected_chunks: job.workload.max_output_tokens() as usize,
-        capture_text,
+        capture_text: capture_text || job.workload.has_checks() || job.check.is_some(),
     }
 }
 
@@ -152,9 +182,20 @@ async fn test_all(jobs: &[Job], providers: &BTreeMap<String, Arc<Provider>>) -> 
     let mut failed = 0;
     for job in jobs {
         let name = &job.target.identity.name;
-        print!("Testing {} · {name}", job.def.name);
+        print!("Testing {} · {name}", job.id);
         let _ = std::io::stdout().flush();
         let record = load::run_one(&providers[name], &job.workload.request(0), 0, Phase::Measured, options(job, true), Instant::now()).await;
+        let checked = match (&record.error, &record.text) {
+            (None, Some(text)) if job.workload.has_checks() || job.check.is_some() => {
+                job.workload.check_response(0, text, record.output_tokens, job.check).err()
+            }
+            _ => None,
+        };
+        if let Some(why) = checked {
+            failed += 1;
+            println!("\nFAILED: check: {why}");
+            continue;
+        }
         match &record.error {
             None if record.chunks > 0 => println!("\nSuccess ({} output tokens, TTFT {:.1} ms)", record.output_tokens, record.ttft_ms.unwrap_or(0.0)),
             None => {
@@ -171,7 +212,7 @@ async fn test_all(jobs: &[Job], providers: &BTreeMap<String, Arc<Provider>>) -> 
 }
 
 /// Bench mode: every job, results written and printed as each finishes.
-async fn bench_all(args: &BenchArgs, jobs: &[Job], providers: &BTreeMap<String, Arc<Provider>>) -> Result<i32, Failure> {
+async fn bench_all(args: &BenchArgs, jobs: &[Job], providers: &BTreeMap<String, Arc<Provider>>, reserved: usize) -> Result<i32, Failure> {
     let cancel = Cancel::default();
     let watcher = {
         let cancel = cancel.clone();
@@ -186,8 +227,8 @@ async fn bench_all(args: &BenchArgs, jobs: &[Job], providers: &BTreeMap<String, 
     let mut code = exit_code::OK;
     for job in jobs {
         let provider = providers[&job.target.identity.name].clone();
-        let summary = bench_one(args, job, provider, &cancel).await;
-        let dir = results::run_dir(&root, job.def.name, &job.target.identity.name, results::NEW_DIR);
+        let summary = bench_one(args, job, provider, &cancel, reserved).await;
+        let dir = results::run_dir(&root, &job.id, &job.target.identity.name, results::NEW_DIR);
         let (summary, records) = summary;
         results::write_run(&dir, &summary, &records)
             .map_err(|e| Failure::Error(format!("cannot write results to {}: {e}", dir.display())))?;
@@ -221,7 +262,7 @@ async fn bench_all(args: &BenchArgs, jobs: &[Job], providers: &BTreeMap<String, 
 }
 
 /// One benchmark × target: cold start, then each concurrency level.
-async fn bench_one(args: &BenchArgs, job: &Job, provider: Arc<Provider>, cancel: &Cancel) -> (RunSummary, Vec<RequestRecord>) {
+async fn bench_one(args: &BenchArgs, job: &Job, provider: Arc<Provider>, cancel: &Cancel, reserved: usize) -> (RunSummary, Vec<RequestRecord>) {
     let started_at = SystemTime::now();
     let started = Instant::now();
     let opts = options(job, false);
@@ -234,41 +275,28 @@ async fn bench_one(args: &BenchArgs, job: &Job, provider: Arc<Provider>, cancel:
     });
     all_records.push(cold);
 
-    // Measured request i of every level sends prompt i, so levels (and runs)
-    // compare like with like; warm-up prompts come after them.
-    let samples = u64::from(job.samples);
-    let warmup = u64::from(job.warmup);
-    let requests: Arc<Vec<GenRequest>> = Arc::new(
-        (samples..samples + warmup).chain(0..samples).map(|i| job.workload.request(i)).collect(),
-    );
-    let mut levels = Vec::new();
-    let mut partial = false;
-    for &concurrency in &job.concurrency {
-        if cancel.is_cancelled() {
-            partial = true;
-            break;
-        }
-        let label = format!("{} · {} c={concurrency}", job.def.name, job.target.identity.name);
-        let progress = Arc::new(LevelProgress::new(&label, requests.len() as u64, !args.quiet));
-        let outcome = load::closed_loop(provider.clone(), requests.clone(), warmup, concurrency, opts, progress.clone(), cancel).await;
-        progress.finish();
-        let mut level = summarize_level(concurrency, &outcome.records);
-        if let Some(price) = &job.price {
-            level.cost =
-                Some(cost::level_cost(price, &job.target.identity.provider, &level, &outcome.records, args.project));
-        }
-        levels.push(level);
-        all_records.extend(outcome.records);
-        if outcome.interrupted {
-            partial = true;
-            break;
-        }
-    }
+    let input = LevelsInput {
+        label: format!("{} · {}", job.id, job.target.identity.name),
+        workload: &job.workload,
+        check: job.check,
+        samples: job.samples,
+        warmup: job.warmup,
+        load: &job.load,
+        opts,
+        client_cores: crate::load::cpu::client_cores(reserved),
+        progress: !args.quiet,
+        price: job.price.as_ref(),
+        provider: &job.target.identity.provider,
+        project: args.project,
+    };
+    let out = run_levels(&input, provider, cancel).await;
+    all_records.extend(out.records);
+    let (levels, partial, sweep) = (out.levels, out.partial, out.sweep);
     let summary = RunSummary {
         format_version: FORMAT_VERSION,
         tool: ToolInfo::current(),
         bench: BenchInfo {
-            id: job.def.name.to_owned(),
+            id: job.id.clone(),
             module_path: job.def.module_path.to_owned(),
             file: job.def.file.to_owned(),
             line: job.def.line,
@@ -281,6 +309,7 @@ async fn bench_one(args: &BenchArgs, job: &Job, provider: Arc<Provider>, cancel:
             concurrency: job.concurrency.clone(),
             timeout_ms: job.target.deadlines.total.as_millis() as u64,
             first_content_timeout_ms: job.target.deadlines.first_content.as_millis() as u64,
+            load: Some(job.load.describe()),
         },
         started_at: crate::results::rfc3339(started_at),
         duration_s: started.elapsed().as_secs_f64(),
@@ -288,6 +317,7 @@ async fn bench_one(args: &BenchArgs, job: &Job, provider: Arc<Provider>, cancel:
         cold_start,
         levels,
         price: job.price.clone(),
+        sweep,
     };
     (summary, all_records)
 }

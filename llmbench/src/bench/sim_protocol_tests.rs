@@ -32,6 +32,16 @@ static DEF: BenchDef = BenchDef {
     targets: &[],
     timeout_ms: None,
     ignore: None,
+    rate: None,
+    arrival: None,
+    duration_ms: None,
+    grace_ms: None,
+    stages: None,
+    sweep: None,
+    max_in_flight: None,
+    slo: None,
+    check: None,
+    params: &[],
 };
 
 fn read_records(target: &str) -> Vec<RequestRecord> {

@@ -69,6 +69,30 @@ pub(crate) struct LlmbenchArgs {
     /// Project cost to this volume of successful requests (`1000/h`).
     #[arg(long, value_name = "RATE", value_parser = check_volume)]
     project: Option<String>,
+    /// Open loop at this rate (`50/s`); a comma list runs one level per rate.
+    #[arg(long, value_name = "RATE")]
+    rate: Option<String>,
+    /// Open-loop arrivals: constant, poisson or gamma:<burstiness>.
+    #[arg(long, value_name = "ARRIVAL")]
+    arrival: Option<String>,
+    /// Run each level for this long (`30s`) instead of a request count.
+    #[arg(long, value_name = "DURATION")]
+    duration: Option<String>,
+    /// Grace for requests in flight at the end of a duration-bounded level.
+    #[arg(long, value_name = "DURATION")]
+    grace: Option<String>,
+    /// Stages with linear ramps (`30s@5/s,1m@50/s`, `spike:10/s*5`).
+    #[arg(long, value_name = "STAGES")]
+    stages: Option<String>,
+    /// Sweep load levels and report the knee (`1,2,4,8`, `auto`, `3x:20/s`).
+    #[arg(long, value_name = "SWEEP")]
+    sweep: Option<String>,
+    /// Open loop: at most this many requests in flight.
+    #[arg(long, value_name = "N")]
+    max_in_flight: Option<u32>,
+    /// SLOs for goodput (`ttft<=500ms,tpot<=100ms,goodput>=99%`).
+    #[arg(long, value_name = "SLOS")]
+    slo: Option<String>,
     /// The configuration file (default: llmbench.toml at the workspace root).
     #[arg(long, value_name = "PATH")]
     config: Option<PathBuf>,
@@ -208,6 +232,14 @@ fn bench_args(args: &LlmbenchArgs) -> Vec<String> {
     flag("format", args.format.clone());
     flag("timeout", args.timeout.clone());
     flag("project", args.project.clone());
+    flag("rate", args.rate.clone());
+    flag("arrival", args.arrival.clone());
+    flag("duration", args.duration.clone());
+    flag("grace", args.grace.clone());
+    flag("stages", args.stages.clone());
+    flag("sweep", args.sweep.clone());
+    flag("max-in-flight", args.max_in_flight.map(|n| n.to_string()));
+    flag("slo", args.slo.clone());
     flag("config", args.config.as_ref().map(|p| p.display().to_string()));
     flag("color", args.color.clone());
     for t in &args.targets {

@@ -1,15 +1,34 @@
-//! When to send requests: the cold-start request, warm-up, and closed-loop
-//! concurrency (N in flight, a new request as soon as one completes).
+//! When to send requests: the cold-start request, warm-up, closed-loop
+//! concurrency (`closed`: N in flight, fixed or following stages), open-loop
+//! arrivals on precomputed deadlines (`open`, `schedule`), stages and
+//! spikes (`stages`), sweeps and their knee (`sweep`), and the generator's
+//! own CPU use (`cpu`).
 //!
 //! This module owns the clock: it stamps each request's `scheduled` time and
 //! hands the provider a fresh [`Timeline`]. It knows nothing of protocols or
 //! statistics; finished records go to an [`Observer`] and back to the caller.
+//!
+//! Run ends: a count-bounded level ends when its last request finishes. A
+//! duration-bounded level stops starting requests at its duration, gives
+//! those in flight a grace period, then cuts the rest: each becomes a record
+//! of class `cut` ("in flight at the end of the run"), never a silently
+//! dropped one.
+
+pub(crate) mod closed;
+pub(crate) mod cpu;
+pub(crate) mod open;
+pub(crate) mod schedule;
+pub(crate) mod stages;
+pub(crate) mod sweep;
+
+pub(crate) use closed::{ClosedPlan, closed_loop, closed_loop_plan};
+pub(crate) use open::{OpenPlan, open_loop};
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 use crate::provider::{GenRequest, Provider};
 use crate::record::{Deadlines, ErrorClass, Phase, RequestError, RequestRecord, Timeline};
@@ -55,7 +74,7 @@ impl Cancel {
         self.inner.0.load(Ordering::SeqCst)
     }
 
-    async fn cancelled(&self) {
+    pub(crate) async fn cancelled(&self) {
         let notified = self.inner.1.notified();
         if self.is_cancelled() {
             return;
@@ -82,10 +101,17 @@ pub(crate) async fn run_one(
     level_start: Instant,
 ) -> RequestRecord {
     let scheduled = Instant::now();
-    measure(provider, request, index, phase, opts, scheduled, level_start).await
+    measure(provider, request, index, phase, opts, scheduled, level_start, None).await
 }
 
-async fn measure(
+/// The message of a request cut at the end of a duration-bounded run.
+pub(crate) const CUT_AT_END: &str = "still in flight at the end of the run (duration + grace): cut";
+
+/// Sends one request that was due at `scheduled` (latency counts from
+/// there, so a late start shows instead of hiding) and records it. When
+/// `cut` fires first, the request is abandoned and recorded as class `cut`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn measure(
     provider: &Provider,
     request: &GenRequest,
     index: u64,
@@ -93,108 +119,54 @@ async fn measure(
     opts: RequestOptions,
     scheduled: Instant,
     level_start: Instant,
+    cut: Option<&Cancel>,
 ) -> RequestRecord {
     let mut timeline = Timeline::new(scheduled, opts.deadlines, opts.expected_chunks, opts.capture_text);
     // Providers enforce deadlines on every read; this outer bound only
     // guards against one that blocks somewhere else.
     let hard_deadline = scheduled + opts.deadlines.total + Duration::from_secs(1);
-    let outcome = tokio::time::timeout_at(hard_deadline.into(), provider.send(request, &mut timeline)).await;
+    let outcome = {
+        let send = tokio::time::timeout_at(hard_deadline.into(), provider.send(request, &mut timeline));
+        match cut {
+            Some(cut) => tokio::select! {
+                biased;
+                outcome = send => Some(outcome),
+                () = cut.cancelled() => None,
+            },
+            None => Some(send.await),
+        }
+    };
     let ended = Instant::now();
     let error = match outcome {
-        Ok(Ok(())) => None,
-        Ok(Err(e)) => Some(e),
-        Err(_) => Some(RequestError::new(ErrorClass::Timeout, "request exceeded its total deadline")),
+        Some(Ok(Ok(()))) => None,
+        Some(Ok(Err(e))) => Some(e),
+        Some(Err(_)) => Some(RequestError::new(ErrorClass::Timeout, "request exceeded its total deadline")),
+        None => Some(RequestError::new(ErrorClass::Cut, CUT_AT_END)),
     };
     let start_us = scheduled.saturating_duration_since(level_start).as_micros() as u64;
     timeline.into_record(index, phase, error, ended, start_us)
 }
 
-/// What a closed-loop level produced.
+/// What a level produced.
 pub(crate) struct LevelOutcome {
     /// Every finished request, warm-up included, in index order.
     pub(crate) records: Vec<RequestRecord>,
     /// The level was cancelled before all requests finished.
     pub(crate) interrupted: bool,
-}
-
-/// One closed-loop level: `concurrency` workers send `warmup` discarded
-/// requests then `samples` measured ones, each starting a new request as
-/// soon as its previous one finished. Request `i` of the level is
-/// `requests[i]`; warm-up requests come first.
-pub(crate) async fn closed_loop(
-    provider: Arc<Provider>,
-    requests: Arc<Vec<GenRequest>>,
-    warmup: u64,
-    concurrency: u32,
-    opts: RequestOptions,
-    observer: Arc<dyn Observer>,
-    cancel: &Cancel,
-) -> LevelOutcome {
-    let total = requests.len() as u64;
-    let next = Arc::new(AtomicU64::new(0));
-    let (tx, mut rx) = mpsc::unbounded_channel::<RequestRecord>();
-    let level_start = Instant::now();
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..concurrency.max(1) {
-        let (provider, requests, next, tx) = (provider.clone(), requests.clone(), next.clone(), tx.clone());
-        workers.spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= total {
-                    break;
-                }
-                let phase = if i < warmup { Phase::Warmup } else { Phase::Measured };
-                let mut record = run_one(&provider, &requests[i as usize], i, phase, opts, level_start).await;
-                record.concurrency = concurrency;
-                if tx.send(record).is_err() {
-                    break;
-                }
-            }
-        });
-    }
-    drop(tx);
-
-    let mut records = Vec::with_capacity(total as usize);
-    let mut interrupted = false;
-    loop {
-        tokio::select! {
-            biased;
-            maybe = rx.recv() => match maybe {
-                Some(record) => {
-                    observer.request_done(&record);
-                    records.push(record);
-                }
-                None => break,
-            },
-            () = cancel.cancelled() => {
-                interrupted = true;
-                workers.abort_all();
-                // Keep whatever completed before the abort took effect.
-                while let Ok(record) = rx.try_recv() {
-                    records.push(record);
-                }
-                break;
-            }
-        }
-    }
-    while workers.join_next().await.is_some() {}
-    records.sort_by_key(|r| r.index);
-    LevelOutcome { records, interrupted }
+    /// Per dispatched request, in index order: how late its task started
+    /// running after its scheduled instant, µs (the generator's own lag,
+    /// before any `max_in_flight` wait). Empty for closed loops.
+    pub(crate) dispatch_lag_us: Vec<u64>,
+    /// The load window's end for a duration-bounded level, µs after
+    /// `level_start`; `None` for a count-bounded level.
+    pub(crate) window_end_us: Option<u64>,
+    /// The client's CPU use over the level.
+    pub(crate) cpu: Option<cpu::CpuUse>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
-
-    #[derive(Default)]
-    struct Count(Mutex<Vec<Phase>>);
-
-    impl Observer for Count {
-        fn request_done(&self, record: &RequestRecord) {
-            self.0.lock().unwrap().push(record.phase);
-        }
-    }
 
     #[tokio::test]
     async fn cancel_before_start_returns_immediately() {
@@ -202,41 +174,6 @@ mod tests {
         c.cancel();
         tokio::time::timeout(Duration::from_secs(1), c.cancelled()).await.unwrap();
         assert!(c.is_cancelled());
-    }
-
-    #[tokio::test]
-    async fn failed_connections_are_classified_records_not_crashes() {
-        // Nothing listens on this port: every request fails fast.
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        drop(listener);
-        let provider = Provider::OpenAi(
-            crate::provider::openai::OpenAiProvider::new(crate::provider::openai::OpenAiSettings {
-                base_url: format!("http://127.0.0.1:{port}/v1"),
-                model: "m".into(),
-                api_key: None,
-                endpoint: crate::provider::openai::Endpoint::Chat,
-                connect_timeout: Duration::from_secs(2),
-                include_usage: true,
-                send_min_tokens: false,
-                extra_body: None,
-            })
-            .unwrap(),
-        );
-        let requests: Vec<GenRequest> = (0..6).map(|i| crate::Workload::synthetic().request(i)).collect();
-        let opts = RequestOptions {
-            deadlines: Deadlines { first_content: Duration::from_secs(2), total: Duration::from_secs(3) },
-            expected_chunks: 8,
-            capture_text: false,
-        };
-        let observer = Arc::new(Count::default());
-        let out = closed_loop(Arc::new(provider), Arc::new(requests), 2, 3, opts, observer.clone(), &Cancel::default()).await;
-        assert!(!out.interrupted);
-        assert_eq!(out.records.len(), 6);
-        assert_eq!(out.records.iter().filter(|r| r.phase == Phase::Warmup).count(), 2);
-        assert!(out.records.iter().all(|r| r.error.is_some()));
-        assert_eq!(observer.0.lock().unwrap().len(), 6);
-        assert!(out.records.windows(2).all(|w| w[0].index < w[1].index));
     }
 }
 

@@ -37,6 +37,10 @@ pub struct RunSummary {
     /// The price the cost figures use; absent when no price is known.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub price: Option<crate::cost::Price>,
+    /// A sweep's knee and the most load meeting the SLOs (runs of two or
+    /// more load levels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<crate::stats::SweepAnalysis>,
 }
 
 /// The tool and version.
@@ -81,6 +85,10 @@ pub struct RunSettings {
     pub timeout_ms: u64,
     /// Deadline for the first content, ms.
     pub first_content_timeout_ms: u64,
+    /// The load shape: mode, rates, arrival, stages, duration, sweep, SLOs
+    /// (absent for a plain closed loop from an older version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<serde_json::Value>,
 }
 
 /// The first request of the run.
@@ -103,13 +111,14 @@ impl RunSummary {
             bench: BenchInfo { id: "b".into(), module_path: "m".into(), file: "f.rs".into(), line: 1 },
             target: TargetIdentity { name: "t".into(), provider: "sim".into(), model: "sim".into(), endpoint: "sim".into() },
             workload: serde_json::json!({"kind": "synthetic"}),
-            settings: RunSettings { samples: 1, warmup: 0, concurrency: vec![1], timeout_ms: 1000, first_content_timeout_ms: 1000 },
+            settings: RunSettings { samples: 1, warmup: 0, concurrency: vec![1], timeout_ms: 1000, first_content_timeout_ms: 1000, load: None },
             started_at: "2026-01-01T00:00:00Z".into(),
             duration_s: 1.0,
             partial: false,
             cold_start: None,
             levels: Vec::new(),
             price: None,
+            sweep: None,
         }
     }
 }

@@ -96,6 +96,24 @@ pub struct LevelSummary {
     /// Cost figures (METRICS.md "Cost"); absent when the target has no price.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub cost: Option<crate::cost::LevelCost>,
+    /// Open loop: the offered rate of the level, requests/s (`concurrency` is 0).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub rate: Option<f64>,
+    /// Staged runs: which stage of the profile this row covers.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub stage: Option<super::StageInfo>,
+    /// How the load was generated and whether the generator kept up.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub load: Option<super::LoadCheck>,
+    /// Requests meeting every SLO / attempted.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub goodput: Option<super::Goodput>,
+    /// Response checks, when the benchmark has any.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub correctness: Option<super::Correctness>,
+    /// Things that make the figures less comparable, for people.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub warnings: Vec<String>,
 }
 
 
@@ -195,6 +213,12 @@ pub(crate) fn summarize_level(concurrency: u32, records: &[RequestRecord]) -> Le
         network_overhead: summary(ok.iter().filter_map(|r| r.network_overhead_ms()).collect()),
         output_token_source,
         cost: None,
+        rate: None,
+        stage: None,
+        load: None,
+        goodput: None,
+        correctness: None,
+        warnings: Vec::new(),
     }
 }
 

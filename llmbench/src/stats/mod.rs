@@ -1,9 +1,31 @@
 //! Statistics over request records: HdrHistogram summaries per metric and
 //! the per-level figures of METRICS.md. Knows nothing of providers.
 
+pub(crate) mod goodput;
+pub(crate) mod knee;
 mod level;
+pub(crate) mod selfcheck;
 mod summary;
 
 pub use level::{InFlight, LevelSummary, RequestCounts};
 pub(crate) use level::summarize_level;
 pub use summary::LatencySummary;
+pub use goodput::{Correctness, Goodput};
+pub use knee::{Knee, SweepAnalysis};
+pub use selfcheck::LoadCheck;
+pub use crate::load::cpu::CpuUse;
+
+/// Which stage of a staged (or spike) run a level row covers.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StageInfo {
+    /// 1-based stage number.
+    pub index: u32,
+    /// When the stage starts, seconds from the level's start.
+    pub start_s: f64,
+    /// How long it lasts, seconds.
+    pub duration_s: f64,
+    /// The load at its start (requests/s or concurrency).
+    pub from: f64,
+    /// The load at its end.
+    pub to: f64,
+}

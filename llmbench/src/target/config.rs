@@ -70,6 +70,9 @@ pub struct Config {
     /// `[prices."model-id"]`: prices that override or add to the bundled table.
     #[serde(default)]
     pub prices: BTreeMap<String, toml::Spanned<crate::cost::PriceEntry>>,
+    /// Per-benchmark settings (`[benches.NAME]`), overriding the attribute.
+    #[serde(default)]
+    pub benches: BTreeMap<String, toml::Spanned<super::bench_config::BenchConfig>>,
     #[serde(skip)]
     source: Option<(PathBuf, String)>,
 }
@@ -95,6 +98,41 @@ pub struct Defaults {
     /// A LiteLLM `model_prices_and_context_window.json` to take prices from
     /// (relative to this file; read offline).
     pub litellm_prices: Option<String>,
+    /// Open-loop rate(s) (`"20/s"` or a list).
+    #[serde(default, deserialize_with = "super::bench_config::joined")]
+    pub rate: Option<String>,
+    /// Arrival process: `constant`, `poisson` or `gamma:<burstiness>`.
+    pub arrival: Option<String>,
+    /// Duration of each level (`"30s"`), instead of a request count.
+    pub duration: Option<String>,
+    /// Grace after a duration-bounded level before requests are cut.
+    pub grace: Option<String>,
+    /// Stages (`"30s@5/s, 1m@50/s"`, `"spike:10/s*5"`).
+    #[serde(default, deserialize_with = "super::bench_config::joined")]
+    pub stages: Option<String>,
+    /// Sweep (`[1, 2, 4]`, `"auto"`, `"3x:20/s"`).
+    #[serde(default, deserialize_with = "super::bench_config::joined")]
+    pub sweep: Option<String>,
+    /// Cap on requests in flight in open loop.
+    pub max_in_flight: Option<u32>,
+    /// SLOs (`"ttft <= 500ms, goodput >= 99%"` or a list).
+    #[serde(default, deserialize_with = "super::bench_config::joined")]
+    pub slo: Option<String>,
+}
+
+impl Defaults {
+    pub(crate) fn load_keys(&self) -> super::bench_config::LoadKeys<'_> {
+        super::bench_config::LoadKeys {
+            rate: &self.rate,
+            arrival: &self.arrival,
+            duration: &self.duration,
+            grace: &self.grace,
+            stages: &self.stages,
+            sweep: &self.sweep,
+            slo: &self.slo,
+            max_in_flight: self.max_in_flight,
+        }
+    }
 }
 
 /// Which protocol a target speaks.
@@ -265,6 +303,26 @@ impl Config {
         if d.samples == Some(0) {
             let key = "defaults.samples";
             return Err(self.invalid(self.key_offset(key), key, "must be at least 1"));
+        }
+        if let Err((key, message)) = super::bench_config::validate(&d.load_keys()) {
+            let key = format!("defaults.{key}");
+            return Err(self.invalid(self.key_offset(&key), key, message));
+        }
+        for (name, spanned) in &self.benches {
+            let b = spanned.get_ref();
+            let at = spanned.span().start;
+            if let Err((key, message)) = super::bench_config::validate(&b.load_keys()) {
+                return Err(self.invalid(at, format!("benches.{name}.{key}"), message));
+            }
+            if let Some(Err(message)) = b.params_text().map(|p| super::bench_config::validate_params(&p)) {
+                return Err(self.invalid(at, format!("benches.{name}.params"), message));
+            }
+            if b.samples == Some(0) || b.concurrency.as_ref().is_some_and(|c| c.is_empty() || c.contains(&0)) {
+                return Err(self.invalid(at, format!("benches.{name}"), "samples and concurrency levels must be at least 1"));
+            }
+            if let Some(Err(m)) = b.timeout.as_deref().map(crate::units::parse_duration) {
+                return Err(self.invalid(at, format!("benches.{name}.timeout"), m));
+            }
         }
         if let Err(e) = self.sim.validate() {
             return Err(self.invalid(self.key_offset("sim"), "sim", e.to_string()));
@@ -542,6 +600,26 @@ sim = { ttft = "1ms", itl = "1ms" }
         assert!(err.starts_with("llmbench.toml:2: sim:") && err.contains("error_rate"), "{err}");
         let err = parse("[targets.s]\nprovider = \"sim\"\nsim = { chunk_tokens = 0 }\n").unwrap_err().to_string();
         assert!(err.contains("targets.s.sim") && err.contains("chunk_tokens"), "{err}");
+    }
+
+    #[test]
+    fn load_keys_parse_and_bad_ones_name_line_and_key() {
+        let c = parse(
+            "[defaults]\narrival = \"gamma:0.5\"\nslo = [\"ttft <= 300ms\", \"goodput >= 95%\"]\n\n[benches.summarise]\nrate = [\"5/s\", \"10/s\"]\nsweep = [1, 2, 4]\nduration = \"30s\"\nparams = { temperature = [0.0, 0.7], max_tokens = [256] }\n",
+        )
+        .unwrap();
+        assert_eq!(c.defaults.slo.as_deref(), Some("ttft <= 300ms, goodput >= 95%"));
+        let b = c.benches["summarise"].get_ref();
+        assert_eq!((b.rate.as_deref(), b.sweep.as_deref()), (Some("5/s, 10/s"), Some("1, 2, 4")));
+        assert_eq!(b.params_text().unwrap()[1], ("temperature".to_owned(), vec!["0.0".to_owned(), "0.7".to_owned()]));
+        let err = parse("[defaults]\nsamples = 3\n\narrival = \"bursty\"\n").unwrap_err().to_string();
+        assert!(err.starts_with("llmbench.toml:4: defaults.arrival: unknown arrival"), "{err}");
+        let err = parse("\n[benches.x]\nstages = \"30s@5/s, 1m@8\"\n").unwrap_err().to_string();
+        assert!(err.starts_with("llmbench.toml:2: benches.x.stages:") && err.contains("mix"), "{err}");
+        let err = parse("[benches.x]\nparams = { temprature = [1] }\n").unwrap_err().to_string();
+        assert!(err.contains("benches.x.params") && err.contains("unknown param"), "{err}");
+        let err = parse("[benches.x]\nrat = \"5/s\"\n").unwrap_err().to_string();
+        assert!(err.contains("rat") && err.contains("line 2"), "{err}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! A resolved [`Target`] knows how to build its provider; it never holds a
 //! secret in anything that is serialized or printed.
 
+pub mod bench_config;
 pub mod config;
 mod providers;
 

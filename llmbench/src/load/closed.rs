@@ -1,0 +1,323 @@
+//! Closed loop: N requests in flight, a new one as soon as one completes.
+//! N is fixed, or follows a concurrency profile (stages, spike). A request's
+//! `scheduled` instant is when its slot freed (or opened), stamped by the
+//! dispatcher before the request task is spawned, so any lag in starting it
+//! shows in `queue`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+
+use super::stages::Profile;
+use super::{Cancel, LevelOutcome, Observer, RequestOptions, cpu, measure};
+use crate::provider::{GenRequest, Provider};
+use crate::record::{Phase, RequestRecord};
+
+/// How often a changing concurrency target is re-read.
+const PROFILE_TICK: Duration = Duration::from_millis(10);
+
+/// How many in flight.
+#[derive(Debug, Clone)]
+pub(crate) enum Concurrency {
+    /// Always N.
+    Fixed(u32),
+    /// Following a profile over the level's time (rounded to the nearest
+    /// integer, at least 1 while the profile lasts).
+    Profile(Profile),
+}
+
+impl Concurrency {
+    fn at(&self, t: Duration) -> u32 {
+        match self {
+            Concurrency::Fixed(n) => (*n).max(1),
+            Concurrency::Profile(p) => (p.at(t.as_secs_f64()).round() as u32).max(1),
+        }
+    }
+}
+
+/// One closed-loop level.
+#[derive(Debug, Clone)]
+pub(crate) struct ClosedPlan {
+    /// The first `warmup` requests are warm-up.
+    pub(crate) warmup: u64,
+    /// How many in flight.
+    pub(crate) concurrency: Concurrency,
+    /// Stop after this many requests (warm-up included); `None` with `end`.
+    pub(crate) total: Option<u64>,
+    /// Stop starting requests this long after the level starts.
+    pub(crate) end: Option<Duration>,
+    /// After `end`, how long requests in flight may still finish.
+    pub(crate) grace: Duration,
+    /// Cores the client may use, for the CPU self-check.
+    pub(crate) client_cores: usize,
+}
+
+/// One count-bounded level at fixed `concurrency`: `warmup` discarded
+/// requests then the rest measured. Request `i` of the level is
+/// `requests[i]`; warm-up requests come first.
+pub(crate) async fn closed_loop(
+    provider: Arc<Provider>,
+    requests: Arc<Vec<GenRequest>>,
+    warmup: u64,
+    concurrency: u32,
+    opts: RequestOptions,
+    observer: Arc<dyn Observer>,
+    cancel: &Cancel,
+) -> LevelOutcome {
+    let plan = ClosedPlan {
+        warmup,
+        concurrency: Concurrency::Fixed(concurrency),
+        total: Some(requests.len() as u64),
+        end: None,
+        grace: Duration::ZERO,
+        client_cores: cpu::client_cores(0),
+    };
+    closed_loop_plan(provider, requests, &plan, opts, observer, cancel).await
+}
+
+/// One closed-loop level as `plan` says. Request `i` sends
+/// `requests[i % len]`.
+pub(crate) async fn closed_loop_plan(
+    provider: Arc<Provider>,
+    requests: Arc<Vec<GenRequest>>,
+    plan: &ClosedPlan,
+    opts: RequestOptions,
+    observer: Arc<dyn Observer>,
+    cancel: &Cancel,
+) -> LevelOutcome {
+    let cpu_before = cpu::CpuSnapshot::take();
+    let level_start = Instant::now();
+    let cut = Cancel::default();
+    let mut tasks: JoinSet<RequestRecord> = JoinSet::new();
+    let mut records = Vec::with_capacity(plan.total.unwrap_or(1024) as usize);
+    let mut next: u64 = 0;
+    let mut interrupted = false;
+    let varying = matches!(plan.concurrency, Concurrency::Profile(_));
+    let end_at = plan.end.map(|d| level_start + d);
+    let cut_at = end_at.map(|e| e + plan.grace);
+    let pool = requests.len().max(1) as u64;
+
+    let accept = |record: RequestRecord, records: &mut Vec<RequestRecord>| {
+        observer.request_done(&record);
+        records.push(record);
+    };
+    loop {
+        let now = Instant::now();
+        let dispatching = plan.total.is_none_or(|t| next < t) && end_at.is_none_or(|e| now < e) && !requests.is_empty();
+        if dispatching {
+            let target = plan.concurrency.at(now.duration_since(level_start));
+            while (tasks.len() as u32) < target && plan.total.is_none_or(|t| next < t) {
+                let i = next;
+                next += 1;
+                let phase = if i < plan.warmup { Phase::Warmup } else { Phase::Measured };
+                let (provider, requests, cut) = (provider.clone(), requests.clone(), cut.clone());
+                let scheduled = Instant::now();
+                tasks.spawn(async move {
+                    let request = &requests[(i % pool) as usize];
+                    let mut r = measure(&provider, request, i, phase, opts, scheduled, level_start, Some(&cut)).await;
+                    r.concurrency = target;
+                    r
+                });
+            }
+        } else if tasks.is_empty() {
+            break;
+        }
+        // What to wait for besides a completion: the next change of target,
+        // the end of dispatching, or the cut.
+        let wake = if dispatching {
+            match (varying, end_at) {
+                (true, Some(e)) => Some((now + PROFILE_TICK).min(e)),
+                (true, None) => Some(now + PROFILE_TICK),
+                (false, e) => e,
+            }
+        } else {
+            cut_at.filter(|_| !cut.is_cancelled())
+        };
+        let sleep = async {
+            match wake {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => {
+                interrupted = true;
+                tasks.abort_all();
+                // Keep whatever completed before the abort took effect.
+                while let Some(done) = tasks.join_next().await {
+                    if let Ok(record) = done {
+                        accept(record, &mut records);
+                    }
+                }
+                break;
+            }
+            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                if let Ok(record) = done {
+                    accept(record, &mut records);
+                }
+            }
+            () = sleep => {
+                if !dispatching && cut_at.is_some_and(|c| Instant::now() >= c) {
+                    cut.cancel();
+                }
+            }
+        }
+    }
+    records.sort_by_key(|r| r.index);
+    LevelOutcome {
+        records,
+        interrupted,
+        dispatch_lag_us: Vec::new(),
+        window_end_us: plan.end.map(|d| d.as_micros() as u64),
+        cpu: cpu_before.and_then(|b| b.since(plan.client_cores)),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::load::Quiet;
+    use crate::load::stages::StagesPlan;
+    use crate::provider::openai::{Endpoint, OpenAiProvider, OpenAiSettings};
+    use crate::record::{Deadlines, ErrorClass};
+    use crate::sim::{Delay, SimConfig, SimServer};
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Count(Mutex<Vec<Phase>>);
+
+    impl Observer for Count {
+        fn request_done(&self, record: &RequestRecord) {
+            self.0.lock().unwrap().push(record.phase);
+        }
+    }
+
+    pub(crate) fn provider(base_url: String) -> Provider {
+        Provider::OpenAi(
+            OpenAiProvider::new(OpenAiSettings {
+                base_url,
+                model: "m".into(),
+                api_key: None,
+                endpoint: Endpoint::Chat,
+                connect_timeout: Duration::from_secs(2),
+                include_usage: true,
+                send_min_tokens: false,
+                extra_body: None,
+            })
+            .unwrap(),
+        )
+    }
+
+    pub(crate) fn opts() -> RequestOptions {
+        RequestOptions {
+            deadlines: Deadlines { first_content: Duration::from_secs(5), total: Duration::from_secs(10) },
+            expected_chunks: 8,
+            capture_text: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn failed_connections_are_classified_records_not_crashes() {
+        // Nothing listens on this port: every request fails fast.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let provider = provider(format!("http://127.0.0.1:{port}/v1"));
+        let requests: Vec<GenRequest> = (0..6).map(|i| crate::Workload::synthetic().request(i)).collect();
+        let observer = Arc::new(Count::default());
+        let out =
+            closed_loop(Arc::new(provider), Arc::new(requests), 2, 3, opts(), observer.clone(), &Cancel::default())
+                .await;
+        assert!(!out.interrupted);
+        assert_eq!(out.records.len(), 6);
+        assert_eq!(out.records.iter().filter(|r| r.phase == Phase::Warmup).count(), 2);
+        assert!(out.records.iter().all(|r| r.error.is_some()));
+        assert_eq!(observer.0.lock().unwrap().len(), 6);
+        assert!(out.records.windows(2).all(|w| w[0].index < w[1].index));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_duration_run_cuts_what_is_still_in_flight_after_the_grace() {
+        // 10 ms TTFT, 60 ms gaps, 8 tokens: each request takes ~430 ms.
+        let sim = SimServer::start(SimConfig {
+            ttft: Delay::ms(10),
+            itl: Delay::ms(60),
+            output_tokens: Some(8),
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap();
+        let requests: Vec<GenRequest> = (0..4).map(|i| crate::Workload::synthetic().request(i)).collect();
+        let plan = ClosedPlan {
+            warmup: 0,
+            concurrency: Concurrency::Fixed(3),
+            total: None,
+            end: Some(Duration::from_millis(600)),
+            grace: Duration::from_millis(100),
+            client_cores: 1,
+        };
+        let started = Instant::now();
+        let out = closed_loop_plan(
+            Arc::new(provider(sim.base_url())),
+            Arc::new(requests),
+            &plan,
+            opts(),
+            Arc::new(Quiet),
+            &Cancel::default(),
+        )
+        .await;
+        // First wave ends at ~430 ms, the second starts then and is cut at 700 ms.
+        assert!(started.elapsed() < Duration::from_millis(1500));
+        assert_eq!(out.records.len(), 6, "{:?}", out.records.iter().map(|r| &r.error).collect::<Vec<_>>());
+        let cut: Vec<_> =
+            out.records.iter().filter(|r| r.error.as_ref().is_some_and(|e| e.class == ErrorClass::Cut)).collect();
+        assert_eq!(cut.len(), 3);
+        assert!(out.records.iter().take(3).all(|r| r.is_ok()));
+        assert_eq!(out.window_end_us, Some(600_000));
+        for r in cut {
+            assert!(r.end_us() >= 690_000 && r.end_us() < 900_000, "cut at {} µs", r.end_us());
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrency_follows_stages() {
+        let sim = SimServer::start(SimConfig {
+            ttft: Delay::ms(5),
+            itl: Delay::ms(5),
+            output_tokens: Some(4),
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap();
+        let requests: Vec<GenRequest> = (0..16).map(|i| crate::Workload::synthetic().request(i)).collect();
+        let stages = StagesPlan::parse("300ms@2, 0s@6, 300ms@6").unwrap();
+        let plan = ClosedPlan {
+            warmup: 0,
+            concurrency: Concurrency::Profile(stages.profile()),
+            total: None,
+            end: Some(stages.total()),
+            grace: Duration::from_secs(2),
+            client_cores: 1,
+        };
+        let out = closed_loop_plan(
+            Arc::new(provider(sim.base_url())),
+            Arc::new(requests),
+            &plan,
+            opts(),
+            Arc::new(Quiet),
+            &Cancel::default(),
+        )
+        .await;
+        assert!(out.records.iter().all(|r| r.is_ok()));
+        let early = out.records.iter().filter(|r| r.start_us < 300_000).map(|r| r.concurrency).max();
+        let late = out.records.iter().filter(|r| r.start_us >= 320_000).map(|r| r.concurrency).min();
+        assert_eq!((early, late), (Some(2), Some(6)));
+        // Twice-ish the requests per unit time once the target triples
+        // (each takes ~25 ms; generous bounds for a loaded machine).
+        let n_early = out.records.iter().filter(|r| r.start_us < 300_000).count();
+        let n_late = out.records.iter().filter(|r| r.start_us >= 300_000).count();
+        assert!(n_late as f64 > 1.8 * n_early as f64, "{n_early} then {n_late}");
+    }
+}

@@ -1,0 +1,252 @@
+//! The load generator's self-check: did the *client* keep up? A level is
+//! marked invalid, with the reason, when
+//!
+//! - open loop: the achieved dispatch rate fell more than 5 % below the
+//!   offered rate (both over the measured requests: `(n − 1)` over the span
+//!   of their scheduled instants, and over the span of the instants their
+//!   tasks actually began);
+//! - the schedule lag p99 exceeded 10 ms — open loop: how late request
+//!   tasks began after their deadline; closed loop: `queue` (`sent −
+//!   scheduled`, the time from a free slot to the request leaving);
+//! - the client's threads were busy ≥ 90 % of the cores they may use
+//!   (Linux; an in-process simulator's thread is not counted).
+//!
+//! An invalid level's latencies include the client's own delays, so they
+//! are not the server's; sweeps leave such levels out of the knee and SLO
+//! analysis. The same module applies a duration-bounded level's window to
+//! throughput (see [`apply_window`]).
+
+use serde::{Deserialize, Serialize};
+
+use super::{LatencySummary, LevelSummary};
+use crate::load::cpu::CpuUse;
+use crate::record::{Phase, RequestRecord};
+
+/// Achieved below offered by more than this share: invalid.
+pub(crate) const MAX_RATE_SHORTFALL: f64 = 0.05;
+/// Schedule lag p99 above this: invalid.
+pub(crate) const MAX_LAG_P99_MS: f64 = 10.0;
+/// Client busy at or above this share of its cores: invalid.
+pub(crate) const MAX_CPU_BUSY: f64 = 0.9;
+
+/// How a level's load was generated and whether the generator kept up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadCheck {
+    /// `closed` or `open`.
+    pub mode: String,
+    /// Open loop: the arrival process (`constant`, `poisson`, `gamma:0.5`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrival: Option<String>,
+    /// Open loop: requests/s the schedule offered over the measured requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offered_rate: Option<f64>,
+    /// Open loop: requests/s the generator actually started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub achieved_rate: Option<f64>,
+    /// Schedule lag, ms (see the module docs), over measured requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_lag: Option<LatencySummary>,
+    /// The 99th percentile of the schedule lag by nearest rank, ms — given
+    /// even for small samples, since it is a bound check, not a statistic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_lag_p99_ms: Option<f64>,
+    /// Open loop: the `max_in_flight` cap, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_in_flight: Option<u32>,
+    /// Duration-bounded: the load window and the grace, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<f64>,
+    /// Duration-bounded: the grace period after the window, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_s: Option<f64>,
+    /// Requests cut at the end of a duration-bounded level.
+    #[serde(default)]
+    pub cut_at_end: u64,
+    /// The client's CPU use (Linux).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<CpuUse>,
+    /// The generator kept up: the latencies are the server's.
+    pub valid: bool,
+    /// Why not, for people.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invalid_reasons: Vec<String>,
+}
+
+/// What the runner knows of a level beyond its records.
+pub(crate) struct LevelLoad<'a> {
+    pub(crate) open: bool,
+    pub(crate) arrival: Option<String>,
+    pub(crate) dispatch_lag_us: &'a [u64],
+    pub(crate) max_in_flight: Option<u32>,
+    pub(crate) duration_s: Option<f64>,
+    pub(crate) grace_s: Option<f64>,
+    pub(crate) cpu: Option<CpuUse>,
+}
+
+/// Nearest-rank percentile of unsorted values.
+fn nearest_rank(values: &[f64], q: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
+    Some(v[rank - 1])
+}
+
+/// The self-check of one level.
+pub(crate) fn check(records: &[RequestRecord], load: &LevelLoad<'_>) -> LoadCheck {
+    let measured: Vec<&RequestRecord> = records.iter().filter(|r| r.phase == Phase::Measured).collect();
+    let lag_of = |r: &RequestRecord| -> f64 {
+        if load.open { load.dispatch_lag_us.get(r.index as usize).map_or(0.0, |&l| l as f64 / 1e3) } else { r.queue_ms }
+    };
+    let lags: Vec<f64> = measured.iter().map(|r| lag_of(r)).collect();
+    let lag_p99 = nearest_rank(&lags, 0.99);
+    let (mut offered, mut achieved) = (None, None);
+    if load.open && measured.len() >= 2 {
+        let first = measured.iter().map(|r| r.start_us).min().unwrap_or(0) as f64;
+        let last = measured.iter().map(|r| r.start_us).max().unwrap_or(0) as f64;
+        let started: Vec<f64> = measured.iter().map(|r| r.start_us as f64 + lag_of(r) * 1e3).collect();
+        let s_first = started.iter().copied().fold(f64::INFINITY, f64::min);
+        let s_last = started.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let n = (measured.len() - 1) as f64;
+        if last > first {
+            offered = Some(n / ((last - first) / 1e6));
+        }
+        if s_last > s_first {
+            achieved = Some(n / ((s_last - s_first) / 1e6));
+        }
+    }
+    let mut reasons = Vec::new();
+    if let (Some(o), Some(a)) = (offered, achieved)
+        && a < o * (1.0 - MAX_RATE_SHORTFALL)
+    {
+        reasons.push(format!(
+            "the client started {a:.1} req/s of the {o:.1} req/s offered ({:.1}% short; limit {:.0}%)",
+            (1.0 - a / o) * 100.0,
+            MAX_RATE_SHORTFALL * 100.0
+        ));
+    }
+    if let Some(p99) = lag_p99
+        && p99 > MAX_LAG_P99_MS
+    {
+        reasons
+            .push(format!("schedule lag p99 {p99:.1} ms > {MAX_LAG_P99_MS} ms: the client fell behind its schedule"));
+    }
+    if let Some(cpu) = &load.cpu
+        && cpu.busy >= MAX_CPU_BUSY
+    {
+        reasons.push(format!(
+            "the client was CPU-bound ({:.0}% of its {} core(s) busy; limit {:.0}%)",
+            cpu.busy * 100.0,
+            cpu.cores,
+            MAX_CPU_BUSY * 100.0
+        ));
+    }
+    let cut_at_end =
+        measured.iter().filter(|r| r.error.as_ref().is_some_and(|e| e.message == crate::load::CUT_AT_END)).count()
+            as u64;
+    LoadCheck {
+        mode: if load.open { "open" } else { "closed" }.into(),
+        arrival: load.arrival.clone(),
+        offered_rate: offered,
+        achieved_rate: achieved,
+        schedule_lag: LatencySummary::from_values(&lags),
+        schedule_lag_p99_ms: lag_p99,
+        max_in_flight: load.max_in_flight,
+        duration_s: load.duration_s,
+        grace_s: load.grace_s,
+        cut_at_end,
+        cpu: load.cpu,
+        valid: reasons.is_empty(),
+        invalid_reasons: reasons,
+    }
+}
+
+/// A duration-bounded level's throughput counts only what completed inside
+/// its load window (first measured `scheduled` to the window's end): the
+/// requests that finish during the grace period, with a shrinking batch,
+/// keep their latencies in every summary but do not stretch the window and
+/// dilute (or flatter) req/s and tokens/s. `window_end_us` counts from the
+/// level's start, like `start_us`.
+pub(crate) fn apply_window(level: &mut LevelSummary, records: &[RequestRecord], window_end_us: u64) {
+    let measured = records.iter().filter(|r| r.phase == Phase::Measured);
+    let Some(start) = measured.clone().map(|r| r.start_us).min() else { return };
+    let window_s = window_end_us.saturating_sub(start) as f64 / 1e6;
+    if window_s <= 0.0 {
+        return;
+    }
+    let inside: Vec<&RequestRecord> = measured.filter(|r| r.is_ok() && r.end_us() <= window_end_us).collect();
+    level.window_s = window_s;
+    level.req_per_s = inside.len() as f64 / window_s;
+    level.output_tok_per_s = inside.iter().map(|r| r.output_tokens).sum::<u64>() as f64 / window_s;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{ErrorClass, RequestError};
+    use crate::stats::goodput::tests::rec;
+
+    fn open_records(n: u64, gap_us: u64) -> Vec<RequestRecord> {
+        (0..n)
+            .map(|i| {
+                let mut r = rec(10.0, 50.0, 5, None);
+                r.index = i;
+                r.start_us = i * gap_us;
+                r
+            })
+            .collect()
+    }
+
+    fn open_load(lags: &[u64]) -> LevelLoad<'_> {
+        LevelLoad {
+            open: true,
+            arrival: Some("constant".into()),
+            dispatch_lag_us: lags,
+            max_in_flight: None,
+            duration_s: None,
+            grace_s: None,
+            cpu: None,
+        }
+    }
+
+    #[test]
+    fn a_generator_that_keeps_up_is_valid() {
+        let records = open_records(101, 10_000);
+        let lags = vec![200; 101];
+        let c = check(&records, &open_load(&lags));
+        assert!(c.valid, "{:?}", c.invalid_reasons);
+        assert!((c.offered_rate.unwrap() - 100.0).abs() < 1e-9);
+        assert!((c.achieved_rate.unwrap() - 100.0).abs() < 1e-9);
+        assert_eq!(c.schedule_lag_p99_ms, Some(0.2));
+    }
+
+    #[test]
+    fn a_generator_that_falls_behind_says_why() {
+        let records = open_records(101, 10_000);
+        // Each request 1 ms later than the one before: 100 ms behind at the end.
+        let lags: Vec<u64> = (0..101).map(|i| i * 1000).collect();
+        let cpu = CpuUse { busy: 0.97, runnable_wait: 0.0, cores: 1 };
+        let c = check(&records, &LevelLoad { cpu: Some(cpu), ..open_load(&lags) });
+        assert!(!c.valid);
+        assert_eq!(c.invalid_reasons.len(), 3, "{:?}", c.invalid_reasons);
+        assert!(c.invalid_reasons[0].contains("req/s of the 100.0 req/s offered"), "{:?}", c.invalid_reasons);
+        assert!(c.invalid_reasons[1].contains("schedule lag p99"));
+        assert!(c.invalid_reasons[2].contains("CPU-bound"));
+    }
+
+    #[test]
+    fn the_window_bounds_throughput_and_cuts_are_counted() {
+        let mut records = open_records(10, 100_000); // starts 0..0.9 s, each 50 ms
+        records[9].e2e_ms = 400.0; // ends at 1.3 s, in the grace period
+        records[8].error = Some(RequestError::new(ErrorClass::Cut, crate::load::CUT_AT_END));
+        let mut level = crate::stats::summarize_level(0, &records);
+        apply_window(&mut level, &records, 1_000_000);
+        assert_eq!(level.window_s, 1.0);
+        assert_eq!(level.req_per_s, 8.0, "the cut one failed; the late one ended after the window");
+        assert_eq!(level.ttft.as_ref().unwrap().count, 9, "the late one keeps its latency");
+        let c = check(&records, &open_load(&[0; 10]));
+        assert_eq!(c.cut_at_end, 1);
+    }
+}
