@@ -6,6 +6,8 @@
 #![warn(missing_docs)]
 
 pub mod calibrate;
+#[cfg(feature = "_eventstream")]
+pub(crate) mod eventstream;
 pub mod exit_code;
 pub mod record;
 pub mod units;
@@ -13,7 +15,10 @@ pub mod workload;
 
 mod bench;
 pub(crate) mod cli;
+pub mod cost;
 pub(crate) mod load;
+#[cfg(any(feature = "mock", all(test, feature = "_eventstream")))]
+pub mod mock;
 pub(crate) mod provider;
 pub(crate) mod rng;
 pub(crate) mod report;

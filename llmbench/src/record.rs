@@ -187,6 +187,8 @@ pub struct Timeline {
     server_latency_ms: Option<f64>,
     server_first_byte_ms: Option<f64>,
     response_id: Option<String>,
+    attempts: Option<u32>,
+    variant: Option<String>,
 }
 
 impl Timeline {
@@ -210,7 +212,21 @@ impl Timeline {
             server_latency_ms: None,
             server_first_byte_ms: None,
             response_id: None,
+            attempts: None,
+            variant: None,
         }
+    }
+
+    /// How many attempts the client made (only recorded when client-side
+    /// retries are on: then one measured request may hide several).
+    pub fn set_attempts(&mut self, attempts: u32) {
+        self.attempts = Some(attempts);
+    }
+
+    /// Which deployment served the request, as the server said (SageMaker's
+    /// `x-Amzn-Invoked-Production-Variant`).
+    pub fn set_variant(&mut self, variant: &str) {
+        self.variant = Some(variant.to_owned());
     }
 
     /// The server's id for the response (e.g. `chatcmpl-…`), kept to pair
@@ -361,6 +377,8 @@ impl Timeline {
             error,
             response_id: self.response_id,
             text: self.text,
+            attempts: self.attempts,
+            variant: self.variant,
         }
     }
 }
@@ -440,6 +458,12 @@ pub struct RequestRecord {
     /// The output text, when it was captured.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub text: Option<String>,
+    /// Attempts the client made, when client-side retries were on.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub attempts: Option<u32>,
+    /// The deployment that served the request (SageMaker production variant).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub variant: Option<String>,
 }
 
 impl RequestRecord {

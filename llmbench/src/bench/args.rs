@@ -69,6 +69,11 @@ pub(crate) struct BenchArgs {
     #[arg(long, value_name = "DURATION", env = "LLMBENCH_TIMEOUT", value_parser = parse_duration_arg)]
     pub(crate) timeout: Option<std::time::Duration>,
 
+    /// Project cost to this many successful requests per hour, minute,
+    /// second, day or month (`1000/h`): cost per hour and per month, and for
+    /// per-instance-hour prices the instances needed.
+    #[arg(long, value_name = "RATE", env = "LLMBENCH_PROJECT")]
+    pub(crate) project: Option<crate::cost::Volume>,
     /// Open loop at this rate (`50/s`, `1200/m`); a comma list runs one
     /// level per rate.
     #[arg(long, value_name = "RATE", env = "LLMBENCH_RATE", value_parser = parse_rates)]
@@ -213,6 +218,8 @@ mod tests {
         assert!(parse(&["--concurrency", "0"]).is_err());
         assert!(parse(&["--timeout", "soon"]).is_err());
         assert!(parse(&["--no-such-flag"]).is_err());
+        assert_eq!(parse(&["--project", "2/s"]).unwrap().project.map(|v| v.requests_per_hour()), Some(7200.0));
+        assert!(parse(&["--project", "lots"]).is_err());
     }
 
     #[test]

@@ -36,6 +36,12 @@ pub(crate) struct LevelsInput<'a> {
     pub(crate) opts: RequestOptions,
     pub(crate) client_cores: usize,
     pub(crate) progress: bool,
+    /// What the target costs, if known: each level gets its cost figures.
+    pub(crate) price: Option<&'a crate::cost::Price>,
+    /// The target's provider (how it reports cache tokens).
+    pub(crate) provider: &'a str,
+    /// `--project`: the volume to project cost to.
+    pub(crate) project: Option<crate::cost::Volume>,
 }
 
 /// What the levels produced.
@@ -354,6 +360,9 @@ fn summarize(
             c.grace_s.unwrap_or(0.0)
         ));
     }
+    if let Some(price) = input.price {
+        s.cost = Some(crate::cost::level_cost(price, input.provider, &s, records, input.project));
+    }
     s
 }
 
@@ -424,6 +433,9 @@ mod tests {
             opts: opts(),
             client_cores: 1,
             progress: false,
+            price: None,
+            provider: "sim",
+            project: None,
         }
     }
 

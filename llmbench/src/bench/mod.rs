@@ -3,11 +3,14 @@
 //! (one request each) or bench mode (warm-up, samples, results on disk).
 
 mod args;
+mod connect;
 mod levels;
 mod load_plan;
 pub(crate) mod registry;
 mod run;
 pub(crate) mod sim_host;
+#[cfg(all(test, feature = "bedrock", feature = "sagemaker"))]
+mod sim_protocol_tests;
 
 use std::io::Write;
 use std::path::Path;
@@ -22,7 +25,11 @@ use registry::BenchDef;
 
 /// The body of a benchmark binary's `main`; returns the exit code.
 pub(crate) fn main(manifest_dir: &str) -> i32 {
-    let args = match BenchArgs::try_parse() {
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(name) = argv.first().and_then(|a| bench_name(Path::new(a))) {
+        argv[0] = name.into();
+    }
+    let args = match BenchArgs::try_parse_from(argv) {
         Ok(args) => args,
         Err(e) => {
             let _ = e.print();
@@ -42,6 +49,16 @@ pub(crate) fn main(manifest_dir: &str) -> i32 {
     }
 }
 
+/// The bench target's name from its executable (`chat-8d39f4e446d9aa82` →
+/// `chat`), so usage messages name what the user wrote.
+fn bench_name(exe: &Path) -> Option<String> {
+    let stem = exe.file_stem()?.to_str()?;
+    match stem.rsplit_once('-') {
+        Some((name, hash)) if hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()) => Some(name.to_owned()),
+        _ => Some(stem.to_owned()),
+    }
+}
+
 /// Why a benchmark binary stopped early.
 #[derive(Debug)]
 pub(crate) enum Failure {
@@ -52,7 +69,15 @@ pub(crate) enum Failure {
 }
 
 fn run_main(args: &BenchArgs, manifest_dir: &str) -> Result<i32, Failure> {
-    let selected = select(registry::all(), args)?;
+    let all = registry::all();
+    if let Some(pair) = all.windows(2).find(|w| w[0].name == w[1].name) {
+        let (a, b) = (pair[0], pair[1]);
+        return Err(Failure::Usage(format!(
+            "two benchmarks are named {:?} ({}:{} and {}:{}); give one a `name = \"…\"`",
+            a.name, a.file, a.line, b.file, b.line
+        )));
+    }
+    let selected = select(all, args)?;
     if args.list {
         let mut out = std::io::stdout().lock();
         for def in &selected {
@@ -105,5 +130,16 @@ fn load_config(args: &BenchArgs, manifest_dir: &str) -> Result<Config, Failure> 
     match found {
         Some(path) => Config::load(&path).map_err(|e| Failure::Usage(e.to_string())),
         None => Ok(Config::default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bench_names_drop_cargo_hashes() {
+        assert_eq!(bench_name(Path::new("/t/release/deps/chat-8d39f4e446d9aa82")).as_deref(), Some("chat"));
+        assert_eq!(bench_name(Path::new("my-bench")).as_deref(), Some("my-bench"));
     }
 }

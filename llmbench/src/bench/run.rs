@@ -13,9 +13,9 @@ use super::levels::{LevelsInput, run_levels};
 use super::load_plan::{self, LoadPlan, Shape};
 use super::registry::BenchDef;
 use super::sim_host::SimHost;
+use crate::cost::{Price, PriceBook};
 use crate::exit_code;
 use crate::load::{self, Cancel, RequestOptions};
-use crate::provider::openai::{OpenAiProvider, OpenAiSettings};
 use crate::provider::Provider;
 use crate::record::{Phase, RequestRecord};
 use crate::report::terminal;
@@ -39,56 +39,57 @@ struct Job {
     samples: u32,
     warmup: u32,
     concurrency: Vec<u32>,
+    /// What the target costs; `None` when no price is known.
+    price: Option<Price>,
     load: LoadPlan,
     check: Option<crate::workload::CheckFn>,
 }
 
 /// Runs `selected` as `args` say; returns the exit code.
 pub(super) fn run(args: &BenchArgs, config: &Config, selected: &[&'static BenchDef]) -> Result<i32, Failure> {
+    let prices = PriceBook::load(config).map_err(|e| Failure::Usage(e.to_string()))?;
     let mut jobs = Vec::new();
     for def in selected {
         if def.ignore.is_some_and(|ignore| ignore()) {
             println!("Ignoring {} (ignore = true)", def.name);
             continue;
         }
-        jobs.extend(plan(args, config, def)?.into_iter().filter(|j| super::selects_job(args, def.name, &j.id)));
+        jobs.extend(plan(args, config, &prices, def)?.into_iter().filter(|j| super::selects_job(args, def.name, &j.id)));
     }
     if jobs.is_empty() {
         return Ok(exit_code::OK);
     }
-    // Simulators and clients are built before the runtime starts: one
-    // simulator per sim target, shared by the benchmarks that use it.
+    // Simulators start before the client runtime (each on a runtime of its
+    // own): one per sim target, shared by the benchmarks that use it.
     let mut sims: BTreeMap<String, SimHost> = BTreeMap::new();
-    let mut providers: BTreeMap<String, Arc<Provider>> = BTreeMap::new();
     for job in &jobs {
         let name = &job.target.identity.name;
-        if providers.contains_key(name) {
-            continue;
+        if let Connection::Sim { sim, .. } = &job.target.connection
+            && !sims.contains_key(name)
+        {
+            let host = SimHost::start(sim.clone()).map_err(|e| Failure::Error(format!("cannot start the simulator: {e}")))?;
+            sims.insert(name.clone(), host);
         }
-        let settings = match &job.target.connection {
-            Connection::OpenAi(settings) => settings.clone(),
-            Connection::Sim { sim, endpoint } => {
-                let host = SimHost::start(sim.clone()).map_err(|e| Failure::Error(format!("cannot start the simulator: {e}")))?;
-                let settings = OpenAiSettings {
-                    base_url: host.base_url(),
-                    model: "sim".into(),
-                    api_key: None,
-                    endpoint: *endpoint,
-                    connect_timeout: job.target.connect_timeout,
-                    include_usage: true,
-                    send_min_tokens: job.target.exact_output,
-                    extra_body: None,
-                };
-                sims.insert(name.clone(), host);
-                settings
-            }
-        };
-        let provider = OpenAiProvider::new(settings).map_err(|e| Failure::Error(format!("target {name}: {e}")))?;
-        providers.insert(name.clone(), Arc::new(Provider::OpenAi(provider)));
     }
-
     let runtime =
         load::client_runtime(sims.len()).map_err(|e| Failure::Error(format!("cannot start the async runtime: {e}")))?;
+    // Clients are built on the runtime that will drive them (the AWS SDK
+    // resolves credentials and region asynchronously).
+    let providers = runtime.block_on(async {
+        let mut providers: BTreeMap<String, Arc<Provider>> = BTreeMap::new();
+        for job in &jobs {
+            let name = &job.target.identity.name;
+            if providers.contains_key(name) {
+                continue;
+            }
+            let provider = super::connect::connect(&job.target, sims.get(name))
+                .await
+                .map_err(|e| Failure::Usage(format!("target {name}: {e}")))?;
+            providers.insert(name.clone(), Arc::new(provider));
+        }
+        Ok::<_, Failure>(providers)
+    })?;
+
     let code = runtime.block_on(async {
         if args.test_mode() {
             test_all(&jobs, &providers).await
@@ -105,7 +106,7 @@ pub(super) fn run(args: &BenchArgs, config: &Config, selected: &[&'static BenchD
 /// and parameter-grid combination). Flags win over `[benches.NAME]` in
 /// llmbench.toml, which wins over the attribute, which wins over
 /// `[defaults]`.
-fn plan(args: &BenchArgs, config: &Config, def: &'static BenchDef) -> Result<Vec<Job>, Failure> {
+fn plan(args: &BenchArgs, config: &Config, prices: &PriceBook, def: &'static BenchDef) -> Result<Vec<Job>, Failure> {
     let d = &config.defaults;
     let bc = config.benches.get(def.name).map(|s| s.get_ref());
     let names: Vec<String> = if !args.targets.is_empty() {
@@ -143,6 +144,7 @@ fn plan(args: &BenchArgs, config: &Config, def: &'static BenchDef) -> Result<Vec
     let mut jobs = Vec::new();
     for name in &names {
         let target = target::resolve(config, name, timeout).map_err(|e| Failure::Usage(e.to_string()))?;
+        let price = prices.price_for(name, &target.identity).map_err(|e| Failure::Usage(e.to_string()))?;
         let load = load_plan::resolve(args, bc, def, d, target.deadlines.total)?;
         let needed = match (&load.shape, load.duration) {
             (Shape::Stages(_), _) | (_, Some(_)) => None,
@@ -160,6 +162,7 @@ fn plan(args: &BenchArgs, config: &Config, def: &'static BenchDef) -> Result<Vec
                 concurrency: load.concurrencies(),
                 load: load.clone(),
                 check: def.check,
+                price: price.clone(),
             });
         }
     }
@@ -241,6 +244,18 @@ async fn bench_all(args: &BenchArgs, jobs: &[Job], providers: &BTreeMap<String, 
             code = exit_code::ERROR;
             break;
         }
+        // A level where nothing succeeded measured nothing: say so and fail,
+        // so a CI job notices a dead endpoint instead of passing on no data.
+        for level in summary.levels.iter().filter(|l| l.requests.attempted > 0 && l.requests.ok == 0) {
+            let first = records.iter().filter(|r| r.concurrency == level.concurrency).find_map(|r| r.error.as_ref());
+            eprintln!(
+                "error: no request to {} succeeded at concurrency {} ({})",
+                job.target.identity.name,
+                level.concurrency,
+                first.map(ToString::to_string).unwrap_or_default()
+            );
+            code = exit_code::ERROR;
+        }
     }
     watcher.abort();
     Ok(code)
@@ -270,6 +285,9 @@ async fn bench_one(args: &BenchArgs, job: &Job, provider: Arc<Provider>, cancel:
         opts,
         client_cores: crate::load::cpu::client_cores(reserved),
         progress: !args.quiet,
+        price: job.price.as_ref(),
+        provider: &job.target.identity.provider,
+        project: args.project,
     };
     let out = run_levels(&input, provider, cancel).await;
     all_records.extend(out.records);
@@ -298,6 +316,7 @@ async fn bench_one(args: &BenchArgs, job: &Job, provider: Arc<Provider>, cancel:
         partial,
         cold_start,
         levels,
+        price: job.price.clone(),
         sweep,
     };
     (summary, all_records)
@@ -353,7 +372,9 @@ mod tests {
 
     #[test]
     fn a_bad_dataset_line_is_a_usage_error_naming_file_and_line() {
-        let Err(Failure::Usage(message)) = plan(&args(), &Config::default(), def(bad_dataset, &[])) else {
+        let config = Config::default();
+        let prices = PriceBook::load(&config).unwrap();
+        let Err(Failure::Usage(message)) = plan(&args(), &config, &prices, def(bad_dataset, &[])) else {
             panic!("expected a usage error (exit 2)")
         };
         assert_eq!(message, "benchmark summarise: data/tickets.jsonl:2: `prompt` must be a string, not 42");
@@ -363,7 +384,9 @@ mod tests {
     fn a_parameter_grid_expands_into_sub_benchmarks() {
         let params: &'static [(&'static str, &'static [&'static str])] =
             &[("temperature", &["0.0", "0.7"]), ("max_tokens", &["256", "1024"])];
-        let jobs = plan(&args(), &Config::default(), def(grid_workload, params)).unwrap();
+        let config = Config::default();
+        let prices = PriceBook::load(&config).unwrap();
+        let jobs = plan(&args(), &config, &prices, def(grid_workload, params)).unwrap();
         let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
         assert_eq!(
             ids,

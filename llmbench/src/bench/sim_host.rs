@@ -28,6 +28,12 @@ impl SimHost {
         self.server.as_ref().map(SimServer::base_url).unwrap_or_default()
     }
 
+    /// `http://127.0.0.1:PORT`: the endpoint URL of the AWS protocols.
+    #[cfg(feature = "_aws")]
+    pub(crate) fn url(&self) -> String {
+        self.server.as_ref().map(SimServer::url).unwrap_or_default()
+    }
+
     /// The flush records of streams that ended since the last call.
     pub(crate) fn flushes(&self) -> Vec<FlushRecord> {
         self.server.as_ref().map(SimServer::flushes).unwrap_or_default()

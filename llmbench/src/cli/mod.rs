@@ -6,12 +6,13 @@
 //! measure; this only orchestrates and reads their results files.
 
 mod build;
+mod sim;
 
 use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::Context;
-use clap::{Args, Parser};
+use clap::{Args, Parser, Subcommand};
 
 use crate::exit_code;
 use crate::report::terminal;
@@ -33,6 +34,8 @@ enum CargoCli {
     after_help = "Exit codes: 0 ok, 1 error, 2 usage or config error, 3 regression or failed limit, 4 no benchmark matched.\nResults: target/llmbench/<bench>/<target>/new/{summary.json,requests.jsonl}."
 )]
 pub(crate) struct LlmbenchArgs {
+    #[command(subcommand)]
+    command: Option<LlmbenchCommand>,
     /// Run only benchmarks whose id matches this regular expression.
     #[arg(value_name = "FILTER")]
     filter: Option<String>,
@@ -42,24 +45,30 @@ pub(crate) struct LlmbenchArgs {
     /// List the benchmarks instead of running them.
     #[arg(long)]
     list: bool,
+    /// Output format of --list: `pretty` or `terse`.
+    #[arg(long, value_name = "FORMAT")]
+    format: Option<String>,
     /// Test mode: one request per benchmark, no measuring.
     #[arg(long)]
     test: bool,
     /// Measured requests per concurrency level.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     sample_size: Option<u32>,
     /// Warm-up requests per concurrency level.
     #[arg(long, value_name = "N")]
     warm_up: Option<u32>,
     /// Concurrency levels, comma-separated.
-    #[arg(long, value_name = "LIST")]
-    concurrency: Option<String>,
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..))]
+    concurrency: Vec<u32>,
     /// Target to run against (repeat for side by side).
     #[arg(long = "target", value_name = "NAME")]
     targets: Vec<String>,
     /// Per-request total timeout (`30s`).
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", value_parser = |s: &str| crate::units::parse_duration(s).map(|_| s.to_owned()))]
     timeout: Option<String>,
+    /// Project cost to this volume of successful requests (`1000/h`).
+    #[arg(long, value_name = "RATE", value_parser = check_volume)]
+    project: Option<String>,
     /// Open loop at this rate (`50/s`); a comma list runs one level per rate.
     #[arg(long, value_name = "RATE")]
     rate: Option<String>,
@@ -121,6 +130,13 @@ pub(crate) struct LlmbenchArgs {
     bench_args: Vec<String>,
 }
 
+/// `cargo llmbench <COMMAND>`; without one, it runs benchmarks.
+#[derive(Debug, Subcommand)]
+enum LlmbenchCommand {
+    /// Serve the simulator (every protocol) until Ctrl-C, for other tools and your own apps.
+    Sim(sim::SimArgs),
+}
+
 /// Runs `cargo llmbench` with the process arguments; returns the exit code.
 pub(crate) fn main() -> i32 {
     let mut argv: Vec<String> = std::env::args().collect();
@@ -148,6 +164,9 @@ pub(crate) fn main() -> i32 {
 }
 
 fn run(args: &LlmbenchArgs) -> anyhow::Result<i32> {
+    if let Some(LlmbenchCommand::Sim(sim)) = &args.command {
+        return sim::run(sim);
+    }
     let workspace = build::discover(args)?;
     if workspace.benches.is_empty() {
         eprintln!("no benchmark targets that depend on llmbench were found in {}", workspace.root.display());
@@ -208,8 +227,11 @@ fn bench_args(args: &LlmbenchArgs) -> Vec<String> {
     };
     flag("sample-size", args.sample_size.map(|n| n.to_string()));
     flag("warm-up", args.warm_up.map(|n| n.to_string()));
-    flag("concurrency", args.concurrency.clone());
+    let levels: Vec<String> = args.concurrency.iter().map(u32::to_string).collect();
+    flag("concurrency", (!levels.is_empty()).then(|| levels.join(",")));
+    flag("format", args.format.clone());
     flag("timeout", args.timeout.clone());
+    flag("project", args.project.clone());
     flag("rate", args.rate.clone());
     flag("arrival", args.arrival.clone());
     flag("duration", args.duration.clone());
@@ -232,6 +254,11 @@ fn bench_args(args: &LlmbenchArgs) -> Vec<String> {
     }
     out.extend(args.bench_args.iter().cloned());
     out
+}
+
+/// Checks `--project` here, so a typo fails before anything is built.
+fn check_volume(text: &str) -> Result<String, String> {
+    text.parse::<crate::cost::Volume>().map(|_| text.to_owned())
 }
 
 fn tempfile_path(prefix: &str) -> PathBuf {

@@ -2,7 +2,16 @@
 //! events on a [`Timeline`] and nothing else: it knows nothing of load shape,
 //! statistics or reports.
 
+pub(crate) mod anthropic;
+#[cfg(all(test, feature = "_eventstream"))]
+mod anthropic_tests;
+#[cfg(feature = "_aws")]
+pub(crate) mod aws;
+#[cfg(feature = "bedrock")]
+pub(crate) mod bedrock;
 pub(crate) mod openai;
+#[cfg(feature = "sagemaker")]
+pub(crate) mod sagemaker;
 mod sse;
 
 use crate::record::{RequestError, Timeline};
@@ -73,10 +82,29 @@ impl GenRequest {
     }
 }
 
+/// What one event of a stream meant for its end; ordered, so that the
+/// most final of several events decoded from one read wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Progress {
+    /// More is expected.
+    More,
+    /// The generation is complete: a close from now on is a clean end
+    /// (Converse `messageStop`, a model's stop reason).
+    Complete,
+    /// The protocol's last event (Converse `metadata`, the chunk with
+    /// `amazon-bedrock-invocationMetrics`, `[DONE]`, `message_stop`).
+    Last,
+}
+
 /// A configured client for one target.
 #[derive(Debug, Clone)]
 pub(crate) enum Provider {
     OpenAi(openai::OpenAiProvider),
+    Anthropic(anthropic::AnthropicProvider),
+    #[cfg(feature = "bedrock")]
+    Bedrock(bedrock::BedrockProvider),
+    #[cfg(feature = "sagemaker")]
+    SageMaker(sagemaker::SageMakerProvider),
 }
 
 impl Provider {
@@ -85,6 +113,11 @@ impl Provider {
     pub(crate) async fn send(&self, req: &GenRequest, timeline: &mut Timeline) -> Result<(), RequestError> {
         match self {
             Provider::OpenAi(p) => p.send(req, timeline).await,
+            Provider::Anthropic(p) => p.send(req, timeline).await,
+            #[cfg(feature = "bedrock")]
+            Provider::Bedrock(p) => p.send(req, timeline).await,
+            #[cfg(feature = "sagemaker")]
+            Provider::SageMaker(p) => p.send(req, timeline).await,
         }
     }
 }

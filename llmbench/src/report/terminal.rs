@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::cost;
 use crate::results::RunSummary;
 use crate::stats::{LatencySummary, LevelSummary};
 
@@ -53,22 +54,28 @@ pub(crate) fn table(run: &RunSummary) -> String {
         out.push_str("  [PARTIAL: interrupted]");
     }
     out.push('\n');
+    let priced = run.price.is_some();
     let open = run.levels.iter().any(|l| l.rate.is_some() || l.stage.is_some());
-    out.push_str(&header(open));
+    out.push_str(&header(open, priced));
     for level in &run.levels {
-        out.push_str(&row(level, open));
+        out.push_str(&row(level, open, priced));
     }
     out.push_str(&notes(run));
+    out.push_str(&cost::lines(run));
     out
 }
 
-fn header(open: bool) -> String {
+fn header(open: bool, priced: bool) -> String {
     let mut h = if open { format!("{:>14}", "load") } else { format!("{:>5}", "conc") };
     let _ = write!(h, " {:>6} {:>5}", "ok", "fail");
     for (_, title) in COLUMNS {
         let _ = write!(h, " │ {:^21}", format!("{title} ms p50/p90/p99"));
     }
-    let _ = writeln!(h, " │ {:>9} │ {:>6}", "out tok/s", "good%");
+    let _ = write!(h, " │ {:>9} │ {:>6}", "out tok/s", "good%");
+    if priced {
+        let _ = write!(h, " │ {:>10}", cost::COLUMN);
+    }
+    h.push('\n');
     h
 }
 
@@ -88,7 +95,7 @@ fn round(v: f64) -> String {
     if v.fract() == 0.0 || v >= 100.0 { format!("{v:.0}") } else { format!("{v:.1}") }
 }
 
-fn row(level: &LevelSummary, open: bool) -> String {
+fn row(level: &LevelSummary, open: bool, priced: bool) -> String {
     let mut r = if open { format!("{:>14}", load_label(level)) } else { format!("{:>5}", level.concurrency) };
     let invalid = level.load.as_ref().is_some_and(|c| !c.valid);
     let _ = write!(r, " {:>6} {:>5}", level.requests.ok, level.requests.failed);
@@ -99,7 +106,14 @@ fn row(level: &LevelSummary, open: bool) -> String {
         Some(g) => format!("{:.1}", g.ratio * 100.0),
         None => "—".into(),
     };
-    let _ = writeln!(r, " │ {:>9.1} │ {:>6}{}", level.output_tok_per_s, good, if invalid { "  INVALID" } else { "" });
+    let _ = write!(r, " │ {:>9.1} │ {:>6}", level.output_tok_per_s, good);
+    if priced {
+        let _ = write!(r, " │ {:>10}", cost::ok_request_cell(level));
+    }
+    if invalid {
+        r.push_str("  INVALID");
+    }
+    r.push('\n');
     r
 }
 
@@ -168,13 +182,14 @@ fn triple(summary: Option<&LatencySummary>) -> String {
     };
     match summary {
         Some(s) => format!("{}{}{}", cell(s.p50), cell(s.p90), cell(s.p99)),
-        None => format!("{:>21}  ", "—"),
+        None => format!("{:>21}", "—"),
     }
 }
 
 /// Renders many runs as one table, a row per benchmark × target × level:
 /// the combined summary `cargo llmbench` prints at the end.
 pub(crate) fn combined(runs: &[RunSummary]) -> String {
+    let priced = runs.iter().any(|r| r.price.is_some());
     let width =
         runs.iter().map(|r| r.bench.id.chars().count() + r.target.name.chars().count() + 3).max().unwrap_or(10).max(10);
     let load_width = runs
@@ -185,14 +200,18 @@ pub(crate) fn combined(runs: &[RunSummary]) -> String {
         .unwrap_or(5)
         .max(5);
     let mut out = format!(
-        "{:<width$} {:>load_width$} {:>6} {:>5} │ {:>9} {:>9} │ {:>9} │ {:>9} │ {:>9} │ {:>6}\n",
+        "{:<width$} {:>load_width$} {:>6} {:>5} │ {:>9} {:>9} │ {:>9} │ {:>9} │ {:>9} │ {:>6}",
         "benchmark · target", "conc", "ok", "fail", "TTFT p50", "TTFT p99", "TPOT p50", "E2E p99", "out tok/s", "good%"
     );
+    if priced {
+        let _ = write!(out, " │ {:>10}", cost::COLUMN);
+    }
+    out.push('\n');
     for run in runs {
         for level in &run.levels {
             let get = |key: &str, stat: &str| level.metric(key).and_then(|s| s.get(stat));
             let cell = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "—".into());
-            let _ = writeln!(
+            let _ = write!(
                 out,
                 "{:<width$} {:>load_width$} {:>6} {:>5} │ {:>9} {:>9} │ {:>9} │ {:>9} │ {:>9.1} │ {:>6}{}",
                 format!("{} · {}", run.bench.id, run.target.name),
@@ -211,6 +230,11 @@ pub(crate) fn combined(runs: &[RunSummary]) -> String {
                 level.goodput.as_ref().map(|g| format!("{:.1}", g.ratio * 100.0)).unwrap_or_else(|| "—".into()),
                 if level.load.as_ref().is_some_and(|c| !c.valid) { "  INVALID" } else { "" },
             );
+            if priced {
+                let cell = if run.price.is_some() { cost::ok_request_cell(level) } else { "no price".into() };
+                let _ = write!(out, " │ {cell:>10}");
+            }
+            out.push('\n');
         }
     }
     out.push_str("(latencies in ms; — = not enough samples for that percentile)\n");

@@ -34,6 +34,9 @@ pub struct RunSummary {
     pub cold_start: Option<ColdStart>,
     /// One entry per concurrency level.
     pub levels: Vec<LevelSummary>,
+    /// The price the cost figures use; absent when no price is known.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub price: Option<crate::cost::Price>,
     /// A sweep's knee and the most load meeting the SLOs (runs of two or
     /// more load levels).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,6 +117,7 @@ impl RunSummary {
             partial: false,
             cold_start: None,
             levels: Vec::new(),
+            price: None,
             sweep: None,
         }
     }

@@ -26,6 +26,8 @@
 //! # }
 //! ```
 
+#[cfg(feature = "_eventstream")]
+mod aws;
 mod delay;
 mod server;
 mod stream;
@@ -210,6 +212,12 @@ impl SimServer {
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The server's root, `http://127.0.0.1:PORT`: the `endpoint_url` of an
+    /// AWS SDK client for the Bedrock and SageMaker protocols.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
     }
 
     /// The OpenAI base URL, `http://127.0.0.1:PORT/v1`.

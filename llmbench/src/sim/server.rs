@@ -26,20 +26,20 @@ use super::{FlushRecord, SimConfig, SimError};
 use crate::rng::Rng;
 
 /// Output length when neither the config nor the request sets one.
-const DEFAULT_MAX_TOKENS: u32 = 128;
+pub(super) const DEFAULT_MAX_TOKENS: u32 = 128;
 /// The longest answer it gives, like a model's context length: bigger
 /// `max_tokens` are refused (400), which also bounds a response's memory.
 const MAX_OUTPUT_TOKENS: u32 = 1 << 20;
 /// Request bodies beyond this are refused (413).
-const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
+pub(super) const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
 
 /// What every connection of one server shares.
 pub(crate) struct Shared {
     pub(crate) config: SimConfig,
     /// The number of the last request accepted; ids and random streams
     /// derive from it.
-    requests: AtomicU64,
-    slots: Option<Arc<Semaphore>>,
+    pub(super) requests: AtomicU64,
+    pub(super) slots: Option<Arc<Semaphore>>,
     pub(crate) flushes: Arc<Mutex<Vec<FlushRecord>>>,
 }
 
@@ -85,6 +85,10 @@ async fn serve_connection(socket: TcpStream, shared: Arc<Shared>) {
 }
 
 async fn handle(request: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<SimBody>, StreamCut> {
+    #[cfg(feature = "_eventstream")]
+    if let Some(route) = super::aws::route(&request) {
+        return super::aws::handle(route, request, &shared).await;
+    }
     let endpoint = match (request.method(), request.uri().path()) {
         (&Method::POST, "/v1/chat/completions") => Endpoint::Chat,
         (&Method::POST, "/v1/completions") => Endpoint::Completions,
@@ -178,7 +182,7 @@ impl SimRequest {
 /// Characters of prompt text in a message content or a prompt: a string,
 /// an array of strings or of `{"type":"text","text":…}` parts. A token id
 /// (completions accept token arrays) counts as 4 characters, one token.
-fn text_chars(value: &Value) -> usize {
+pub(super) fn text_chars(value: &Value) -> usize {
     match value {
         Value::String(text) => text.chars().count(),
         Value::Array(items) => items.iter().map(text_chars).sum(),
@@ -245,7 +249,7 @@ async fn respond(request: SimRequest, shared: &Shared) -> Result<Response<SimBod
 /// generator its delays are drawn from, and the one its words come from.
 /// Seeded per request number (arrival order), so the n-th request gets
 /// the same draws in every run, whatever happened to the requests before.
-fn draws(config: &SimConfig, n: u64) -> (Option<SimError>, Rng, Rng) {
+pub(super) fn draws(config: &SimConfig, n: u64) -> (Option<SimError>, Rng, Rng) {
     let mut timing = Rng::for_item(config.seed, n << 1);
     let words = Rng::for_item(config.seed, (n << 1) | 1);
     // Always drawn, so the delays do not depend on error_rate.

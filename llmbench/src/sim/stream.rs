@@ -423,6 +423,9 @@ pub(crate) enum SimBody {
     Full(Option<Bytes>),
     /// A paced event stream.
     Sse(Box<SseBody>),
+    /// A paced AWS event stream (Bedrock, SageMaker).
+    #[cfg(feature = "_eventstream")]
+    Framed(Box<super::aws::FramedBody>),
 }
 
 impl Body for SimBody {
@@ -433,6 +436,8 @@ impl Body for SimBody {
         match self.get_mut() {
             SimBody::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
             SimBody::Sse(body) => Pin::new(body.as_mut()).poll_frame(cx),
+            #[cfg(feature = "_eventstream")]
+            SimBody::Framed(body) => Pin::new(body.as_mut()).poll_frame(cx),
         }
     }
 
@@ -440,6 +445,8 @@ impl Body for SimBody {
         match self {
             SimBody::Full(bytes) => bytes.is_none(),
             SimBody::Sse(body) => body.is_end_stream(),
+            #[cfg(feature = "_eventstream")]
+            SimBody::Framed(body) => body.is_end_stream(),
         }
     }
 
@@ -447,6 +454,8 @@ impl Body for SimBody {
         match self {
             SimBody::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
             SimBody::Sse(_) => SizeHint::default(),
+            #[cfg(feature = "_eventstream")]
+            SimBody::Framed(_) => SizeHint::default(),
         }
     }
 }

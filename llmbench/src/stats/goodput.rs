@@ -251,6 +251,8 @@ pub(crate) mod tests {
             server_first_byte_ms: None,
             error: error.map(|c| RequestError::new(c, "x")),
             response_id: None,
+            attempts: None,
+            variant: None,
             text: None,
         }
     }

@@ -93,6 +93,9 @@ pub struct LevelSummary {
     pub network_overhead: Option<LatencySummary>,
     /// How many ok requests took their output count from each source.
     pub output_token_source: BTreeMap<String, u64>,
+    /// Cost figures (METRICS.md "Cost"); absent when the target has no price.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cost: Option<crate::cost::LevelCost>,
     /// Open loop: the offered rate of the level, requests/s (`concurrency` is 0).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub rate: Option<f64>,
@@ -133,6 +136,24 @@ impl LevelSummary {
             "server_first_byte" => self.server_first_byte.as_ref(),
             "network_overhead" => self.network_overhead.as_ref(),
             _ => None,
+        }
+    }
+
+    /// A single figure by key, for limits and reports: `req_per_s`,
+    /// `output_tok_per_s`, `error_rate`, the `cost_*` keys of
+    /// [`LevelCost::value`](crate::cost::LevelCost::value), or a summary
+    /// statistic as `metric.stat` (`ttft.p90`, `e2e.mean`). `None` when the
+    /// figure is absent (no price, too few samples) or the key is unknown.
+    pub fn metric_value(&self, key: &str) -> Option<f64> {
+        match key {
+            "req_per_s" => Some(self.req_per_s),
+            "output_tok_per_s" => Some(self.output_tok_per_s),
+            "error_rate" => Some(self.error_rate),
+            _ if key.starts_with("cost_") || key == "instances_needed" => self.cost.as_ref()?.value(key),
+            _ => {
+                let (metric, stat) = key.split_once('.')?;
+                self.metric(metric)?.get(stat)
+            }
         }
     }
 }
@@ -191,6 +212,7 @@ pub(crate) fn summarize_level(concurrency: u32, records: &[RequestRecord]) -> Le
         server_first_byte: summary(ok.iter().filter_map(|r| r.server_first_byte_ms).collect()),
         network_overhead: summary(ok.iter().filter_map(|r| r.network_overhead_ms()).collect()),
         output_token_source,
+        cost: None,
         rate: None,
         stage: None,
         load: None,
@@ -253,6 +275,8 @@ mod tests {
             error: error.map(|c| RequestError::new(c, "x")),
             response_id: None,
             text: None,
+            attempts: None,
+            variant: None,
         }
     }
 
@@ -279,6 +303,11 @@ mod tests {
         // tpot = (99 - 10) / 10
         assert!((s.tpot.as_ref().unwrap().mean - 8.9).abs() < 1e-9);
         assert_eq!(s.output_token_source["usage"], 3);
+        assert_eq!(s.metric_value("req_per_s"), Some(s.req_per_s));
+        assert_eq!(s.metric_value("ttft.p50"), Some(10.0));
+        assert_eq!(s.metric_value("ttft.p99"), None, "too few samples");
+        assert_eq!(s.metric_value("cost_per_ok_request"), None, "no price");
+        assert_eq!(s.metric_value("nonsense"), None);
     }
 
     #[test]

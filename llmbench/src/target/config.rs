@@ -67,6 +67,9 @@ pub struct Config {
     /// Named targets.
     #[serde(default)]
     pub targets: BTreeMap<String, toml::Spanned<TargetConfig>>,
+    /// `[prices."model-id"]`: prices that override or add to the bundled table.
+    #[serde(default)]
+    pub prices: BTreeMap<String, toml::Spanned<crate::cost::PriceEntry>>,
     /// Per-benchmark settings (`[benches.NAME]`), overriding the attribute.
     #[serde(default)]
     pub benches: BTreeMap<String, toml::Spanned<super::bench_config::BenchConfig>>,
@@ -92,6 +95,9 @@ pub struct Defaults {
     pub first_content_timeout: Option<String>,
     /// TCP/TLS connect timeout (`"10s"`).
     pub connect_timeout: Option<String>,
+    /// A LiteLLM `model_prices_and_context_window.json` to take prices from
+    /// (relative to this file; read offline).
+    pub litellm_prices: Option<String>,
     /// Open-loop rate(s) (`"20/s"` or a list).
     #[serde(default, deserialize_with = "super::bench_config::joined")]
     pub rate: Option<String>,
@@ -137,6 +143,25 @@ pub enum ProviderKind {
     Openai,
     /// The built-in simulator, with its own settings.
     Sim,
+    /// Amazon Bedrock (`api = "converse"` or `"invoke"`); cargo feature `bedrock`.
+    Bedrock,
+    /// An Amazon SageMaker real-time endpoint; cargo feature `sagemaker`.
+    Sagemaker,
+    /// The Anthropic Messages API.
+    Anthropic,
+}
+
+impl ProviderKind {
+    /// The config name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Openai => "openai",
+            ProviderKind::Sim => "sim",
+            ProviderKind::Bedrock => "bedrock",
+            ProviderKind::Sagemaker => "sagemaker",
+            ProviderKind::Anthropic => "anthropic",
+        }
+    }
 }
 
 /// Which OpenAI-compatible route to call.
@@ -179,6 +204,47 @@ pub struct TargetConfig {
     pub connect_timeout: Option<String>,
     /// Simulator settings, for `provider = "sim"`.
     pub sim: Option<SimConfig>,
+    /// Price this target as another model id (a table id, a LiteLLM key, a `[prices]` entry).
+    pub price_model: Option<String>,
+    /// Per-token price list: `on_demand` (default) or `batch`.
+    pub price_tier: Option<crate::cost::PriceTier>,
+    /// Billed per instance-hour as this instance type (e.g. `"ml.g5.xlarge"`).
+    pub instance_type: Option<String>,
+    /// Instances behind the endpoint, for per-instance-hour billing (default 1).
+    pub instances: Option<u32>,
+    /// USD per instance-hour, overriding the table's rate for `instance_type`.
+    pub price_per_hour: Option<f64>,
+    /// For `provider = "sim"`: the protocol it speaks, `openai` (default),
+    /// `bedrock` (ConverseStream), `bedrock-invoke` or `sagemaker`.
+    pub protocol: Option<String>,
+    /// AWS region (`bedrock`, `sagemaker`); default: the SDK's chain.
+    pub region: Option<String>,
+    /// AWS profile (`bedrock`, `sagemaker`); default: `AWS_PROFILE` or `default`.
+    pub profile: Option<String>,
+    /// Endpoint override (`bedrock`, `sagemaker`), e.g. a VPC endpoint or a local simulator.
+    pub endpoint_url: Option<String>,
+    /// SDK retries (`bedrock`, `sagemaker`); default 0: a benchmark sees every throttle.
+    pub retries: Option<u32>,
+    /// Bedrock operation: `converse` (default) or `invoke`.
+    pub api: Option<String>,
+    /// Bedrock invoke model family: `anthropic`, `meta`, `amazon-nova`, `amazon-titan`, `mistral`, `openai`.
+    pub family: Option<String>,
+    /// Bedrock `performanceConfig.latency`: `standard` or `optimized`.
+    pub latency: Option<String>,
+    /// Bedrock `serviceTier`: `priority`, `default`, `flex` or `reserved`.
+    pub service_tier: Option<String>,
+    /// Bedrock converse `additionalModelRequestFields`.
+    pub additional_model_request_fields: Option<toml::Table>,
+    /// SageMaker endpoint name.
+    pub endpoint_name: Option<String>,
+    /// SageMaker inference component name.
+    pub inference_component: Option<String>,
+    /// SageMaker production variant to target.
+    pub target_variant: Option<String>,
+    /// SageMaker custom attributes header.
+    pub custom_attributes: Option<String>,
+    /// SageMaker container format: `tgi`, `lmi` or `openai`.
+    pub format: Option<String>,
 }
 
 impl Config {
@@ -197,6 +263,16 @@ impl Config {
         config.source = Some((path.to_owned(), text.to_owned()));
         config.validate()?;
         Ok(config)
+    }
+
+    /// The file this configuration was read from, if any.
+    pub(crate) fn path(&self) -> Option<&Path> {
+        self.source.as_ref().map(|(path, _)| path.as_path())
+    }
+
+    /// An [`ConfigError::Invalid`] for the line that sets `dotted`.
+    pub(crate) fn invalid_key(&self, dotted: &str, message: impl Into<String>) -> ConfigError {
+        self.invalid(self.key_offset(dotted), dotted, message)
     }
 
     pub(crate) fn invalid(&self, span_start: usize, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
@@ -263,7 +339,9 @@ impl Config {
                     crate::units::parse_duration(v).map_err(|m| self.invalid(at, key(k), m))?;
                 }
             }
+            self.validate_aws(name, t, at)?;
             match t.provider {
+                ProviderKind::Bedrock | ProviderKind::Sagemaker | ProviderKind::Anthropic => {}
                 ProviderKind::Openai => {
                     let Some(url) = &t.base_url else {
                         return Err(self.invalid(at, key("base_url"), "required for provider \"openai\" (e.g. \"http://127.0.0.1:8000/v1\")"));
@@ -287,6 +365,116 @@ impl Config {
                     }
                 }
             }
+        }
+        crate::cost::validate(self)
+    }
+
+    /// The keys of the AWS and Anthropic providers, and `protocol` of sim
+    /// targets: each is checked, and refused where it means nothing.
+    fn validate_aws(&self, name: &str, t: &TargetConfig, at: usize) -> Result<(), ConfigError> {
+        let key = |k: &str| format!("targets.{name}.{k}");
+        let provider = t.provider.as_str();
+        let only = |k: &str, set: bool, allowed: &[ProviderKind]| -> Result<(), ConfigError> {
+            if set && !allowed.contains(&t.provider) {
+                let names: Vec<&str> = allowed.iter().map(|p| p.as_str()).collect();
+                return Err(self.invalid(at, key(k), format!("not a setting of provider \"{provider}\" (only {})", names.join(", "))));
+            }
+            Ok(())
+        };
+        use ProviderKind::{Anthropic, Bedrock, Openai, Sagemaker, Sim};
+        let aws = [Bedrock, Sagemaker];
+        only("region", t.region.is_some(), &aws)?;
+        only("profile", t.profile.is_some(), &aws)?;
+        only("endpoint_url", t.endpoint_url.is_some(), &aws)?;
+        only("retries", t.retries.is_some(), &aws)?;
+        only("api", t.api.is_some(), &[Bedrock])?;
+        only("family", t.family.is_some(), &[Bedrock, Sim])?;
+        only("latency", t.latency.is_some(), &[Bedrock])?;
+        only("service_tier", t.service_tier.is_some(), &[Bedrock])?;
+        only("additional_model_request_fields", t.additional_model_request_fields.is_some(), &[Bedrock])?;
+        only("endpoint_name", t.endpoint_name.is_some(), &[Sagemaker])?;
+        only("inference_component", t.inference_component.is_some(), &[Sagemaker])?;
+        only("target_variant", t.target_variant.is_some(), &[Sagemaker])?;
+        only("custom_attributes", t.custom_attributes.is_some(), &[Sagemaker])?;
+        only("format", t.format.is_some(), &[Sagemaker, Sim])?;
+        only("protocol", t.protocol.is_some(), &[Sim])?;
+        only("base_url", t.base_url.is_some(), &[Openai, Anthropic, Sim])?;
+        only("endpoint", t.endpoint != EndpointKind::Chat, &[Openai, Sim])?;
+        only("include_usage", t.include_usage.is_some(), &[Openai])?;
+        let one_of = |k: &str, value: &Option<String>, allowed: &[&str]| -> Result<(), ConfigError> {
+            match value {
+                Some(v) if !allowed.contains(&v.as_str()) => Err(self.invalid(
+                    at,
+                    key(k),
+                    format!("unknown value {v:?} (expected one of: {})", allowed.join(", ")),
+                )),
+                _ => Ok(()),
+            }
+        };
+        one_of("api", &t.api, &["converse", "invoke"])?;
+        one_of("family", &t.family, &["anthropic", "meta", "amazon-nova", "amazon-titan", "mistral", "openai"])?;
+        one_of("latency", &t.latency, &["standard", "optimized"])?;
+        one_of("service_tier", &t.service_tier, &["priority", "default", "flex", "reserved"])?;
+        one_of("format", &t.format, &["tgi", "lmi", "openai"])?;
+        one_of("protocol", &t.protocol, &["openai", "bedrock", "bedrock-invoke", "sagemaker"])?;
+        if let Some(url) = &t.endpoint_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(self.invalid(at, key("endpoint_url"), format!("{url:?} must start with http:// or https://")));
+        }
+        match t.provider {
+            Bedrock => {
+                if t.model.is_none() {
+                    return Err(self.invalid(at, key("model"), "required for provider \"bedrock\" (a model id, inference profile id or ARN)"));
+                }
+                let invoke = t.api.as_deref() == Some("invoke");
+                if invoke && t.family.is_none() {
+                    return Err(self.invalid(at, key("family"), "required with api = \"invoke\" (anthropic, meta, amazon-nova, amazon-titan, mistral or openai)"));
+                }
+                if !invoke && t.family.is_some() {
+                    return Err(self.invalid(at, key("family"), "only with api = \"invoke\""));
+                }
+                if invoke && t.additional_model_request_fields.is_some() {
+                    return Err(self.invalid(at, key("additional_model_request_fields"), "only with api = \"converse\"; use extra_body with api = \"invoke\""));
+                }
+                if !invoke && t.extra_body.is_some() {
+                    return Err(self.invalid(at, key("extra_body"), "only with api = \"invoke\"; use additional_model_request_fields with api = \"converse\""));
+                }
+                if t.exact_output.is_some() {
+                    return Err(self.invalid(at, key("exact_output"), "not a setting of provider \"bedrock\""));
+                }
+            }
+            Sagemaker => {
+                if t.endpoint_name.is_none() {
+                    return Err(self.invalid(at, key("endpoint_name"), "required for provider \"sagemaker\""));
+                }
+                if t.format.is_none() {
+                    return Err(self.invalid(at, key("format"), "required for provider \"sagemaker\" (tgi, lmi or openai: what the container streams)"));
+                }
+                if t.api_key_env.is_some() {
+                    return Err(self.invalid(at, key("api_key_env"), "SageMaker uses AWS credentials (profile, environment, role)"));
+                }
+            }
+            Anthropic => {
+                if t.model.is_none() {
+                    return Err(self.invalid(at, key("model"), "required for provider \"anthropic\""));
+                }
+                if let Some(url) = &t.base_url
+                    && !(url.starts_with("http://") || url.starts_with("https://"))
+                {
+                    return Err(self.invalid(at, key("base_url"), format!("{url:?} must start with http:// or https://")));
+                }
+            }
+            Sim => {
+                let protocol = t.protocol.as_deref().unwrap_or("openai");
+                if t.family.is_some() && protocol != "bedrock-invoke" {
+                    return Err(self.invalid(at, key("family"), "only with protocol = \"bedrock-invoke\""));
+                }
+                if t.format.is_some() && protocol != "sagemaker" {
+                    return Err(self.invalid(at, key("format"), "only with protocol = \"sagemaker\""));
+                }
+            }
+            Openai => {}
         }
         Ok(())
     }

@@ -6,6 +6,7 @@
 
 pub mod bench_config;
 pub mod config;
+mod providers;
 
 use std::time::Duration;
 
@@ -17,7 +18,18 @@ use crate::sim::SimConfig;
 use crate::units::parse_duration;
 use config::{Config, ConfigError, EndpointKind, ProviderKind, TargetConfig};
 
+/// Targets that exist without configuration: the simulator, speaking each
+/// protocol this build has.
+#[cfg(all(feature = "bedrock", feature = "sagemaker"))]
+pub const BUILTIN: &[&str] = &["sim", "sim-bedrock", "sim-bedrock-invoke", "sim-sagemaker"];
 /// Targets that exist without configuration.
+#[cfg(all(feature = "bedrock", not(feature = "sagemaker")))]
+pub const BUILTIN: &[&str] = &["sim", "sim-bedrock", "sim-bedrock-invoke"];
+/// Targets that exist without configuration.
+#[cfg(all(not(feature = "bedrock"), feature = "sagemaker"))]
+pub const BUILTIN: &[&str] = &["sim", "sim-sagemaker"];
+/// Targets that exist without configuration.
+#[cfg(not(any(feature = "bedrock", feature = "sagemaker")))]
 pub const BUILTIN: &[&str] = &["sim"];
 /// The target used when nothing names one.
 pub const DEFAULT_TARGET: &str = "sim";
@@ -34,7 +46,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct TargetIdentity {
     /// The target's name.
     pub name: String,
-    /// `openai` or `sim`.
+    /// `openai`, `anthropic`, `bedrock`, `sagemaker` or `sim`.
     pub provider: String,
     /// The model asked for.
     pub model: String,
@@ -47,8 +59,29 @@ pub struct TargetIdentity {
 pub(crate) enum Connection {
     /// An OpenAI-compatible server that is already running.
     OpenAi(OpenAiSettings),
-    /// A simulator this process starts, then talks OpenAI to.
-    Sim { sim: SimConfig, endpoint: Endpoint },
+    /// A simulator this process starts, then talks to in `client`'s protocol.
+    Sim { sim: SimConfig, endpoint: Endpoint, client: SimClient },
+    /// The Anthropic Messages API.
+    Anthropic(crate::provider::anthropic::AnthropicSettings),
+    /// Amazon Bedrock.
+    #[cfg(feature = "bedrock")]
+    Bedrock(crate::provider::bedrock::BedrockSettings),
+    /// An Amazon SageMaker endpoint.
+    #[cfg(feature = "sagemaker")]
+    SageMaker(crate::provider::sagemaker::SageMakerSettings),
+}
+
+/// The protocol a sim target is spoken to in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SimClient {
+    /// OpenAI chat or completions (the `endpoint`).
+    OpenAi,
+    /// Bedrock ConverseStream or InvokeModelWithResponseStream.
+    #[cfg(feature = "bedrock")]
+    Bedrock(crate::provider::bedrock::Api),
+    /// SageMaker InvokeEndpointWithResponseStream with a container format.
+    #[cfg(feature = "sagemaker")]
+    SageMaker(crate::provider::sagemaker::Format),
 }
 
 /// A target ready to run against.
@@ -71,10 +104,11 @@ pub(crate) fn known_names(config: &Config) -> Vec<String> {
 pub(crate) fn resolve(config: &Config, name: &str, timeout: Option<Duration>) -> Result<Target, ConfigError> {
     let defaults = &config.defaults;
     let dur = |v: &Option<String>| v.as_deref().and_then(|s| parse_duration(s).ok());
-    if name == "sim" {
+    if let Some(client) = providers::builtin(name) {
+        let endpoint = providers::sim_endpoint(client);
         return Ok(Target {
-            identity: TargetIdentity { name: name.into(), provider: "sim".into(), model: "sim".into(), endpoint: "sim".into() },
-            connection: Connection::Sim { sim: config.sim.clone(), endpoint: Endpoint::Chat },
+            identity: TargetIdentity { name: name.into(), provider: "sim".into(), model: "sim".into(), endpoint },
+            connection: Connection::Sim { sim: config.sim.clone(), endpoint: Endpoint::Chat, client },
             deadlines: Deadlines {
                 first_content: dur(&defaults.first_content_timeout).unwrap_or(DEFAULT_FIRST_CONTENT_TIMEOUT),
                 total: timeout.or(dur(&defaults.timeout)).unwrap_or(DEFAULT_TIMEOUT),
@@ -104,14 +138,32 @@ pub(crate) fn resolve(config: &Config, name: &str, timeout: Option<Duration>) ->
         EndpointKind::Completions => "completions",
     };
     let exact_output = t.exact_output.unwrap_or(false);
+    let other = |(identity, connection)| Target { identity, connection, deadlines, connect_timeout, exact_output };
     match t.provider {
-        ProviderKind::Sim => Ok(Target {
-            identity: TargetIdentity { name: name.into(), provider: "sim".into(), model: "sim".into(), endpoint: "sim".into() },
-            connection: Connection::Sim { sim: t.sim.clone().unwrap_or_else(|| config.sim.clone()), endpoint },
-            deadlines,
-            connect_timeout,
-            exact_output,
-        }),
+        ProviderKind::Sim => {
+            let client = providers::sim_client(config, name, t, at)?;
+            Ok(Target {
+                identity: TargetIdentity {
+                    name: name.into(),
+                    provider: "sim".into(),
+                    model: "sim".into(),
+                    endpoint: providers::sim_endpoint(client),
+                },
+                connection: Connection::Sim { sim: t.sim.clone().unwrap_or_else(|| config.sim.clone()), endpoint, client },
+                deadlines,
+                connect_timeout,
+                exact_output,
+            })
+        }
+        ProviderKind::Anthropic => providers::anthropic(config, name, t, at, connect_timeout).map(other),
+        #[cfg(feature = "bedrock")]
+        ProviderKind::Bedrock => providers::bedrock(config, name, t, at, connect_timeout).map(other),
+        #[cfg(not(feature = "bedrock"))]
+        ProviderKind::Bedrock => Err(providers::unavailable(config, name, at, "bedrock")),
+        #[cfg(feature = "sagemaker")]
+        ProviderKind::Sagemaker => providers::sagemaker(config, name, t, at, connect_timeout).map(other),
+        #[cfg(not(feature = "sagemaker"))]
+        ProviderKind::Sagemaker => Err(providers::unavailable(config, name, at, "sagemaker")),
         ProviderKind::Openai => {
             let api_key = match &t.api_key_env {
                 Some(var) => match std::env::var(var) {
@@ -169,7 +221,7 @@ mod tests {
     fn unknown_targets_list_the_known_ones() {
         let c = Config::parse(Path::new("llmbench.toml"), "[targets.local]\nprovider = \"openai\"\nbase_url = \"http://h/v1\"\nmodel = \"m\"\n").unwrap();
         let err = resolve(&c, "haiku", None).unwrap_err().to_string();
-        assert_eq!(err, "unknown target \"haiku\" (known: sim, local)");
+        assert_eq!(err, format!("unknown target \"haiku\" (known: {}, local)", BUILTIN.join(", ")));
     }
 
     #[test]

@@ -1,0 +1,92 @@
+//! Builds the client of a resolved target: the provider of its protocol,
+//! pointed at its endpoint, or at the simulator this process started for it.
+//! Runs on the client runtime: the AWS SDK resolves credentials and region
+//! asynchronously, and its connections belong to that runtime.
+
+use super::sim_host::SimHost;
+use crate::provider::Provider;
+use crate::provider::anthropic::AnthropicProvider;
+use crate::provider::openai::{OpenAiProvider, OpenAiSettings};
+use crate::target::{Connection, SimClient, Target};
+
+/// The provider for `target`; `sim` is its simulator, for a sim target.
+pub(crate) async fn connect(target: &Target, sim: Option<&SimHost>) -> Result<Provider, String> {
+    match &target.connection {
+        Connection::OpenAi(settings) => Ok(Provider::OpenAi(OpenAiProvider::new(settings.clone())?)),
+        Connection::Anthropic(settings) => Ok(Provider::Anthropic(AnthropicProvider::new(settings.clone())?)),
+        #[cfg(feature = "bedrock")]
+        Connection::Bedrock(settings) => {
+            Ok(Provider::Bedrock(crate::provider::bedrock::BedrockProvider::new(settings.clone()).await?))
+        }
+        #[cfg(feature = "sagemaker")]
+        Connection::SageMaker(settings) => {
+            Ok(Provider::SageMaker(crate::provider::sagemaker::SageMakerProvider::new(settings.clone()).await?))
+        }
+        Connection::Sim { endpoint, client, .. } => {
+            let host = sim.ok_or("the simulator did not start")?;
+            sim_client(target, *client, *endpoint, host).await
+        }
+    }
+}
+
+/// A client for a simulator, in the protocol the target asks for.
+async fn sim_client(
+    target: &Target,
+    client: SimClient,
+    endpoint: crate::provider::openai::Endpoint,
+    host: &SimHost,
+) -> Result<Provider, String> {
+    match client {
+        SimClient::OpenAi => {
+            let settings = OpenAiSettings {
+                base_url: host.base_url(),
+                model: "sim".into(),
+                api_key: None,
+                endpoint,
+                connect_timeout: target.connect_timeout,
+                include_usage: true,
+                send_min_tokens: target.exact_output,
+                extra_body: None,
+            };
+            Ok(Provider::OpenAi(OpenAiProvider::new(settings)?))
+        }
+        #[cfg(feature = "bedrock")]
+        SimClient::Bedrock(api) => {
+            let settings = crate::provider::bedrock::BedrockSettings {
+                aws: sim_aws(target, host),
+                model: "sim".into(),
+                api,
+                latency: None,
+                service_tier: None,
+                extra: None,
+            };
+            Ok(Provider::Bedrock(crate::provider::bedrock::BedrockProvider::new(settings).await?))
+        }
+        #[cfg(feature = "sagemaker")]
+        SimClient::SageMaker(format) => {
+            let settings = crate::provider::sagemaker::SageMakerSettings {
+                aws: sim_aws(target, host),
+                endpoint_name: "sim".into(),
+                inference_component: None,
+                target_variant: None,
+                custom_attributes: None,
+                format,
+                model: None,
+                extra: None,
+            };
+            Ok(Provider::SageMaker(crate::provider::sagemaker::SageMakerProvider::new(settings).await?))
+        }
+    }
+}
+
+/// Fixed settings for the simulator: its URL, fake credentials, no
+/// environment reads, retries off.
+#[cfg(feature = "_aws")]
+fn sim_aws(target: &Target, host: &SimHost) -> crate::provider::aws::AwsSettings {
+    crate::provider::aws::AwsSettings {
+        endpoint_url: Some(host.url()),
+        connect_timeout: target.connect_timeout,
+        hermetic: true,
+        ..crate::provider::aws::AwsSettings::default()
+    }
+}

@@ -1,0 +1,467 @@
+//! The OpenAI-compatible provider: `POST {base_url}/chat/completions` or
+//! `/completions` with `stream: true`, as served by OpenAI, vLLM, TGI,
+//! Ollama's `/v1`, llama.cpp and others (protocols-and-prices.md §4).
+//!
+//! It sends one request and stamps its stream on a [`Timeline`]; every read
+//! is stamped when it returns, before its bytes are parsed. What it absorbs
+//! from the servers' deviations:
+//!
+//! - a role-only first chunk (`content: ""`) is passed on as empty text,
+//!   which is not content;
+//! - the usage chunk's `choices` may be `[]`, `null` or missing;
+//! - Ollama puts a zero-valued `usage` on every chunk before the real one;
+//! - errors may arrive after HTTP 200 as a `data:` object with an `error`
+//!   key (vLLM, TGI, Ollama), or as an `event: error`;
+//! - some servers close the stream after the finishing chunk without
+//!   `data: [DONE]`.
+
+use std::fmt;
+use std::ops::ControlFlow;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use serde_json::Value;
+
+use super::GenRequest;
+pub(crate) use wire::Text;
+use wire::{Body, Choice, Chunk, ErrorBody, StreamOptions, WireMessage};
+use super::sse::{Event, SseDecoder};
+use crate::record::{ContentKind, ErrorClass, RequestError, Timeline};
+
+/// The most of an error response's body read to explain it: any JSON error
+/// fits, and a server that answers with an endless page cannot hold us.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+/// The most bytes of server text quoted in an error message.
+const MAX_QUOTE: usize = 300;
+/// The largest SSE event accepted. Real chunks are a few hundred bytes; the
+/// bound keeps a server that never ends a line from exhausting memory.
+pub(crate) const MAX_EVENT_BYTES: usize = 8 << 20;
+/// How long to wait after `[DONE]` for the body's own end. Reading it lets
+/// the connection go back to the pool, so the next request does not pay a
+/// new handshake inside its measured time.
+pub(crate) const DRAIN_GRACE: Duration = Duration::from_millis(250);
+
+/// Which OpenAI route to call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    /// `/chat/completions`, with `messages`.
+    Chat,
+    /// The legacy `/completions`, with the conversation flattened to `prompt`.
+    Completions,
+}
+
+impl Endpoint {
+    /// The route appended to `base_url`.
+    pub(crate) fn route(self) -> &'static str {
+        match self {
+            Endpoint::Chat => "/chat/completions",
+            Endpoint::Completions => "/completions",
+        }
+    }
+}
+
+/// How to reach one OpenAI-compatible server. `Debug` never prints the key.
+#[derive(Clone)]
+pub(crate) struct OpenAiSettings {
+    /// Up to and including the version, e.g. `http://127.0.0.1:8000/v1`; a
+    /// trailing slash is tolerated.
+    pub base_url: String,
+    /// The `model` field of every request.
+    pub model: String,
+    /// Sent as `Authorization: Bearer <key>` when set.
+    pub api_key: Option<String>,
+    /// The route to call.
+    pub endpoint: Endpoint,
+    /// How long a new connection may take to open.
+    pub connect_timeout: Duration,
+    /// Ask for the final usage chunk (`stream_options.include_usage`), the
+    /// source of record for token counts. On by default; off for servers
+    /// that reject the field.
+    pub include_usage: bool,
+    /// Send `min_tokens` and `ignore_eos` from the request (vLLM extras that
+    /// make the output length exact). Off by default: OpenAI rejects them.
+    pub send_min_tokens: bool,
+    /// Fields merged into every request body; they replace standard fields
+    /// of the same name.
+    pub extra_body: Option<serde_json::Map<String, Value>>,
+}
+
+impl fmt::Debug for OpenAiSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenAiSettings")
+            .field("base_url", &self.base_url)
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("endpoint", &self.endpoint)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("include_usage", &self.include_usage)
+            .field("send_min_tokens", &self.send_min_tokens)
+            .field("extra_body", &self.extra_body)
+            .finish()
+    }
+}
+
+/// A client for one OpenAI-compatible target. Clones share one connection
+/// pool, so concurrent requests reuse warm connections.
+#[derive(Clone)]
+pub(crate) struct OpenAiProvider {
+    client: reqwest::Client,
+    url: String,
+    auth: Option<HeaderValue>,
+    settings: OpenAiSettings,
+}
+
+impl fmt::Debug for OpenAiProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenAiProvider").field("url", &self.url).field("settings", &self.settings).finish()
+    }
+}
+
+impl OpenAiProvider {
+    /// Checks the settings and builds the shared HTTP client.
+    pub(crate) fn new(settings: OpenAiSettings) -> Result<Self, String> {
+        let url = format!("{}{}", settings.base_url.trim_end_matches('/'), settings.endpoint.route());
+        match reqwest::Url::parse(&url) {
+            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
+            _ => {
+                return Err(format!(
+                    "base_url {:?} is not an http(s) URL (example: http://127.0.0.1:8000/v1)",
+                    settings.base_url
+                ));
+            }
+        }
+        let auth = match settings.api_key.as_deref().filter(|key| !key.is_empty()) {
+            Some(key) => {
+                let mut value = HeaderValue::from_str(&format!("Bearer {key}"))
+                    .map_err(|_| "api key contains characters not allowed in an HTTP header".to_string())?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+            None => None,
+        };
+        // reqwest is built without a crypto provider so that the workspace
+        // picks one; this fails harmlessly when one is already installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        // No overall timeout: the timeline's deadlines bound every wait.
+        let client = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .tcp_nodelay(true)
+            .pool_max_idle_per_host(usize::MAX)
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(OpenAiProvider { client, url, auth, settings })
+    }
+
+    /// Sends `req` and records its stream on `tl`: the measured path.
+    pub(crate) async fn send(&self, req: &GenRequest, tl: &mut Timeline) -> Result<(), RequestError> {
+        let request = self.request(req)?;
+        tl.mark_sent(Instant::now());
+        let sent = tokio::time::timeout_at(deadline(tl), self.client.execute(request)).await;
+        let headers_at = Instant::now();
+        let mut response = match sent {
+            Err(_elapsed) => return Err(tl.timeout_error()),
+            Ok(Err(e)) if e.is_timeout() => {
+                return Err(RequestError::new(ErrorClass::Timeout, format!("connect timed out: {}", describe(&e))));
+            }
+            Ok(Err(e)) => {
+                return Err(RequestError::new(ErrorClass::Server, format!("connection failed: {}", describe(&e))));
+            }
+            Ok(Ok(response)) => response,
+        };
+        tl.mark_headers(headers_at);
+        if !response.status().is_success() {
+            return Err(status_error(response, tl).await);
+        }
+        let outcome = read_stream(&mut response, tl).await;
+        if outcome.is_ok() {
+            drain(&mut response).await;
+        }
+        outcome
+    }
+
+    /// The HTTP request for `req`, built before the clock starts.
+    fn request(&self, req: &GenRequest) -> Result<reqwest::Request, RequestError> {
+        let body = self
+            .body(req)
+            .map_err(|e| RequestError::new(ErrorClass::Client, format!("cannot encode the request body: {e}")))?;
+        let mut builder = self
+            .client
+            .post(&self.url)
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT, "text/event-stream")
+            .body(body);
+        if let Some(auth) = &self.auth {
+            builder = builder.header(AUTHORIZATION, auth.clone());
+        }
+        builder
+            .build()
+            .map_err(|e| RequestError::new(ErrorClass::Client, format!("cannot build the request: {}", describe(&e))))
+    }
+
+    /// The JSON body of `req`.
+    fn body(&self, req: &GenRequest) -> serde_json::Result<Vec<u8>> {
+        let s = &self.settings;
+        let (messages, prompt) = match s.endpoint {
+            Endpoint::Chat => {
+                let messages = req.messages.iter().map(|m| WireMessage { role: m.role.as_str(), content: &m.content });
+                (Some(messages.collect()), None)
+            }
+            Endpoint::Completions => (None, Some(req.prompt_text())),
+        };
+        let body = Body {
+            model: &s.model,
+            messages,
+            prompt,
+            stream: true,
+            stream_options: s.include_usage.then_some(StreamOptions { include_usage: true }),
+            max_tokens: req.max_tokens,
+            temperature: req.temperature,
+            top_p: req.top_p,
+            seed: req.seed,
+            stop: (!req.stop.is_empty()).then_some(&req.stop),
+            min_tokens: req.min_tokens.filter(|_| s.send_min_tokens),
+            ignore_eos: (s.send_min_tokens && req.ignore_eos).then_some(true),
+        };
+        let bytes = serde_json::to_vec(&body)?;
+        let Some(extra) = &s.extra_body else { return Ok(bytes) };
+        // Merging through a map lets an extra field replace a standard one
+        // instead of repeating the key. Re-reading our own output keeps
+        // floats exact: an f32 turned straight into a JSON value prints
+        // 0.7 as 0.699999988079071.
+        let mut map: serde_json::Map<String, Value> = serde_json::from_slice(&bytes)?;
+        map.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+        serde_json::to_vec(&map)
+    }
+}
+
+/// The timeline's next deadline, on tokio's clock.
+pub(crate) fn deadline(tl: &Timeline) -> tokio::time::Instant {
+    tokio::time::Instant::from_std(tl.next_deadline())
+}
+
+/// Reads the SSE body until `[DONE]`, an error or the end of the stream.
+async fn read_stream(response: &mut reqwest::Response, tl: &mut Timeline) -> Result<(), RequestError> {
+    let mut decoder = SseDecoder::new();
+    let mut stream = StreamState::default();
+    let mut last_read = Instant::now();
+    loop {
+        let until = tl.next_deadline();
+        let read = tokio::time::timeout_at(until.into(), response.chunk()).await;
+        let at = Instant::now();
+        let bytes = match read {
+            Err(_elapsed) => return Err(tl.timeout_error()),
+            // Bytes already buffered are returned even past the deadline.
+            Ok(_) if at > until => return Err(tl.timeout_error()),
+            Ok(Ok(Some(bytes))) => bytes,
+            Ok(Ok(None)) => return stream.at_end(&mut decoder, last_read, tl),
+            Ok(Err(e)) => return Err(RequestError::new(ErrorClass::Cut, format!("stream broke: {}", describe(&e)))),
+        };
+        last_read = at;
+        stream.bytes += bytes.len();
+        if let ControlFlow::Break(outcome) = decoder.feed(&bytes, |event| stream.on_event(event, at, tl)) {
+            return outcome;
+        }
+        if decoder.pending_len() > MAX_EVENT_BYTES {
+            return Err(RequestError::new(
+                ErrorClass::Protocol,
+                format!("an SSE event grew past {} MiB without ending", MAX_EVENT_BYTES >> 20),
+            ));
+        }
+    }
+}
+
+/// Reads what follows `[DONE]` (normally just the body's end), briefly.
+pub(crate) async fn drain(response: &mut reqwest::Response) {
+    let until = tokio::time::Instant::now() + DRAIN_GRACE;
+    let mut left = MAX_ERROR_BODY;
+    while let Ok(Ok(Some(bytes))) = tokio::time::timeout_at(until, response.chunk()).await {
+        left = left.saturating_sub(bytes.len());
+        if left == 0 {
+            break;
+        }
+    }
+}
+
+/// What one stream has shown so far, beyond what the timeline keeps.
+#[derive(Debug, Default)]
+pub(crate) struct StreamState {
+    /// Bytes of body read.
+    bytes: usize,
+    /// SSE events decoded.
+    events: usize,
+    /// A `finish_reason` arrived: the generation is complete.
+    pub(crate) finished: bool,
+    /// The response id was recorded.
+    id_seen: bool,
+}
+
+impl StreamState {
+    /// Handles one SSE event read at `at`. Breaks with the request's outcome
+    /// at `[DONE]` or an error.
+    pub(crate) fn on_event(&mut self, event: Event<'_>, at: Instant, tl: &mut Timeline) -> ControlFlow<Result<(), RequestError>> {
+        self.events += 1;
+        if event.name == b"error" {
+            let message = serde_json::from_slice::<ErrorBody>(event.data)
+                .ok()
+                .and_then(ErrorBody::message)
+                .unwrap_or_else(|| quote(event.data));
+            return ControlFlow::Break(Err(stream_error(message)));
+        }
+        let data = event.data.trim_ascii();
+        if data.is_empty() {
+            return ControlFlow::Continue(());
+        }
+        if data == b"[DONE]" {
+            tl.mark_end(at);
+            return ControlFlow::Break(Ok(()));
+        }
+        let chunk: Chunk<'_> = match serde_json::from_slice(data) {
+            Ok(chunk) => chunk,
+            Err(e) => {
+                let message = format!("chunk is not valid JSON ({e}): {}", quote(data));
+                return ControlFlow::Break(Err(RequestError::new(ErrorClass::Protocol, message)));
+            }
+        };
+        if let Some(error) = chunk.error {
+            let body = ErrorBody { error: Some(error), error_type: chunk.error_type, message: None, detail: None };
+            let message = body.message().unwrap_or_else(|| "the server sent an error without a message".into());
+            return ControlFlow::Break(Err(stream_error(message)));
+        }
+        if !self.id_seen
+            && let Some(id) = chunk.id.filter(|id| !id.0.is_empty())
+        {
+            tl.set_response_id(&id.0);
+            self.id_seen = true;
+        }
+        let has_choice = chunk.choices.0.is_some();
+        if let Some(choice) = chunk.choices.0 {
+            self.on_choice(choice, at, tl);
+        }
+        // Usage policy: a report is taken when it counts output tokens, or
+        // when it comes on a chunk without choices (the include_usage
+        // chunk). That drops Ollama's zero-valued usage on every content
+        // chunk, yet keeps an honest zero from the final chunk; among the
+        // reports taken the last wins, which suits vLLM's cumulative
+        // continuous_usage_stats.
+        if let Some(usage) = chunk.usage
+            && (!has_choice || usage.completion_tokens.is_some_and(|n| n > 0))
+        {
+            tl.on_usage(usage.into());
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn on_choice(&mut self, choice: Choice<'_>, at: Instant, tl: &mut Timeline) {
+        if let Some(delta) = choice.delta {
+            for (kind, text) in [
+                (ContentKind::Reasoning, delta.reasoning_content),
+                (ContentKind::Reasoning, delta.reasoning),
+                (ContentKind::Answer, delta.content),
+                (ContentKind::Answer, delta.refusal),
+            ] {
+                if let Some(text) = text {
+                    tl.on_content(at, kind, &text.0);
+                }
+            }
+            for call in delta.tool_calls.into_iter().flatten() {
+                if let Some(arguments) = call.function.and_then(|f| f.arguments) {
+                    tl.on_content(at, ContentKind::Answer, &arguments.0);
+                }
+            }
+        }
+        if let Some(text) = choice.text {
+            tl.on_content(at, ContentKind::Answer, &text.0);
+        }
+        if let Some(reason) = choice.finish_reason.filter(|r| !r.0.is_empty()) {
+            tl.set_stop_reason(&reason.0);
+            self.finished = true;
+        }
+    }
+
+    /// The body ended without `[DONE]`. `last_read` is when its last bytes
+    /// arrived.
+    fn at_end(&mut self, decoder: &mut SseDecoder, last_read: Instant, tl: &mut Timeline) -> Result<(), RequestError> {
+        match decoder.finish(|event| self.on_event(event, last_read, tl)) {
+            ControlFlow::Break(Err(e)) if e.class == ErrorClass::Protocol => {
+                return Err(RequestError::new(ErrorClass::Cut, "stream closed in the middle of an event"));
+            }
+            ControlFlow::Break(outcome) => return outcome,
+            ControlFlow::Continue(()) => {}
+        }
+        if tl.has_content() && self.finished {
+            // Servers that omit [DONE] end the stream with their last event.
+            tl.mark_end(last_read);
+            return Ok(());
+        }
+        if self.events == 0 && self.bytes > 0 {
+            return Err(RequestError::new(
+                ErrorClass::Protocol,
+                "the response holds no SSE events (does the server ignore stream: true?)",
+            ));
+        }
+        Err(RequestError::new(ErrorClass::Cut, "stream closed before data: [DONE]"))
+    }
+}
+
+/// The failure of a response with a non-2xx status, explained by its body
+/// (read up to a bound, and only until the deadline).
+pub(crate) async fn status_error(mut response: reqwest::Response, tl: &Timeline) -> RequestError {
+    let status = response.status();
+    let mut body = Vec::new();
+    while body.len() < MAX_ERROR_BODY {
+        match tokio::time::timeout_at(deadline(tl), response.chunk()).await {
+            Ok(Ok(Some(bytes))) => body.extend_from_slice(&bytes),
+            // The end, a broken body or the deadline: explain with what came.
+            _ => break,
+        }
+    }
+    // llama.cpp answers 503 while it loads the model: a cold start, not a fault.
+    let loading = status.as_u16() == 503 && body.windows(b"Loading model".len()).any(|w| w == b"Loading model");
+    let class = if loading { ErrorClass::NotReady } else { ErrorClass::from_http_status(status.as_u16()) };
+    let message = match serde_json::from_slice::<ErrorBody>(&body).ok().and_then(ErrorBody::message) {
+        Some(message) => truncate(message),
+        None if body.trim_ascii().is_empty() => status.canonical_reason().unwrap_or("no body").to_lowercase(),
+        None => quote(&body),
+    };
+    RequestError::new(class, message).with_status(status.as_u16())
+}
+
+/// An error reported inside the stream.
+pub(crate) fn stream_error(message: String) -> RequestError {
+    RequestError::new(ErrorClass::ModelStream, truncate(format!("server error in stream: {message}")))
+}
+
+/// A reqwest error and its causes, one line (e.g. "… tcp connect error:
+/// Connection refused (os error 111)"). Carries no header, so no key.
+pub(crate) fn describe(e: &reqwest::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    truncate(out)
+}
+
+/// Server bytes fit for a message: lossy UTF-8, bounded.
+pub(crate) fn quote(bytes: &[u8]) -> String {
+    truncate(String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_QUOTE + 4)]).into_owned())
+}
+
+/// `s` cut to about [`MAX_QUOTE`] bytes, on a character boundary.
+pub(crate) fn truncate(mut s: String) -> String {
+    if s.len() > MAX_QUOTE {
+        let mut cut = MAX_QUOTE;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+    }
+    s
+}
+
+mod wire;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,170 @@
+//! Amazon SageMaker real-time endpoints through `aws-sdk-sagemakerruntime`:
+//! `InvokeEndpointWithResponseStream`, with the request body and the line
+//! format of the serving container (`format`): TGI, DJL LMI, or
+//! OpenAI-compatible chat (vLLM, TGI's Messages API, LMI chat). Facts:
+//! protocols-and-prices.md §3.
+//!
+//! The stream's `PayloadPart`s carry raw container bytes; [`LineBuffer`]
+//! rebuilds the lines across parts. The production variant that served each
+//! request is recorded.
+
+mod format;
+mod lines;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::ops::ControlFlow;
+use std::time::Instant;
+
+use aws_sdk_sagemakerruntime::Client;
+use aws_sdk_sagemakerruntime::primitives::Blob;
+use aws_sdk_sagemakerruntime::types::ResponseStream;
+use serde_json::Value;
+
+use super::aws::{self, AttemptCounter, AwsSettings};
+use super::{GenRequest, Progress};
+use crate::record::{ErrorClass, RequestError, Timeline};
+
+pub(crate) use format::Format;
+use format::LineParser;
+
+aws::impl_receive!(aws_sdk_sagemakerruntime::primitives::event_stream::EventReceiver<T, E>);
+use lines::{LineBuffer, MAX_LINE_BYTES};
+
+/// One SageMaker target.
+#[derive(Debug, Clone)]
+pub(crate) struct SageMakerSettings {
+    /// Region, credentials, endpoint, retries.
+    pub aws: AwsSettings,
+    /// `endpoint_name`.
+    pub endpoint_name: String,
+    /// `inference_component`: `X-Amzn-SageMaker-Inference-Component`.
+    pub inference_component: Option<String>,
+    /// `target_variant`: `X-Amzn-SageMaker-Target-Variant`.
+    pub target_variant: Option<String>,
+    /// `custom_attributes`: `X-Amzn-SageMaker-Custom-Attributes`.
+    pub custom_attributes: Option<String>,
+    /// The container's protocol.
+    pub format: Format,
+    /// The `model` field, for the `openai` format (vLLM may want it).
+    pub model: Option<String>,
+    /// Fields merged into every request body (into `parameters` for the
+    /// `tgi` and `lmi` formats), replacing standard ones.
+    pub extra: Option<serde_json::Map<String, Value>>,
+}
+
+/// A client for one SageMaker endpoint.
+#[derive(Clone)]
+pub(crate) struct SageMakerProvider {
+    client: Client,
+    settings: SageMakerSettings,
+}
+
+impl fmt::Debug for SageMakerProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SageMakerProvider").field("settings", &self.settings).finish()
+    }
+}
+
+impl SageMakerProvider {
+    /// Loads the AWS configuration and builds the client.
+    pub(crate) async fn new(settings: SageMakerSettings) -> Result<Self, String> {
+        let sdk = aws::sdk_config(&settings.aws).await?;
+        let client = Client::from_conf(aws_sdk_sagemakerruntime::config::Builder::from(&sdk).build());
+        Ok(SageMakerProvider { client, settings })
+    }
+
+    /// Sends `req` and records its stream on `tl`.
+    pub(crate) async fn send(&self, req: &GenRequest, tl: &mut Timeline) -> Result<(), RequestError> {
+        let counter = (self.settings.aws.retries > 0).then(AttemptCounter::default);
+        let outcome = self.send_counted(req, tl, counter.as_ref()).await;
+        if let Some(counter) = counter {
+            tl.set_attempts(counter.get());
+        }
+        outcome
+    }
+
+    async fn send_counted(
+        &self,
+        req: &GenRequest,
+        tl: &mut Timeline,
+        counter: Option<&AttemptCounter>,
+    ) -> Result<(), RequestError> {
+        let s = &self.settings;
+        let body = s.format.body(req, s.model.as_deref(), s.extra.as_ref());
+        let op = self
+            .client
+            .invoke_endpoint_with_response_stream()
+            .endpoint_name(&s.endpoint_name)
+            .content_type("application/json")
+            .accept(s.format.accept())
+            .body(Blob::new(body))
+            .set_inference_component_name(s.inference_component.clone())
+            .set_target_variant(s.target_variant.clone())
+            .set_custom_attributes(s.custom_attributes.clone());
+        let mut op = op.customize();
+        if let Some(counter) = counter {
+            op = op.interceptor(counter.clone());
+        }
+        tl.mark_sent(Instant::now());
+        let sent = tokio::time::timeout_at(aws::deadline(tl), op.send()).await;
+        let at = Instant::now();
+        let mut out = match sent {
+            Err(_elapsed) => return Err(tl.timeout_error()),
+            Ok(Err(e)) => return Err(aws::send_error(e)),
+            Ok(Ok(out)) => out,
+        };
+        tl.mark_headers(at);
+        if let Some(id) = aws_sdk_sagemakerruntime::operation::RequestId::request_id(&out) {
+            tl.set_response_id(id);
+        }
+        if let Some(variant) = out.invoked_production_variant() {
+            tl.set_variant(variant);
+        }
+        let mut lines = LineBuffer::default();
+        let mut parser = LineParser::new(s.format);
+        let outcome = aws::read_stream(&mut out.body, tl, "", |event, at, tl| {
+            let ResponseStream::PayloadPart(part) = event else { return Ok(Progress::More) };
+            let Some(bytes) = part.bytes() else { return Ok(Progress::More) };
+            let mut progress = Progress::More;
+            let flow = lines.feed(bytes.as_ref(), |line| match parser.on_line(line, at, tl) {
+                Ok(p) => {
+                    progress = progress.max(p);
+                    ControlFlow::Continue(())
+                }
+                Err(e) => ControlFlow::Break(e),
+            });
+            if let ControlFlow::Break(e) = flow {
+                return Err(e);
+            }
+            if lines.pending_len() > MAX_LINE_BYTES {
+                return Err(RequestError::new(ErrorClass::Protocol, "a line grew past 8 MiB without ending"));
+            }
+            Ok(progress)
+        })
+        .await;
+        // A close before the end marker: the last line may lack its newline.
+        match outcome {
+            Err(e) if e.class == ErrorClass::Cut && e.message.is_empty() => {
+                let mut progress = Progress::More;
+                let at = Instant::now();
+                if let ControlFlow::Break(e) = lines.finish(|line| match parser.on_line(line, at, tl) {
+                    Ok(p) => {
+                        progress = progress.max(p);
+                        ControlFlow::Continue(())
+                    }
+                    Err(e) => ControlFlow::Break(e),
+                }) {
+                    return Err(e);
+                }
+                if progress >= Progress::Complete {
+                    tl.mark_end(at);
+                    return Ok(());
+                }
+                Err(RequestError::new(ErrorClass::Cut, format!("stream closed before {}", s.format.end_marker())))
+            }
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! End to end, the way a user meets llmbench: a workspace with
+//! `benches/chat.rs` (`harness = false`) and an `llmbench.toml`, driven by the
+//! real `cargo llmbench`, `cargo bench` and `cargo test`, then the files they
+//! wrote read back. Offline: every target is a simulator on 127.0.0.1 (or a
+//! closed port). The harness is in `common/`.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Fixture, dir_names, read_json, read_jsonl, remove_dir};
+use llmbench::exit_code;
+use serde_json::Value;
+
+/// The built-in simulator's TTFT when `llmbench.toml` is not read.
+const DEFAULT_SIM_TTFT_MS: f64 = 80.0;
+
+/// A number at `pointer` in `json`, or a panic naming what is missing.
+#[track_caller]
+fn number(json: &Value, pointer: &str, file: &Path) -> f64 {
+    json.pointer(pointer)
+        .and_then(Value::as_f64)
+        .unwrap_or_else(|| panic!("{}: {pointer} is not a number: {:?}", file.display(), json.pointer(pointer)))
+}
+
+/// How many lines of the combined summary (after its title) start with `prefix`.
+fn summary_rows(stdout: &str, title: &str, prefix: &str) -> usize {
+    stdout.split_once(title).map_or(0, |(_, table)| table.lines().filter(|l| l.starts_with(prefix)).count())
+}
+
+#[test]
+fn bench_mode_writes_results_and_prints_tables() {
+    let fx = Fixture::new();
+    // cargo llmbench's default results root: LLMBENCH_HOME = <target-dir>/llmbench.
+    let home = fx.target_dir.join("llmbench");
+    remove_dir(&home.join("short_questions"));
+    remove_dir(&home.join("other"));
+
+    let run = common::run(&mut fx.cargo_llmbench(&[]));
+    run.assert_code(exit_code::OK)
+        .assert_stdout_contains("short_questions · sim")
+        .assert_stdout_contains("other · sim")
+        .assert_stdout_contains("TTFT ms p50/p90/p99")
+        .assert_stdout_contains("Summary of 2 benchmark runs")
+        .assert_stderr_contains("Running chat");
+
+    let dir = home.join("short_questions").join("sim").join("new");
+    let summary_path = dir.join("summary.json");
+    assert!(summary_path.is_file(), "{} was not written\n{run}", summary_path.display());
+    let json = read_json(&summary_path);
+    let text = std::fs::read_to_string(&summary_path).expect("summary.json was just read");
+    assert_eq!(json["format_version"], 1, "{text}");
+    assert_eq!(json["target"]["name"], "sim", "{text}");
+    assert_eq!(json["settings"]["samples"], 12, "{text}");
+    assert_eq!(json["settings"]["warmup"], 2, "{text}");
+    assert!(!text.contains("api_key"), "summary.json mentions api_key:\n{text}");
+    let levels = json["levels"].as_array().unwrap_or_else(|| panic!("no levels array:\n{text}"));
+    let concurrency: Vec<u64> = levels.iter().filter_map(|l| l["concurrency"].as_u64()).collect();
+    assert_eq!(concurrency, [1, 4], "{text}");
+    for (i, level) in levels.iter().enumerate() {
+        let at = |key: &str| format!("/levels/{i}/{key}");
+        assert_eq!(level["requests"]["ok"], 12, "level {i}:\n{text}");
+        assert_eq!(level["requests"]["failed"], 0, "level {i}:\n{text}");
+        let ttft = number(&json, &at("ttft/p50"), &summary_path);
+        assert!(
+            (5.0..DEFAULT_SIM_TTFT_MS).contains(&ttft),
+            "level {i}: TTFT p50 {ttft} ms is outside [5, 80): the sim's TTFT is 5 ms (80 ms if llmbench.toml was ignored)"
+        );
+        assert!(level["tpot"]["p50"].is_number(), "level {i}: no TPOT:\n{text}");
+        // 12 samples are too few for a p99: null, with the reason beside it.
+        assert!(level["ttft"]["p99"].is_null(), "level {i}: p99 from 12 samples:\n{text}");
+        let reason = level["ttft"]["missing"]["p99"].as_str().unwrap_or_default();
+        assert!(reason.contains("12"), "level {i}: missing.p99 is {reason:?}:\n{text}");
+        assert!(number(&json, &at("output_tok_per_s"), &summary_path) > 0.0, "level {i}:\n{text}");
+    }
+    // The typed reader of the public API accepts what the binary wrote.
+    let typed = llmbench::results::read_summary(&dir).unwrap_or_else(|e| panic!("read_summary: {e}"));
+    assert_eq!(typed.levels.len(), 2);
+    assert!(typed.cold_start.as_ref().is_some_and(|c| c.error.is_none() && c.ttft_ms.is_some()), "{text}");
+
+    // One cold start, then per level 2 warm-up and 12 measured requests.
+    let requests_path = dir.join("requests.jsonl");
+    let records = read_jsonl(&requests_path);
+    assert_eq!(records.len(), 1 + 2 * (12 + 2), "{}", requests_path.display());
+    let count = |phase: &str, concurrency: Option<u64>| {
+        records.iter().filter(|r| r["phase"] == phase && concurrency.is_none_or(|c| r["concurrency"] == c)).count()
+    };
+    assert!(records.iter().all(|r| r["phase"].is_string()), "a record has no phase: {}", requests_path.display());
+    assert_eq!(records[0]["phase"], "cold_start");
+    assert_eq!(count("cold_start", None), 1);
+    assert_eq!(count("warmup", Some(1)), 2);
+    assert_eq!(count("warmup", Some(4)), 2);
+    assert_eq!(count("measured", Some(1)), 12);
+    assert_eq!(count("measured", Some(4)), 12);
+    let requests_text = std::fs::read_to_string(&requests_path).expect("requests.jsonl was just read");
+    assert!(!requests_text.contains("api_key"), "requests.jsonl mentions api_key");
+
+    let other = read_json(&home.join("other").join("sim").join("new").join("summary.json"));
+    assert_eq!(other["levels"].as_array().map(Vec::len), Some(1), "{other:#}");
+    assert_eq!(other["levels"][0]["requests"]["ok"], 5, "{other:#}");
+}
+
+#[test]
+fn a_filter_and_two_targets_run_side_by_side() {
+    let fx = Fixture::new();
+    let home = fx.scratch_path("results");
+    let run =
+        common::run(fx.cargo_llmbench(&["short", "--target", "sim", "--target", "sim2"]).env("LLMBENCH_HOME", &home));
+    run.assert_code(exit_code::OK).assert_stdout_contains("Summary of 2 benchmark runs");
+    let title = "Summary of 2 benchmark runs";
+    assert_eq!(summary_rows(&run.stdout, title, "short_questions · sim "), 2, "one row per level\n{run}");
+    assert_eq!(summary_rows(&run.stdout, title, "short_questions · sim2 "), 2, "one row per level\n{run}");
+
+    assert_eq!(dir_names(&home), ["short_questions"], "`other` does not match the filter\n{run}");
+    assert_eq!(dir_names(&home.join("short_questions")), ["sim", "sim2"], "{run}");
+    for (target, sim_ttft) in [("sim", 5.0), ("sim2", 10.0)] {
+        let path = home.join("short_questions").join(target).join("new").join("summary.json");
+        let json = read_json(&path);
+        assert_eq!(json["target"]["name"], target);
+        assert_eq!(json["levels"].as_array().map(Vec::len), Some(2), "{json:#}");
+        // Each target's own simulator settings: its TTFT is a floor.
+        let ttft = number(&json, "/levels/0/ttft/p50", &path);
+        assert!(
+            (sim_ttft..DEFAULT_SIM_TTFT_MS).contains(&ttft),
+            "{target}: TTFT p50 {ttft} ms, expected at least its sim's {sim_ttft} ms"
+        );
+    }
+}
+
+#[test]
+fn list_prints_the_benchmarks_sorted() {
+    let fx = Fixture::new();
+    let run = common::run(&mut fx.cargo_llmbench(&["--list", "--", "--format", "terse"]));
+    run.assert_code(exit_code::OK);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines, ["other: benchmark", "short_questions: benchmark"], "{run}");
+
+    let run = common::run(&mut fx.cargo_llmbench(&["--list", "short"]));
+    run.assert_code(exit_code::OK);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{run}");
+    assert!(lines[0].starts_with("short_questions: benchmark (benches/chat.rs:"), "{run}");
+}
+
+/// The README lists `--list [--format terse]` among the flags; `cargo llmbench`
+/// forwards `--list` but has no `--format`.
+#[test]
+fn list_format_terse_without_the_separator() {
+    let fx = Fixture::new();
+    let run = common::run(&mut fx.cargo_llmbench(&["--list", "--format", "terse"]));
+    run.assert_code(exit_code::OK).assert_no_panic();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines, ["other: benchmark", "short_questions: benchmark"], "{run}");
+}
+
+#[test]
+fn test_mode_sends_one_request_each_and_writes_nothing() {
+    let fx = Fixture::new();
+    let home = fx.scratch_path("results");
+
+    // `cargo test --benches` runs the binary without --bench: test mode.
+    let run = common::run(fx.cargo("test", &["--benches"]).env("LLMBENCH_HOME", &home));
+    run.assert_code(exit_code::OK)
+        .assert_stdout_contains("Testing short_questions")
+        .assert_stdout_contains("Testing other")
+        .assert_stdout_contains("Success");
+    assert!(!run.stdout.contains("FAILED"), "{run}");
+    assert!(!home.exists(), "test mode wrote {:?}\n{run}", dir_names(&home));
+
+    // `cargo llmbench --test` is the same, filtered.
+    let run = common::run(fx.cargo_llmbench(&["--test", "short"]).env("LLMBENCH_HOME", &home));
+    run.assert_code(exit_code::OK).assert_stdout_contains("Testing short_questions").assert_stdout_contains("Success");
+    assert!(!run.stdout.contains("Testing other"), "the filter selects short_questions only\n{run}");
+    assert!(!home.exists(), "test mode wrote {:?}\n{run}", dir_names(&home));
+}
+
+#[test]
+fn cargo_bench_without_the_subcommand_measures() {
+    let fx = Fixture::new();
+    // No LLMBENCH_HOME and no CARGO_TARGET_DIR: the binary finds the results
+    // root from its own location, <target-dir>/release/deps/chat-….
+    let home = fx.target_dir.join("llmbench");
+    remove_dir(&home.join("other"));
+    remove_dir(&home.join("short_questions"));
+    let target_dir = fx.target_dir.to_string_lossy().into_owned();
+    let mut cmd = fx.cargo("bench", &["--target-dir", &target_dir, "--", "other"]);
+    cmd.env_remove("CARGO_TARGET_DIR");
+    let run = common::run(&mut cmd);
+    run.assert_code(exit_code::OK).assert_stdout_contains("other · sim");
+
+    assert_eq!(dir_names(&home), ["other"], "only the filtered benchmark ran\n{run}");
+    let path = home.join("other").join("sim").join("new").join("summary.json");
+    let json = read_json(&path);
+    assert_eq!(json["settings"]["concurrency"], serde_json::json!([1]), "{json:#}");
+    assert_eq!(json["levels"][0]["requests"]["ok"], 5, "{json:#}");
+    assert_eq!(read_jsonl(&path.with_file_name("requests.jsonl")).len(), 1 + 1 + 5);
+}
+
+/// Runs `cargo llmbench ARGS` with a scratch results root and checks the
+/// exit code, that nothing panicked and that no results were written.
+#[track_caller]
+fn rejected(fx: &Fixture, args: &[&str], code: i32) -> common::Run {
+    let home = fx.scratch_path("results");
+    let run = common::run(fx.cargo_llmbench(args).env("LLMBENCH_HOME", &home));
+    run.assert_code(code).assert_no_panic();
+    assert!(!home.exists(), "results were written: {:?}\n{run}", dir_names(&home));
+    run
+}
+
+#[test]
+fn a_malformed_config_names_file_line_and_key() {
+    let fx = Fixture::new();
+    let config = fx.scratch_file("llmbench.toml", "[sim]\nttft = \"5ms\"\nitl = \"1ms\"\n\n[defaults]\nsampels = 3\n");
+    let config = config.to_string_lossy().into_owned();
+    let run = rejected(&fx, &["--config", &config], exit_code::USAGE);
+    run.assert_stderr_contains(&config).assert_stderr_contains("line 6").assert_stderr_contains("sampels");
+}
+
+#[test]
+fn an_unknown_target_lists_the_known_ones() {
+    let fx = Fixture::new();
+    let run = rejected(&fx, &["--target", "nope"], exit_code::USAGE);
+    run.assert_stderr_contains(r#"unknown target "nope" (known: sim, sim2)"#);
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    let fx = Fixture::new();
+    // Passed through to the benchmark binary.
+    rejected(&fx, &["--", "--no-such-flag"], exit_code::USAGE).assert_stderr_contains("--no-such-flag");
+    // Checked by the benchmark binary.
+    rejected(&fx, &["--concurrency", "0"], exit_code::USAGE).assert_stderr_contains("--concurrency");
+    rejected(&fx, &["--sample-size", "0"], exit_code::USAGE).assert_stderr_contains("--sample-size");
+    rejected(&fx, &["("], exit_code::USAGE).assert_stderr_contains("invalid FILTER regex");
+    // Refused by cargo llmbench itself.
+    rejected(&fx, &["--no-such-flag"], exit_code::USAGE).assert_stderr_contains("--no-such-flag");
+    rejected(&fx, &["--bench", "nope"], exit_code::USAGE).assert_stderr_contains("nope");
+}
+
+#[test]
+fn no_match_exits_4() {
+    let fx = Fixture::new();
+    rejected(&fx, &["zzz"], exit_code::NO_BENCHMARKS).assert_stderr_contains(r#"no benchmark matched "zzz""#);
+}
+
+#[test]
+fn a_missing_api_key_variable_is_named() {
+    let fx = Fixture::new();
+    let config = fx.scratch_file(
+        "llmbench.toml",
+        &format!(
+            "{}\n[targets.remote]\nprovider = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"\nmodel = \"m\"\napi_key_env = \"LLMBENCH_E2E_UNSET_KEY\"\n",
+            common::CONFIG
+        ),
+    );
+    let config = config.to_string_lossy().into_owned();
+    // The harness removes every LLMBENCH_* variable from the children.
+    let run = rejected(&fx, &["--config", &config, "--target", "remote"], exit_code::USAGE);
+    run.assert_stderr_contains("LLMBENCH_E2E_UNSET_KEY").assert_stderr_contains("targets.remote.api_key_env");
+}
+
+#[test]
+fn the_api_key_never_reaches_results_or_output() {
+    let fx = Fixture::new();
+    let secret = "sk-e2e-7f3a91c4-do-not-print";
+    // A port nobody listens on: every request fails fast, and is recorded.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let config = fx.scratch_file(
+        "llmbench.toml",
+        &format!(
+            "[targets.keyed]\nprovider = \"openai\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\nmodel = \"m\"\napi_key_env = \"LLMBENCH_E2E_KEY\"\n"
+        ),
+    );
+    let home = fx.scratch_path("results");
+    let config = config.to_string_lossy().into_owned();
+    let mut cmd =
+        fx.cargo_llmbench(&["other", "--config", &config, "--target", "keyed", "--sample-size", "3", "--warm-up", "0"]);
+    let run = common::run(cmd.env("LLMBENCH_HOME", &home).env("LLMBENCH_E2E_KEY", secret));
+    run.assert_no_panic();
+    assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret), "the key was printed\n{run}");
+    // Nothing succeeded: the run says so and fails, so CI notices a dead endpoint.
+    assert_eq!(run.code(), Some(1), "{run}");
+    assert!(run.stderr.contains("no request to keyed succeeded"), "{run}");
+
+    let dir = home.join("other").join("keyed").join("new");
+    let json = read_json(&dir.join("summary.json"));
+    assert_eq!(json["target"]["provider"], "openai", "{json:#}");
+    assert_eq!(json["levels"][0]["requests"]["failed"], 3, "{json:#}");
+    assert_eq!(read_jsonl(&dir.join("requests.jsonl")).len(), 1 + 3);
+    for file in ["summary.json", "requests.jsonl"] {
+        let text = std::fs::read_to_string(dir.join(file)).expect("the run's files were just read");
+        assert!(!text.contains(secret), "{file} holds the API key");
+        assert!(!text.contains("api_key"), "{file} mentions api_key");
+    }
+}
