@@ -220,7 +220,9 @@ fn a_malformed_config_names_file_line_and_key() {
 fn an_unknown_target_lists_the_known_ones() {
     let fx = Fixture::new();
     let run = rejected(&fx, &["--target", "nope"], exit_code::USAGE);
-    run.assert_stderr_contains(r#"unknown target "nope" (known: sim, sim2)"#);
+    run.assert_stderr_contains(
+        r#"unknown target "nope" (known: sim, sim-bedrock, sim-bedrock-invoke, sim-sagemaker, sim2)"#,
+    );
 }
 
 #[test]

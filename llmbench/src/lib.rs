@@ -20,9 +20,9 @@ pub(crate) mod load;
 #[cfg(any(feature = "mock", all(test, feature = "_eventstream")))]
 pub mod mock;
 pub(crate) mod provider;
-pub(crate) mod rng;
 pub(crate) mod report;
 pub mod results;
+pub(crate) mod rng;
 pub mod sim;
 pub mod stats;
 pub mod target;

@@ -312,11 +312,7 @@ impl Timeline {
     /// until content arrives, then the total deadline.
     pub fn next_deadline(&self) -> Instant {
         let total = self.scheduled + self.deadlines.total;
-        if self.first_content.is_some() {
-            total
-        } else {
-            total.min(self.scheduled + self.deadlines.first_content)
-        }
+        if self.first_content.is_some() { total } else { total.min(self.scheduled + self.deadlines.first_content) }
     }
 
     /// The timeout error for a deadline that passed now.
@@ -341,7 +337,14 @@ impl Timeline {
 
     /// Turns the timeline into the record kept on disk. `error` is the
     /// request's failure, if any; `ended` is when the runner saw it finish.
-    pub(crate) fn into_record(self, index: u64, phase: Phase, error: Option<RequestError>, ended: Instant, start_offset_us: u64) -> RequestRecord {
+    pub(crate) fn into_record(
+        self,
+        index: u64,
+        phase: Phase,
+        error: Option<RequestError>,
+        ended: Instant,
+        start_offset_us: u64,
+    ) -> RequestRecord {
         let ms = |at: Option<Instant>| at.map(|t| millis_between(self.scheduled, t));
         let end = self.end.unwrap_or(ended);
         let chunks = self.chunk_offsets_us.len() as u64;
@@ -476,7 +479,9 @@ impl RequestRecord {
     /// with at least two output tokens.
     pub fn tpot_ms(&self) -> Option<f64> {
         match (self.ttft_ms, self.last_content_ms) {
-            (Some(first), Some(last)) if self.output_tokens >= 2 => Some((last - first) / (self.output_tokens - 1) as f64),
+            (Some(first), Some(last)) if self.output_tokens >= 2 => {
+                Some((last - first) / (self.output_tokens - 1) as f64)
+            }
             _ => None,
         }
     }

@@ -9,9 +9,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration {text:?} (expected e.g. \"500ms\", \"30s\", \"2m\")"))?;
+    let value: f64 =
+        num.parse().map_err(|_| format!("invalid duration {text:?} (expected e.g. \"500ms\", \"30s\", \"2m\")"))?;
     let scale = match unit.trim() {
         "" | "s" | "sec" | "secs" => 1.0,
         "ms" => 1e-3,

@@ -203,7 +203,8 @@ mod tests {
 
     #[test]
     fn libtest_flags_are_accepted() {
-        let a = parse(&["short", "--exact", "--nocapture", "--show-output", "--include-ignored", "--format", "json"]).unwrap();
+        let a = parse(&["short", "--exact", "--nocapture", "--show-output", "--include-ignored", "--format", "json"])
+            .unwrap();
         assert_eq!(a.filter.as_deref(), Some("short"));
         assert!(a.exact);
     }
@@ -224,7 +225,8 @@ mod tests {
 
     #[test]
     fn load_flags_are_checked() {
-        let a = parse(&["--rate", "5/s,10/s", "--arrival", "gamma:0.5", "--duration", "30s", "--max-in-flight", "8"]).unwrap();
+        let a = parse(&["--rate", "5/s,10/s", "--arrival", "gamma:0.5", "--duration", "30s", "--max-in-flight", "8"])
+            .unwrap();
         assert_eq!(a.rate.as_deref(), Some("5/s,10/s"));
         assert_eq!(a.arrival.as_deref(), Some("gamma:0.5"));
         let a = parse(&["--stages", "spike:10/s*5", "--sweep", "auto", "--slo", "ttft<=300ms,goodput>=95%"]).unwrap();

@@ -54,7 +54,9 @@ pub(super) fn run(args: &BenchArgs, config: &Config, selected: &[&'static BenchD
             println!("Ignoring {} (ignore = true)", def.name);
             continue;
         }
-        jobs.extend(plan(args, config, &prices, def)?.into_iter().filter(|j| super::selects_job(args, def.name, &j.id)));
+        jobs.extend(
+            plan(args, config, &prices, def)?.into_iter().filter(|j| super::selects_job(args, def.name, &j.id)),
+        );
     }
     if jobs.is_empty() {
         return Ok(exit_code::OK);
@@ -67,7 +69,8 @@ pub(super) fn run(args: &BenchArgs, config: &Config, selected: &[&'static BenchD
         if let Connection::Sim { sim, .. } = &job.target.connection
             && !sims.contains_key(name)
         {
-            let host = SimHost::start(sim.clone()).map_err(|e| Failure::Error(format!("cannot start the simulator: {e}")))?;
+            let host =
+                SimHost::start(sim.clone()).map_err(|e| Failure::Error(format!("cannot start the simulator: {e}")))?;
             sims.insert(name.clone(), host);
         }
     }
@@ -122,7 +125,8 @@ fn plan(args: &BenchArgs, config: &Config, prices: &PriceBook, def: &'static Ben
     };
     let bc_timeout = bc.and_then(|b| b.timeout.as_deref()).and_then(|t| crate::units::parse_duration(t).ok());
     let timeout = args.timeout.or(bc_timeout).or(def.timeout_ms.map(std::time::Duration::from_millis));
-    let samples = args.sample_size.or(bc.and_then(|b| b.samples)).or(def.samples).or(d.samples).unwrap_or(DEFAULT_SAMPLES);
+    let samples =
+        args.sample_size.or(bc.and_then(|b| b.samples)).or(def.samples).or(d.samples).unwrap_or(DEFAULT_SAMPLES);
     let warmup = args.warm_up.or(bc.and_then(|b| b.warmup)).or(def.warmup).or(d.warmup).unwrap_or(DEFAULT_WARMUP);
     let base = (def.workload)();
     // A parameter grid: [benches.NAME] params replace the attribute's.
@@ -135,7 +139,10 @@ fn plan(args: &BenchArgs, config: &Config, prices: &PriceBook, def: &'static Ben
         let mut next = Vec::with_capacity(variants.len() * values.len());
         for (id, w) in &variants {
             for v in values {
-                let w = w.clone().with_param(key, v).map_err(|e| Failure::Usage(format!("{}:{}: {}: {e}", def.file, def.line, def.name)))?;
+                let w = w
+                    .clone()
+                    .with_param(key, v)
+                    .map_err(|e| Failure::Usage(format!("{}:{}: {}: {e}", def.file, def.line, def.name)))?;
                 next.push((format!("{id}/{key}={v}"), w));
             }
         }
@@ -184,7 +191,15 @@ async fn test_all(jobs: &[Job], providers: &BTreeMap<String, Arc<Provider>>) -> 
         let name = &job.target.identity.name;
         print!("Testing {} · {name}", job.id);
         let _ = std::io::stdout().flush();
-        let record = load::run_one(&providers[name], &job.workload.request(0), 0, Phase::Measured, options(job, true), Instant::now()).await;
+        let record = load::run_one(
+            &providers[name],
+            &job.workload.request(0),
+            0,
+            Phase::Measured,
+            options(job, true),
+            Instant::now(),
+        )
+        .await;
         let checked = match (&record.error, &record.text) {
             (None, Some(text)) if job.workload.has_checks() || job.check.is_some() => {
                 job.workload.check_response(0, text, record.output_tokens, job.check).err()
@@ -197,7 +212,11 @@ async fn test_all(jobs: &[Job], providers: &BTreeMap<String, Arc<Provider>>) -> 
             continue;
         }
         match &record.error {
-            None if record.chunks > 0 => println!("\nSuccess ({} output tokens, TTFT {:.1} ms)", record.output_tokens, record.ttft_ms.unwrap_or(0.0)),
+            None if record.chunks > 0 => println!(
+                "\nSuccess ({} output tokens, TTFT {:.1} ms)",
+                record.output_tokens,
+                record.ttft_ms.unwrap_or(0.0)
+            ),
             None => {
                 failed += 1;
                 println!("\nFAILED: the response had no content");
@@ -212,7 +231,12 @@ async fn test_all(jobs: &[Job], providers: &BTreeMap<String, Arc<Provider>>) -> 
 }
 
 /// Bench mode: every job, results written and printed as each finishes.
-async fn bench_all(args: &BenchArgs, jobs: &[Job], providers: &BTreeMap<String, Arc<Provider>>, reserved: usize) -> Result<i32, Failure> {
+async fn bench_all(
+    args: &BenchArgs,
+    jobs: &[Job],
+    providers: &BTreeMap<String, Arc<Provider>>,
+    reserved: usize,
+) -> Result<i32, Failure> {
     let cancel = Cancel::default();
     let watcher = {
         let cancel = cancel.clone();
@@ -262,12 +286,19 @@ async fn bench_all(args: &BenchArgs, jobs: &[Job], providers: &BTreeMap<String, 
 }
 
 /// One benchmark × target: cold start, then each concurrency level.
-async fn bench_one(args: &BenchArgs, job: &Job, provider: Arc<Provider>, cancel: &Cancel, reserved: usize) -> (RunSummary, Vec<RequestRecord>) {
+async fn bench_one(
+    args: &BenchArgs,
+    job: &Job,
+    provider: Arc<Provider>,
+    cancel: &Cancel,
+    reserved: usize,
+) -> (RunSummary, Vec<RequestRecord>) {
     let started_at = SystemTime::now();
     let started = Instant::now();
     let opts = options(job, false);
     let mut all_records = Vec::new();
-    let cold = load::run_one(&provider, &job.workload.request(u64::MAX), 0, Phase::ColdStart, opts, Instant::now()).await;
+    let cold =
+        load::run_one(&provider, &job.workload.request(u64::MAX), 0, Phase::ColdStart, opts, Instant::now()).await;
     let cold_start = Some(ColdStart {
         ttft_ms: cold.ttft_ms,
         e2e_ms: cold.e2e_ms,
@@ -340,7 +371,10 @@ mod tests {
         Workload::synthetic()
     }
 
-    fn def(workload: fn() -> Workload, params: &'static [(&'static str, &'static [&'static str])]) -> &'static BenchDef {
+    fn def(
+        workload: fn() -> Workload,
+        params: &'static [(&'static str, &'static [&'static str])],
+    ) -> &'static BenchDef {
         Box::leak(Box::new(BenchDef {
             name: "summarise",
             module_path: "m",

@@ -55,7 +55,11 @@ pub(crate) fn discover(args: &LlmbenchArgs) -> anyhow::Result<Workspace> {
     for spec in &args.package {
         if !members.iter().any(|p| p.name.as_str() == spec) {
             let names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
-            return Err(UsageError(format!("package {spec:?} is not in this workspace (members: {})", names.join(", "))).into());
+            return Err(UsageError(format!(
+                "package {spec:?} is not in this workspace (members: {})",
+                names.join(", ")
+            ))
+            .into());
         }
     }
     let mut benches = Vec::new();
@@ -75,12 +79,18 @@ pub(crate) fn discover(args: &LlmbenchArgs) -> anyhow::Result<Workspace> {
             if !args.benches.is_empty() && !args.benches.iter().any(|b| b == &target.name) {
                 continue;
             }
-            benches.push(BenchTarget { package: pkg.name.to_string(), name: target.name.clone(), package_dir: package_dir.clone() });
+            benches.push(BenchTarget {
+                package: pkg.name.to_string(),
+                name: target.name.clone(),
+                package_dir: package_dir.clone(),
+            });
         }
     }
     for name in &args.benches {
         if !benches.iter().any(|b| &b.name == name) {
-            return Err(UsageError(format!("no bench target named {name:?} in a package that depends on llmbench")).into());
+            return Err(
+                UsageError(format!("no bench target named {name:?} in a package that depends on llmbench")).into()
+            );
         }
     }
     let target_dir = args.target_dir.clone().unwrap_or_else(|| metadata.target_directory.as_std_path().to_owned());

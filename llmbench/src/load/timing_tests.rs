@@ -42,7 +42,8 @@ async fn ttft_tpot_and_itl_match_the_simulator() {
         expected_chunks: 20,
         capture_text: false,
     };
-    let out = closed_loop(Arc::new(provider), Arc::new(requests), 2, 2, opts, Arc::new(Quiet), &Cancel::default()).await;
+    let out =
+        closed_loop(Arc::new(provider), Arc::new(requests), 2, 2, opts, Arc::new(Quiet), &Cancel::default()).await;
     let measured: Vec<_> = out.records.iter().filter(|r| r.phase == Phase::Measured).collect();
     assert_eq!(measured.len(), 6);
     for r in measured {

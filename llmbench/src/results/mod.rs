@@ -16,8 +16,8 @@ use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-pub use schema::{BenchInfo, ColdStart, FORMAT_VERSION, RunSettings, RunSummary, ToolInfo};
 pub(crate) use schema::rfc3339;
+pub use schema::{BenchInfo, ColdStart, FORMAT_VERSION, RunSettings, RunSummary, ToolInfo};
 
 use crate::record::RequestRecord;
 
@@ -51,7 +51,13 @@ pub fn default_root() -> PathBuf {
 pub fn file_safe(id: &str) -> String {
     let mut out: String = id
         .chars()
-        .map(|c| if matches!(c, '?' | '"' | '/' | '\\' | '*' | '<' | '>' | ':' | '|' | '^') || c.is_control() { '_' } else { c })
+        .map(|c| {
+            if matches!(c, '?' | '"' | '/' | '\\' | '*' | '<' | '>' | ':' | '|' | '^') || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
     if out.len() > 64 {
         let mut cut = 64;

@@ -116,7 +116,6 @@ pub struct LevelSummary {
     pub warnings: Vec<String>,
 }
 
-
 impl LevelSummary {
     /// The summary of a metric by its METRICS.md key.
     pub fn metric(&self, key: &str) -> Option<&LatencySummary> {
@@ -163,7 +162,8 @@ pub(crate) fn summarize_level(concurrency: u32, records: &[RequestRecord]) -> Le
     let measured: Vec<&RequestRecord> = records.iter().filter(|r| r.phase == Phase::Measured).collect();
     let ok: Vec<&RequestRecord> = measured.iter().copied().filter(|r| r.is_ok()).collect();
 
-    let mut counts = RequestCounts { attempted: measured.len() as u64, ok: ok.len() as u64, ..RequestCounts::default() };
+    let mut counts =
+        RequestCounts { attempted: measured.len() as u64, ok: ok.len() as u64, ..RequestCounts::default() };
     for r in &measured {
         if let Some(e) = &r.error {
             counts.failed += 1;

@@ -7,13 +7,13 @@ mod level;
 pub(crate) mod selfcheck;
 mod summary;
 
-pub use level::{InFlight, LevelSummary, RequestCounts};
-pub(crate) use level::summarize_level;
-pub use summary::LatencySummary;
+pub use crate::load::cpu::CpuUse;
 pub use goodput::{Correctness, Goodput};
 pub use knee::{Knee, SweepAnalysis};
+pub(crate) use level::summarize_level;
+pub use level::{InFlight, LevelSummary, RequestCounts};
 pub use selfcheck::LoadCheck;
-pub use crate::load::cpu::CpuUse;
+pub use summary::LatencySummary;
 
 /// Which stage of a staged (or spike) run a level row covers.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

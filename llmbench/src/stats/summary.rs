@@ -58,7 +58,8 @@ impl LatencySummary {
         }
         let n = finite.len() as f64;
         let mean = finite.iter().sum::<f64>() / n;
-        let var = if finite.len() > 1 { finite.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
+        let var =
+            if finite.len() > 1 { finite.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
         let min = finite.iter().copied().fold(f64::INFINITY, f64::min);
         let max = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let count = finite.len() as u64;

@@ -250,16 +250,15 @@ pub struct TargetConfig {
 impl Config {
     /// Reads and validates `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
         Config::parse(path, &text)
     }
 
     /// Parses `text` as if read from `path`.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            path: path.to_owned(),
-            message: e.to_string().trim_end().to_owned(),
-        })?;
+        let mut config: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string().trim_end().to_owned() })?;
         config.source = Some((path.to_owned(), text.to_owned()));
         config.validate()?;
         Ok(config)
@@ -318,7 +317,11 @@ impl Config {
                 return Err(self.invalid(at, format!("benches.{name}.params"), message));
             }
             if b.samples == Some(0) || b.concurrency.as_ref().is_some_and(|c| c.is_empty() || c.contains(&0)) {
-                return Err(self.invalid(at, format!("benches.{name}"), "samples and concurrency levels must be at least 1"));
+                return Err(self.invalid(
+                    at,
+                    format!("benches.{name}"),
+                    "samples and concurrency levels must be at least 1",
+                ));
             }
             if let Some(Err(m)) = b.timeout.as_deref().map(crate::units::parse_duration) {
                 return Err(self.invalid(at, format!("benches.{name}.timeout"), m));
@@ -334,7 +337,11 @@ impl Config {
             if crate::target::BUILTIN.contains(&name.as_str()) {
                 return Err(self.invalid(at, format!("targets.{name}"), "this name is built in; choose another"));
             }
-            for (k, v) in [("timeout", &t.timeout), ("first_content_timeout", &t.first_content_timeout), ("connect_timeout", &t.connect_timeout)] {
+            for (k, v) in [
+                ("timeout", &t.timeout),
+                ("first_content_timeout", &t.first_content_timeout),
+                ("connect_timeout", &t.connect_timeout),
+            ] {
                 if let Some(v) = v {
                     crate::units::parse_duration(v).map_err(|m| self.invalid(at, key(k), m))?;
                 }
@@ -344,10 +351,18 @@ impl Config {
                 ProviderKind::Bedrock | ProviderKind::Sagemaker | ProviderKind::Anthropic => {}
                 ProviderKind::Openai => {
                     let Some(url) = &t.base_url else {
-                        return Err(self.invalid(at, key("base_url"), "required for provider \"openai\" (e.g. \"http://127.0.0.1:8000/v1\")"));
+                        return Err(self.invalid(
+                            at,
+                            key("base_url"),
+                            "required for provider \"openai\" (e.g. \"http://127.0.0.1:8000/v1\")",
+                        ));
                     };
                     if !(url.starts_with("http://") || url.starts_with("https://")) {
-                        return Err(self.invalid(at, key("base_url"), format!("{url:?} must start with http:// or https://")));
+                        return Err(self.invalid(
+                            at,
+                            key("base_url"),
+                            format!("{url:?} must start with http:// or https://"),
+                        ));
                     }
                     if t.model.is_none() {
                         return Err(self.invalid(at, key("model"), "required for provider \"openai\""));
@@ -361,7 +376,11 @@ impl Config {
                         return Err(self.invalid(at, key("sim"), e.to_string()));
                     }
                     if t.base_url.is_some() || t.api_key_env.is_some() {
-                        return Err(self.invalid(at, key("base_url"), "a sim target starts its own server; remove base_url/api_key_env"));
+                        return Err(self.invalid(
+                            at,
+                            key("base_url"),
+                            "a sim target starts its own server; remove base_url/api_key_env",
+                        ));
                     }
                 }
             }
@@ -377,7 +396,11 @@ impl Config {
         let only = |k: &str, set: bool, allowed: &[ProviderKind]| -> Result<(), ConfigError> {
             if set && !allowed.contains(&t.provider) {
                 let names: Vec<&str> = allowed.iter().map(|p| p.as_str()).collect();
-                return Err(self.invalid(at, key(k), format!("not a setting of provider \"{provider}\" (only {})", names.join(", "))));
+                return Err(self.invalid(
+                    at,
+                    key(k),
+                    format!("not a setting of provider \"{provider}\" (only {})", names.join(", ")),
+                ));
             }
             Ok(())
         };
@@ -425,7 +448,11 @@ impl Config {
         match t.provider {
             Bedrock => {
                 if t.model.is_none() {
-                    return Err(self.invalid(at, key("model"), "required for provider \"bedrock\" (a model id, inference profile id or ARN)"));
+                    return Err(self.invalid(
+                        at,
+                        key("model"),
+                        "required for provider \"bedrock\" (a model id, inference profile id or ARN)",
+                    ));
                 }
                 let invoke = t.api.as_deref() == Some("invoke");
                 if invoke && t.family.is_none() {
@@ -435,10 +462,18 @@ impl Config {
                     return Err(self.invalid(at, key("family"), "only with api = \"invoke\""));
                 }
                 if invoke && t.additional_model_request_fields.is_some() {
-                    return Err(self.invalid(at, key("additional_model_request_fields"), "only with api = \"converse\"; use extra_body with api = \"invoke\""));
+                    return Err(self.invalid(
+                        at,
+                        key("additional_model_request_fields"),
+                        "only with api = \"converse\"; use extra_body with api = \"invoke\"",
+                    ));
                 }
                 if !invoke && t.extra_body.is_some() {
-                    return Err(self.invalid(at, key("extra_body"), "only with api = \"invoke\"; use additional_model_request_fields with api = \"converse\""));
+                    return Err(self.invalid(
+                        at,
+                        key("extra_body"),
+                        "only with api = \"invoke\"; use additional_model_request_fields with api = \"converse\"",
+                    ));
                 }
                 if t.exact_output.is_some() {
                     return Err(self.invalid(at, key("exact_output"), "not a setting of provider \"bedrock\""));
@@ -449,10 +484,18 @@ impl Config {
                     return Err(self.invalid(at, key("endpoint_name"), "required for provider \"sagemaker\""));
                 }
                 if t.format.is_none() {
-                    return Err(self.invalid(at, key("format"), "required for provider \"sagemaker\" (tgi, lmi or openai: what the container streams)"));
+                    return Err(self.invalid(
+                        at,
+                        key("format"),
+                        "required for provider \"sagemaker\" (tgi, lmi or openai: what the container streams)",
+                    ));
                 }
                 if t.api_key_env.is_some() {
-                    return Err(self.invalid(at, key("api_key_env"), "SageMaker uses AWS credentials (profile, environment, role)"));
+                    return Err(self.invalid(
+                        at,
+                        key("api_key_env"),
+                        "SageMaker uses AWS credentials (profile, environment, role)",
+                    ));
                 }
             }
             Anthropic => {
@@ -462,7 +505,11 @@ impl Config {
                 if let Some(url) = &t.base_url
                     && !(url.starts_with("http://") || url.starts_with("https://"))
                 {
-                    return Err(self.invalid(at, key("base_url"), format!("{url:?} must start with http:// or https://")));
+                    return Err(self.invalid(
+                        at,
+                        key("base_url"),
+                        format!("{url:?} must start with http:// or https://"),
+                    ));
                 }
             }
             Sim => {

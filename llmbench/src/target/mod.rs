@@ -149,7 +149,11 @@ pub(crate) fn resolve(config: &Config, name: &str, timeout: Option<Duration>) ->
                     model: "sim".into(),
                     endpoint: providers::sim_endpoint(client),
                 },
-                connection: Connection::Sim { sim: t.sim.clone().unwrap_or_else(|| config.sim.clone()), endpoint, client },
+                connection: Connection::Sim {
+                    sim: t.sim.clone().unwrap_or_else(|| config.sim.clone()),
+                    endpoint,
+                    client,
+                },
                 deadlines,
                 connect_timeout,
                 exact_output,
@@ -219,7 +223,11 @@ mod tests {
 
     #[test]
     fn unknown_targets_list_the_known_ones() {
-        let c = Config::parse(Path::new("llmbench.toml"), "[targets.local]\nprovider = \"openai\"\nbase_url = \"http://h/v1\"\nmodel = \"m\"\n").unwrap();
+        let c = Config::parse(
+            Path::new("llmbench.toml"),
+            "[targets.local]\nprovider = \"openai\"\nbase_url = \"http://h/v1\"\nmodel = \"m\"\n",
+        )
+        .unwrap();
         let err = resolve(&c, "haiku", None).unwrap_err().to_string();
         assert_eq!(err, format!("unknown target \"haiku\" (known: {}, local)", BUILTIN.join(", ")));
     }

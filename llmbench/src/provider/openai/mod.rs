@@ -23,10 +23,10 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde_json::Value;
 
 use super::GenRequest;
-pub(crate) use wire::Text;
-use wire::{Body, Choice, Chunk, ErrorBody, StreamOptions, WireMessage};
 use super::sse::{Event, SseDecoder};
 use crate::record::{ContentKind, ErrorClass, RequestError, Timeline};
+pub(crate) use wire::Text;
+use wire::{Body, Choice, Chunk, ErrorBody, StreamOptions, WireMessage};
 
 /// The most of an error response's body read to explain it: any JSON error
 /// fits, and a server that answers with an endless page cannot hold us.
@@ -298,7 +298,12 @@ pub(crate) struct StreamState {
 impl StreamState {
     /// Handles one SSE event read at `at`. Breaks with the request's outcome
     /// at `[DONE]` or an error.
-    pub(crate) fn on_event(&mut self, event: Event<'_>, at: Instant, tl: &mut Timeline) -> ControlFlow<Result<(), RequestError>> {
+    pub(crate) fn on_event(
+        &mut self,
+        event: Event<'_>,
+        at: Instant,
+        tl: &mut Timeline,
+    ) -> ControlFlow<Result<(), RequestError>> {
         self.events += 1;
         if event.name == b"error" {
             let message = serde_json::from_slice::<ErrorBody>(event.data)
@@ -462,6 +467,6 @@ pub(crate) fn truncate(mut s: String) -> String {
     s
 }
 
-mod wire;
 #[cfg(test)]
 mod tests;
+mod wire;

@@ -158,8 +158,7 @@ async fn malformed_json_is_a_protocol_error() {
     assert_eq!(class(&rec), Some(ErrorClass::Protocol));
     assert!(rec.error.as_ref().is_some_and(|e| e.message.starts_with("chunk is not valid JSON")));
 
-    let json =
-        ResponseTemplate::new(200).set_body_raw(&br#"{"id":"chatcmpl-1","choices":[]}"#[..], "application/json");
+    let json = ResponseTemplate::new(200).set_body_raw(&br#"{"id":"chatcmpl-1","choices":[]}"#[..], "application/json");
     let server = mock("/chat/completions", json).await;
     let rec = run(settings(format!("{}/v1", server.uri())), GENEROUS).await;
     assert_eq!(class(&rec), Some(ErrorClass::Protocol));
