@@ -303,14 +303,15 @@ async fn model_stream_error_and_cut() {
 async fn seeded_errors_and_text_repeat() {
     let config = SimConfig { error_rate: 0.5, error: SimError::Server, seed: 99, ..fast() };
     let mut runs = Vec::new();
+    // `created` is the wall-clock second; it may tick between the two runs.
+    let created = regex::Regex::new(r#""created":\d+"#).unwrap();
     for _ in 0..2 {
         let server = SimServer::start(config.clone()).await.unwrap();
         let mut outcomes = Vec::new();
         for _ in 0..20 {
             let reply = chat(server.addr(), json!({"messages": [], "max_tokens": 4})).await;
-            // `created` is the wall-clock second; it may tick between the two runs.
             let body = String::from_utf8(reply.body).unwrap();
-            let body = regex::Regex::new(r#""created":\d+"#).unwrap().replace_all(&body, "\"created\":0").into_owned();
+            let body = created.replace_all(&body, "\"created\":0").into_owned();
             outcomes.push((reply.status, body));
         }
         runs.push(outcomes);
