@@ -1,0 +1,315 @@
+//! The per-request view of one run, read from `requests.jsonl`: sorted
+//! samples per level for distributions, one point per request for the
+//! timeline, and a few error messages and outputs to show as examples.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::record::{ErrorClass, Phase, RequestRecord};
+use crate::results;
+
+/// Error examples kept per class.
+const ERROR_EXAMPLES: usize = 3;
+/// Captured outputs kept per run.
+const TEXT_EXAMPLES: usize = 3;
+/// Characters of an example kept.
+const EXAMPLE_CHARS: usize = 400;
+
+/// What one request is on the timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PointKind {
+    Measured,
+    Warmup,
+    ColdStart,
+    /// Failed, by index in [`ErrorClass::ALL`] (any phase).
+    Error(usize),
+}
+
+/// One request on the timeline.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Point {
+    /// Scheduled time, seconds since the run's first request.
+    pub(crate) t_s: f64,
+    pub(crate) e2e_ms: f64,
+    pub(crate) ttft_ms: Option<f64>,
+    pub(crate) kind: PointKind,
+}
+
+/// The measured, successful samples of one level, each sorted ascending.
+#[derive(Debug, Default)]
+pub(crate) struct LevelSamples {
+    pub(crate) concurrency: u32,
+    pub(crate) ttft: Vec<f64>,
+    pub(crate) tpot: Vec<f64>,
+    pub(crate) e2e: Vec<f64>,
+    pub(crate) itl: Vec<f64>,
+}
+
+/// A distinct error message and how often it occurred.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ErrorExample {
+    pub(crate) class: ErrorClass,
+    pub(crate) status: Option<u16>,
+    pub(crate) message: String,
+    pub(crate) count: u64,
+}
+
+/// One run's requests.
+#[derive(Debug, Default)]
+pub(crate) struct RunRequests {
+    /// Levels in the order they ran.
+    pub(crate) levels: Vec<LevelSamples>,
+    /// Every request, in file order.
+    pub(crate) points: Vec<Point>,
+    /// Where each level begins on the timeline (seconds) and its concurrency.
+    pub(crate) level_starts: Vec<(f64, u32)>,
+    /// Up to three distinct messages per error class.
+    pub(crate) errors: Vec<ErrorExample>,
+    /// Up to three captured outputs (truncated), when text was captured.
+    pub(crate) texts: Vec<String>,
+}
+
+impl RunRequests {
+    /// Reads `dir/requests.jsonl`.
+    pub(crate) fn load(dir: &Path) -> Result<RunRequests, String> {
+        Ok(RunRequests::from_records(&results::read_requests(dir)?))
+    }
+
+    /// Builds the view from records in file order: the cold start first,
+    /// then each level's warm-up and measured requests.
+    pub(crate) fn from_records(records: &[RequestRecord]) -> RunRequests {
+        let mut out = RunRequests::default();
+        let mut errors: BTreeMap<(ErrorClass, String), (Option<u16>, u64, usize)> = BTreeMap::new();
+        // Levels restart their clocks; lay them end to end after the cold start.
+        let mut offset_us = 0u64;
+        let mut level_end_us = 0u64;
+        let mut current: Option<u32> = None;
+        for (i, r) in records.iter().enumerate() {
+            if r.phase == Phase::ColdStart {
+                offset_us = offset_us.max(r.end_us());
+            } else if current != Some(r.concurrency) {
+                offset_us += level_end_us;
+                level_end_us = 0;
+                current = Some(r.concurrency);
+                out.level_starts.push((offset_us as f64 / 1e6, r.concurrency));
+                out.levels.push(LevelSamples { concurrency: r.concurrency, ..LevelSamples::default() });
+            }
+            if r.phase != Phase::ColdStart {
+                level_end_us = level_end_us.max(r.end_us());
+            }
+            let t_s = if r.phase == Phase::ColdStart {
+                r.start_us as f64 / 1e6
+            } else {
+                (offset_us + r.start_us) as f64 / 1e6
+            };
+            let kind = match (&r.error, r.phase) {
+                (Some(e), _) => PointKind::Error(class_index(e.class)),
+                (None, Phase::ColdStart) => PointKind::ColdStart,
+                (None, Phase::Warmup) => PointKind::Warmup,
+                (None, Phase::Measured) => PointKind::Measured,
+            };
+            out.points.push(Point { t_s, e2e_ms: r.e2e_ms, ttft_ms: r.ttft_ms, kind });
+            if let Some(e) = &r.error {
+                let entry = errors.entry((e.class, truncate(&e.message))).or_insert((e.status, 0, i));
+                entry.1 += 1;
+            }
+            if let Some(text) = &r.text {
+                if out.texts.len() < TEXT_EXAMPLES && !text.is_empty() {
+                    out.texts.push(truncate(text));
+                }
+            }
+            if r.phase == Phase::Measured && r.is_ok() {
+                if let Some(level) = out.levels.last_mut() {
+                    level.ttft.extend(r.ttft_ms);
+                    level.tpot.extend(r.tpot_ms());
+                    level.e2e.push(r.e2e_ms);
+                    level.itl.extend(r.gaps_us.iter().map(|&g| f64::from(g) / 1e3));
+                }
+            }
+        }
+        for level in &mut out.levels {
+            for v in [&mut level.ttft, &mut level.tpot, &mut level.e2e, &mut level.itl] {
+                v.retain(|x| x.is_finite());
+                v.sort_unstable_by(f64::total_cmp);
+            }
+        }
+        // Per class: the most frequent messages first, then the earliest.
+        let mut by_class: BTreeMap<ErrorClass, Vec<ErrorExample>> = BTreeMap::new();
+        let mut order: BTreeMap<(ErrorClass, String), usize> = BTreeMap::new();
+        for ((class, message), (status, count, first)) in errors {
+            order.insert((class, message.clone()), first);
+            by_class.entry(class).or_default().push(ErrorExample { class, status, message, count });
+        }
+        for (class, mut list) in by_class {
+            list.sort_by_key(|e| (std::cmp::Reverse(e.count), order[&(class, e.message.clone())]));
+            list.truncate(ERROR_EXAMPLES);
+            out.errors.extend(list);
+        }
+        out
+    }
+}
+
+fn class_index(class: ErrorClass) -> usize {
+    ErrorClass::ALL.iter().position(|c| *c == class).unwrap_or(0)
+}
+
+fn truncate(text: &str) -> String {
+    match text.char_indices().nth(EXAMPLE_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+/// Points kept for drawing, and a sentence saying how they were chosen.
+///
+/// Every failed, warm-up and cold-start request is kept (up to `cap`
+/// failures, then every k-th). Measured successes beyond `cap` are thinned
+/// honestly: every k-th request, plus the fastest and slowest of each of
+/// 200 time slices, so neither the spikes nor the floor disappear.
+pub(crate) fn downsample(
+    points: &[Point],
+    latency: impl Fn(&Point) -> Option<f64>,
+    cap: usize,
+) -> (Vec<Point>, String) {
+    let with_y: Vec<&Point> = points.iter().filter(|p| latency(p).is_some()).collect();
+    let measured: Vec<&Point> = with_y.iter().copied().filter(|p| p.kind == PointKind::Measured).collect();
+    let failed: Vec<&Point> = with_y.iter().copied().filter(|p| matches!(p.kind, PointKind::Error(_))).collect();
+    let mut keep: Vec<Point> =
+        with_y.iter().filter(|p| matches!(p.kind, PointKind::Warmup | PointKind::ColdStart)).map(|p| **p).collect();
+    let mut notes = Vec::new();
+    if measured.len() <= cap {
+        keep.extend(measured.iter().map(|p| **p));
+        notes.push(format!("all {} measured requests", measured.len()));
+    } else {
+        let stride = measured.len().div_ceil(cap);
+        let tmax = measured.iter().map(|p| p.t_s).fold(0.0, f64::max).max(1e-9);
+        const SLICES: usize = 200;
+        let mut extremes: Vec<Option<(usize, usize)>> = vec![None; SLICES];
+        for (i, p) in measured.iter().enumerate() {
+            let s = ((p.t_s / tmax) * (SLICES - 1) as f64) as usize;
+            let y = latency(p).unwrap_or(0.0);
+            let e = extremes[s].get_or_insert((i, i));
+            if y < latency(measured[e.0]).unwrap_or(0.0) {
+                e.0 = i;
+            }
+            if y > latency(measured[e.1]).unwrap_or(0.0) {
+                e.1 = i;
+            }
+        }
+        let mut chosen = vec![false; measured.len()];
+        for i in (0..measured.len()).step_by(stride) {
+            chosen[i] = true;
+        }
+        for (lo, hi) in extremes.into_iter().flatten() {
+            chosen[lo] = true;
+            chosen[hi] = true;
+        }
+        let shown = chosen.iter().filter(|c| **c).count();
+        keep.extend(measured.iter().zip(&chosen).filter(|(_, c)| **c).map(|(p, _)| **p));
+        notes.push(format!(
+            "{shown} of {} measured requests: every {stride}th plus each time slice's fastest and slowest",
+            measured.len()
+        ));
+    }
+    if !failed.is_empty() {
+        if failed.len() <= cap {
+            keep.extend(failed.iter().map(|p| **p));
+            notes.push(format!("all {} failures", failed.len()));
+        } else {
+            let stride = failed.len().div_ceil(cap);
+            let before = keep.len();
+            keep.extend(failed.iter().step_by(stride).map(|p| **p));
+            notes.push(format!("{} of {} failures (every {stride}th)", keep.len() - before, failed.len()));
+        }
+    }
+    (keep, format!("showing {}", notes.join(", ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{RequestError, TokenSource};
+
+    pub(crate) fn rec(
+        phase: Phase,
+        concurrency: u32,
+        start_us: u64,
+        e2e_ms: f64,
+        error: Option<ErrorClass>,
+    ) -> RequestRecord {
+        RequestRecord {
+            index: 0,
+            phase,
+            concurrency,
+            start_us,
+            queue_ms: 0.0,
+            ttfb_ms: Some(1.0),
+            ttft_ms: error.is_none().then_some(e2e_ms / 4.0),
+            ttfo_ms: None,
+            last_content_ms: error.is_none().then_some(e2e_ms - 1.0),
+            e2e_ms,
+            chunks: 4,
+            gaps_us: vec![2000, 3000, 1000],
+            output_tokens: 4,
+            output_source: TokenSource::Usage,
+            input_tokens: Some(10),
+            cache_read_tokens: None,
+            cache_write_tokens: None,
+            stop_reason: None,
+            server_latency_ms: None,
+            server_first_byte_ms: None,
+            error: error.map(|c| RequestError::new(c, "slow down").with_status(429)),
+            response_id: None,
+            text: None,
+        }
+    }
+
+    #[test]
+    fn levels_are_laid_end_to_end_after_the_cold_start() {
+        let records = vec![
+            rec(Phase::ColdStart, 1, 0, 500.0, None),
+            rec(Phase::Warmup, 1, 0, 100.0, None),
+            rec(Phase::Measured, 1, 100_000, 100.0, None),
+            rec(Phase::Measured, 1, 200_000, 100.0, Some(ErrorClass::Throttled)),
+            rec(Phase::Measured, 4, 0, 40.0, None),
+            rec(Phase::Measured, 4, 0, 80.0, Some(ErrorClass::Throttled)),
+        ];
+        let rr = RunRequests::from_records(&records);
+        assert_eq!(rr.level_starts, vec![(0.5, 1), (0.8, 4)]);
+        assert_eq!(rr.levels.len(), 2);
+        assert_eq!(rr.levels[0].e2e, vec![100.0]);
+        assert_eq!(rr.levels[0].itl, vec![1.0, 2.0, 3.0]);
+        assert_eq!(rr.levels[1].concurrency, 4);
+        assert_eq!(rr.points[0].kind, PointKind::ColdStart);
+        assert_eq!(rr.points[1].kind, PointKind::Warmup);
+        assert_eq!(rr.points[3].kind, PointKind::Error(0));
+        assert!((rr.points[4].t_s - 0.8).abs() < 1e-9);
+        assert_eq!(
+            rr.errors,
+            vec![ErrorExample {
+                class: ErrorClass::Throttled,
+                status: Some(429),
+                message: "slow down".into(),
+                count: 2
+            }]
+        );
+    }
+
+    #[test]
+    fn downsampling_keeps_extremes_errors_and_says_so() {
+        let mut points: Vec<Point> = (0..10_000)
+            .map(|i| Point { t_s: i as f64 / 100.0, e2e_ms: 100.0, ttft_ms: Some(10.0), kind: PointKind::Measured })
+            .collect();
+        points[5_001].e2e_ms = 9_999.0; // one spike that a stride would miss
+        points.push(Point { t_s: 3.0, e2e_ms: 50.0, ttft_ms: None, kind: PointKind::Error(0) });
+        let (kept, note) = downsample(&points, |p| Some(p.e2e_ms), 1_000);
+        assert!(kept.len() < 1_500, "{}", kept.len());
+        assert!(kept.iter().any(|p| p.e2e_ms == 9_999.0));
+        assert!(kept.iter().any(|p| p.kind == PointKind::Error(0)));
+        assert!(note.contains("of 10000 measured requests"), "{note}");
+        assert!(note.contains("all 1 failures"), "{note}");
+        let (kept, note) = downsample(&points[..10], |p| p.ttft_ms, 1_000);
+        assert_eq!(kept.len(), 10);
+        assert_eq!(note, "showing all 10 measured requests");
+    }
+}

@@ -1,0 +1,274 @@
+use std::fs;
+
+use super::fixture::{self, FixtureSpec, HOSTILE};
+use super::*;
+
+fn small(hostile: bool) -> FixtureSpec {
+    FixtureSpec {
+        benches: 2,
+        targets: 2,
+        requests: 240,
+        concurrency: vec![1, 4, 16],
+        output_tokens: 16,
+        hostile,
+        ..FixtureSpec::default()
+    }
+}
+
+fn render(spec: &FixtureSpec) -> (tempfile::TempDir, WrittenReport) {
+    let root = tempfile::tempdir().unwrap();
+    fixture::write(root.path(), spec).unwrap();
+    let report = write_report(root.path(), &ReportOptions::default()).unwrap();
+    (root, report)
+}
+
+fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap()
+}
+
+/// Nothing in a page may fetch or run anything: every tag is one the
+/// templates write, no attribute is an event handler or a source, and links
+/// stay inside the report. (All text is escaped, so every literal `<` in
+/// the page starts a real tag.)
+fn assert_inert(html: &str) {
+    const TAGS: &[&str] = &[
+        "!doctype",
+        "html",
+        "head",
+        "meta",
+        "title",
+        "style",
+        "body",
+        "header",
+        "main",
+        "footer",
+        "a",
+        "span",
+        "h1",
+        "h2",
+        "h3",
+        "p",
+        "dl",
+        "dt",
+        "dd",
+        "div",
+        "section",
+        "ul",
+        "li",
+        "code",
+        "pre",
+        "nav",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "details",
+        "summary",
+        "b",
+        "br",
+        "figure",
+        "figcaption",
+        "svg",
+        "g",
+        "path",
+        "line",
+        "rect",
+        "circle",
+        "text",
+    ];
+    let lower = html.to_ascii_lowercase();
+    let mut rest = lower.as_str();
+    while let Some(i) = rest.find('<') {
+        let tag_end = rest[i..].find('>').map(|j| i + j).expect("unclosed tag");
+        let tag = &rest[i + 1..tag_end];
+        rest = &rest[tag_end..];
+        let tag = tag.trim_start_matches('/');
+        let name: String = tag.chars().take_while(|c| !c.is_whitespace() && *c != '/').collect();
+        assert!(TAGS.contains(&name.as_str()), "unexpected <{name}> in the page");
+        // Attribute names: the words followed by '=' outside quoted values.
+        let mut in_quote = false;
+        let mut word = String::new();
+        for c in tag.chars() {
+            match c {
+                '"' => in_quote = !in_quote,
+                '=' if !in_quote => {
+                    assert!(
+                        !word.starts_with("on") && word != "src" && word != "srcdoc",
+                        "attribute {word}= in <{name}>"
+                    );
+                    word.clear();
+                }
+                c if !in_quote && (c.is_ascii_alphanumeric() || c == '-') => word.push(c),
+                _ if !in_quote => word.clear(),
+                _ => {}
+            }
+        }
+        if let Some(h) = tag.find("href=\"") {
+            let target = &tag[h + 6..];
+            assert!(
+                !["http", "//", "javascript", "data"].iter().any(|p| target.starts_with(p)),
+                "external link {target}"
+            );
+        }
+    }
+    for bad in ["url(", "@import"] {
+        assert!(!lower.contains(bad), "{bad} in the page");
+    }
+    assert!(html.contains("Content-Security-Policy\" content=\"default-src 'none'"));
+}
+
+#[test]
+fn a_report_has_an_index_a_page_per_benchmark_and_a_markdown_twin() {
+    let (_root, report) = render(&small(false));
+    assert_eq!(report.runs, 4);
+    assert_eq!(report.pages.len(), 2);
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    let index = read(&report.index);
+    assert_inert(&index);
+    assert!(index.contains("href=\"bench/bench_00.html\"") && index.contains("href=\"bench/bench_01.html\""));
+    // One row per bench × target × level.
+    assert_eq!(index.matches("<td class=\"l\">c=").count(), 2 * 2 * 3);
+    // Optional columns are absent without their data.
+    for col in ["goodput", "cost / ok req", "vs baseline"] {
+        assert!(
+            !index.contains(&format!("<th>{col}</th>")) && !index.contains(&format!("<th class=\"l\">{col}</th>")),
+            "{col}"
+        );
+    }
+    let page = read(&report.pages[0]);
+    assert_inert(&page);
+    for section in [
+        "id=\"summary\"",
+        "id=\"side-by-side\"",
+        "id=\"baseline\"",
+        "id=\"distributions\"",
+        "id=\"cdf\"",
+        "id=\"itl\"",
+        "id=\"timeline\"",
+        "id=\"levels\"",
+        "id=\"errors\"",
+        "id=\"tokens\"",
+        "id=\"definitions\"",
+    ] {
+        assert!(page.contains(section), "{section} missing");
+    }
+    assert!(page.contains("TTFT CDF at c=16") && page.contains("(baseline base)"));
+    assert!(page.contains("error: throttled"), "sim-slow throttles");
+    assert!(page.contains("Elsewhere: vLLM ITL, aiperf ICL"));
+    assert!(page.contains("href=\"../index.html\""));
+    let md = read(&report.markdown);
+    assert!(md.contains("| [bench\\_00](bench/bench_00.html) | sim | c=1 |"), "{md}");
+    assert!(md.lines().filter(|l| l.starts_with("| ")).count() >= 12);
+}
+
+#[test]
+fn hostile_strings_render_as_text() {
+    let (_root, report) = render(&small(true));
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    let page = report
+        .pages
+        .iter()
+        .map(|p| read(p))
+        .find(|h| h.contains("<h1>chat&lt;"))
+        .expect("the hostile benchmark's page");
+    let index = read(&report.index);
+    for html in [&index, &page] {
+        assert_inert(html);
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;")
+                || html.contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+        );
+    }
+    // The payload reached every place a user string is shown.
+    for place in [
+        "Sample outputs",
+        "What the failures said",
+        "<h1>chat&lt;script&gt;",
+        "model&lt;script&gt;",
+        "You are helpful. &lt;script&gt;",
+    ] {
+        assert!(page.contains(place), "{place}");
+    }
+    let md = read(&report.markdown);
+    assert!(!md.contains(HOSTILE) && !md.contains("<script"), "{md}");
+}
+
+#[test]
+fn figures_from_other_features_appear_when_present() {
+    let root = tempfile::tempdir().unwrap();
+    fixture::write(
+        root.path(),
+        &FixtureSpec { benches: 2, targets: 1, requests: 120, concurrency: vec![1, 8], ..FixtureSpec::default() },
+    )
+    .unwrap();
+    // Add what the baseline, goodput and cost features write to one run.
+    let path = root.path().join("bench_01/sim/new/summary.json");
+    let mut v: serde_json::Value = serde_json::from_str(&read(&path)).unwrap();
+    v["limits"] = serde_json::json!([{"limit": "ttft.p90<=10ms", "passed": false, "measured": "52 ms"}]);
+    v["comparison"] = serde_json::json!([{"metric": "ttft", "stat": "p50", "change": 0.12, "verdict": "Regressed"}]);
+    v["fingerprint"] = serde_json::json!("f00dfeed");
+    for level in v["levels"].as_array_mut().unwrap() {
+        level["goodput"] = serde_json::json!({"share": 0.97});
+        level["cost"] = serde_json::json!({"cost_per_ok_request": 0.00042});
+    }
+    fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
+    let report = write_report(root.path(), &ReportOptions::default()).unwrap();
+    let index = read(&report.index);
+    assert!(index.contains("<th>goodput</th>") && index.contains("97.0%"));
+    assert!(index.contains("<th>cost / ok req</th>") && index.contains("$0.000420"));
+    assert!(index.contains("regressed: ttft.p50 +12.0%"));
+    assert!(index.contains("f00dfeed"));
+    // Failed limits come first: the alert, and bench_01's rows before bench_00's.
+    let alert = index.find("1 limit failed").expect("failed-limits alert");
+    assert!(alert < index.find("id=\"results\"").unwrap());
+    assert!(index.find(">bench_01</a>").unwrap() < index.find(">bench_00</a>").unwrap());
+    let page = read(&root.path().join("report/bench/bench_01.html"));
+    assert!(page.contains("Failed limits") && page.contains("ttft.p90&lt;=10ms"));
+    assert!(page.contains("badge bad\">regressed"));
+    let md = read(&report.markdown);
+    assert!(md.contains("## Failed limits") && md.contains("goodput |"));
+}
+
+#[test]
+fn unreadable_runs_are_listed_and_stale_pages_removed() {
+    let root = tempfile::tempdir().unwrap();
+    fixture::write(
+        root.path(),
+        &FixtureSpec {
+            benches: 1,
+            targets: 1,
+            requests: 50,
+            concurrency: vec![2],
+            baseline: false,
+            ..FixtureSpec::default()
+        },
+    )
+    .unwrap();
+    let stale = root.path().join("report/bench/gone.html");
+    fs::create_dir_all(stale.parent().unwrap()).unwrap();
+    fs::write(&stale, "old").unwrap();
+    let broken = root.path().join("broken/sim/new");
+    fs::create_dir_all(&broken).unwrap();
+    fs::write(broken.join("summary.json"), "{ not json").unwrap();
+    // A run whose requests file is damaged still gets its page, from the summary.
+    fs::write(root.path().join("bench_00/sim/new/requests.jsonl"), "{\"oops\": 1}\n").unwrap();
+    let report = write_report(root.path(), &ReportOptions::default()).unwrap();
+    assert!(!stale.exists());
+    assert_eq!(report.skipped.len(), 1);
+    assert!(report.skipped[0].contains("broken") && report.skipped[0].contains("summary.json"), "{:?}", report.skipped);
+    let index = read(&report.index);
+    assert!(index.contains("Results that could not be read"));
+    let page = read(&report.pages[0]);
+    assert!(page.contains("per-request data unavailable"), "the page says why charts are missing");
+    assert!(page.contains("id=\"summary\""));
+}
+
+#[test]
+fn an_empty_root_renders_an_empty_report() {
+    let root = tempfile::tempdir().unwrap();
+    let report = write_report(root.path(), &ReportOptions::default()).unwrap();
+    assert_eq!(report.runs, 0);
+    assert!(read(&report.index).contains("0 benchmarks"));
+}
