@@ -20,6 +20,7 @@ use llmbench::report::{ReportOptions, write_report};
 fn main() -> anyhow::Result<()> {
     let mut spec = FixtureSpec { benches: 20, targets: 3, requests: 10_000, ..FixtureSpec::default() };
     let mut root: Option<PathBuf> = None;
+    let mut render_only = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| anyhow::anyhow!("{name} needs a value"));
@@ -30,6 +31,7 @@ fn main() -> anyhow::Result<()> {
             "--tokens" => spec.output_tokens = value("--tokens")?.parse()?,
             "--no-baseline" => spec.baseline = false,
             "--hostile" => spec.hostile = true,
+            "--render-only" => render_only = true,
             "--root" => root = Some(value("--root")?.into()),
             other => anyhow::bail!("unknown argument {other:?} (see the example's docs)"),
         }
@@ -38,7 +40,9 @@ fn main() -> anyhow::Result<()> {
     let root = root.unwrap_or_else(|| tmp.path().to_owned());
 
     let t = Instant::now();
-    fixture::write(&root, &spec)?;
+    if !render_only {
+        fixture::write(&root, &spec)?;
+    }
     println!(
         "fixture   {} benches × {} targets × {} requests ({} output tokens each, baseline: {}) written in {:.2} s",
         spec.benches,
@@ -51,11 +55,12 @@ fn main() -> anyhow::Result<()> {
 
     let report = write_report(&root, &ReportOptions::default())?;
     println!(
-        "report    {} runs, {} pages in {:.3} s (reading requests.jsonl: {:.3} s of thread time; {} worker threads)",
+        "report    {} runs, {} pages in {:.3} s wall; thread time: reading requests.jsonl {:.3} s, charts and pages {:.3} s ({} threads)",
         report.runs,
         report.pages.len(),
         report.elapsed.as_secs_f64(),
         report.read_time.as_secs_f64(),
+        report.render_time.as_secs_f64(),
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     );
     println!(

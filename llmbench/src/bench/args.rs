@@ -123,6 +123,11 @@ pub(crate) struct BenchArgs {
     #[arg(long, value_enum, default_value_t = Color::Auto, env = "LLMBENCH_COLOR")]
     pub(crate) color: Color,
 
+    /// Do not write the HTML report at the end (criterion's flag name).
+    /// `cargo llmbench` writes one report for all binaries instead.
+    #[arg(long, visible_alias = "no-report", env = "LLMBENCH_NOPLOT")]
+    pub(crate) noplot: bool,
+
     /// Append the path of every summary written to this file (used by
     /// `cargo llmbench` to print the combined summary).
     #[arg(long, hide = true, env = "LLMBENCH_RESULTS_LOG")]

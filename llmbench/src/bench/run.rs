@@ -282,6 +282,11 @@ async fn bench_all(
         }
     }
     watcher.abort();
+    // Run alone (`cargo bench`), the binary writes the report itself;
+    // under `cargo llmbench` (which passes a results log) that writes one for all.
+    if args.results_log.is_none() && !args.noplot {
+        crate::report::write_and_announce(&root);
+    }
     Ok(code)
 }
 

@@ -102,6 +102,9 @@ pub(crate) struct LlmbenchArgs {
     /// Colour: auto, always or never.
     #[arg(long, value_name = "WHEN")]
     color: Option<String>,
+    /// Do not write the HTML report (target/llmbench/report/) at the end.
+    #[arg(long = "no-report", visible_alias = "noplot")]
+    no_report: bool,
 
     /// Path to Cargo.toml.
     #[arg(long, value_name = "PATH", help_heading = "Cargo options")]
@@ -203,6 +206,13 @@ fn run(args: &LlmbenchArgs) -> anyhow::Result<i32> {
     if summaries.len() > 1 {
         println!("Summary of {} benchmark runs", summaries.len());
         println!("{}", terminal::combined(&summaries));
+    }
+    if !args.no_report && !args.list && !args.test {
+        let root = std::env::var_os("LLMBENCH_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace.target_dir.join("llmbench"));
+        crate::report::write_and_announce(&root);
     }
     Ok(exit_code::combine(&codes))
 }

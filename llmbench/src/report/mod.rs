@@ -59,6 +59,8 @@ pub struct WrittenReport {
     pub largest_page_bytes: u64,
     /// Time spent reading `requests.jsonl` files, summed over threads.
     pub read_time: Duration,
+    /// Time spent computing charts and rendering pages, summed over threads.
+    pub render_time: Duration,
     /// Wall time of the whole call.
     pub elapsed: Duration,
 }
@@ -95,8 +97,9 @@ pub fn write_report(root: &Path, options: &ReportOptions) -> Result<WrittenRepor
     // Pages in parallel: each worker reads one benchmark's requests, renders
     // its page and drops the data before taking the next.
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Result<(PathBuf, u64), ReportError>)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<(usize, PageResult)>> = Mutex::new(Vec::new());
     let read_time = Mutex::new(Duration::ZERO);
+    let render_time = Mutex::new(Duration::ZERO);
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(report.benches.len().max(1));
     std::thread::scope(|s| {
         for _ in 0..workers {
@@ -113,10 +116,12 @@ pub fn write_report(root: &Path, options: &ReportOptions) -> Result<WrittenRepor
                         .map(|r| r.baseline.as_ref().and_then(|b| RunRequests::load(&b.dir).ok()))
                         .collect();
                     *read_time.lock().unwrap_or_else(|e| e.into_inner()) += t.elapsed();
+                    let t = Instant::now();
                     let page = render_bench(&env, bench, &reqs, &base, &colors, &generated_at).and_then(|html| {
                         let path = bench_dir.join(format!("{}.html", bench.slug));
                         write_atomic(&path, html.as_bytes()).map(|()| (path, html.len() as u64))
                     });
+                    *render_time.lock().unwrap_or_else(|e| e.into_inner()) += t.elapsed();
                     results.lock().unwrap_or_else(|e| e.into_inner()).push((i, page));
                 }
             });
@@ -152,9 +157,32 @@ pub fn write_report(root: &Path, options: &ReportOptions) -> Result<WrittenRepor
         total_bytes,
         largest_page_bytes,
         read_time: read_time.into_inner().unwrap_or_else(|e| e.into_inner()),
+        render_time: render_time.into_inner().unwrap_or_else(|e| e.into_inner()),
         elapsed: started.elapsed(),
     })
 }
+
+/// Writes the report of everything under `root` to `<root>/report/` and
+/// prints where it is; a failure is a warning (the results themselves are
+/// already safe on disk). Does nothing when `root` holds no results.
+pub(crate) fn write_and_announce(root: &Path) {
+    if !root.is_dir() {
+        return;
+    }
+    match write_report(root, &ReportOptions::default()) {
+        Ok(r) if r.runs == 0 => {}
+        Ok(r) => {
+            for s in &r.skipped {
+                eprintln!("warning: the report skips {s}");
+            }
+            println!("Report: {}", r.index.display());
+        }
+        Err(e) => eprintln!("warning: no report: {e}"),
+    }
+}
+
+/// A page written (path, bytes), or why not.
+type PageResult = Result<(PathBuf, u64), ReportError>;
 
 fn render_bench(
     env: &minijinja::Environment<'_>,

@@ -484,7 +484,7 @@ pub(crate) fn bench(
                 e2e: triple(level.e2e.as_ref()),
                 req_s: format!("{:.2}", level.req_per_s),
                 tok_s: format!("{:.1}", level.output_tok_per_s),
-                in_flight: format!("{:.1} / {}", level.in_flight.mean, level.in_flight.requested),
+                in_flight: format!("{:.1}/{}", level.in_flight.mean, level.in_flight.requested),
                 in_flight_short: level.in_flight.requested > 0
                     && level.in_flight.mean < 0.8 * level.in_flight.requested as f64
                     && level.requests.attempted > level.in_flight.requested,
@@ -507,18 +507,10 @@ pub(crate) fn bench(
                 });
             }
             view.tokens.push(token_row(&name, &label, level));
-            if let Some(base) = &run.baseline {
-                if let Some(b) = base.summary.levels.iter().find(|b| b.concurrency == level.concurrency) {
-                    view.baseline_rows.push(baseline_row(
-                        &name,
-                        color,
-                        &label,
-                        &base.name,
-                        level,
-                        b,
-                        &run.extras.changes,
-                    ));
-                }
+            if let Some(base) = &run.baseline
+                && let Some(b) = base.summary.levels.iter().find(|b| b.concurrency == level.concurrency)
+            {
+                view.baseline_rows.push(baseline_row(&name, color, &label, &base.name, level, b, &run.extras.changes));
             }
         }
         match reqs {
@@ -590,6 +582,9 @@ fn token_row(target: &str, level_label: &str, level: &LevelSummary) -> TokenRow 
     }
 }
 
+/// Current value, baseline value, whether lower is better, formatter.
+type Figure = (Option<f64>, Option<f64>, bool, fn(f64) -> String);
+
 /// The headline figures against the baseline's; lower is better except
 /// for throughput. A plain relative change — whether it is real is the
 /// comparison's call, shown as its verdict when the results carry one.
@@ -605,7 +600,7 @@ fn baseline_row(
     let cells = BASELINE_FIGURES
         .iter()
         .map(|&(key, stat, _)| {
-            let (c, b, lower_is_better, fmt): (Option<f64>, Option<f64>, bool, fn(f64) -> String) = match key {
+            let (c, b, lower_is_better, fmt): Figure = match key {
                 "output_tok_per_s" => {
                     (Some(cur.output_tok_per_s), Some(base.output_tok_per_s), false, |v| format!("{v:.1}"))
                 }

@@ -69,7 +69,7 @@ pub(crate) fn cdf(label: &str, x_title: &str, unit: Unit, series: &[CdfSeries<'_
         let mut d = PathData::new();
         d.move_to(x.map(s.sorted[0]), y.map(0.0));
         for k in 0..=steps {
-            let i = if steps == 0 { 0 } else { k * (n - 1) / steps };
+            let i = (k * (n - 1)).checked_div(steps).unwrap_or(0);
             d.line_to(x.map(s.sorted[i]), y.map((i + 1) as f64 / n as f64));
         }
         svg.open_group(&series_class(s.series), Some(&s.label));

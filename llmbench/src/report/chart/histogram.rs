@@ -34,12 +34,15 @@ pub(crate) fn histogram(label: &str, x_title: &str, y_title: &str, unit: Unit, p
     if panels.is_empty() {
         return svg.finish();
     }
-    let min = panels.iter().flat_map(|p| p.values.iter().copied()).fold(f64::INFINITY, f64::min);
-    let max = panels.iter().flat_map(|p| p.values.iter().copied()).fold(f64::NEG_INFINITY, f64::max);
+    // One pass per panel: pooled ITL runs to millions of values.
+    let extents: Vec<(f64, f64)> = panels.iter().map(|p| min_max(p.values)).collect();
+    let min = extents.iter().map(|e| e.0).fold(f64::INFINITY, f64::min);
+    let max = extents.iter().map(|e| e.1).fold(f64::NEG_INFINITY, f64::max);
     // The axis ends at the largest p99 (or the max, for small samples), plus a margin.
     let top = panels
         .iter()
-        .map(|p| p.marks.iter().find(|(n, _)| *n == "p99").and_then(|(_, v)| *v).unwrap_or_else(|| slice_max(p.values)))
+        .zip(&extents)
+        .map(|(p, e)| p.marks.iter().find(|(n, _)| *n == "p99").and_then(|(_, v)| *v).unwrap_or(e.1))
         .fold(0.0, f64::max);
     let hi = (top * 1.08).min(max).max(min + f64::EPSILON);
     // Series an order of magnitude apart share one log axis, so the fast
@@ -56,12 +59,23 @@ pub(crate) fn histogram(label: &str, x_title: &str, y_title: &str, unit: Unit, p
         Kind::Log => x.d0 * (x.d1 / x.d0).powf(i as f64 / BINS as f64),
         Kind::Linear => x.d0 + (x.d1 - x.d0) * i as f64 / BINS as f64,
     };
+    let edges: Vec<f64> = (0..=BINS).map(edge).collect();
+    let (log_d0, per_log2) = (x.d0.log2(), BINS as f64 / (x.d1 / x.d0).log2());
     let bin_of = |v: f64| -> usize {
         let t = match x.kind {
-            Kind::Log => (v.max(x.d0) / x.d0).ln() / (x.d1 / x.d0).ln(),
-            Kind::Linear => (v - x.d0) / (x.d1 - x.d0),
+            // Pooled ITL bins millions of values: a cheap log2 guess, then
+            // corrected against the exact edges below.
+            Kind::Log => (fast_log2(v.max(x.d0)) - log_d0) * per_log2,
+            Kind::Linear => (v - x.d0) / (x.d1 - x.d0) * BINS as f64,
         };
-        ((t * BINS as f64).max(0.0) as usize).min(BINS - 1)
+        let mut b = (t.max(0.0) as usize).min(BINS - 1);
+        while b > 0 && v < edges[b] {
+            b -= 1;
+        }
+        while b + 1 < BINS && v >= edges[b + 1] {
+            b += 1;
+        }
+        b
     };
 
     // Counts per bin, as shares of each panel's samples.
@@ -90,7 +104,7 @@ pub(crate) fn histogram(label: &str, x_title: &str, y_title: &str, unit: Unit, p
     x_axis(&mut svg, &x, 8.0 + HEADER_H, plots_bottom, Some(&x_title));
     svg.text_vertical(16.0, (8.0 + plots_bottom) / 2.0, "axis-title", y_title);
     let mut y0 = 8.0;
-    for (panel, (bins, beyond)) in panels.iter().zip(&shares) {
+    for ((panel, (bins, beyond)), extent) in panels.iter().zip(&shares).zip(&extents) {
         let plot_top = y0 + HEADER_H;
         let plot_bottom = plot_top + PANEL_H;
         let mut caption = format!("{} — n={}", panel.label, panel.values.len());
@@ -102,7 +116,7 @@ pub(crate) fn histogram(label: &str, x_title: &str, y_title: &str, unit: Unit, p
         }
         svg.text(LEFT, y0 + 13.0, Anchor::Start, "panel-title", &caption);
         if *beyond > 0 {
-            let note = format!("+{beyond} beyond (max {})", format_value(slice_max(panel.values), unit));
+            let note = format!("+{beyond} beyond (max {})", format_value(extent.1, unit));
             svg.text(WIDTH - RIGHT, y0 + 13.0, Anchor::End, "note", &note);
         }
         // Frame: baseline and the y reference at the top.
@@ -144,6 +158,25 @@ pub(crate) fn histogram(label: &str, x_title: &str, y_title: &str, unit: Unit, p
     svg.finish()
 }
 
-fn slice_max(values: &[f64]) -> f64 {
-    values.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+/// log₂ within about 0.01: the exponent, plus a quadratic fit of the
+/// mantissa's logarithm. Only ever a first guess (see `bin_of`).
+fn fast_log2(v: f64) -> f64 {
+    let bits = v.to_bits();
+    let exponent = ((bits >> 52) & 0x7ff) as f64 - 1023.0;
+    let m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000) - 1.0;
+    exponent + m * (1.3465 - 0.3465 * m)
+}
+
+fn min_max(values: &[f64]) -> (f64, f64) {
+    values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fast_log2_is_close() {
+        for v in [0.001, 0.37, 1.0, 1.5, 3.9, 100.0, 12_345.6] {
+            assert!((super::fast_log2(v) - f64::log2(v)).abs() < 0.01, "{v}");
+        }
+    }
 }

@@ -134,15 +134,15 @@ fn cdfs(data: &[RunData<'_>]) -> Vec<Value> {
                         sorted: samples(s, key),
                     });
                 }
-                if let (Some(b), Some(base)) = (d.baseline, d.run.baseline.as_ref()) {
-                    if let Some(s) = b.levels.iter().find(|l| l.concurrency == c) {
-                        series.push(CdfSeries {
-                            label: format!("{} (baseline {})", d.run.summary.target.name, base.name),
-                            series: d.color,
-                            dashed: true,
-                            sorted: samples(s, key),
-                        });
-                    }
+                if let (Some(b), Some(base)) = (d.baseline, d.run.baseline.as_ref())
+                    && let Some(s) = b.levels.iter().find(|l| l.concurrency == c)
+                {
+                    series.push(CdfSeries {
+                        label: format!("{} (baseline {})", d.run.summary.target.name, base.name),
+                        series: d.color,
+                        dashed: true,
+                        sorted: samples(s, key),
+                    });
                 }
             }
             if series.iter().all(|s| s.sorted.is_empty()) {
@@ -314,7 +314,7 @@ fn side_by_side(data: &[RunData<'_>]) -> Value {
         .collect();
     let svg = chart::dumbbell("Targets side by side: p50 and p99 per metric", &rows);
     figure(
-        "Targets side by side".into(),
+        String::new(),
         svg,
         "Filled dot: p50; hollow dot: p99; the bar between them is the spread a user feels. Each metric has its own axis from zero; rows within a metric share it.",
     )

@@ -2,10 +2,16 @@
 //! samples per level for distributions, one point per request for the
 //! timeline, and a few error messages and outputs to show as examples.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::record::{ErrorClass, Phase, RequestRecord};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+#[cfg(test)]
+use crate::record::RequestRecord;
+use crate::record::{ErrorClass, Phase};
 use crate::results;
 
 /// Error examples kept per class.
@@ -35,7 +41,8 @@ pub(crate) struct Point {
     pub(crate) kind: PointKind,
 }
 
-/// The measured, successful samples of one level, each sorted ascending.
+/// The measured, successful samples of one level: TTFT, TPOT and E2E
+/// sorted ascending (for CDFs), ITL in arrival order.
 #[derive(Debug, Default)]
 pub(crate) struct LevelSamples {
     pub(crate) concurrency: u32,
@@ -69,83 +76,223 @@ pub(crate) struct RunRequests {
     pub(crate) texts: Vec<String>,
 }
 
+/// The fields of a request record the report reads. Deserialized straight
+/// from each `requests.jsonl` line with borrowed strings, so reading skips
+/// what the report never shows (and allocates little): reading is most of
+/// the cost of a large report.
+#[derive(Deserialize)]
+struct Row<'a> {
+    phase: Phase,
+    #[serde(default)]
+    concurrency: u32,
+    start_us: u64,
+    e2e_ms: f64,
+    #[serde(default)]
+    ttft_ms: Option<f64>,
+    #[serde(default)]
+    last_content_ms: Option<f64>,
+    output_tokens: u64,
+    #[serde(default, borrow)]
+    gaps_us: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    error: Option<RowError<'a>>,
+    #[serde(default, borrow)]
+    text: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct RowError<'a> {
+    class: ErrorClass,
+    #[serde(default)]
+    status: Option<u16>,
+    #[serde(borrow)]
+    message: Cow<'a, str>,
+}
+
+impl Row<'_> {
+    fn end_us(&self) -> u64 {
+        self.start_us + (self.e2e_ms * 1e3) as u64
+    }
+
+    /// As [`crate::record::RequestRecord::tpot_ms`].
+    fn tpot_ms(&self) -> Option<f64> {
+        match (self.ttft_ms, self.last_content_ms) {
+            (Some(first), Some(last)) if self.output_tokens >= 2 => {
+                Some((last - first) / (self.output_tokens - 1) as f64)
+            }
+            _ => None,
+        }
+    }
+}
+
 impl RunRequests {
     /// Reads `dir/requests.jsonl`.
     pub(crate) fn load(dir: &Path) -> Result<RunRequests, String> {
-        Ok(RunRequests::from_records(&results::read_requests(dir)?))
+        let path = dir.join(results::REQUESTS_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let mut builder = Builder::default();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let row: Row<'_> = serde_json::from_str(line).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
+            builder.push(i, &row);
+        }
+        Ok(builder.finish())
     }
 
     /// Builds the view from records in file order: the cold start first,
     /// then each level's warm-up and measured requests.
+    #[cfg(test)]
     pub(crate) fn from_records(records: &[RequestRecord]) -> RunRequests {
-        let mut out = RunRequests::default();
-        let mut errors: BTreeMap<(ErrorClass, String), (Option<u16>, u64, usize)> = BTreeMap::new();
-        // Levels restart their clocks; lay them end to end after the cold start.
-        let mut offset_us = 0u64;
-        let mut level_end_us = 0u64;
-        let mut current: Option<u32> = None;
+        let mut builder = Builder::default();
         for (i, r) in records.iter().enumerate() {
-            if r.phase == Phase::ColdStart {
-                offset_us = offset_us.max(r.end_us());
-            } else if current != Some(r.concurrency) {
-                offset_us += level_end_us;
-                level_end_us = 0;
-                current = Some(r.concurrency);
-                out.level_starts.push((offset_us as f64 / 1e6, r.concurrency));
-                out.levels.push(LevelSamples { concurrency: r.concurrency, ..LevelSamples::default() });
-            }
-            if r.phase != Phase::ColdStart {
-                level_end_us = level_end_us.max(r.end_us());
-            }
-            let t_s = if r.phase == Phase::ColdStart {
-                r.start_us as f64 / 1e6
-            } else {
-                (offset_us + r.start_us) as f64 / 1e6
+            let row = Row {
+                phase: r.phase,
+                concurrency: r.concurrency,
+                start_us: r.start_us,
+                e2e_ms: r.e2e_ms,
+                ttft_ms: r.ttft_ms,
+                last_content_ms: r.last_content_ms,
+                output_tokens: r.output_tokens,
+                gaps_us: None,
+                error: r.error.as_ref().map(|e| RowError {
+                    class: e.class,
+                    status: e.status,
+                    message: Cow::Borrowed(&e.message),
+                }),
+                text: r.text.as_deref().map(Cow::Borrowed),
             };
-            let kind = match (&r.error, r.phase) {
-                (Some(e), _) => PointKind::Error(class_index(e.class)),
-                (None, Phase::ColdStart) => PointKind::ColdStart,
-                (None, Phase::Warmup) => PointKind::Warmup,
-                (None, Phase::Measured) => PointKind::Measured,
-            };
-            out.points.push(Point { t_s, e2e_ms: r.e2e_ms, ttft_ms: r.ttft_ms, kind });
-            if let Some(e) = &r.error {
-                let entry = errors.entry((e.class, truncate(&e.message))).or_insert((e.status, 0, i));
-                entry.1 += 1;
-            }
-            if let Some(text) = &r.text {
-                if out.texts.len() < TEXT_EXAMPLES && !text.is_empty() {
-                    out.texts.push(truncate(text));
-                }
-            }
-            if r.phase == Phase::Measured && r.is_ok() {
-                if let Some(level) = out.levels.last_mut() {
-                    level.ttft.extend(r.ttft_ms);
-                    level.tpot.extend(r.tpot_ms());
-                    level.e2e.push(r.e2e_ms);
-                    level.itl.extend(r.gaps_us.iter().map(|&g| f64::from(g) / 1e3));
-                }
+            builder.push(i, &row);
+            if r.phase == Phase::Measured
+                && r.is_ok()
+                && let Some(level) = builder.out.levels.last_mut()
+            {
+                level.itl.extend(r.gaps_us.iter().map(|&g| f64::from(g) / 1e3));
             }
         }
+        builder.finish()
+    }
+}
+
+/// Accumulates rows in file order.
+#[derive(Default)]
+struct Builder {
+    out: RunRequests,
+    errors: BTreeMap<(ErrorClass, String), (Option<u16>, u64, usize)>,
+    // Levels restart their clocks; they are laid end to end after the cold start.
+    offset_us: u64,
+    level_end_us: u64,
+    current: Option<u32>,
+}
+
+impl Builder {
+    fn push(&mut self, i: usize, r: &Row<'_>) {
+        let out = &mut self.out;
+        if r.phase == Phase::ColdStart {
+            self.offset_us = self.offset_us.max(r.end_us());
+        } else if self.current != Some(r.concurrency) {
+            self.offset_us += self.level_end_us;
+            self.level_end_us = 0;
+            self.current = Some(r.concurrency);
+            out.level_starts.push((self.offset_us as f64 / 1e6, r.concurrency));
+            out.levels.push(LevelSamples { concurrency: r.concurrency, ..LevelSamples::default() });
+        }
+        if r.phase != Phase::ColdStart {
+            self.level_end_us = self.level_end_us.max(r.end_us());
+        }
+        let t_s = if r.phase == Phase::ColdStart {
+            r.start_us as f64 / 1e6
+        } else {
+            (self.offset_us + r.start_us) as f64 / 1e6
+        };
+        let kind = match (&r.error, r.phase) {
+            (Some(e), _) => PointKind::Error(class_index(e.class)),
+            (None, Phase::ColdStart) => PointKind::ColdStart,
+            (None, Phase::Warmup) => PointKind::Warmup,
+            (None, Phase::Measured) => PointKind::Measured,
+        };
+        out.points.push(Point { t_s, e2e_ms: r.e2e_ms, ttft_ms: r.ttft_ms, kind });
+        if let Some(e) = &r.error {
+            let entry = self.errors.entry((e.class, truncate(&e.message))).or_insert((e.status, 0, i));
+            entry.1 += 1;
+        }
+        if let Some(text) = &r.text
+            && out.texts.len() < TEXT_EXAMPLES
+            && !text.is_empty()
+        {
+            out.texts.push(truncate(text));
+        }
+        if r.phase == Phase::Measured
+            && r.error.is_none()
+            && let Some(level) = out.levels.last_mut()
+        {
+            level.ttft.extend(r.ttft_ms);
+            level.tpot.extend(r.tpot_ms());
+            level.e2e.push(r.e2e_ms);
+            if let Some(raw) = r.gaps_us {
+                push_gaps_ms(raw.get(), &mut level.itl);
+            }
+        }
+    }
+
+    fn finish(self) -> RunRequests {
+        let mut out = self.out;
         for level in &mut out.levels {
-            for v in [&mut level.ttft, &mut level.tpot, &mut level.e2e, &mut level.itl] {
+            // ITL (tens of gaps per request) feeds only histograms: left unsorted.
+            level.itl.retain(|x| x.is_finite());
+            for v in [&mut level.ttft, &mut level.tpot, &mut level.e2e] {
                 v.retain(|x| x.is_finite());
                 v.sort_unstable_by(f64::total_cmp);
             }
         }
         // Per class: the most frequent messages first, then the earliest.
-        let mut by_class: BTreeMap<ErrorClass, Vec<ErrorExample>> = BTreeMap::new();
-        let mut order: BTreeMap<(ErrorClass, String), usize> = BTreeMap::new();
-        for ((class, message), (status, count, first)) in errors {
-            order.insert((class, message.clone()), first);
-            by_class.entry(class).or_default().push(ErrorExample { class, status, message, count });
+        let mut by_class: BTreeMap<ErrorClass, Vec<(usize, ErrorExample)>> = BTreeMap::new();
+        for ((class, message), (status, count, first)) in self.errors {
+            by_class.entry(class).or_default().push((first, ErrorExample { class, status, message, count }));
         }
-        for (class, mut list) in by_class {
-            list.sort_by_key(|e| (std::cmp::Reverse(e.count), order[&(class, e.message.clone())]));
-            list.truncate(ERROR_EXAMPLES);
-            out.errors.extend(list);
+        for (_, mut list) in by_class {
+            list.sort_by_key(|(first, e)| (std::cmp::Reverse(e.count), *first));
+            out.errors.extend(list.into_iter().take(ERROR_EXAMPLES).map(|(_, e)| e));
         }
         out
+    }
+}
+
+/// Appends a JSON array of microsecond gaps (`[4012,3987,…]`) to `out`
+/// as milliseconds. One pass over the bytes: this array is most of every
+/// line, and a generic JSON visitor spends several times as long on it.
+fn push_gaps_ms(raw: &str, out: &mut Vec<f64>) {
+    let body = raw.trim().trim_start_matches('[').trim_end_matches(']');
+    let (mut value, mut digits) = (0u64, 0usize);
+    let start = out.len();
+    for b in body.bytes() {
+        match b {
+            b'0'..=b'9' => {
+                value = value * 10 + u64::from(b - b'0');
+                digits += 1;
+            }
+            b',' if digits > 0 => {
+                out.push(value as f64 / 1e3);
+                (value, digits) = (0, 0);
+            }
+            b' ' | b'\n' | b'\r' | b'\t' => {}
+            // Anything else (an exponent, a sign): let serde_json read it.
+            _ => {
+                out.truncate(start);
+                if let Ok(v) = serde_json::from_str::<Vec<f64>>(raw) {
+                    out.extend(v.into_iter().map(|g| g / 1e3));
+                }
+                return;
+            }
+        }
+        if digits > 19 {
+            out.truncate(start);
+            return;
+        }
+    }
+    if digits > 0 {
+        out.push(value as f64 / 1e3);
     }
 }
 
@@ -278,7 +425,7 @@ mod tests {
         assert_eq!(rr.level_starts, vec![(0.5, 1), (0.8, 4)]);
         assert_eq!(rr.levels.len(), 2);
         assert_eq!(rr.levels[0].e2e, vec![100.0]);
-        assert_eq!(rr.levels[0].itl, vec![1.0, 2.0, 3.0]);
+        assert_eq!(rr.levels[0].itl, vec![2.0, 3.0, 1.0]);
         assert_eq!(rr.levels[1].concurrency, 4);
         assert_eq!(rr.points[0].kind, PointKind::ColdStart);
         assert_eq!(rr.points[1].kind, PointKind::Warmup);
@@ -293,6 +440,39 @@ mod tests {
                 count: 2
             }]
         );
+    }
+
+    #[test]
+    fn gap_arrays_parse_in_one_pass() {
+        let mut out = vec![9.0];
+        push_gaps_ms("[4012,3987, 5]", &mut out);
+        assert_eq!(out, vec![9.0, 4.012, 3.987, 0.005]);
+        push_gaps_ms("[]", &mut out);
+        assert_eq!(out.len(), 4);
+        push_gaps_ms("[1e3,2]", &mut out);
+        assert_eq!(&out[4..], &[1.0, 0.002]);
+    }
+
+    #[test]
+    fn loading_a_file_matches_building_from_records() {
+        let records = vec![
+            rec(Phase::ColdStart, 1, 0, 500.0, None),
+            rec(Phase::Measured, 1, 100_000, 100.0, None),
+            rec(Phase::Measured, 1, 200_000, 90.0, Some(ErrorClass::Throttled)),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let summary = crate::results::RunSummary::example();
+        crate::results::write_run(dir.path(), &summary, &records).unwrap();
+        let loaded = RunRequests::load(dir.path()).unwrap();
+        let built = RunRequests::from_records(&records);
+        assert_eq!(loaded.levels[0].itl, built.levels[0].itl);
+        assert_eq!(loaded.levels[0].itl, vec![2.0, 3.0, 1.0]);
+        assert_eq!(loaded.levels[0].e2e, built.levels[0].e2e);
+        assert_eq!(loaded.errors, built.errors);
+        assert_eq!(loaded.points.len(), 3);
+        std::fs::write(dir.path().join("requests.jsonl"), "{\"phase\": \"measured\"}\n").unwrap();
+        let err = RunRequests::load(dir.path()).unwrap_err();
+        assert!(err.contains("requests.jsonl:1:") && err.contains("missing field"), "{err}");
     }
 
     #[test]
