@@ -180,6 +180,7 @@ fn run(
         partial: false,
         cold_start: Some(cold_start),
         levels: summaries,
+        price: None,
     };
     (summary, records)
 }
@@ -232,6 +233,8 @@ fn request(
         error: None,
         response_id: None,
         text,
+        attempts: None,
+        variant: None,
     }
 }
 

@@ -26,7 +26,8 @@ impl Columns {
         for r in runs {
             c.goodput |= r.extras.levels.iter().any(|l| l.goodput.is_some());
             c.cost |= r.extras.cost_per_ok_request.is_some()
-                || r.extras.levels.iter().any(|l| l.cost_per_ok_request.is_some());
+                || r.extras.levels.iter().any(|l| l.cost_per_ok_request.is_some())
+                || r.summary.levels.iter().any(|l| cost_per_ok(l).is_some());
             c.change |= !r.extras.changes.is_empty();
         }
         c
@@ -238,7 +239,11 @@ fn index_row(
         error_rate: pct(level.error_rate),
         errors_bad: level.requests.failed > 0,
         goodput: extras.goodput.map(pct).unwrap_or_else(dash),
-        cost: extras.cost_per_ok_request.or(run.extras.cost_per_ok_request).map(money).unwrap_or_else(dash),
+        cost: cost_per_ok(level)
+            .or(extras.cost_per_ok_request)
+            .or(run.extras.cost_per_ok_request)
+            .map(money)
+            .unwrap_or_else(dash),
         change: change_badge(&run.extras.changes),
         limits_failed,
         partial: run.summary.partial,
@@ -270,6 +275,11 @@ fn change_badge(changes: &[Change]) -> Option<Badge> {
 /// A latency percentile cell: `123 ms`, or `—` when missing.
 pub(crate) fn ms(s: Option<&LatencySummary>, stat: &str) -> String {
     s.and_then(|s| s.get(stat)).map(format_ms).unwrap_or_else(dash)
+}
+
+/// Cost per successful request, from the level's cost figures.
+fn cost_per_ok(level: &LevelSummary) -> Option<f64> {
+    level.cost.as_ref().and_then(|c| c.cost_per_ok_request)
 }
 
 fn dash() -> String {
@@ -492,7 +502,11 @@ pub(crate) fn bench(
                 error_rate: pct(level.error_rate),
                 errors_bad: level.requests.failed > 0,
                 goodput: extras.goodput.map(pct).unwrap_or_else(dash),
-                cost: extras.cost_per_ok_request.or(run.extras.cost_per_ok_request).map(money).unwrap_or_else(dash),
+                cost: cost_per_ok(level)
+                    .or(extras.cost_per_ok_request)
+                    .or(run.extras.cost_per_ok_request)
+                    .map(money)
+                    .unwrap_or_else(dash),
             });
             for (class, &count) in &level.requests.by_class {
                 let share =

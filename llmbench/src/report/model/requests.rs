@@ -408,6 +408,8 @@ mod tests {
             error: error.map(|c| RequestError::new(c, "slow down").with_status(429)),
             response_id: None,
             text: None,
+            attempts: None,
+            variant: None,
         }
     }
 
