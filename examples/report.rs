@@ -42,16 +42,16 @@ fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     if !render_only {
         fixture::write(&root, &spec)?;
+        println!(
+            "fixture   {} benches × {} targets × {} requests ({} output tokens each, baseline: {}) written in {:.2} s",
+            spec.benches,
+            spec.targets,
+            spec.requests,
+            spec.output_tokens,
+            spec.baseline,
+            t.elapsed().as_secs_f64()
+        );
     }
-    println!(
-        "fixture   {} benches × {} targets × {} requests ({} output tokens each, baseline: {}) written in {:.2} s",
-        spec.benches,
-        spec.targets,
-        spec.requests,
-        spec.output_tokens,
-        spec.baseline,
-        t.elapsed().as_secs_f64()
-    );
 
     let report = write_report(&root, &ReportOptions::default())?;
     println!(

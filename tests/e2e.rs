@@ -77,6 +77,12 @@ fn bench_mode_writes_results_and_prints_tables() {
     let typed = llmbench::results::read_summary(&dir).unwrap_or_else(|e| panic!("read_summary: {e}"));
     assert_eq!(typed.levels.len(), 2);
     assert!(typed.cold_start.as_ref().is_some_and(|c| c.error.is_none() && c.ttft_ms.is_some()), "{text}");
+    // It ends with the report of everything under the root, and says where.
+    let index = home.join("report").join("index.html");
+    run.assert_stdout_contains("Report: ").assert_stdout_contains("index.html");
+    let html = std::fs::read_to_string(&index).unwrap_or_else(|e| panic!("{}: {e}\n{run}", index.display()));
+    assert!(html.contains("bench/short_questions.html") && html.contains("bench/other.html"), "{html}");
+    assert!(home.join("report").join("bench").join("short_questions.html").is_file());
 
     // One cold start, then per level 2 warm-up and 12 measured requests.
     let requests_path = dir.join("requests.jsonl");
@@ -293,5 +299,9 @@ fn the_api_key_never_reaches_results_or_output() {
         let text = std::fs::read_to_string(dir.join(file)).expect("the run's files were just read");
         assert!(!text.contains(secret), "{file} holds the API key");
         assert!(!text.contains("api_key"), "{file} mentions api_key");
+    }
+    for file in ["index.html", "report.md", "bench/other.html"] {
+        let text = std::fs::read_to_string(home.join("report").join(file)).expect("the report was written");
+        assert!(!text.contains(secret), "the report's {file} holds the API key");
     }
 }

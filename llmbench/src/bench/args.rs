@@ -215,6 +215,13 @@ mod tests {
     }
 
     #[test]
+    fn noplot_skips_the_report() {
+        assert!(!parse(&["--bench"]).unwrap().noplot);
+        assert!(parse(&["--bench", "--noplot"]).unwrap().noplot);
+        assert!(parse(&["--bench", "--no-report"]).unwrap().noplot, "the cargo llmbench spelling works too");
+    }
+
+    #[test]
     fn values_are_checked() {
         let a = parse(&["--concurrency", "1,8", "--target", "a", "--target", "b", "--timeout", "2s"]).unwrap();
         assert_eq!(a.concurrency, vec![1, 8]);

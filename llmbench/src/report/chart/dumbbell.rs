@@ -55,11 +55,12 @@ pub(crate) fn dumbbell(label: &str, rows: &[DumbbellRow]) -> String {
             if let (Some(a), Some(b)) = (v.p50, v.p99) {
                 svg.line(x.map(a), cy, x.map(b), cy, "line");
             }
-            if let Some(a) = v.p50 {
-                svg.circle(x.map(a), cy, 4.5, "pt");
-            }
+            // The ring first and the dot smaller, so equal p50 and p99 both show.
             if let Some(b) = v.p99 {
-                svg.circle(x.map(b), cy, 4.5, "pt hollow");
+                svg.circle(x.map(b), cy, 5.0, "pt hollow");
+            }
+            if let Some(a) = v.p50 {
+                svg.circle(x.map(a), cy, 3.2, "pt");
             }
             svg.close_group();
         }

@@ -44,7 +44,7 @@ pub(crate) fn histogram(label: &str, x_title: &str, y_title: &str, unit: Unit, p
         .zip(&extents)
         .map(|(p, e)| p.marks.iter().find(|(n, _)| *n == "p99").and_then(|(_, v)| *v).unwrap_or(e.1))
         .fold(0.0, f64::max);
-    let hi = (top * 1.08).min(max).max(min + f64::EPSILON);
+    let hi = (top * 1.08).min(max * 1.03).max(min + f64::EPSILON);
     // Series an order of magnitude apart share one log axis, so the fast
     // ones do not collapse into a single bar at the left.
     let log = min > 0.0 && hi / min > 12.0;
