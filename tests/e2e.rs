@@ -117,7 +117,8 @@ fn a_filter_and_two_targets_run_side_by_side() {
     assert_eq!(summary_rows(&run.stdout, title, "short_questions · sim "), 2, "one row per level\n{run}");
     assert_eq!(summary_rows(&run.stdout, title, "short_questions · sim2 "), 2, "one row per level\n{run}");
 
-    assert_eq!(dir_names(&home), ["short_questions"], "`other` does not match the filter\n{run}");
+    // Benchmark directories, and the report of them.
+    assert_eq!(dir_names(&home), ["report", "short_questions"], "`other` does not match the filter\n{run}");
     assert_eq!(dir_names(&home.join("short_questions")), ["sim", "sim2"], "{run}");
     for (target, sim_ttft) in [("sim", 5.0), ("sim2", 10.0)] {
         let path = home.join("short_questions").join(target).join("new").join("summary.json");
@@ -194,7 +195,8 @@ fn cargo_bench_without_the_subcommand_measures() {
     let run = common::run(&mut cmd);
     run.assert_code(exit_code::OK).assert_stdout_contains("other · sim");
 
-    assert_eq!(dir_names(&home), ["other"], "only the filtered benchmark ran\n{run}");
+    // A binary run alone writes the report too.
+    assert_eq!(dir_names(&home), ["other", "report"], "only the filtered benchmark ran\n{run}");
     let path = home.join("other").join("sim").join("new").join("summary.json");
     let json = read_json(&path);
     assert_eq!(json["settings"]["concurrency"], serde_json::json!([1]), "{json:#}");
