@@ -174,11 +174,13 @@ fn run(
             concurrency: spec.concurrency.clone(),
             timeout_ms: 30_000,
             first_content_timeout_ms: 30_000,
+            load: None,
         },
         started_at: "2026-11-28T01:46:48Z".into(),
         duration_s: records.iter().map(|r| r.end_us()).max().unwrap_or(0) as f64 / 1e6,
         partial: false,
         cold_start: Some(cold_start),
+        sweep: (summaries.len() > 1).then(|| crate::stats::knee::analyse(&summaries)),
         levels: summaries,
         price: None,
     };

@@ -109,11 +109,13 @@ pub fn write_report(root: &Path, options: &ReportOptions) -> Result<WrittenRepor
                     let Some(bench) = report.benches.get(i) else { break };
                     let t = Instant::now();
                     let reqs: Vec<Result<RunRequests, String>> =
-                        bench.runs.iter().map(|r| RunRequests::load(&r.dir)).collect();
+                        bench.runs.iter().map(|r| RunRequests::load(&r.dir, &attempted(&r.summary))).collect();
                     let base: Vec<Option<RunRequests>> = bench
                         .runs
                         .iter()
-                        .map(|r| r.baseline.as_ref().and_then(|b| RunRequests::load(&b.dir).ok()))
+                        .map(|r| {
+                            r.baseline.as_ref().and_then(|b| RunRequests::load(&b.dir, &attempted(&b.summary)).ok())
+                        })
                         .collect();
                     *read_time.lock().unwrap_or_else(|e| e.into_inner()) += t.elapsed();
                     let t = Instant::now();
@@ -206,6 +208,11 @@ fn render_bench(
         .collect();
     let charts = html::charts::charts(bench, &data);
     Ok(html::bench(env, &view, charts, generated_at)?)
+}
+
+/// Measured requests per level, in order.
+fn attempted(summary: &crate::results::RunSummary) -> Vec<u64> {
+    summary.levels.iter().map(|l| l.requests.attempted).collect()
 }
 
 fn create_dir(dir: &Path) -> Result<(), ReportError> {

@@ -210,7 +210,10 @@ fn figures_from_other_features_appear_when_present() {
     v["comparison"] = serde_json::json!([{"metric": "ttft", "stat": "p50", "change": 0.12, "verdict": "Regressed"}]);
     v["fingerprint"] = serde_json::json!("f00dfeed");
     for level in v["levels"].as_array_mut().unwrap() {
-        level["goodput"] = serde_json::json!({"share": 0.97});
+        level["goodput"] = serde_json::json!({
+            "slo": ["ttft<=500ms"], "good": 97, "attempted": 100, "ratio": 0.97,
+            "good_per_s": 3.0, "target": 0.99, "meets_slo": false
+        });
         level["cost"] = serde_json::json!({"cost_per_ok_request": 0.00042});
     }
     fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();

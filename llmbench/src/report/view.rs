@@ -24,7 +24,8 @@ impl Columns {
     fn of<'a>(runs: impl Iterator<Item = &'a Run>) -> Columns {
         let mut c = Columns::default();
         for r in runs {
-            c.goodput |= r.extras.levels.iter().any(|l| l.goodput.is_some());
+            c.goodput |= r.extras.levels.iter().any(|l| l.goodput.is_some())
+                || r.summary.levels.iter().any(|l| l.goodput.is_some());
             c.cost |= r.extras.cost_per_ok_request.is_some()
                 || r.extras.levels.iter().any(|l| l.cost_per_ok_request.is_some())
                 || r.summary.levels.iter().any(|l| cost_per_ok(l).is_some());
@@ -238,7 +239,7 @@ fn index_row(
         tok_s: format!("{:.1}", level.output_tok_per_s),
         error_rate: pct(level.error_rate),
         errors_bad: level.requests.failed > 0,
-        goodput: extras.goodput.map(pct).unwrap_or_else(dash),
+        goodput: level.goodput.as_ref().map(|g| g.ratio).or(extras.goodput).map(pct).unwrap_or_else(dash),
         cost: cost_per_ok(level)
             .or(extras.cost_per_ok_request)
             .or(run.extras.cost_per_ok_request)
@@ -501,7 +502,7 @@ pub(crate) fn bench(
                 queue_p99: ms(level.queue.as_ref(), "p99"),
                 error_rate: pct(level.error_rate),
                 errors_bad: level.requests.failed > 0,
-                goodput: extras.goodput.map(pct).unwrap_or_else(dash),
+                goodput: level.goodput.as_ref().map(|g| g.ratio).or(extras.goodput).map(pct).unwrap_or_else(dash),
                 cost: cost_per_ok(level)
                     .or(extras.cost_per_ok_request)
                     .or(run.extras.cost_per_ok_request)
@@ -522,7 +523,11 @@ pub(crate) fn bench(
             }
             view.tokens.push(token_row(&name, &label, level));
             if let Some(base) = &run.baseline
-                && let Some(b) = base.summary.levels.iter().find(|b| b.concurrency == level.concurrency)
+                && let Some(b) = base
+                    .summary
+                    .levels
+                    .iter()
+                    .find(|b| model::summary_level_label(b) == model::summary_level_label(level))
             {
                 view.baseline_rows.push(baseline_row(&name, color, &label, &base.name, level, b, &run.extras.changes));
             }

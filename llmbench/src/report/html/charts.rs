@@ -10,7 +10,7 @@ use crate::report::chart::{
 };
 use crate::report::model::knee::{self, Point as KneePoint};
 use crate::report::model::requests::{self, LevelSamples, Point, RunRequests};
-use crate::report::model::{BenchGroup, Run, level_label};
+use crate::report::model::{BenchGroup, Run, level_label, summary_level_label};
 use crate::stats::LevelSummary;
 
 /// Timeline points drawn per target before thinning.
@@ -59,7 +59,7 @@ fn levels<'a>(
 ) -> impl Iterator<Item = (&'a RunData<'a>, usize, &'a LevelSummary, &'a LevelSamples)> {
     data.iter().flat_map(|d| {
         d.run.summary.levels.iter().enumerate().filter_map(move |(i, summary)| {
-            let samples = d.requests?.levels.iter().find(|l| l.concurrency == summary.concurrency)?;
+            let samples = d.requests?.levels.get(i)?;
             Some((d, i, summary, samples))
         })
     })
@@ -114,19 +114,25 @@ fn distribution(data: &[RunData<'_>], key: &str, name: &str) -> Option<Value> {
 
 fn cdfs(data: &[RunData<'_>]) -> Vec<Value> {
     // One chart per metric and level, every target (and its baseline) on it.
-    let mut concurrencies: Vec<u32> =
-        data.iter().flat_map(|d| d.run.summary.levels.iter().map(|l| l.concurrency)).collect();
-    concurrencies.sort_unstable();
-    concurrencies.dedup();
+    // Levels are matched across targets (and baselines) by their label: `c=8`, `rate 20/s`.
+    let mut labels: Vec<String> = Vec::new();
+    for d in data {
+        for i in 0..d.run.summary.levels.len() {
+            let label = level_label(d.run, i);
+            if !labels.contains(&label) {
+                labels.push(label);
+            }
+        }
+    }
     let mut out = Vec::new();
     for (key, name) in [("ttft", "TTFT"), ("tpot", "TPOT"), ("e2e", "E2E")] {
-        for &c in &concurrencies {
+        for level_name in &labels {
             let mut series = Vec::new();
-            let mut level_name = format!("c={c}");
             for d in data {
-                let Some(i) = d.run.summary.levels.iter().position(|l| l.concurrency == c) else { continue };
-                level_name = level_label(d.run, i);
-                if let Some(s) = d.requests.and_then(|r| r.levels.iter().find(|l| l.concurrency == c)) {
+                let Some(i) = (0..d.run.summary.levels.len()).find(|&i| level_label(d.run, i) == *level_name) else {
+                    continue;
+                };
+                if let Some(s) = d.requests.and_then(|r| r.levels.get(i)) {
                     series.push(CdfSeries {
                         label: d.run.summary.target.name.clone(),
                         series: d.color,
@@ -135,7 +141,8 @@ fn cdfs(data: &[RunData<'_>]) -> Vec<Value> {
                     });
                 }
                 if let (Some(b), Some(base)) = (d.baseline, d.run.baseline.as_ref())
-                    && let Some(s) = b.levels.iter().find(|l| l.concurrency == c)
+                    && let Some(j) = base.summary.levels.iter().position(|l| summary_level_label(l) == *level_name)
+                    && let Some(s) = b.levels.get(j)
                 {
                     series.push(CdfSeries {
                         label: format!("{} (baseline {})", d.run.summary.target.name, base.name),
@@ -190,14 +197,7 @@ fn timelines(bench: &BenchGroup, data: &[RunData<'_>]) -> Vec<Value> {
                             })
                         })
                         .collect(),
-                    level_starts: reqs
-                        .level_starts
-                        .iter()
-                        .map(|(t, c)| {
-                            let i = d.run.summary.levels.iter().position(|l| l.concurrency == *c).unwrap_or(usize::MAX);
-                            (*t, if i == usize::MAX { format!("c={c}") } else { level_label(d.run, i) })
-                        })
-                        .collect(),
+                    level_starts: reqs.level_starts.iter().map(|&(t, i)| (t, level_label(d.run, i))).collect(),
                     note,
                     refs,
                 })
@@ -231,8 +231,12 @@ fn curves(data: &[RunData<'_>]) -> Vec<Value> {
         .iter()
         .map(|d| {
             let levels = &d.run.summary.levels;
-            let k = match d.run.extras.knee {
-                Some(k) => levels.iter().position(|l| f64::from(l.concurrency) == k),
+            // A knee the run found (the sweep analysis: the last load before
+            // the jump) wins over this page's own rule.
+            let found =
+                d.run.summary.sweep.as_ref().and_then(|s| s.knee.as_ref()).map(|k| k.previous).or(d.run.extras.knee);
+            let k = match found {
+                Some(k) => levels.iter().position(|l| l.rate.unwrap_or(f64::from(l.concurrency)) == k),
                 None => knee::knee(
                     &levels
                         .iter()

@@ -149,9 +149,21 @@ fn unique_slug(id: &str, used: &mut std::collections::HashSet<String>) -> String
 /// The label of a level: its concurrency, or its offered rate when the
 /// run was open-loop.
 pub(crate) fn level_label(run: &Run, index: usize) -> String {
-    match run.extras.levels.get(index).and_then(|l| l.rate.clone()) {
-        Some(rate) => format!("rate {rate}"),
-        None => format!("c={}", run.summary.levels.get(index).map(|l| l.concurrency).unwrap_or(0)),
+    match run.summary.levels.get(index) {
+        Some(level) if level.rate.is_some() => summary_level_label(level),
+        level => match run.extras.levels.get(index).and_then(|l| l.rate.clone()) {
+            Some(rate) => format!("rate {rate}"),
+            None => format!("c={}", level.map(|l| l.concurrency).unwrap_or(0)),
+        },
+    }
+}
+
+/// The label of a level from its summary alone (as [`level_label`] when
+/// the summary records the rate).
+pub(crate) fn summary_level_label(level: &crate::stats::LevelSummary) -> String {
+    match level.rate {
+        Some(rate) => format!("rate {rate}/s"),
+        None => format!("c={}", level.concurrency),
     }
 }
 

@@ -45,7 +45,6 @@ pub(crate) struct Point {
 /// sorted ascending (for CDFs), ITL in arrival order.
 #[derive(Debug, Default)]
 pub(crate) struct LevelSamples {
-    pub(crate) concurrency: u32,
     pub(crate) ttft: Vec<f64>,
     pub(crate) tpot: Vec<f64>,
     pub(crate) e2e: Vec<f64>,
@@ -68,8 +67,8 @@ pub(crate) struct RunRequests {
     pub(crate) levels: Vec<LevelSamples>,
     /// Every request, in file order.
     pub(crate) points: Vec<Point>,
-    /// Where each level begins on the timeline (seconds) and its concurrency.
-    pub(crate) level_starts: Vec<(f64, u32)>,
+    /// Where each level begins on the timeline (seconds), and its index.
+    pub(crate) level_starts: Vec<(f64, usize)>,
     /// Up to three distinct messages per error class.
     pub(crate) errors: Vec<ErrorExample>,
     /// Up to three captured outputs (truncated), when text was captured.
@@ -126,11 +125,12 @@ impl Row<'_> {
 }
 
 impl RunRequests {
-    /// Reads `dir/requests.jsonl`.
-    pub(crate) fn load(dir: &Path) -> Result<RunRequests, String> {
+    /// Reads `dir/requests.jsonl`; `expected` holds the measured requests
+    /// of each level in order (the summary's `attempted`).
+    pub(crate) fn load(dir: &Path, expected: &[u64]) -> Result<RunRequests, String> {
         let path = dir.join(results::REQUESTS_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let mut builder = Builder::default();
+        let mut builder = Builder { expected: expected.to_vec(), ..Builder::default() };
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
@@ -184,6 +184,12 @@ struct Builder {
     offset_us: u64,
     level_end_us: u64,
     current: Option<u32>,
+    /// Measured requests each level holds (from the summary), to find where
+    /// one open-loop level ends and the next begins (their records all say
+    /// concurrency 0).
+    expected: Vec<u64>,
+    measured_here: u64,
+    last_phase: Option<Phase>,
 }
 
 impl Builder {
@@ -191,13 +197,23 @@ impl Builder {
         let out = &mut self.out;
         if r.phase == Phase::ColdStart {
             self.offset_us = self.offset_us.max(r.end_us());
-        } else if self.current != Some(r.concurrency) {
-            self.offset_us += self.level_end_us;
-            self.level_end_us = 0;
-            self.current = Some(r.concurrency);
-            out.level_starts.push((self.offset_us as f64 / 1e6, r.concurrency));
-            out.levels.push(LevelSamples { concurrency: r.concurrency, ..LevelSamples::default() });
+        } else {
+            let level = out.levels.len();
+            let full = level > 0 && self.expected.get(level - 1).is_some_and(|&n| n > 0 && self.measured_here >= n);
+            let warmup_again = r.phase == Phase::Warmup && self.last_phase == Some(Phase::Measured);
+            if self.current != Some(r.concurrency) || full || warmup_again {
+                self.offset_us += self.level_end_us;
+                self.level_end_us = 0;
+                self.measured_here = 0;
+                self.current = Some(r.concurrency);
+                out.level_starts.push((self.offset_us as f64 / 1e6, level));
+                out.levels.push(LevelSamples::default());
+            }
+            if r.phase == Phase::Measured {
+                self.measured_here += 1;
+            }
         }
+        self.last_phase = Some(r.phase);
         if r.phase != Phase::ColdStart {
             self.level_end_us = self.level_end_us.max(r.end_us());
         }
@@ -424,11 +440,11 @@ mod tests {
             rec(Phase::Measured, 4, 0, 80.0, Some(ErrorClass::Throttled)),
         ];
         let rr = RunRequests::from_records(&records);
-        assert_eq!(rr.level_starts, vec![(0.5, 1), (0.8, 4)]);
+        assert_eq!(rr.level_starts, vec![(0.5, 0), (0.8, 1)]);
         assert_eq!(rr.levels.len(), 2);
         assert_eq!(rr.levels[0].e2e, vec![100.0]);
         assert_eq!(rr.levels[0].itl, vec![2.0, 3.0, 1.0]);
-        assert_eq!(rr.levels[1].concurrency, 4);
+        assert_eq!(rr.levels[1].e2e, vec![40.0]);
         assert_eq!(rr.points[0].kind, PointKind::ColdStart);
         assert_eq!(rr.points[1].kind, PointKind::Warmup);
         assert_eq!(rr.points[3].kind, PointKind::Error(0));
@@ -465,7 +481,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let summary = crate::results::RunSummary::example();
         crate::results::write_run(dir.path(), &summary, &records).unwrap();
-        let loaded = RunRequests::load(dir.path()).unwrap();
+        let loaded = RunRequests::load(dir.path(), &[2]).unwrap();
         let built = RunRequests::from_records(&records);
         assert_eq!(loaded.levels[0].itl, built.levels[0].itl);
         assert_eq!(loaded.levels[0].itl, vec![2.0, 3.0, 1.0]);
@@ -473,8 +489,29 @@ mod tests {
         assert_eq!(loaded.errors, built.errors);
         assert_eq!(loaded.points.len(), 3);
         std::fs::write(dir.path().join("requests.jsonl"), "{\"phase\": \"measured\"}\n").unwrap();
-        let err = RunRequests::load(dir.path()).unwrap_err();
+        let err = RunRequests::load(dir.path(), &[]).unwrap_err();
         assert!(err.contains("requests.jsonl:1:") && err.contains("missing field"), "{err}");
+    }
+
+    #[test]
+    fn open_loop_levels_split_by_their_counts_and_warm_up() {
+        // Open-loop levels all record concurrency 0.
+        let mut records = vec![rec(Phase::ColdStart, 0, 0, 50.0, None)];
+        for level in 0..3 {
+            if level == 2 {
+                records.push(rec(Phase::Warmup, 0, 0, 10.0, None));
+            }
+            for i in 0..4 {
+                records.push(rec(Phase::Measured, 0, i * 1000, 10.0 + f64::from(level), None));
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        crate::results::write_run(dir.path(), &crate::results::RunSummary::example(), &records).unwrap();
+        let rr = RunRequests::load(dir.path(), &[4, 4, 4]).unwrap();
+        assert_eq!(rr.levels.len(), 3);
+        assert_eq!(rr.levels[1].e2e, vec![11.0; 4]);
+        // Without counts, the warm-up still marks a new level.
+        assert_eq!(RunRequests::load(dir.path(), &[]).unwrap().levels.len(), 2);
     }
 
     #[test]
