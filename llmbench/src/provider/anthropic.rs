@@ -75,22 +75,8 @@ impl AnthropicProvider {
             Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
             _ => return Err(format!("base_url {:?} is not an http(s) URL", settings.base_url)),
         }
-        let key = match settings.api_key.as_deref().filter(|k| !k.is_empty()) {
-            Some(key) => {
-                let mut value = HeaderValue::from_str(key)
-                    .map_err(|_| "api key contains characters not allowed in an HTTP header".to_string())?;
-                value.set_sensitive(true);
-                Some(value)
-            }
-            None => None,
-        };
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .connect_timeout(settings.connect_timeout)
-            .tcp_nodelay(true)
-            .pool_max_idle_per_host(usize::MAX)
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let key = settings.api_key.as_deref().filter(|k| !k.is_empty()).map(super::secret_header).transpose()?;
+        let client = super::http_client(settings.connect_timeout)?;
         Ok(AnthropicProvider { client, url, key, settings })
     }
 

@@ -130,25 +130,13 @@ impl OpenAiProvider {
                 ));
             }
         }
-        let auth = match settings.api_key.as_deref().filter(|key| !key.is_empty()) {
-            Some(key) => {
-                let mut value = HeaderValue::from_str(&format!("Bearer {key}"))
-                    .map_err(|_| "api key contains characters not allowed in an HTTP header".to_string())?;
-                value.set_sensitive(true);
-                Some(value)
-            }
-            None => None,
-        };
-        // reqwest is built without a crypto provider so that the workspace
-        // picks one; this fails harmlessly when one is already installed.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        // No overall timeout: the timeline's deadlines bound every wait.
-        let client = reqwest::Client::builder()
-            .connect_timeout(settings.connect_timeout)
-            .tcp_nodelay(true)
-            .pool_max_idle_per_host(usize::MAX)
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let auth = settings
+            .api_key
+            .as_deref()
+            .filter(|key| !key.is_empty())
+            .map(|key| super::secret_header(&format!("Bearer {key}")))
+            .transpose()?;
+        let client = super::http_client(settings.connect_timeout)?;
         Ok(OpenAiProvider { client, url, auth, settings })
     }
 
