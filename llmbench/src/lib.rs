@@ -11,8 +11,10 @@ pub mod record;
 pub mod units;
 pub mod workload;
 
+pub mod baseline;
 mod bench;
 pub(crate) mod cli;
+pub mod gate;
 pub(crate) mod load;
 pub(crate) mod provider;
 pub(crate) mod rng;

@@ -27,6 +27,7 @@
 //! ```
 
 mod delay;
+mod model;
 mod server;
 mod stream;
 #[cfg(test)]
@@ -42,6 +43,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use delay::Delay;
+pub use model::{model_records, model_run};
 
 /// How the simulated endpoint behaves. Every field has a default, so a
 /// config names only what it changes:

@@ -1,0 +1,542 @@
+//! Deciding whether a change between two runs is real.
+//!
+//! For one metric statistic (e.g. the p50 of TTFT) of a baseline run and a
+//! current run, [`compare`] computes:
+//!
+//! - the **change**: `current / baseline − 1` for latencies, throughput and
+//!   cost ([`Scale::Relative`]), or `current − baseline` for rates such as
+//!   `error_rate` ([`Scale::Absolute`], in fractions: 0.01 is one
+//!   percentage point), whose baseline is often 0;
+//! - a **bootstrap confidence interval** of that change: both runs are
+//!   resampled *by request* (with replacement, `nresamples` times), the
+//!   statistic recomputed on each resample, and the interval read from the
+//!   percentiles of the resampled changes. Resampling requests keeps what
+//!   belongs to one request together: ITL gaps are resampled as the whole
+//!   set of gaps of a request (a cluster bootstrap), and throughput as the
+//!   request's tokens and duration;
+//! - a **p-value** from a two-sample **bootstrap test** of the same
+//!   statistic: under the null hypothesis both runs come from one
+//!   distribution, so both are resampled from the pooled requests, and
+//!   `p` is the share of those null resamples whose |log ratio| (or
+//!   |difference|, for rates) is at least the observed one.
+//!
+//! Then criterion's classification ([`ChangeKind`]): `NoChange` when
+//! `p ≥ significance_level`; otherwise `Improved` or `Regressed` only when
+//! the *whole* interval lies beyond ±`noise_threshold` (direction-aware:
+//! a higher throughput is an improvement, a higher latency a regression);
+//! otherwise `WithinNoise`. Fewer than `min_samples` requests on either
+//! side is `NoChange` with a note: too little to decide.
+//!
+//! # Why a bootstrap test and not Mann–Whitney U
+//!
+//! Mann–Whitney U is robust and cheap, but it tests whether one whole
+//! distribution tends to be larger than the other, not whether *the
+//! statistic being judged* changed: a regression only in the tail (1 in 20
+//! requests stalls, so p99 doubles while p50 stays put) leaves U near its
+//! null value, and the gate would print a doubled p99 as "no change". The
+//! bootstrap test asks about the same statistic as the confidence interval
+//! (p50, p99, mean, throughput as a ratio, error rate as a proportion), makes
+//! no assumption about the shape of skewed, heavy-tailed, multi-modal latency
+//! data, and is what criterion does (it bootstraps its t statistic from the
+//! pooled samples). It costs a second round of resampling, and its p-value
+//! resolution is `1 / (nresamples + 1)`, far below any sensible
+//! significance level. The unit test `a_tail_only_regression_is_caught_at_p99`
+//! shows the case.
+//!
+//! # Defaults, from evidence
+//!
+//! `examples/stat_check.rs` (`cargo run --release --example stat_check`)
+//! runs thousands of A/A comparisons (two runs of one simulator
+//! configuration, different seeds) and A/B comparisons with a +10% TTFT
+//! shift, through this module and the gate's full metric set. The defaults
+//! below are the ones that met both targets (false regressions ≤ 1% of runs,
+//! detection of a +10% TTFT p50 shift ≥ 95% at 100 samples) on TTFT with a
+//! coefficient of variation up to 10%; the figures are in the example's
+//! output and in `docs/gate.md`.
+//!
+//! Analysis is deterministic: resampling uses a fixed seed, so the same two
+//! runs always give the same interval, p-value and verdict.
+
+use serde::{Deserialize, Serialize};
+
+use crate::rng::Rng;
+
+/// Default resamples per interval and per test. Criterion uses 100,000 for
+/// a few numbers; a run here compares ~17 statistics per level, some over
+/// thousands of pooled ITL gaps, and 10,000 puts the Monte Carlo error of a
+/// 95% interval bound well under the noise threshold.
+pub const DEFAULT_NRESAMPLES: usize = 10_000;
+/// Default confidence level of the intervals (criterion's).
+pub const DEFAULT_CONFIDENCE_LEVEL: f64 = 0.95;
+/// Default significance level of the test (criterion's).
+pub const DEFAULT_SIGNIFICANCE_LEVEL: f64 = 0.05;
+/// Default noise threshold for relative changes: ±5%. Criterion's 1% is
+/// for CPU-bound code on a quiet machine; LLM latency over HTTP moves more
+/// than that between two honest runs (see the module docs).
+pub const DEFAULT_NOISE_THRESHOLD: f64 = 0.05;
+/// Default noise threshold for rates (`error_rate`): ±1 percentage point.
+pub const DEFAULT_RATE_NOISE_THRESHOLD: f64 = 0.01;
+/// Default fewest requests per side for a verdict.
+pub const DEFAULT_MIN_SAMPLES: usize = 30;
+
+/// The verdict on one metric, used by every output (terminal, JSON,
+/// Markdown, JUnit, HTML).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// Not statistically significant (or too little data to tell).
+    NoChange,
+    /// Significant, but the interval reaches inside ±noise threshold.
+    WithinNoise,
+    /// Significantly better, beyond the noise threshold.
+    Improved,
+    /// Significantly worse, beyond the noise threshold.
+    Regressed,
+}
+
+impl ChangeKind {
+    /// Words for people: `no change`, `within noise`, `improved`, `regressed`.
+    pub fn label(self) -> &'static str {
+        match self {
+            ChangeKind::NoChange => "no change",
+            ChangeKind::WithinNoise => "within noise",
+            ChangeKind::Improved => "improved",
+            ChangeKind::Regressed => "regressed",
+        }
+    }
+}
+
+/// Which way is better for a metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Latency, error rate, cost.
+    LowerIsBetter,
+    /// Throughput, goodput, decode speed.
+    HigherIsBetter,
+}
+
+/// How a change is expressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scale {
+    /// `current / baseline − 1` (0.05 is +5%).
+    Relative,
+    /// `current − baseline`, for rates (0.01 is +1 percentage point).
+    Absolute,
+}
+
+/// The statistic computed over a [`Sample`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Statistic {
+    /// Nearest-rank quantile, `q` in (0, 1]: the value at rank ⌈q·n⌉.
+    Quantile(f64),
+    /// Arithmetic mean (a proportion, for 0/1 values).
+    Mean,
+    /// `scale · Σ numerator / Σ denominator` of a [`Sample::Ratio`].
+    Ratio,
+}
+
+/// One run's data for a metric, one unit per request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sample {
+    /// One value per request (TTFT, E2E; 0/1 for "failed").
+    Values(Vec<f64>),
+    /// Several values per request, pooled for the statistic but resampled
+    /// by request (the gaps of each request, for ITL).
+    Clusters(Vec<Vec<f64>>),
+    /// A `(numerator, denominator)` per request and a constant factor:
+    /// throughput as `scale · Σ tokens / Σ duration` (Little's law for a
+    /// closed loop, `scale` making it equal the measured throughput).
+    Ratio {
+        /// Per request.
+        pairs: Vec<(f64, f64)>,
+        /// Constant factor.
+        scale: f64,
+    },
+}
+
+impl Sample {
+    /// Requests in the sample.
+    pub fn len(&self) -> usize {
+        match self {
+            Sample::Values(v) => v.len(),
+            Sample::Clusters(c) => c.len(),
+            Sample::Ratio { pairs, .. } => pairs.len(),
+        }
+    }
+
+    /// Whether it holds no request.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The statistic over the requests at `idx` (repeats allowed).
+    fn stat_at(&self, stat: Statistic, idx: &[usize], scratch: &mut Vec<f64>) -> f64 {
+        match (self, stat) {
+            (Sample::Ratio { pairs, scale }, _) => {
+                let (num, den) = idx.iter().fold((0.0, 0.0), |(n, d), &i| (n + pairs[i].0, d + pairs[i].1));
+                if den > 0.0 { scale * num / den } else { f64::NAN }
+            }
+            (Sample::Values(v), Statistic::Mean) => idx.iter().map(|&i| v[i]).sum::<f64>() / idx.len() as f64,
+            (Sample::Clusters(c), Statistic::Mean) => {
+                let (sum, n) = idx.iter().fold((0.0, 0usize), |(s, n), &i| (s + c[i].iter().sum::<f64>(), n + c[i].len()));
+                if n > 0 { sum / n as f64 } else { f64::NAN }
+            }
+            (Sample::Values(v), Statistic::Quantile(q)) => {
+                scratch.clear();
+                scratch.extend(idx.iter().map(|&i| v[i]));
+                quantile_in_place(scratch, q)
+            }
+            (Sample::Clusters(c), Statistic::Quantile(q)) => {
+                scratch.clear();
+                for &i in idx {
+                    scratch.extend_from_slice(&c[i]);
+                }
+                quantile_in_place(scratch, q)
+            }
+            // A ratio needs (numerator, denominator) pairs.
+            (_, Statistic::Ratio) => f64::NAN,
+        }
+    }
+
+    /// The statistic over every request.
+    pub fn statistic(&self, stat: Statistic) -> f64 {
+        let idx: Vec<usize> = (0..self.len()).collect();
+        self.stat_at(stat, &idx, &mut Vec::new())
+    }
+
+    /// Both samples' requests in one (for the null hypothesis). A ratio's
+    /// scale is dropped: the test's log ratio does not depend on it.
+    fn pooled(&self, other: &Sample) -> Sample {
+        match (self, other) {
+            (Sample::Values(a), Sample::Values(b)) => Sample::Values(a.iter().chain(b).copied().collect()),
+            (Sample::Clusters(a), Sample::Clusters(b)) => Sample::Clusters(a.iter().chain(b).cloned().collect()),
+            (Sample::Ratio { pairs: a, .. }, Sample::Ratio { pairs: b, .. }) => {
+                Sample::Ratio { pairs: a.iter().chain(b).copied().collect(), scale: 1.0 }
+            }
+            _ => Sample::Values(Vec::new()),
+        }
+    }
+}
+
+/// Nearest-rank quantile of `values` (reordered in place); NaN if empty.
+pub(crate) fn quantile_in_place(values: &mut [f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
+    let (_, v, _) = values.select_nth_unstable_by(rank - 1, f64::total_cmp);
+    *v
+}
+
+/// The knobs of the analysis (`--nresamples`, `--confidence-level`,
+/// `--significance-level`, `--noise-threshold`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Bootstrap resamples per interval and per test.
+    pub nresamples: usize,
+    /// Confidence level of the interval, in (0, 1).
+    pub confidence_level: f64,
+    /// Significance level of the test, in (0, 1).
+    pub significance_level: f64,
+    /// Noise threshold of relative changes (0.05 = ±5%).
+    pub noise_threshold: f64,
+    /// Noise threshold of absolute changes of rates (0.01 = ±1 point).
+    pub rate_noise_threshold: f64,
+    /// Fewest requests on each side for a verdict.
+    pub min_samples: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            nresamples: DEFAULT_NRESAMPLES,
+            confidence_level: DEFAULT_CONFIDENCE_LEVEL,
+            significance_level: DEFAULT_SIGNIFICANCE_LEVEL,
+            noise_threshold: DEFAULT_NOISE_THRESHOLD,
+            rate_noise_threshold: DEFAULT_RATE_NOISE_THRESHOLD,
+            min_samples: DEFAULT_MIN_SAMPLES,
+        }
+    }
+}
+
+/// The outcome of comparing one statistic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// The statistic over the baseline run.
+    pub baseline: Option<f64>,
+    /// The statistic over the current run.
+    pub current: Option<f64>,
+    /// The change, on `scale`.
+    pub change: Option<f64>,
+    /// Relative or absolute.
+    pub scale: Scale,
+    /// Lower and upper bound of the change's confidence interval.
+    pub ci: Option<[f64; 2]>,
+    /// Two-sided p-value of the bootstrap test.
+    pub p_value: Option<f64>,
+    /// The verdict.
+    pub kind: ChangeKind,
+    /// Why there is no verdict, when there is none.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub note: Option<String>,
+    /// Requests on each side: `[baseline, current]`.
+    pub samples: [usize; 2],
+}
+
+/// Compares `stat` of `baseline` and `current` (see the module docs).
+pub fn compare(
+    baseline: &Sample,
+    current: &Sample,
+    stat: Statistic,
+    direction: Direction,
+    scale: Scale,
+    settings: &Settings,
+) -> Change {
+    let samples = [baseline.len(), current.len()];
+    let finite = |v: f64| v.is_finite().then_some(v);
+    let base = if baseline.is_empty() { None } else { finite(baseline.statistic(stat)) };
+    let cur = if current.is_empty() { None } else { finite(current.statistic(stat)) };
+    let mut out =
+        Change { baseline: base, current: cur, change: None, scale, ci: None, p_value: None, kind: ChangeKind::NoChange, note: None, samples };
+    let (Some(b), Some(c)) = (base, cur) else {
+        out.note = Some("no value on one side".into());
+        return out;
+    };
+    let change_of = |b: f64, c: f64| match scale {
+        Scale::Relative if b > 0.0 => c / b - 1.0,
+        Scale::Relative => f64::NAN,
+        Scale::Absolute => c - b,
+    };
+    let observed = change_of(b, c);
+    if !observed.is_finite() {
+        out.note = Some("the baseline is zero: no relative change".into());
+        return out;
+    }
+    out.change = Some(observed);
+    let fewest = samples[0].min(samples[1]);
+    if fewest < settings.min_samples {
+        out.note = Some(format!("too few requests to decide ({fewest} < {})", settings.min_samples));
+        return out;
+    }
+
+    let n = settings.nresamples.max(1);
+    let mut rng = Rng::new(0x11b_e4c4);
+    let (mut ia, mut ib, mut scratch) = (vec![0; samples[0]], vec![0; samples[1]], Vec::new());
+    let draw = |rng: &mut Rng, idx: &mut [usize], len: usize| {
+        for i in idx.iter_mut() {
+            *i = rng.range_u64(0, len as u64 - 1) as usize;
+        }
+    };
+
+    // Interval: resample each run from itself.
+    let mut changes = Vec::with_capacity(n);
+    for _ in 0..n {
+        draw(&mut rng, &mut ia, samples[0]);
+        draw(&mut rng, &mut ib, samples[1]);
+        let r = change_of(baseline.stat_at(stat, &ia, &mut scratch), current.stat_at(stat, &ib, &mut scratch));
+        if r.is_finite() {
+            changes.push(r);
+        }
+    }
+    if changes.is_empty() {
+        out.note = Some("no finite resample".into());
+        return out;
+    }
+    changes.sort_unstable_by(f64::total_cmp);
+    let tail = (1.0 - settings.confidence_level) / 2.0;
+    let at = |q: f64| changes[((q * (changes.len() - 1) as f64).round() as usize).min(changes.len() - 1)];
+    let (lo, hi) = (at(tail), at(1.0 - tail));
+    out.ci = Some([lo, hi]);
+
+    // Test: resample both runs from the pooled requests.
+    let pool = baseline.pooled(current);
+    let test_stat = |b: f64, c: f64| match scale {
+        Scale::Relative => (c / b).ln().abs(),
+        Scale::Absolute => (c - b).abs(),
+    };
+    let t_obs = test_stat(b, c);
+    let total = samples[0] + samples[1];
+    let (mut extreme, mut counted) = (0usize, 0usize);
+    for _ in 0..n {
+        draw(&mut rng, &mut ia, total);
+        draw(&mut rng, &mut ib, total);
+        let t = test_stat(pool.stat_at(stat, &ia, &mut scratch), pool.stat_at(stat, &ib, &mut scratch));
+        if t.is_finite() {
+            counted += 1;
+            // A tiny tolerance so that ties (identical runs) count as extreme.
+            if t >= t_obs * (1.0 - 1e-12) {
+                extreme += 1;
+            }
+        }
+    }
+    let p = (extreme + 1) as f64 / (counted + 1) as f64;
+    out.p_value = Some(p);
+    out.kind = classify(p, [lo, hi], direction, scale, settings);
+    out
+}
+
+/// Criterion's rule, direction-aware (see the module docs).
+pub fn classify(p_value: f64, ci: [f64; 2], direction: Direction, scale: Scale, settings: &Settings) -> ChangeKind {
+    if p_value >= settings.significance_level {
+        return ChangeKind::NoChange;
+    }
+    let noise = match scale {
+        Scale::Relative => settings.noise_threshold,
+        Scale::Absolute => settings.rate_noise_threshold,
+    };
+    let went_up = ci[0] > noise;
+    let went_down = ci[1] < -noise;
+    match (went_up, went_down, direction) {
+        (true, _, Direction::LowerIsBetter) | (_, true, Direction::HigherIsBetter) => ChangeKind::Regressed,
+        (true, _, Direction::HigherIsBetter) | (_, true, Direction::LowerIsBetter) => ChangeKind::Improved,
+        _ => ChangeKind::WithinNoise,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn normal(seed: u64, n: usize, mean: f64, sd: f64) -> Vec<f64> {
+        let mut r = Rng::new(seed);
+        (0..n).map(|_| (mean + sd * r.normal()).max(0.0)).collect()
+    }
+
+    fn quick() -> Settings {
+        Settings { nresamples: 2000, ..Settings::default() }
+    }
+
+    fn lat(a: Vec<f64>, b: Vec<f64>, stat: Statistic) -> Change {
+        compare(&Sample::Values(a), &Sample::Values(b), stat, Direction::LowerIsBetter, Scale::Relative, &quick())
+    }
+
+    #[test]
+    fn nearest_rank_quantiles() {
+        let mut v: Vec<f64> = (1..=100).rev().map(f64::from).collect();
+        assert_eq!(quantile_in_place(&mut v, 0.5), 50.0);
+        assert_eq!(quantile_in_place(&mut v, 0.9), 90.0);
+        assert_eq!(quantile_in_place(&mut v, 0.99), 99.0);
+        assert_eq!(quantile_in_place(&mut v, 1.0), 100.0);
+        assert_eq!(quantile_in_place(&mut [7.0], 0.5), 7.0);
+        assert!(quantile_in_place(&mut [], 0.5).is_nan());
+    }
+
+    #[test]
+    fn identical_runs_are_no_change() {
+        let c = lat(vec![40.0; 60], vec![40.0; 60], Statistic::Quantile(0.5));
+        assert_eq!(c.kind, ChangeKind::NoChange);
+        assert_eq!(c.change, Some(0.0));
+        assert_eq!(c.ci, Some([0.0, 0.0]));
+        assert_eq!(c.p_value, Some(1.0));
+    }
+
+    #[test]
+    fn a_clear_slowdown_is_a_regression_and_a_speedup_an_improvement() {
+        let c = lat(normal(1, 100, 100.0, 5.0), normal(2, 100, 120.0, 5.0), Statistic::Quantile(0.5));
+        assert_eq!(c.kind, ChangeKind::Regressed, "{c:?}");
+        let [lo, hi] = c.ci.unwrap();
+        assert!(lo > 0.15 && hi < 0.25 && lo <= c.change.unwrap() && c.change.unwrap() <= hi, "{c:?}");
+        assert!(c.p_value.unwrap() < 0.001);
+        let c = lat(normal(1, 100, 120.0, 5.0), normal(2, 100, 100.0, 5.0), Statistic::Mean);
+        assert_eq!(c.kind, ChangeKind::Improved, "{c:?}");
+    }
+
+    #[test]
+    fn a_significant_change_inside_the_noise_threshold_is_within_noise() {
+        // +2% with very little spread: real, but under the 5% threshold.
+        let c = lat(normal(1, 200, 100.0, 0.5), normal(2, 200, 102.0, 0.5), Statistic::Quantile(0.5));
+        assert_eq!(c.kind, ChangeKind::WithinNoise, "{c:?}");
+        assert!(c.p_value.unwrap() < 0.01);
+    }
+
+    #[test]
+    fn same_distribution_is_not_significant() {
+        let c = lat(normal(1, 100, 100.0, 20.0), normal(2, 100, 100.0, 20.0), Statistic::Quantile(0.5));
+        assert_eq!(c.kind, ChangeKind::NoChange, "{c:?}");
+        assert!(c.p_value.unwrap() > 0.05);
+    }
+
+    #[test]
+    fn direction_decides_better_or_worse() {
+        let slower = |d| {
+            compare(
+                &Sample::Values(vec![100.0; 50]),
+                &Sample::Values(vec![150.0; 50]),
+                Statistic::Mean,
+                d,
+                Scale::Relative,
+                &quick(),
+            )
+            .kind
+        };
+        assert_eq!(slower(Direction::LowerIsBetter), ChangeKind::Regressed);
+        assert_eq!(slower(Direction::HigherIsBetter), ChangeKind::Improved);
+    }
+
+    #[test]
+    fn a_tail_only_regression_is_caught_at_p99() {
+        // 1 request in 20 stalls for 3x as long: the median does not move.
+        let base = normal(1, 400, 100.0, 5.0);
+        let mut cur = normal(2, 400, 100.0, 5.0);
+        for v in cur.iter_mut().step_by(20) {
+            *v *= 3.0;
+        }
+        assert_eq!(lat(base.clone(), cur.clone(), Statistic::Quantile(0.99)).kind, ChangeKind::Regressed);
+        assert_ne!(lat(base, cur, Statistic::Quantile(0.5)).kind, ChangeKind::Regressed);
+    }
+
+    #[test]
+    fn rates_change_in_points() {
+        let zeros = vec![0.0; 100];
+        let mut some = vec![0.0; 100];
+        some[..10].iter_mut().for_each(|v| *v = 1.0);
+        let c = compare(
+            &Sample::Values(zeros),
+            &Sample::Values(some),
+            Statistic::Mean,
+            Direction::LowerIsBetter,
+            Scale::Absolute,
+            &quick(),
+        );
+        assert_eq!(c.change, Some(0.1));
+        assert_eq!(c.kind, ChangeKind::Regressed, "{c:?}");
+    }
+
+    #[test]
+    fn clusters_and_ratios_resample_by_request() {
+        let base: Vec<Vec<f64>> = (0..50).map(|i| vec![4.0 + f64::from(i % 3) * 0.01; 20]).collect();
+        let cur: Vec<Vec<f64>> = (0..50).map(|i| vec![5.0 + f64::from(i % 3) * 0.01; 20]).collect();
+        let c = compare(
+            &Sample::Clusters(base),
+            &Sample::Clusters(cur),
+            Statistic::Quantile(0.9),
+            Direction::LowerIsBetter,
+            Scale::Relative,
+            &quick(),
+        );
+        assert_eq!(c.kind, ChangeKind::Regressed, "{c:?}");
+        let ratio = |tokens: f64| Sample::Ratio { pairs: (0..50).map(|i| (tokens + f64::from(i % 5), 1.0)).collect(), scale: 2.0 };
+        let c = compare(&ratio(100.0), &ratio(80.0), Statistic::Ratio, Direction::HigherIsBetter, Scale::Relative, &quick());
+        assert_eq!(c.baseline, Some(204.0));
+        assert_eq!(c.kind, ChangeKind::Regressed, "{c:?}");
+    }
+
+    #[test]
+    fn too_few_samples_or_a_zero_baseline_give_no_verdict() {
+        let c = lat(vec![1.0; 10], vec![2.0; 10], Statistic::Mean);
+        assert_eq!((c.kind, c.change), (ChangeKind::NoChange, Some(1.0)));
+        assert!(c.note.unwrap().contains("too few requests"));
+        let c = lat(vec![0.0; 50], vec![2.0; 50], Statistic::Mean);
+        assert!(c.note.unwrap().contains("zero"));
+        let c = lat(vec![], vec![2.0; 50], Statistic::Mean);
+        assert_eq!((c.kind, c.baseline), (ChangeKind::NoChange, None));
+    }
+
+    #[test]
+    fn analysis_is_deterministic() {
+        let (a, b) = (normal(1, 100, 100.0, 20.0), normal(2, 100, 108.0, 20.0));
+        assert_eq!(lat(a.clone(), b.clone(), Statistic::Quantile(0.9)), lat(a, b, Statistic::Quantile(0.9)));
+    }
+}
