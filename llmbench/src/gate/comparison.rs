@@ -123,11 +123,7 @@ pub fn compare_runs(
         let Some(base_level) = base.level(level.concurrency) else { continue };
         let cur_records = metric::level_records(cur.records, level.concurrency);
         let base_records = metric::level_records(base.records, level.concurrency);
-        let metrics = DEFAULT_SET
-            .iter()
-            .filter_map(|name| MetricId::parse(name).ok())
-            .map(|m| compare_metric(&m, (base_level, &base_records), (level, &cur_records), settings))
-            .collect();
+        let metrics = compare_level(DEFAULT_SET, (base_level, &base_records), (level, &cur_records), settings);
         levels.push(LevelComparison { concurrency: level.concurrency, metrics });
     }
     Comparison {
@@ -142,29 +138,44 @@ pub fn compare_runs(
     }
 }
 
-fn compare_metric(
-    m: &MetricId,
+/// Compares the named metrics of one level, sharing resamples between the
+/// statistics of one metric (ttft.p50/p90/p99).
+fn compare_level(
+    names: &[&str],
     base: (&LevelSummary, &[&RequestRecord]),
     cur: (&LevelSummary, &[&RequestRecord]),
     settings: &Settings,
-) -> MetricChange {
-    let (bs, cs) = (m.sample(base.0, base.1), m.sample(cur.0, cur.1));
-    let mut change = compare::compare(&bs, &cs, m.statistic(), m.direction, m.scale, settings);
-    let fewest = metric::value_count(&bs).min(metric::value_count(&cs));
-    if fewest < m.min_values() && change.note.is_none() {
-        // As in the summaries: p99 of fewer than 100 values is not reported.
-        change = compare::Change {
-            baseline: None,
-            current: None,
-            change: None,
-            ci: None,
-            p_value: None,
-            kind: ChangeKind::NoChange,
-            note: Some(format!("{m} needs at least {} values, have {fewest}", m.min_values())),
-            ..change
-        };
+) -> Vec<MetricChange> {
+    let ids: Vec<MetricId> = names.iter().filter_map(|n| MetricId::parse(n).ok()).collect();
+    let mut out: Vec<Option<MetricChange>> = vec![None; ids.len()];
+    for (i, m) in ids.iter().enumerate() {
+        if out[i].is_some() {
+            continue;
+        }
+        let group: Vec<usize> = (i..ids.len()).filter(|&j| ids[j].key == m.key).collect();
+        let stats: Vec<_> = group.iter().map(|&j| ids[j].statistic()).collect();
+        let (bs, cs) = (m.sample(base.0, base.1), m.sample(cur.0, cur.1));
+        let fewest = metric::value_count(&bs).min(metric::value_count(&cs));
+        let changes = compare::compare_many(&bs, &cs, &stats, m.direction, m.scale, settings);
+        for (&j, mut change) in group.iter().zip(changes) {
+            let id = &ids[j];
+            if fewest < id.min_values() && change.note.is_none() {
+                // As in the summaries: p99 of fewer than 100 values is not reported.
+                change = compare::Change {
+                    baseline: None,
+                    current: None,
+                    change: None,
+                    ci: None,
+                    p_value: None,
+                    kind: ChangeKind::NoChange,
+                    note: Some(format!("{id} needs at least {} values, have {fewest}", id.min_values())),
+                    ..change
+                };
+            }
+            out[j] = Some(MetricChange { metric: id.to_string(), unit: id.unit.as_str().to_owned(), direction: id.direction, change });
+        }
     }
-    MetricChange { metric: m.to_string(), unit: m.unit.as_str().to_owned(), direction: m.direction, change }
+    out.into_iter().flatten().collect()
 }
 
 /// A limit and where it was declared.

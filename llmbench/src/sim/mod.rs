@@ -27,7 +27,7 @@
 //! ```
 
 mod delay;
-mod model;
+pub(crate) mod model;
 mod server;
 mod stream;
 #[cfg(test)]

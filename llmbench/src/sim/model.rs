@@ -94,7 +94,12 @@ pub fn model_run(config: &SimConfig, bench: &str, samples: u32, concurrency: &[u
         levels.push(crate::stats::summarize_level(c, &level));
         records.extend(level);
     }
-    let summary = RunSummary {
+    (run_summary(bench, samples, concurrency, output_tokens, levels), records)
+}
+
+/// The summary a benchmark binary would write for these levels.
+pub(crate) fn run_summary(bench: &str, samples: u32, concurrency: &[u32], output_tokens: u32, levels: Vec<crate::stats::LevelSummary>) -> RunSummary {
+    RunSummary {
         format_version: FORMAT_VERSION,
         tool: ToolInfo::current(),
         bench: BenchInfo { id: bench.to_owned(), module_path: "model".into(), file: "model.rs".into(), line: 1 },
@@ -106,8 +111,7 @@ pub fn model_run(config: &SimConfig, bench: &str, samples: u32, concurrency: &[u
         partial: false,
         cold_start: None,
         levels,
-    };
-    (summary, records)
+    }
 }
 
 #[cfg(test)]

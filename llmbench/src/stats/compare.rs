@@ -171,63 +171,103 @@ impl Sample {
         self.len() == 0
     }
 
-    /// The statistic over the requests at `idx` (repeats allowed).
-    fn stat_at(&self, stat: Statistic, idx: &[usize], scratch: &mut Vec<f64>) -> f64 {
-        match (self, stat) {
-            (Sample::Ratio { pairs, scale }, _) => {
-                let (num, den) = idx.iter().fold((0.0, 0.0), |(n, d), &i| (n + pairs[i].0, d + pairs[i].1));
-                if den > 0.0 { scale * num / den } else { f64::NAN }
-            }
-            (Sample::Values(v), Statistic::Mean) => idx.iter().map(|&i| v[i]).sum::<f64>() / idx.len() as f64,
-            (Sample::Clusters(c), Statistic::Mean) => {
-                let (sum, n) = idx.iter().fold((0.0, 0usize), |(s, n), &i| (s + c[i].iter().sum::<f64>(), n + c[i].len()));
-                if n > 0 { sum / n as f64 } else { f64::NAN }
-            }
-            (Sample::Values(v), Statistic::Quantile(q)) => {
-                scratch.clear();
-                scratch.extend(idx.iter().map(|&i| v[i]));
-                quantile_in_place(scratch, q)
-            }
-            (Sample::Clusters(c), Statistic::Quantile(q)) => {
-                scratch.clear();
-                for &i in idx {
-                    scratch.extend_from_slice(&c[i]);
-                }
-                quantile_in_place(scratch, q)
-            }
-            // A ratio needs (numerator, denominator) pairs.
-            (_, Statistic::Ratio) => f64::NAN,
-        }
-    }
-
     /// The statistic over every request.
     pub fn statistic(&self, stat: Statistic) -> f64 {
-        let idx: Vec<usize> = (0..self.len()).collect();
-        self.stat_at(stat, &idx, &mut Vec::new())
-    }
-
-    /// Both samples' requests in one (for the null hypothesis). A ratio's
-    /// scale is dropped: the test's log ratio does not depend on it.
-    fn pooled(&self, other: &Sample) -> Sample {
-        match (self, other) {
-            (Sample::Values(a), Sample::Values(b)) => Sample::Values(a.iter().chain(b).copied().collect()),
-            (Sample::Clusters(a), Sample::Clusters(b)) => Sample::Clusters(a.iter().chain(b).cloned().collect()),
-            (Sample::Ratio { pairs: a, .. }, Sample::Ratio { pairs: b, .. }) => {
-                Sample::Ratio { pairs: a.iter().chain(b).copied().collect(), scale: 1.0 }
-            }
-            _ => Sample::Values(Vec::new()),
-        }
+        let prepared = Prepared::new(&[self]);
+        prepared.evaluate(&vec![1; self.len()], &[stat])[0]
     }
 }
 
-/// Nearest-rank quantile of `values` (reordered in place); NaN if empty.
-pub(crate) fn quantile_in_place(values: &mut [f64], q: f64) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
+/// A sample (or the pool of two) arranged for fast resampling: a resample is
+/// a weight per request (how often it was drawn), and every statistic is a
+/// weighted walk — quantiles over the values sorted once, with their
+/// request, so one pass yields p50, p90 and p99 with no sorting per resample.
+struct Prepared {
+    /// Every value, ascending, with the request it belongs to.
+    sorted: Vec<(f64, u32)>,
+    /// Per request: (sum of values or numerator, count of values or denominator).
+    sums: Vec<(f64, f64)>,
+    /// The ratio's constant factor (1 otherwise).
+    scale: f64,
+    ratio: bool,
+}
+
+impl Prepared {
+    /// The requests of `samples`, in order (one sample, or two pooled: a
+    /// pooled ratio drops its scale, which the test's log ratio ignores).
+    fn new(samples: &[&Sample]) -> Prepared {
+        let mut sorted = Vec::new();
+        let mut sums = Vec::new();
+        let (mut scale, mut ratio) = (1.0, false);
+        for sample in samples {
+            match sample {
+                Sample::Values(v) => {
+                    for &x in v {
+                        sorted.push((x, sums.len() as u32));
+                        sums.push((x, 1.0));
+                    }
+                }
+                Sample::Clusters(c) => {
+                    for values in c {
+                        sorted.extend(values.iter().map(|&x| (x, sums.len() as u32)));
+                        sums.push((values.iter().sum(), values.len() as f64));
+                    }
+                }
+                Sample::Ratio { pairs, scale: k } => {
+                    ratio = true;
+                    if samples.len() == 1 {
+                        scale = *k;
+                    }
+                    sums.extend_from_slice(pairs);
+                }
+            }
+        }
+        sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        Prepared { sorted, sums, scale, ratio }
     }
-    let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
-    let (_, v, _) = values.select_nth_unstable_by(rank - 1, f64::total_cmp);
-    *v
+
+    /// Each statistic under request weights `w` (same length as `sums`).
+    fn evaluate(&self, w: &[u32], stats: &[Statistic]) -> Vec<f64> {
+        let (num, den) = w.iter().zip(&self.sums).fold((0.0, 0.0), |(n, d), (&w, &(s, c))| {
+            if w == 0 { (n, d) } else { (n + f64::from(w) * s, d + f64::from(w) * c) }
+        });
+        let mut out = vec![f64::NAN; stats.len()];
+        let mut ranks: Vec<(u64, usize)> = Vec::new();
+        for (i, stat) in stats.iter().enumerate() {
+            match *stat {
+                Statistic::Ratio if self.ratio && den > 0.0 => out[i] = self.scale * num / den,
+                Statistic::Mean if !self.ratio && den > 0.0 => out[i] = num / den,
+                Statistic::Quantile(q) if !self.ratio && den > 0.0 => {
+                    ranks.push((((q * den).ceil() as u64).clamp(1, den as u64), i));
+                }
+                _ => {}
+            }
+        }
+        if !ranks.is_empty() {
+            ranks.sort_unstable();
+            let (mut seen, mut next) = (0u64, 0);
+            for &(value, unit) in &self.sorted {
+                seen += u64::from(w[unit as usize]);
+                while next < ranks.len() && seen >= ranks[next].0 {
+                    out[ranks[next].1] = value;
+                    next += 1;
+                }
+                if next == ranks.len() {
+                    break;
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Draws `n` requests with replacement from `units`: the weight of each.
+fn draw(rng: &mut Rng, w: &mut [u32], n: usize) {
+    w.fill(0);
+    let units = w.len() as u64;
+    for _ in 0..n {
+        w[rng.range_u64(0, units - 1) as usize] += 1;
+    }
 }
 
 /// The knobs of the analysis (`--nresamples`, `--confidence-level`,
@@ -294,86 +334,125 @@ pub fn compare(
     scale: Scale,
     settings: &Settings,
 ) -> Change {
+    compare_many(baseline, current, &[stat], direction, scale, settings).remove(0)
+}
+
+/// [`compare`] for several statistics of one metric at once, sharing the
+/// resamples (p50, p90 and p99 of TTFT cost about as much as one).
+pub fn compare_many(
+    baseline: &Sample,
+    current: &Sample,
+    stats: &[Statistic],
+    direction: Direction,
+    scale: Scale,
+    settings: &Settings,
+) -> Vec<Change> {
     let samples = [baseline.len(), current.len()];
+    let (pa, pc) = (Prepared::new(&[baseline]), Prepared::new(&[current]));
     let finite = |v: f64| v.is_finite().then_some(v);
-    let base = if baseline.is_empty() { None } else { finite(baseline.statistic(stat)) };
-    let cur = if current.is_empty() { None } else { finite(current.statistic(stat)) };
-    let mut out =
-        Change { baseline: base, current: cur, change: None, scale, ci: None, p_value: None, kind: ChangeKind::NoChange, note: None, samples };
-    let (Some(b), Some(c)) = (base, cur) else {
-        out.note = Some("no value on one side".into());
-        return out;
-    };
+    let base_values = pa.evaluate(&vec![1; samples[0]], stats);
+    let cur_values = pc.evaluate(&vec![1; samples[1]], stats);
     let change_of = |b: f64, c: f64| match scale {
         Scale::Relative if b > 0.0 => c / b - 1.0,
         Scale::Relative => f64::NAN,
         Scale::Absolute => c - b,
     };
-    let observed = change_of(b, c);
-    if !observed.is_finite() {
-        out.note = Some("the baseline is zero: no relative change".into());
-        return out;
-    }
-    out.change = Some(observed);
+    let mut out: Vec<Change> = (0..stats.len())
+        .map(|i| Change {
+            baseline: finite(base_values[i]),
+            current: finite(cur_values[i]),
+            change: None,
+            scale,
+            ci: None,
+            p_value: None,
+            kind: ChangeKind::NoChange,
+            note: None,
+            samples,
+        })
+        .collect();
     let fewest = samples[0].min(samples[1]);
-    if fewest < settings.min_samples {
-        out.note = Some(format!("too few requests to decide ({fewest} < {})", settings.min_samples));
+    let mut live = Vec::new();
+    for (i, c) in out.iter_mut().enumerate() {
+        let (Some(b), Some(v)) = (c.baseline, c.current) else {
+            c.note = Some("no value on one side".into());
+            continue;
+        };
+        let observed = change_of(b, v);
+        if !observed.is_finite() {
+            c.note = Some("the baseline is zero: no relative change".into());
+            continue;
+        }
+        c.change = Some(observed);
+        if fewest < settings.min_samples {
+            c.note = Some(format!("too few requests to decide ({fewest} < {})", settings.min_samples));
+            continue;
+        }
+        live.push(i);
+    }
+    if live.is_empty() {
         return out;
     }
-
+    let live_stats: Vec<Statistic> = live.iter().map(|&i| stats[i]).collect();
     let n = settings.nresamples.max(1);
     let mut rng = Rng::new(0x11b_e4c4);
-    let (mut ia, mut ib, mut scratch) = (vec![0; samples[0]], vec![0; samples[1]], Vec::new());
-    let draw = |rng: &mut Rng, idx: &mut [usize], len: usize| {
-        for i in idx.iter_mut() {
-            *i = rng.range_u64(0, len as u64 - 1) as usize;
-        }
-    };
 
     // Interval: resample each run from itself.
-    let mut changes = Vec::with_capacity(n);
+    let (mut wa, mut wc) = (vec![0; samples[0]], vec![0; samples[1]]);
+    let mut changes: Vec<Vec<f64>> = vec![Vec::with_capacity(n); live.len()];
     for _ in 0..n {
-        draw(&mut rng, &mut ia, samples[0]);
-        draw(&mut rng, &mut ib, samples[1]);
-        let r = change_of(baseline.stat_at(stat, &ia, &mut scratch), current.stat_at(stat, &ib, &mut scratch));
-        if r.is_finite() {
-            changes.push(r);
+        draw(&mut rng, &mut wa, samples[0]);
+        draw(&mut rng, &mut wc, samples[1]);
+        let (b, c) = (pa.evaluate(&wa, &live_stats), pc.evaluate(&wc, &live_stats));
+        for k in 0..live.len() {
+            let r = change_of(b[k], c[k]);
+            if r.is_finite() {
+                changes[k].push(r);
+            }
         }
     }
-    if changes.is_empty() {
-        out.note = Some("no finite resample".into());
-        return out;
-    }
-    changes.sort_unstable_by(f64::total_cmp);
-    let tail = (1.0 - settings.confidence_level) / 2.0;
-    let at = |q: f64| changes[((q * (changes.len() - 1) as f64).round() as usize).min(changes.len() - 1)];
-    let (lo, hi) = (at(tail), at(1.0 - tail));
-    out.ci = Some([lo, hi]);
 
     // Test: resample both runs from the pooled requests.
-    let pool = baseline.pooled(current);
+    let pool = Prepared::new(&[baseline, current]);
+    let total = samples[0] + samples[1];
+    let (mut wa, mut wc) = (vec![0; total], vec![0; total]);
     let test_stat = |b: f64, c: f64| match scale {
         Scale::Relative => (c / b).ln().abs(),
         Scale::Absolute => (c - b).abs(),
     };
-    let t_obs = test_stat(b, c);
-    let total = samples[0] + samples[1];
-    let (mut extreme, mut counted) = (0usize, 0usize);
+    let observed: Vec<f64> = live.iter().map(|&i| test_stat(base_values[i], cur_values[i])).collect();
+    let (mut extreme, mut counted) = (vec![0usize; live.len()], vec![0usize; live.len()]);
     for _ in 0..n {
-        draw(&mut rng, &mut ia, total);
-        draw(&mut rng, &mut ib, total);
-        let t = test_stat(pool.stat_at(stat, &ia, &mut scratch), pool.stat_at(stat, &ib, &mut scratch));
-        if t.is_finite() {
-            counted += 1;
-            // A tiny tolerance so that ties (identical runs) count as extreme.
-            if t >= t_obs * (1.0 - 1e-12) {
-                extreme += 1;
+        draw(&mut rng, &mut wa, samples[0]);
+        draw(&mut rng, &mut wc, samples[1]);
+        let (b, c) = (pool.evaluate(&wa, &live_stats), pool.evaluate(&wc, &live_stats));
+        for k in 0..live.len() {
+            let t = test_stat(b[k], c[k]);
+            if t.is_finite() {
+                counted[k] += 1;
+                // A tiny tolerance so that ties (identical runs) count as extreme.
+                if t >= observed[k] * (1.0 - 1e-12) {
+                    extreme[k] += 1;
+                }
             }
         }
     }
-    let p = (extreme + 1) as f64 / (counted + 1) as f64;
-    out.p_value = Some(p);
-    out.kind = classify(p, [lo, hi], direction, scale, settings);
+
+    let tail = (1.0 - settings.confidence_level) / 2.0;
+    for (k, &i) in live.iter().enumerate() {
+        let c = &mut out[i];
+        let resampled = &mut changes[k];
+        if resampled.is_empty() {
+            c.note = Some("no finite resample".into());
+            continue;
+        }
+        resampled.sort_unstable_by(f64::total_cmp);
+        let at = |q: f64| resampled[((q * (resampled.len() - 1) as f64).round() as usize).min(resampled.len() - 1)];
+        let ci = [at(tail), at(1.0 - tail)];
+        let p = (extreme[k] + 1) as f64 / (counted[k] + 1) as f64;
+        c.ci = Some(ci);
+        c.p_value = Some(p);
+        c.kind = classify(p, ci, direction, scale, settings);
+    }
     out
 }
 
@@ -413,14 +492,23 @@ mod tests {
     }
 
     #[test]
-    fn nearest_rank_quantiles() {
-        let mut v: Vec<f64> = (1..=100).rev().map(f64::from).collect();
-        assert_eq!(quantile_in_place(&mut v, 0.5), 50.0);
-        assert_eq!(quantile_in_place(&mut v, 0.9), 90.0);
-        assert_eq!(quantile_in_place(&mut v, 0.99), 99.0);
-        assert_eq!(quantile_in_place(&mut v, 1.0), 100.0);
-        assert_eq!(quantile_in_place(&mut [7.0], 0.5), 7.0);
-        assert!(quantile_in_place(&mut [], 0.5).is_nan());
+    fn nearest_rank_quantiles_means_and_ratios() {
+        let v = Sample::Values((1..=100).rev().map(f64::from).collect());
+        assert_eq!(v.statistic(Statistic::Quantile(0.5)), 50.0);
+        assert_eq!(v.statistic(Statistic::Quantile(0.9)), 90.0);
+        assert_eq!(v.statistic(Statistic::Quantile(0.99)), 99.0);
+        assert_eq!(v.statistic(Statistic::Quantile(1.0)), 100.0);
+        assert_eq!(v.statistic(Statistic::Quantile(0.0)), 1.0);
+        assert_eq!(v.statistic(Statistic::Mean), 50.5);
+        assert_eq!(Sample::Values(vec![7.0]).statistic(Statistic::Quantile(0.5)), 7.0);
+        assert!(Sample::Values(vec![]).statistic(Statistic::Quantile(0.5)).is_nan());
+        let c = Sample::Clusters(vec![vec![3.0, 1.0], vec![2.0, 4.0, 5.0]]);
+        assert_eq!(c.statistic(Statistic::Quantile(0.5)), 3.0);
+        assert_eq!(c.statistic(Statistic::Mean), 3.0);
+        assert!(c.statistic(Statistic::Ratio).is_nan());
+        let r = Sample::Ratio { pairs: vec![(10.0, 2.0), (20.0, 2.0)], scale: 2.0 };
+        assert_eq!(r.statistic(Statistic::Ratio), 15.0);
+        assert!(r.statistic(Statistic::Mean).is_nan());
     }
 
     #[test]
