@@ -28,7 +28,7 @@ use llmbench::sim::{Delay, SimConfig, model_run};
 use llmbench::stats::ChangeKind;
 use llmbench::stats::compare::Settings;
 
-const OUTPUT_TOKENS: u32 = 32;
+const OUTPUT_TOKENS: u32 = 16;
 
 struct Scenario {
     name: &'static str,
@@ -127,11 +127,11 @@ fn main() -> std::io::Result<()> {
     if sweep {
         println!("\nnoise threshold and samples, TTFT normal CV 10%: false regressions (runs) / detection");
         let s = &scenarios[1];
-        for n in [20u32, 30, 50, 100, 200] {
+        for n in [10u32, 20, 30, 50, 100] {
             let mut line = format!("samples {n:>4}:");
-            for noise in [0.01, 0.02, 0.03, 0.05, 0.08] {
-                let settings = Settings { noise_threshold: noise, min_samples: 10, ..defaults };
-                let (runs, _, detected) = rates(s, trials / 2, n, &settings);
+            for noise in [0.02, 0.03, 0.05] {
+                let settings = Settings { noise_threshold: noise, min_samples: 5, ..defaults };
+                let (runs, _, detected) = rates(s, trials / 3, n, &settings);
                 line.push_str(&format!("   ±{:>2.0}%: {:>5.1}% / {:>5.1}%", noise * 100.0, runs * 100.0, detected * 100.0));
             }
             println!("{line}");

@@ -135,6 +135,7 @@ fn register(options: &Options, function: &ItemFn) -> TokenStream {
     let timeout_ms = option(options.timeout_ms);
     let concurrency = &options.concurrency;
     let targets = &options.targets;
+    let limits = &options.limits;
     let ignore = match &options.ignore {
         Some(condition) => quote! {
             ::core::option::Option::Some({
@@ -163,6 +164,7 @@ fn register(options: &Options, function: &ItemFn) -> TokenStream {
                     concurrency: &[#(#concurrency),*],
                     targets: &[#(#targets),*],
                     timeout_ms: #timeout_ms,
+                    limits: &[#(#limits),*],
                     ignore: #ignore,
                 }
             }
@@ -213,7 +215,7 @@ mod tests {
             fn short() -> Workload { Workload::synthetic() }
         };
         let out = expand(
-            quote!(samples = 100, concurrency = [1, 8], targets = ["a"], timeout = "30s", ignore = f()),
+            quote!(samples = 100, concurrency = [1, 8], targets = ["a"], timeout = "30s", limits = ["e2e.p50<1s"], ignore = f()),
             item.clone(),
         );
         assert!(out.starts_with(&item.to_string()), "{out}");
@@ -227,6 +229,7 @@ mod tests {
             "concurrency : & [1u32 , 8u32] ,",
             r#"targets : & ["a"] ,"#,
             "timeout_ms : :: core :: option :: Option :: Some (30000u64) ,",
+            r#"limits : & ["e2e.p50<1s"] ,"#,
             "fn __llmbench_ignore () -> :: core :: primitive :: bool { f () }",
         ] {
             assert!(out.contains(fragment), "missing `{fragment}` in {out}");
@@ -261,7 +264,7 @@ mod tests {
         assert_eq!(
             errors(&out),
             [
-                r#""unknown option `samplez` (valid: name, samples, warmup, concurrency, targets, timeout, ignore, crate)""#,
+                r#""unknown option `samplez` (valid: name, samples, warmup, concurrency, targets, timeout, limits, ignore, crate)""#,
                 r#""a benchmark function cannot be `async`: it only builds the `Workload`, llmbench sends the requests""#,
                 r#""a benchmark function cannot be generic""#,
                 r#""a benchmark function takes no parameters: it is called as `fn() -> Workload`""#,

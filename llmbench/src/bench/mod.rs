@@ -3,6 +3,7 @@
 //! (one request each) or bench mode (warm-up, samples, results on disk).
 
 mod args;
+mod gate;
 pub(crate) mod registry;
 mod run;
 pub(crate) mod sim_host;

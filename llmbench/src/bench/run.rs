@@ -7,11 +7,16 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use serde_json::json;
+
 use super::Failure;
 use super::args::BenchArgs;
+use super::gate::Gate;
 use super::registry::BenchDef;
 use super::sim_host::SimHost;
 use crate::exit_code;
+use crate::gate::SourcedLimit;
+use crate::report::events;
 use crate::load::{self, Cancel, RequestOptions};
 use crate::provider::openai::{OpenAiProvider, OpenAiSettings};
 use crate::provider::{GenRequest, Provider};
@@ -36,6 +41,7 @@ struct Job {
     samples: u32,
     warmup: u32,
     concurrency: Vec<u32>,
+    limits: Vec<SourcedLimit>,
 }
 
 /// Runs `selected` as `args` say; returns the exit code.
@@ -50,6 +56,13 @@ pub(super) fn run(args: &BenchArgs, config: &Config, selected: &[&'static BenchD
     }
     if jobs.is_empty() {
         return Ok(exit_code::OK);
+    }
+    let mut gate = Gate::new(args)?;
+    if !args.test_mode() {
+        gate.preflight(&jobs.iter().map(planned_summary).collect::<Vec<_>>())?;
+        if let Some(name) = gate.loading().map(str::to_owned) {
+            return load_all(args, &mut gate, &jobs, &name);
+        }
     }
     // Simulators and clients are built before the runtime starts: one
     // simulator per sim target, shared by the benchmarks that use it.
@@ -88,7 +101,7 @@ pub(super) fn run(args: &BenchArgs, config: &Config, selected: &[&'static BenchD
         if args.test_mode() {
             test_all(&jobs, &providers).await
         } else {
-            bench_all(args, &jobs, &providers).await
+            bench_all(args, &mut gate, &jobs, &providers).await
         }
     });
     drop(runtime);
@@ -120,11 +133,20 @@ fn plan(args: &BenchArgs, config: &Config, def: &'static BenchDef) -> Result<Vec
         d.concurrency.clone().unwrap_or_else(|| vec![1])
     };
     let workload = (def.workload)();
+    let limits = Gate::limits(args, config, def)?;
     names
         .iter()
         .map(|name| {
             let target = target::resolve(config, name, timeout).map_err(|e| Failure::Usage(e.to_string()))?;
-            Ok(Job { def, workload: workload.clone(), target, samples, warmup, concurrency: concurrency.clone() })
+            Ok(Job {
+                def,
+                workload: workload.clone(),
+                target,
+                samples,
+                warmup,
+                concurrency: concurrency.clone(),
+                limits: limits.clone(),
+            })
         })
         .collect()
 }
@@ -161,7 +183,12 @@ async fn test_all(jobs: &[Job], providers: &BTreeMap<String, Arc<Provider>>) -> 
 }
 
 /// Bench mode: every job, results written and printed as each finishes.
-async fn bench_all(args: &BenchArgs, jobs: &[Job], providers: &BTreeMap<String, Arc<Provider>>) -> Result<i32, Failure> {
+async fn bench_all(
+    args: &BenchArgs,
+    gate: &mut Gate,
+    jobs: &[Job],
+    providers: &BTreeMap<String, Arc<Provider>>,
+) -> Result<i32, Failure> {
     let cancel = Cancel::default();
     let watcher = {
         let cancel = cancel.clone();
@@ -176,18 +203,18 @@ async fn bench_all(args: &BenchArgs, jobs: &[Job], providers: &BTreeMap<String, 
     let mut code = exit_code::OK;
     for job in jobs {
         let provider = providers[&job.target.identity.name].clone();
-        let summary = bench_one(args, job, provider, &cancel).await;
+        let summary = bench_one(args, gate.json(), job, provider, &cancel).await;
         let dir = results::run_dir(&root, job.def.name, &job.target.identity.name, results::NEW_DIR);
         let (summary, records) = summary;
-        results::write_run(&dir, &summary, &records)
-            .map_err(|e| Failure::Error(format!("cannot write results to {}: {e}", dir.display())))?;
-        if let Some(log) = &args.results_log {
+        gate.human(&terminal::table(&summary));
+        // Compares with the previous new/ before replacing it, then saves.
+        gate.judge(&summary, &records, &job.limits)?;
+        if let Some(log) = args.results_log.as_ref().filter(|_| !args.discard_baseline) {
             append_line(log, &dir.join(results::SUMMARY_FILE).display().to_string())
                 .map_err(|e| Failure::Error(format!("cannot append to {}: {e}", log.display())))?;
         }
-        println!("{}", terminal::table(&summary));
-        if !args.quiet {
-            println!("results: {}\n", dir.display());
+        if !args.quiet && !args.discard_baseline {
+            gate.human(&format!("results: {}\n", dir.display()));
         }
         if summary.partial {
             code = exit_code::ERROR;
@@ -195,11 +222,68 @@ async fn bench_all(args: &BenchArgs, jobs: &[Job], providers: &BTreeMap<String, 
         }
     }
     watcher.abort();
-    Ok(code)
+    gate.finish(code)
+}
+
+/// `--load-baseline NAME`: judges saved runs against the baseline without
+/// sending a request.
+fn load_all(args: &BenchArgs, gate: &mut Gate, jobs: &[Job], name: &str) -> Result<i32, Failure> {
+    let store = crate::baseline::Store::new(results::default_root(), args.baseline_dir.clone());
+    for job in jobs {
+        let saved = store
+            .load(job.def.name, &job.target.identity.name, name)
+            .map_err(Failure::Error)?
+            .ok_or_else(|| Failure::Usage(format!("no saved run {name:?} for {} · {}", job.def.name, job.target.identity.name)))?;
+        gate.human(&terminal::table(&saved.summary));
+        gate.judge(&saved.summary, &saved.records, &job.limits)?;
+        if let Some(log) = &args.results_log {
+            append_line(log, &saved.dir.join(results::SUMMARY_FILE).display().to_string())
+                .map_err(|e| Failure::Error(format!("cannot append to {}: {e}", log.display())))?;
+        }
+    }
+    gate.finish(exit_code::OK)
+}
+
+/// A job's summary before it runs: everything but the measurements (what
+/// the fingerprint is made of).
+fn planned_summary(job: &Job) -> RunSummary {
+    RunSummary {
+        format_version: FORMAT_VERSION,
+        tool: ToolInfo::current(),
+        bench: BenchInfo {
+            id: job.def.name.to_owned(),
+            module_path: job.def.module_path.to_owned(),
+            file: job.def.file.to_owned(),
+            line: job.def.line,
+        },
+        target: job.target.identity.clone(),
+        workload: job.workload.describe(),
+        settings: RunSettings {
+            samples: job.samples,
+            warmup: job.warmup,
+            concurrency: job.concurrency.clone(),
+            timeout_ms: job.target.deadlines.total.as_millis() as u64,
+            first_content_timeout_ms: job.target.deadlines.first_content.as_millis() as u64,
+        },
+        started_at: String::new(),
+        duration_s: 0.0,
+        partial: false,
+        cold_start: None,
+        levels: Vec::new(),
+    }
 }
 
 /// One benchmark × target: cold start, then each concurrency level.
-async fn bench_one(args: &BenchArgs, job: &Job, provider: Arc<Provider>, cancel: &Cancel) -> (RunSummary, Vec<RequestRecord>) {
+async fn bench_one(
+    args: &BenchArgs,
+    json: bool,
+    job: &Job,
+    provider: Arc<Provider>,
+    cancel: &Cancel,
+) -> (RunSummary, Vec<RequestRecord>) {
+    let (bench, target) = (job.def.name, &job.target.identity.name);
+    let started_event = json!({ "bench": bench, "target": target, "samples": job.samples, "warmup": job.warmup, "concurrency": job.concurrency });
+    events::emit(json, "bench-started", started_event);
     let started_at = SystemTime::now();
     let started = Instant::now();
     let opts = options(job, false);
@@ -230,6 +314,8 @@ async fn bench_one(args: &BenchArgs, job: &Job, provider: Arc<Provider>, cancel:
         let progress = Arc::new(LevelProgress::new(&label, requests.len() as u64, !args.quiet));
         let outcome = load::closed_loop(provider.clone(), requests.clone(), warmup, concurrency, opts, progress.clone(), cancel).await;
         progress.finish();
+        let done = json!({ "bench": bench, "target": target, "concurrency": concurrency, "done": outcome.records.len(), "total": requests.len() });
+        events::emit(json, "progress", done);
         levels.push(summarize_level(concurrency, &outcome.records));
         all_records.extend(outcome.records);
         if outcome.interrupted {
@@ -238,28 +324,12 @@ async fn bench_one(args: &BenchArgs, job: &Job, provider: Arc<Provider>, cancel:
         }
     }
     let summary = RunSummary {
-        format_version: FORMAT_VERSION,
-        tool: ToolInfo::current(),
-        bench: BenchInfo {
-            id: job.def.name.to_owned(),
-            module_path: job.def.module_path.to_owned(),
-            file: job.def.file.to_owned(),
-            line: job.def.line,
-        },
-        target: job.target.identity.clone(),
-        workload: job.workload.describe(),
-        settings: RunSettings {
-            samples: job.samples,
-            warmup: job.warmup,
-            concurrency: job.concurrency.clone(),
-            timeout_ms: job.target.deadlines.total.as_millis() as u64,
-            first_content_timeout_ms: job.target.deadlines.first_content.as_millis() as u64,
-        },
         started_at: crate::results::rfc3339(started_at),
         duration_s: started.elapsed().as_secs_f64(),
         partial,
         cold_start,
         levels,
+        ..planned_summary(job)
     };
     (summary, all_records)
 }

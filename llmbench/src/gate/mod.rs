@@ -22,3 +22,4 @@ pub use comparison::{
 pub use fingerprint::{Fingerprint, FingerprintDifference};
 pub use limits::{Limit, LimitError, LimitOutcome, LimitStatus};
 pub(crate) use limits::signed as format_change;
+

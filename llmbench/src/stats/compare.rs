@@ -228,11 +228,18 @@ impl Prepared {
 
     /// Each statistic under request weights `w` (same length as `sums`).
     fn evaluate(&self, w: &[u32], stats: &[Statistic]) -> Vec<f64> {
+        let mut out = vec![f64::NAN; stats.len()];
+        self.evaluate_into(w, stats, &mut out, &mut Vec::new());
+        out
+    }
+
+    /// [`Prepared::evaluate`] into `out`, without allocating.
+    fn evaluate_into(&self, w: &[u32], stats: &[Statistic], out: &mut [f64], ranks: &mut Vec<(u64, usize)>) {
         let (num, den) = w.iter().zip(&self.sums).fold((0.0, 0.0), |(n, d), (&w, &(s, c))| {
             if w == 0 { (n, d) } else { (n + f64::from(w) * s, d + f64::from(w) * c) }
         });
-        let mut out = vec![f64::NAN; stats.len()];
-        let mut ranks: Vec<(u64, usize)> = Vec::new();
+        out.fill(f64::NAN);
+        ranks.clear();
         for (i, stat) in stats.iter().enumerate() {
             match *stat {
                 Statistic::Ratio if self.ratio && den > 0.0 => out[i] = self.scale * num / den,
@@ -257,7 +264,6 @@ impl Prepared {
                 }
             }
         }
-        out
     }
 }
 
@@ -398,11 +404,13 @@ pub fn compare_many(
 
     // Interval: resample each run from itself.
     let (mut wa, mut wc) = (vec![0; samples[0]], vec![0; samples[1]]);
+    let (mut b, mut c, mut ranks) = (vec![0.0; live.len()], vec![0.0; live.len()], Vec::new());
     let mut changes: Vec<Vec<f64>> = vec![Vec::with_capacity(n); live.len()];
     for _ in 0..n {
         draw(&mut rng, &mut wa, samples[0]);
         draw(&mut rng, &mut wc, samples[1]);
-        let (b, c) = (pa.evaluate(&wa, &live_stats), pc.evaluate(&wc, &live_stats));
+        pa.evaluate_into(&wa, &live_stats, &mut b, &mut ranks);
+        pc.evaluate_into(&wc, &live_stats, &mut c, &mut ranks);
         for k in 0..live.len() {
             let r = change_of(b[k], c[k]);
             if r.is_finite() {
@@ -424,7 +432,8 @@ pub fn compare_many(
     for _ in 0..n {
         draw(&mut rng, &mut wa, samples[0]);
         draw(&mut rng, &mut wc, samples[1]);
-        let (b, c) = (pool.evaluate(&wa, &live_stats), pool.evaluate(&wc, &live_stats));
+        pool.evaluate_into(&wa, &live_stats, &mut b, &mut ranks);
+        pool.evaluate_into(&wc, &live_stats, &mut c, &mut ranks);
         for k in 0..live.len() {
             let t = test_stat(b[k], c[k]);
             if t.is_finite() {

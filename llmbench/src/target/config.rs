@@ -67,6 +67,9 @@ pub struct Config {
     /// Named targets.
     #[serde(default)]
     pub targets: BTreeMap<String, toml::Spanned<TargetConfig>>,
+    /// Per-benchmark settings, by benchmark id (`[benches.short_questions]`).
+    #[serde(default)]
+    pub benches: BTreeMap<String, BenchConfig>,
     #[serde(skip)]
     source: Option<(PathBuf, String)>,
 }
@@ -89,6 +92,16 @@ pub struct Defaults {
     pub first_content_timeout: Option<String>,
     /// TCP/TLS connect timeout (`"10s"`).
     pub connect_timeout: Option<String>,
+    /// Limits checked for every benchmark (`["error_rate<=1%"]`).
+    pub limits: Option<Vec<String>>,
+}
+
+/// `[benches.NAME]`: settings of one benchmark.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BenchConfig {
+    /// Limits checked for this benchmark (`["ttft.p90<=500ms"]`).
+    pub limits: Option<Vec<String>>,
 }
 
 /// Which protocol a target speaks.
@@ -189,6 +202,14 @@ impl Config {
         if d.samples == Some(0) {
             let key = "defaults.samples";
             return Err(self.invalid(self.key_offset(key), key, "must be at least 1"));
+        }
+        let bench_limits = self.benches.iter().map(|(name, b)| (format!("benches.{name}.limits"), &b.limits));
+        for (key, limits) in std::iter::once(("defaults.limits".to_owned(), &d.limits)).chain(bench_limits) {
+            for limit in limits.iter().flatten() {
+                if let Err(e) = crate::gate::Limit::parse(limit) {
+                    return Err(self.invalid(self.key_offset(&key), key, e.to_string()));
+                }
+            }
         }
         if let Err(e) = self.sim.validate() {
             return Err(self.invalid(self.key_offset("sim"), "sim", e.to_string()));
@@ -354,6 +375,17 @@ sim = { ttft = "1ms", itl = "1ms" }
         assert!(err.starts_with("llmbench.toml:2: sim:") && err.contains("error_rate"), "{err}");
         let err = parse("[targets.s]\nprovider = \"sim\"\nsim = { chunk_tokens = 0 }\n").unwrap_err().to_string();
         assert!(err.contains("targets.s.sim") && err.contains("chunk_tokens"), "{err}");
+    }
+
+    #[test]
+    fn limits_are_checked_at_load() {
+        let c = parse("[defaults]\nlimits = [\"error_rate<=1%\"]\n[benches.short]\nlimits = [\"ttft.p90<=500ms\"]\n").unwrap();
+        assert_eq!(c.benches["short"].limits.as_deref(), Some(&["ttft.p90<=500ms".to_owned()][..]));
+        let err = parse("[defaults]\nsamples = 3\n\n[benches.short]\nlimits = [\"ttft<=5ms\"]\n").unwrap_err().to_string();
+        assert!(err.starts_with("llmbench.toml:5: benches.short.limits: invalid limit \"ttft<=5ms\""), "{err}");
+        let err = parse("[defaults]\nlimits = [\"x\"]\n").unwrap_err().to_string();
+        assert!(err.starts_with("llmbench.toml:2: defaults.limits:"), "{err}");
+        assert!(parse("[benches.short]\nlimitz = []\n").unwrap_err().to_string().contains("limitz"));
     }
 
     #[test]
