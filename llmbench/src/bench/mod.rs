@@ -4,6 +4,7 @@
 
 mod args;
 mod gate;
+pub(crate) use gate::write_outputs;
 pub(crate) mod registry;
 mod run;
 pub(crate) mod sim_host;
