@@ -8,7 +8,7 @@
 mod build;
 mod compare;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::Context;
@@ -348,6 +348,7 @@ fn tempfile_path(prefix: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn parse(args: &[&str]) -> Result<LlmbenchArgs, clap::Error> {
         let argv = ["cargo", "llmbench"].iter().chain(args).copied();

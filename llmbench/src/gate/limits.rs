@@ -199,9 +199,16 @@ impl Limit {
                 );
                 out.change = c.change;
                 out.ci = c.ci;
-                if c.kind == ChangeKind::Regressed {
+                let fewest = super::metric::value_count(base_sample).min(super::metric::value_count(current.1));
+                let note = if fewest < self.metric.min_values() {
+                    out.status = LimitStatus::Skipped;
+                    Some(format!("{} needs at least {} values to compare, have {fewest}", self.metric, self.metric.min_values()))
+                } else if c.kind == ChangeKind::Regressed {
                     out.status = LimitStatus::Failed;
-                }
+                    c.note
+                } else {
+                    c.note
+                };
                 let change = match (c.change, c.ci) {
                     (Some(ch), Some([lo, hi])) => format!(
                         "change {} [{}, {}]",
@@ -212,7 +219,7 @@ impl Limit {
                     (Some(ch), None) => format!("change {}", signed(ch, self.metric.scale)),
                     _ => "no change computed".to_owned(),
                 };
-                let note = c.note.map(|n| format!("; {n}")).unwrap_or_default();
+                let note = note.map(|n| format!("; {n}")).unwrap_or_default();
                 out.message = format!(
                     "{self}: measured {}, baseline {}, {change}{note}",
                     shown(out.measured),

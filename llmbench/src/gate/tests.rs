@@ -44,9 +44,12 @@ fn a_slower_first_token_is_a_ttft_regression_and_nothing_else_moves() {
     assert_eq!(kind(&c, "ttfo.p50"), ChangeKind::Regressed);
     assert_eq!(kind(&c, "tpot.p50"), ChangeKind::NoChange);
     assert_eq!(kind(&c, "error_rate"), ChangeKind::NoChange);
-    // 100 samples: p99 is compared; ITL pools 1,500 gaps.
+    // p99 of 100 requests is not compared (10 values beyond it are needed);
+    // ITL pools 1,500 gaps, so its p99 is.
     let p99 = c.levels[0].metrics.iter().find(|m| m.metric == "ttft.p99").unwrap();
-    assert!(p99.change.change.is_some() && p99.change.note.is_none(), "{p99:?}");
+    assert_eq!(p99.change.note.as_deref(), Some("ttft.p99 needs at least 1000 values, have 100"));
+    let itl = c.levels[0].metrics.iter().find(|m| m.metric == "itl.p99").unwrap();
+    assert!(itl.change.change.is_some() && itl.change.note.is_none(), "{itl:?}");
     let json = serde_json::to_value(&c).unwrap();
     assert_eq!(json["levels"][0]["metrics"][0]["metric"], "ttft.p50");
     assert_eq!(json["levels"][0]["metrics"][0]["kind"], "regressed");
@@ -74,7 +77,7 @@ fn percentiles_without_enough_samples_are_not_judged() {
     let c = compare_runs(("main", Run { summary: &a, records: &ra }), ("new", Run { summary: &b, records: &rb }), &settings(), vec![]);
     let p99 = c.levels[0].metrics.iter().find(|m| m.metric == "ttft.p99").unwrap();
     assert_eq!(p99.change.kind, ChangeKind::NoChange);
-    assert_eq!(p99.change.note.as_deref(), Some("ttft.p99 needs at least 100 values, have 60"));
+    assert_eq!(p99.change.note.as_deref(), Some("ttft.p99 needs at least 1000 values, have 60"));
     assert_eq!(kind(&c, "ttft.p50"), ChangeKind::Regressed);
 }
 
