@@ -117,7 +117,9 @@ fn main() -> std::io::Result<()> {
         defaults.confidence_level,
         defaults.significance_level
     );
-    println!("{trials} A/A and {trials} A/B (+10% TTFT) comparisons per scenario, {samples} samples per run, {OUTPUT_TOKENS} output tokens");
+    println!(
+        "{trials} A/A and {trials} A/B (+10% TTFT) comparisons per scenario, {samples} samples per run, {OUTPUT_TOKENS} output tokens"
+    );
     println!("targets: false regressions ≤ 1% of runs (any of 17 metrics); detection of +10% TTFT p50 ≥ 95%\n");
     println!("{:<28} {:>22} {:>20} {:>16}", "scenario", "false regr. (runs)", "(single metrics)", "detection");
     let started = Instant::now();
@@ -135,21 +137,35 @@ fn main() -> std::io::Result<()> {
             for noise in [0.02, 0.03, 0.05] {
                 let settings = Settings { noise_threshold: noise, min_samples: 5, ..defaults };
                 let (runs, _, detected) = rates(s, trials / 3, n, &settings);
-                line.push_str(&format!("   ±{:>2.0}%: {:>5.1}% / {:>5.1}%", noise * 100.0, runs * 100.0, detected * 100.0));
+                line.push_str(&format!(
+                    "   ±{:>2.0}%: {:>5.1}% / {:>5.1}%",
+                    noise * 100.0,
+                    runs * 100.0,
+                    detected * 100.0
+                ));
             }
             println!("{line}");
         }
     }
 
     if real > 0 {
-        println!("\nreal simulator runs over loopback HTTP (TTFT normal CV 10%, {REAL_CONCURRENCY} streams), {real} A/A and {real} A/B pairs:");
+        println!(
+            "\nreal simulator runs over loopback HTTP (TTFT normal CV 10%, {REAL_CONCURRENCY} streams), {real} A/A and {real} A/B pairs:"
+        );
         let s = &scenarios[1];
         let (mut false_runs, mut detected) = (0, 0);
         for seed in 0..real {
-            let run = |seed: u64, shift: f64| llmbench::calibrate::sim_run(config(s, seed, shift), "check", samples, REAL_CONCURRENCY, OUTPUT_TOKENS);
+            let run = |seed: u64, shift: f64| {
+                llmbench::calibrate::sim_run(config(s, seed, shift), "check", samples, REAL_CONCURRENCY, OUTPUT_TOKENS)
+            };
             let (a, ra) = run(seed * 4, 1.0)?;
             let (b, rb) = run(seed * 4 + 1, 1.0)?;
-            let aa = compare_runs(("a", Run { summary: &a, records: &ra }), ("b", Run { summary: &b, records: &rb }), &defaults, vec![]);
+            let aa = compare_runs(
+                ("a", Run { summary: &a, records: &ra }),
+                ("b", Run { summary: &b, records: &rb }),
+                &defaults,
+                vec![],
+            );
             if aa.regressions().count() > 0 {
                 false_runs += 1;
                 for (_, m) in aa.regressions() {
@@ -157,7 +173,12 @@ fn main() -> std::io::Result<()> {
                 }
             }
             let (c, rc) = run(seed * 4 + 2, 1.10)?;
-            let ab = compare_runs(("a", Run { summary: &a, records: &ra }), ("c", Run { summary: &c, records: &rc }), &defaults, vec![]);
+            let ab = compare_runs(
+                ("a", Run { summary: &a, records: &ra }),
+                ("c", Run { summary: &c, records: &rc }),
+                &defaults,
+                vec![],
+            );
             detected += u32::from(ttft_p50(&ab) == ChangeKind::Regressed);
         }
         println!("  false regressions: {false_runs}/{real} runs; detection of +10% TTFT p50: {detected}/{real}");

@@ -260,7 +260,10 @@ fn targets(value: &Expr) -> Result<Vec<LitStr>> {
 fn limits(value: &Expr) -> Result<Vec<LitStr>> {
     let elems: Vec<&Expr> = match strip(value) {
         Expr::Array(array) if array.elems.is_empty() => {
-            return Err(Error::new_spanned(value, r#"`limits` needs at least one limit, e.g. `limits = ["ttft.p90<=500ms"]`"#));
+            return Err(Error::new_spanned(
+                value,
+                r#"`limits` needs at least one limit, e.g. `limits = ["ttft.p90<=500ms"]`"#,
+            ));
         }
         Expr::Array(array) => array.elems.iter().collect(),
         Expr::Lit(_) => vec![value],
@@ -415,7 +418,10 @@ mod tests {
                 "duplicate limit \"a<1\"",
             ]
         );
-        assert_eq!(messages(quote!(limits = [])), ["`limits` needs at least one limit, e.g. `limits = [\"ttft.p90<=500ms\"]`"]);
+        assert_eq!(
+            messages(quote!(limits = [])),
+            ["`limits` needs at least one limit, e.g. `limits = [\"ttft.p90<=500ms\"]`"]
+        );
     }
 
     #[test]

@@ -215,7 +215,14 @@ mod tests {
             fn short() -> Workload { Workload::synthetic() }
         };
         let out = expand(
-            quote!(samples = 100, concurrency = [1, 8], targets = ["a"], timeout = "30s", limits = ["e2e.p50<1s"], ignore = f()),
+            quote!(
+                samples = 100,
+                concurrency = [1, 8],
+                targets = ["a"],
+                timeout = "30s",
+                limits = ["e2e.p50<1s"],
+                ignore = f()
+            ),
             item.clone(),
         );
         assert!(out.starts_with(&item.to_string()), "{out}");

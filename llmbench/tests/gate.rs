@@ -111,7 +111,9 @@ fn the_gate_end_to_end() {
     // A malformed limit in the attribute: exit 2 before any request, naming it.
     let out = f.cargo_llmbench(&["--bench", "bad"]);
     assert_eq!(code(&out), 2, "{}", text(&out));
-    assert!(text(&out).contains("#[llm_bench] limits of malformed") && text(&out).contains("invalid limit \"ttft<=5ms\""));
+    assert!(
+        text(&out).contains("#[llm_bench] limits of malformed") && text(&out).contains("invalid limit \"ttft<=5ms\"")
+    );
 
     // A strict baseline that does not exist: exit 2, saying how to make one.
     let out = run(&["--baseline-dir", dir, "--baseline", "main"]);
@@ -129,16 +131,35 @@ fn the_gate_end_to_end() {
     // Same endpoint again: no regression, limits pass; Markdown, JUnit, JSON.
     let junit = f.root.join("junit.xml");
     let out = run(&[
-        "--baseline-dir", dir, "--baseline", "main", "--fail-on-regression",
-        "--limit", "ttft.p50<=1s", "--limit", "ttft.p50=+20%", "--format", "md", "--junit", junit.to_str().unwrap(),
+        "--baseline-dir",
+        dir,
+        "--baseline",
+        "main",
+        "--fail-on-regression",
+        "--limit",
+        "ttft.p50<=1s",
+        "--limit",
+        "ttft.p50=+20%",
+        "--format",
+        "md",
+        "--junit",
+        junit.to_str().unwrap(),
     ]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     let md = String::from_utf8_lossy(&out.stdout);
     assert!(md.starts_with("## llmbench"), "{md}");
-    assert!(md.contains("### short · sim") && md.contains("| 1 | ttft.p50 |") && md.contains("Baseline: `main`"), "{md}");
+    assert!(
+        md.contains("### short · sim") && md.contains("| 1 | ttft.p50 |") && md.contains("Baseline: `main`"),
+        "{md}"
+    );
     assert!(!md.contains("Summary of"), "tables go to stderr with --format md");
     let xml = std::fs::read_to_string(&junit).unwrap();
-    assert!(xml.contains("<testsuite name=\"short · sim\"") && xml.contains("c=1 ttft.p50") && xml.contains("limit ttft.p50&lt;=1s"), "{xml}");
+    assert!(
+        xml.contains("<testsuite name=\"short · sim\"")
+            && xml.contains("c=1 ttft.p50")
+            && xml.contains("limit ttft.p50&lt;=1s"),
+        "{xml}"
+    );
     assert!(f.root.join("results/short/sim/change/comparison.json").is_file());
 
     // A failed absolute limit: exit 3, naming the limit, the value and the baseline.
@@ -172,8 +193,21 @@ fn the_gate_end_to_end() {
     // Different load settings: refused with the differences, unless forced.
     let out = run(&["--baseline-dir", dir, "--baseline", "main", "--concurrency", "2", "--sample-size", "10"]);
     assert_eq!(code(&out), 2);
-    assert!(text(&out).contains("refusing to compare short · sim") && text(&out).contains("settings.concurrency: [1] → [2]"));
-    let out = run(&["--baseline-dir", dir, "--baseline", "main", "--concurrency", "2", "--sample-size", "10", "--force-compare"]);
+    assert!(
+        text(&out).contains("refusing to compare short · sim")
+            && text(&out).contains("settings.concurrency: [1] → [2]")
+    );
+    let out = run(&[
+        "--baseline-dir",
+        dir,
+        "--baseline",
+        "main",
+        "--concurrency",
+        "2",
+        "--sample-size",
+        "10",
+        "--force-compare",
+    ]);
     assert_eq!(code(&out), 0, "{}", text(&out));
 
     // --discard-baseline writes nothing.

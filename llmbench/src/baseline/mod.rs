@@ -82,7 +82,9 @@ pub fn check_name(name: &str, saving: bool) -> Result<(), String> {
         return Err(format!("baseline name {name:?} must be non-empty, without surrounding spaces"));
     }
     if results::file_safe(name) != name || name.starts_with('.') {
-        return Err(format!("baseline name {name:?} must be usable as a directory name (no / \\ : * ? \" < > | ^, not starting with .)"));
+        return Err(format!(
+            "baseline name {name:?} must be usable as a directory name (no / \\ : * ? \" < > | ^, not starting with .)"
+        ));
     }
     if name == CHANGE_DIR || (saving && name == results::NEW_DIR) {
         return Err(format!("baseline name {name:?} is reserved; choose another"));
@@ -195,7 +197,10 @@ mod tests {
         assert_eq!(main, tmp.path().join("chat_short/sim/main"));
         let loaded = store.load("chat/short", "sim", "main").unwrap().unwrap();
         // (floats round-trip through JSON to the last digit or so)
-        assert_eq!((loaded.summary.bench.id.as_str(), loaded.summary.started_at.as_str()), ("chat/short", s.started_at.as_str()));
+        assert_eq!(
+            (loaded.summary.bench.id.as_str(), loaded.summary.started_at.as_str()),
+            ("chat/short", s.started_at.as_str())
+        );
         assert_eq!(loaded.records.len(), r.len());
         assert_eq!(loaded.records[2].gaps_us, r[2].gaps_us);
         assert!(store.load("chat/short", "sim", "other").unwrap().is_none());

@@ -107,12 +107,24 @@ pub(crate) struct BenchArgs {
     pub(crate) baseline: Option<String>,
 
     /// Compare with baseline NAME where it exists; skip where it does not.
-    #[arg(long, value_name = "NAME", env = "LLMBENCH_BASELINE_LENIENT", group = "compare_with", help_heading = "Baselines")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "LLMBENCH_BASELINE_LENIENT",
+        group = "compare_with",
+        help_heading = "Baselines"
+    )]
     pub(crate) baseline_lenient: Option<String>,
 
     /// Judge the saved run NAME (e.g. `new`) instead of sending requests;
     /// needs --baseline or --baseline-lenient.
-    #[arg(long, value_name = "NAME", env = "LLMBENCH_LOAD_BASELINE", requires = "compare_with", help_heading = "Baselines")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "LLMBENCH_LOAD_BASELINE",
+        requires = "compare_with",
+        help_heading = "Baselines"
+    )]
     pub(crate) load_baseline: Option<String>,
 
     /// Save nothing: neither new/ nor a baseline.
@@ -264,7 +276,8 @@ mod tests {
         assert!(parse(&["--save-baseline=a", "--baseline", "b"]).is_err());
         assert!(parse(&["--baseline", "a", "--baseline-lenient", "b"]).is_err());
         assert!(parse(&["--load-baseline", "new"]).is_err(), "--load-baseline needs --baseline");
-        let a = parse(&["--load-baseline", "new", "--baseline", "main", "--baseline-dir", "reports/baselines"]).unwrap();
+        let a =
+            parse(&["--load-baseline", "new", "--baseline", "main", "--baseline-dir", "reports/baselines"]).unwrap();
         assert_eq!((a.load_baseline.as_deref(), a.baseline.as_deref()), (Some("new"), Some("main")));
         assert!(parse(&["--load-baseline", "new", "--baseline-lenient", "main"]).is_ok());
         assert!(parse(&["--discard-baseline", "--save-baseline=x"]).is_err());

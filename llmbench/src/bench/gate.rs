@@ -106,7 +106,12 @@ impl Gate {
     pub(crate) fn limits(args: &BenchArgs, config: &Config, def: &BenchDef) -> Result<Vec<SourcedLimit>, Failure> {
         let mut out: Vec<SourcedLimit> =
             args.limits.iter().map(|l| SourcedLimit { limit: l.clone(), source: FROM_FLAG.into() }).collect();
-        let from_config = config.defaults.limits.iter().flatten().chain(config.benches.get(def.name).and_then(|b| b.limits.as_ref()).into_iter().flatten());
+        let from_config = config
+            .defaults
+            .limits
+            .iter()
+            .flatten()
+            .chain(config.benches.get(def.name).and_then(|b| b.limits.as_ref()).into_iter().flatten());
         for text in from_config {
             // Already validated when the config was loaded.
             let limit = Limit::parse(text).map_err(|e| Failure::Usage(format!("{FROM_CONFIG}: {e}")))?;
@@ -192,7 +197,12 @@ impl Gate {
         let current = Run { summary, records };
         let comparison = base.as_ref().map(|b| {
             let diffs = Fingerprint::of(summary).differences(&Fingerprint::of(&b.summary));
-            gate::compare_runs((&name, Run { summary: &b.summary, records: &b.records }), (&current_name, current.clone()), &self.settings, diffs)
+            gate::compare_runs(
+                (&name, Run { summary: &b.summary, records: &b.records }),
+                (&current_name, current.clone()),
+                &self.settings,
+                diffs,
+            )
         });
         let base_run = base.as_ref().map(|b| Run { summary: &b.summary, records: &b.records });
         let limit_outcomes = gate::check_limits(limits, &current, base_run.as_ref(), &self.settings);
@@ -238,7 +248,8 @@ impl Gate {
             events::emit(self.json, "limits", json!({ "bench": bench, "target": target, "limits": outcome.limits }));
         }
         if let Some(log) = &self.outcome_log {
-            append_json_line(log, &outcome).map_err(|e| Failure::Error(format!("cannot append to {}: {e}", log.display())))?;
+            append_json_line(log, &outcome)
+                .map_err(|e| Failure::Error(format!("cannot append to {}: {e}", log.display())))?;
         }
         self.outcomes.push(outcome);
         Ok(())
@@ -260,7 +271,11 @@ impl Gate {
         if regressions > 0 && !self.fail_on_regression && failed == 0 {
             self.human(&format!("{regressions} metric(s) regressed (exit code 0: add --fail-on-regression to fail)"));
         }
-        events::emit(self.json, "finished", json!({ "exit_code": code, "regressions": regressions, "failed_limits": failed }));
+        events::emit(
+            self.json,
+            "finished",
+            json!({ "exit_code": code, "regressions": regressions, "failed_limits": failed }),
+        );
         Ok(code)
     }
 }

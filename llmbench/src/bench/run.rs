@@ -16,11 +16,11 @@ use super::registry::BenchDef;
 use super::sim_host::SimHost;
 use crate::exit_code;
 use crate::gate::SourcedLimit;
-use crate::report::events;
 use crate::load::{self, Cancel, RequestOptions};
 use crate::provider::openai::{OpenAiProvider, OpenAiSettings};
 use crate::provider::{GenRequest, Provider};
 use crate::record::{Phase, RequestRecord};
+use crate::report::events;
 use crate::report::{progress::LevelProgress, terminal};
 use crate::results::{self, BenchInfo, ColdStart, FORMAT_VERSION, RunSettings, RunSummary, ToolInfo};
 use crate::stats::summarize_level;
@@ -230,10 +230,10 @@ async fn bench_all(
 fn load_all(args: &BenchArgs, gate: &mut Gate, jobs: &[Job], name: &str) -> Result<i32, Failure> {
     let store = crate::baseline::Store::new(results::default_root(), args.baseline_dir.clone());
     for job in jobs {
-        let saved = store
-            .load(job.def.name, &job.target.identity.name, name)
-            .map_err(Failure::Error)?
-            .ok_or_else(|| Failure::Usage(format!("no saved run {name:?} for {} · {}", job.def.name, job.target.identity.name)))?;
+        let saved =
+            store.load(job.def.name, &job.target.identity.name, name).map_err(Failure::Error)?.ok_or_else(|| {
+                Failure::Usage(format!("no saved run {name:?} for {} · {}", job.def.name, job.target.identity.name))
+            })?;
         gate.human(&terminal::table(&saved.summary));
         gate.judge(&saved.summary, &saved.records, &job.limits)?;
         if let Some(log) = &args.results_log {

@@ -122,7 +122,8 @@ pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<i32> {
         }
         let cur_run = Run { summary: &current.summary, records: &current.records };
         let base_run = Run { summary: &base.summary, records: &base.records };
-        let comparison = gate::compare_runs((&args.baseline, base_run.clone()), (&args.current, cur_run.clone()), &settings, diffs);
+        let comparison =
+            gate::compare_runs((&args.baseline, base_run.clone()), (&args.current, cur_run.clone()), &settings, diffs);
         let limits = limits_for(&args.gate, config.as_ref(), &bench)?;
         let limit_outcomes = gate::check_limits(&limits, &cur_run, Some(&base_run), &settings);
         let outcome = Outcome {
@@ -144,7 +145,11 @@ pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<i32> {
             events::emit(json, "comparison", serde_json::json!({ "bench": bench, "target": target, "comparison": c }));
         }
         if !outcome.limits.is_empty() {
-            events::emit(json, "limits", serde_json::json!({ "bench": bench, "target": target, "limits": outcome.limits }));
+            events::emit(
+                json,
+                "limits",
+                serde_json::json!({ "bench": bench, "target": target, "limits": outcome.limits }),
+            );
         }
         outcomes.push(outcome);
     }
@@ -160,8 +165,16 @@ pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<i32> {
     crate::bench::write_outputs(&outcomes, args.gate.markdown(), junit.as_deref()).map_err(anyhow::Error::msg)?;
     let regressions: usize = outcomes.iter().map(|o| o.regressions().len()).sum();
     let failed: usize = outcomes.iter().map(|o| o.failed_limits().count()).sum();
-    let code = if failed > 0 || (args.gate.fail_on_regression && regressions > 0) { exit_code::REGRESSION } else { exit_code::OK };
-    events::emit(json, "finished", serde_json::json!({ "exit_code": code, "regressions": regressions, "failed_limits": failed }));
+    let code = if failed > 0 || (args.gate.fail_on_regression && regressions > 0) {
+        exit_code::REGRESSION
+    } else {
+        exit_code::OK
+    };
+    events::emit(
+        json,
+        "finished",
+        serde_json::json!({ "exit_code": code, "regressions": regressions, "failed_limits": failed }),
+    );
     Ok(code)
 }
 
@@ -183,9 +196,15 @@ fn load_config(args: &CompareArgs) -> anyhow::Result<Option<Config>> {
 }
 
 fn limits_for(g: &GateArgs, config: Option<&Config>, bench: &str) -> anyhow::Result<Vec<SourcedLimit>> {
-    let mut out: Vec<SourcedLimit> = g.limits.iter().map(|l| SourcedLimit { limit: l.clone(), source: "--limit".into() }).collect();
+    let mut out: Vec<SourcedLimit> =
+        g.limits.iter().map(|l| SourcedLimit { limit: l.clone(), source: "--limit".into() }).collect();
     if let Some(c) = config {
-        let texts = c.defaults.limits.iter().flatten().chain(c.benches.get(bench).and_then(|b| b.limits.as_ref()).into_iter().flatten());
+        let texts = c
+            .defaults
+            .limits
+            .iter()
+            .flatten()
+            .chain(c.benches.get(bench).and_then(|b| b.limits.as_ref()).into_iter().flatten());
         for t in texts {
             let limit = Limit::parse(t).map_err(|e| UsageError(format!("llmbench.toml: {e}")))?;
             out.push(SourcedLimit { limit, source: "llmbench.toml".into() });

@@ -370,10 +370,27 @@ mod tests {
 
     #[test]
     fn gate_flags_are_forwarded_with_absolute_paths() {
-        let a = parse(&["--baseline", "main", "--baseline-dir", "reports/baselines", "--fail-on-regression", "--limit", "error_rate<=1%", "--junit", "j.xml"]).unwrap();
+        let a = parse(&[
+            "--baseline",
+            "main",
+            "--baseline-dir",
+            "reports/baselines",
+            "--fail-on-regression",
+            "--limit",
+            "error_rate<=1%",
+            "--junit",
+            "j.xml",
+        ])
+        .unwrap();
         let gate = a.gate.absolute(Path::new("/repo"));
         let forwarded = bench_args(&a, &gate);
-        for flag in ["--baseline=main", "--baseline-dir=/repo/reports/baselines", "--fail-on-regression", "--limit=error_rate<=1%", "--bench"] {
+        for flag in [
+            "--baseline=main",
+            "--baseline-dir=/repo/reports/baselines",
+            "--fail-on-regression",
+            "--limit=error_rate<=1%",
+            "--bench",
+        ] {
             assert!(forwarded.iter().any(|f| f == flag), "{flag} missing from {forwarded:?}");
         }
         assert!(!forwarded.iter().any(|f| f.contains("junit")), "cargo llmbench writes the JUnit report itself");

@@ -10,8 +10,8 @@ use super::limits::{Limit, LimitOutcome, LimitStatus};
 use super::metric::{self, DEFAULT_SET, MetricId};
 use crate::record::RequestRecord;
 use crate::results::RunSummary;
-use crate::stats::compare::{self, ChangeKind, Direction, Settings};
 use crate::stats::LevelSummary;
+use crate::stats::compare::{self, ChangeKind, Direction, Settings};
 
 /// Version of the [`Comparison`] and [`Outcome`] JSON. Adding an optional
 /// field keeps it; changing or removing one bumps it.
@@ -172,7 +172,12 @@ fn compare_level(
                     ..change
                 };
             }
-            out[j] = Some(MetricChange { metric: id.to_string(), unit: id.unit.as_str().to_owned(), direction: id.direction, change });
+            out[j] = Some(MetricChange {
+                metric: id.to_string(),
+                unit: id.unit.as_str().to_owned(),
+                direction: id.direction,
+                change,
+            });
         }
     }
     out.into_iter().flatten().collect()
@@ -198,10 +203,12 @@ pub fn check_limits(
     let mut out = Vec::new();
     for level in &current.summary.levels {
         let cur_records = metric::level_records(current.records, level.concurrency);
-        let base = baseline.and_then(|b| Some((b.level(level.concurrency)?, metric::level_records(b.records, level.concurrency))));
+        let base = baseline
+            .and_then(|b| Some((b.level(level.concurrency)?, metric::level_records(b.records, level.concurrency))));
         for sl in limits {
             let m = sl.limit.metric_id();
-            let cur_sample = if sl.limit.is_relative() { m.sample(level, &cur_records) } else { compare::Sample::Values(vec![]) };
+            let cur_sample =
+                if sl.limit.is_relative() { m.sample(level, &cur_records) } else { compare::Sample::Values(vec![]) };
             let base_sample = base.as_ref().filter(|_| sl.limit.is_relative()).map(|(l, r)| (*l, m.sample(l, r)));
             out.push(sl.limit.evaluate(
                 &sl.source,

@@ -107,6 +107,13 @@ mod tests {
         b.target.model = "other".into();
         let diffs = Fingerprint::of(&b).differences(&Fingerprint::of(&a));
         let text: Vec<String> = diffs.iter().map(ToString::to_string).collect();
-        assert_eq!(text, ["settings.concurrency: [1] → [1,8]", "target.model: \"sim\" → \"other\"", "workload.temperature: null → 0.7"]);
+        assert_eq!(
+            text,
+            [
+                "settings.concurrency: [1] → [1,8]",
+                "target.model: \"sim\" → \"other\"",
+                "workload.temperature: null → 0.7"
+            ]
+        );
     }
 }

@@ -35,8 +35,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::metric::{MetricId, Unit};
-use crate::stats::compare::{self, ChangeKind, Direction, Sample, Scale, Settings};
 use crate::stats::LevelSummary;
+use crate::stats::compare::{self, ChangeKind, Direction, Sample, Scale, Settings};
 
 /// A parsed limit.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,9 +48,14 @@ pub struct Limit {
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Check {
-    Absolute { op: Op, value: f64 },
+    Absolute {
+        op: Op,
+        value: f64,
+    },
     /// The budget, as a non-negative change in the bad direction.
-    Relative { budget: f64 },
+    Relative {
+        budget: f64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,11 +177,8 @@ impl Limit {
                     if !op.holds(measured, value) {
                         out.status = LimitStatus::Failed;
                     }
-                    out.message = format!(
-                        "{self}: measured {} (baseline {})",
-                        unit.format(measured),
-                        shown(out.baseline)
-                    );
+                    out.message =
+                        format!("{self}: measured {} (baseline {})", unit.format(measured), shown(out.baseline));
                 }
             },
             Check::Relative { budget } => {
@@ -202,7 +204,11 @@ impl Limit {
                 let fewest = super::metric::value_count(base_sample).min(super::metric::value_count(current.1));
                 let note = if fewest < self.metric.min_values() {
                     out.status = LimitStatus::Skipped;
-                    Some(format!("{} needs at least {} values to compare, have {fewest}", self.metric, self.metric.min_values()))
+                    Some(format!(
+                        "{} needs at least {} values to compare, have {fewest}",
+                        self.metric,
+                        self.metric.min_values()
+                    ))
                 } else if c.kind == ChangeKind::Regressed {
                     out.status = LimitStatus::Failed;
                     c.note
@@ -377,6 +383,9 @@ mod tests {
         assert!(bad("error_rate<=2").contains("write 2% or a number ≤ 1"));
         assert!(bad("ttft.p50<=-5ms").contains("is not a number"));
         assert!(bad("output_tok_per_s>=100ms").contains("write a bare number"));
-        assert_eq!(bad("x"), "invalid limit \"x\": expected `metric<=value`, `metric>=value` or `metric=+N%` (e.g. ttft.p90<=500ms)");
+        assert_eq!(
+            bad("x"),
+            "invalid limit \"x\": expected `metric<=value`, `metric>=value` or `metric=+N%` (e.g. ttft.p90<=500ms)"
+        );
     }
 }

@@ -57,8 +57,23 @@ pub(crate) const SCALARS: &[(&str, Unit, Direction, Scale)] = &[
 /// The metrics compared by default, per level (the list; goodput
 /// and cost join when they exist).
 pub(crate) const DEFAULT_SET: &[&str] = &[
-    "ttft.p50", "ttft.p90", "ttft.p99", "ttfo.p50", "ttfo.p90", "ttfo.p99", "tpot.p50", "tpot.p90", "tpot.p99",
-    "itl.p50", "itl.p90", "itl.p99", "e2e.p50", "e2e.p90", "e2e.p99", "output_tok_per_s", "error_rate",
+    "ttft.p50",
+    "ttft.p90",
+    "ttft.p99",
+    "ttfo.p50",
+    "ttfo.p90",
+    "ttfo.p99",
+    "tpot.p50",
+    "tpot.p90",
+    "tpot.p99",
+    "itl.p50",
+    "itl.p90",
+    "itl.p99",
+    "e2e.p50",
+    "e2e.p90",
+    "e2e.p99",
+    "output_tok_per_s",
+    "error_rate",
 ];
 
 /// The unit of a metric's values.
@@ -271,7 +286,9 @@ mod tests {
         assert_eq!(MetricId::parse("e2e.mean").unwrap().statistic(), Statistic::Mean);
         assert!(MetricId::parse("ttft").unwrap_err().contains("needs a statistic, e.g. ttft.p90"));
         assert!(MetricId::parse("ttft.p42").unwrap_err().contains("unknown statistic \"p42\""));
-        assert!(MetricId::parse("latency.p50").unwrap_err().starts_with("unknown metric \"latency\" (known: error_rate"));
+        assert!(
+            MetricId::parse("latency.p50").unwrap_err().starts_with("unknown metric \"latency\" (known: error_rate")
+        );
         assert!(MetricId::parse("error_rate.p50").unwrap_err().contains("remove `.p50`"));
         assert_eq!(MetricId::parse("ttft.p50").unwrap().min_values(), 1);
         assert_eq!(MetricId::parse("ttft.p90").unwrap().min_values(), 100);

@@ -20,6 +20,5 @@ pub use comparison::{
     compare_runs,
 };
 pub use fingerprint::{Fingerprint, FingerprintDifference};
-pub use limits::{Limit, LimitError, LimitOutcome, LimitStatus};
 pub(crate) use limits::signed as format_change;
-
+pub use limits::{Limit, LimitError, LimitOutcome, LimitStatus};

@@ -27,7 +27,12 @@ fn kind(c: &Comparison, metric: &str) -> ChangeKind {
 fn same_config_other_seed_is_no_regression() {
     let (a, ra) = model_run(&noisy(1, 100), "b", 100, &[1, 4], 16);
     let (b, rb) = model_run(&noisy(2, 100), "b", 100, &[1, 4], 16);
-    let c = compare_runs(("main", Run { summary: &a, records: &ra }), ("new", Run { summary: &b, records: &rb }), &settings(), vec![]);
+    let c = compare_runs(
+        ("main", Run { summary: &a, records: &ra }),
+        ("new", Run { summary: &b, records: &rb }),
+        &settings(),
+        vec![],
+    );
     assert_eq!(c.levels.len(), 2);
     assert_eq!(c.levels[0].metrics.len(), metric::DEFAULT_SET.len());
     assert_eq!(c.regressions().count(), 0, "{:#?}", c.regressions().collect::<Vec<_>>());
@@ -38,7 +43,12 @@ fn same_config_other_seed_is_no_regression() {
 fn a_slower_first_token_is_a_ttft_regression_and_nothing_else_moves() {
     let (a, ra) = model_run(&noisy(1, 100), "b", 100, &[1], 16);
     let (b, rb) = model_run(&noisy(2, 125), "b", 100, &[1], 16);
-    let c = compare_runs(("main", Run { summary: &a, records: &ra }), ("new", Run { summary: &b, records: &rb }), &settings(), vec![]);
+    let c = compare_runs(
+        ("main", Run { summary: &a, records: &ra }),
+        ("new", Run { summary: &b, records: &rb }),
+        &settings(),
+        vec![],
+    );
     assert_eq!(kind(&c, "ttft.p50"), ChangeKind::Regressed);
     assert_eq!(kind(&c, "ttft.p90"), ChangeKind::Regressed);
     assert_eq!(kind(&c, "ttfo.p50"), ChangeKind::Regressed);
@@ -64,7 +74,12 @@ fn faster_and_more_throughput_is_an_improvement() {
     let mut fast = noisy(2, 100);
     fast.itl = Delay::Normal { mean: Duration::from_millis(7), stddev: Duration::from_millis(1) };
     let (b, rb) = model_run(&fast, "b", 100, &[4], 16);
-    let c = compare_runs(("main", Run { summary: &a, records: &ra }), ("new", Run { summary: &b, records: &rb }), &settings(), vec![]);
+    let c = compare_runs(
+        ("main", Run { summary: &a, records: &ra }),
+        ("new", Run { summary: &b, records: &rb }),
+        &settings(),
+        vec![],
+    );
     assert_eq!(kind(&c, "itl.p50"), ChangeKind::Improved);
     assert_eq!(kind(&c, "tpot.p50"), ChangeKind::Improved);
     assert_eq!(kind(&c, "output_tok_per_s"), ChangeKind::Improved);
@@ -74,7 +89,12 @@ fn faster_and_more_throughput_is_an_improvement() {
 fn percentiles_without_enough_samples_are_not_judged() {
     let (a, ra) = model_run(&noisy(1, 100), "b", 60, &[1], 8);
     let (b, rb) = model_run(&noisy(2, 200), "b", 60, &[1], 8);
-    let c = compare_runs(("main", Run { summary: &a, records: &ra }), ("new", Run { summary: &b, records: &rb }), &settings(), vec![]);
+    let c = compare_runs(
+        ("main", Run { summary: &a, records: &ra }),
+        ("new", Run { summary: &b, records: &rb }),
+        &settings(),
+        vec![],
+    );
     let p99 = c.levels[0].metrics.iter().find(|m| m.metric == "ttft.p99").unwrap();
     assert_eq!(p99.change.kind, ChangeKind::NoChange);
     assert_eq!(p99.change.note.as_deref(), Some("ttft.p99 needs at least 1000 values, have 60"));
@@ -85,7 +105,12 @@ fn percentiles_without_enough_samples_are_not_judged() {
 fn levels_only_on_one_side_are_left_out() {
     let (a, ra) = model_run(&noisy(1, 100), "b", 40, &[1, 8], 8);
     let (b, rb) = model_run(&noisy(2, 100), "b", 40, &[8, 16], 8);
-    let c = compare_runs(("main", Run { summary: &a, records: &ra }), ("new", Run { summary: &b, records: &rb }), &settings(), vec![]);
+    let c = compare_runs(
+        ("main", Run { summary: &a, records: &ra }),
+        ("new", Run { summary: &b, records: &rb }),
+        &settings(),
+        vec![],
+    );
     assert_eq!(c.levels.iter().map(|l| l.concurrency).collect::<Vec<_>>(), [8]);
 }
 
@@ -95,7 +120,8 @@ fn limits(texts: &[&str]) -> Vec<SourcedLimit> {
 
 #[test]
 fn absolute_limits_check_the_reported_value() {
-    let (b, rb) = model_run(&SimConfig { ttft: Delay::ms(40), itl: Delay::ms(4), ..SimConfig::default() }, "b", 60, &[1], 8);
+    let (b, rb) =
+        model_run(&SimConfig { ttft: Delay::ms(40), itl: Delay::ms(4), ..SimConfig::default() }, "b", 60, &[1], 8);
     let out = check_limits(
         &limits(&["ttft.p90<=50ms", "ttft.p50<40ms", "error_rate<=1%", "ttft.p99<=1s", "output_tok_per_s>=10"]),
         &Run { summary: &b, records: &rb },

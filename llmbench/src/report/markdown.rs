@@ -37,9 +37,15 @@ fn one(o: &Outcome) -> String {
             let _ = writeln!(out, "Baseline: `{}` ({}).\n", escape(&c.baseline.name), escape(&c.baseline.started_at));
             if !c.forced_differences.is_empty() {
                 let diffs: Vec<String> = c.forced_differences.iter().map(|d| escape(&d.to_string())).collect();
-                let _ = writeln!(out, "⚠️ Compared with `--force-compare` although the runs differ: {}.\n", diffs.join("; "));
+                let _ = writeln!(
+                    out,
+                    "⚠️ Compared with `--force-compare` although the runs differ: {}.\n",
+                    diffs.join("; ")
+                );
             }
-            out.push_str("| conc | metric | baseline | current | change | verdict |\n| ---: | --- | ---: | ---: | --- | --- |\n");
+            out.push_str(
+                "| conc | metric | baseline | current | change | verdict |\n| ---: | --- | ---: | ---: | --- | --- |\n",
+            );
             for (level, m) in c.changes() {
                 if m.change.baseline.is_none() && m.change.current.is_none() {
                     continue;
@@ -70,7 +76,9 @@ fn one(o: &Outcome) -> String {
         None => {
             let why = o.no_comparison.as_deref().unwrap_or("no baseline");
             let _ = writeln!(out, "Not compared: {}.\n", escape(why));
-            out.push_str("| conc | metric | baseline | current | change | verdict |\n| ---: | --- | ---: | ---: | --- | --- |\n");
+            out.push_str(
+                "| conc | metric | baseline | current | change | verdict |\n| ---: | --- | ---: | ---: | --- | --- |\n",
+            );
             for level in &o.summary.levels {
                 for name in DEFAULT_SET {
                     let Ok(id) = MetricId::parse(name) else { continue };
@@ -85,7 +93,8 @@ fn one(o: &Outcome) -> String {
     if !failed.is_empty() {
         out.push_str("\n**Failed limits**\n\n");
         for l in failed {
-            let _ = writeln!(out, "- ❌ c={}: {} <sub>({})</sub>", l.concurrency, escape(&l.message), escape(&l.source));
+            let _ =
+                writeln!(out, "- ❌ c={}: {} <sub>({})</sub>", l.concurrency, escape(&l.message), escape(&l.source));
         }
     }
     let passed = o.limits.iter().filter(|l| l.status == LimitStatus::Passed).count();

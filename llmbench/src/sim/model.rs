@@ -85,7 +85,13 @@ fn blank(index: u64, concurrency: u32, start_us: u64, e2e_ms: f64) -> RequestRec
 
 /// A whole run of [`model_records`] for benchmark `bench` at each of
 /// `concurrency`, with its summary, as a benchmark binary would write it.
-pub fn model_run(config: &SimConfig, bench: &str, samples: u32, concurrency: &[u32], output_tokens: u32) -> (RunSummary, Vec<RequestRecord>) {
+pub fn model_run(
+    config: &SimConfig,
+    bench: &str,
+    samples: u32,
+    concurrency: &[u32],
+    output_tokens: u32,
+) -> (RunSummary, Vec<RequestRecord>) {
     let mut records = Vec::new();
     let mut levels = Vec::new();
     for (i, &c) in concurrency.iter().enumerate() {
@@ -98,14 +104,31 @@ pub fn model_run(config: &SimConfig, bench: &str, samples: u32, concurrency: &[u
 }
 
 /// The summary a benchmark binary would write for these levels.
-pub(crate) fn run_summary(bench: &str, samples: u32, concurrency: &[u32], output_tokens: u32, levels: Vec<crate::stats::LevelSummary>) -> RunSummary {
+pub(crate) fn run_summary(
+    bench: &str,
+    samples: u32,
+    concurrency: &[u32],
+    output_tokens: u32,
+    levels: Vec<crate::stats::LevelSummary>,
+) -> RunSummary {
     RunSummary {
         format_version: FORMAT_VERSION,
         tool: ToolInfo::current(),
         bench: BenchInfo { id: bench.to_owned(), module_path: "model".into(), file: "model.rs".into(), line: 1 },
-        target: TargetIdentity { name: "sim".into(), provider: "sim".into(), model: "sim".into(), endpoint: "sim".into() },
+        target: TargetIdentity {
+            name: "sim".into(),
+            provider: "sim".into(),
+            model: "sim".into(),
+            endpoint: "sim".into(),
+        },
         workload: serde_json::json!({ "kind": "model", "output_tokens": output_tokens }),
-        settings: RunSettings { samples, warmup: 0, concurrency: concurrency.to_vec(), timeout_ms: 30_000, first_content_timeout_ms: 30_000 },
+        settings: RunSettings {
+            samples,
+            warmup: 0,
+            concurrency: concurrency.to_vec(),
+            timeout_ms: 30_000,
+            first_content_timeout_ms: 30_000,
+        },
         started_at: crate::results::rfc3339(std::time::SystemTime::now()),
         duration_s: 0.0,
         partial: false,
@@ -122,7 +145,8 @@ mod tests {
 
     #[test]
     fn the_model_follows_the_config() {
-        let config = SimConfig { ttft: Delay::ms(40), itl: Delay::ms(4), error_rate: 0.1, seed: 3, ..SimConfig::default() };
+        let config =
+            SimConfig { ttft: Delay::ms(40), itl: Delay::ms(4), error_rate: 0.1, seed: 3, ..SimConfig::default() };
         let (summary, records) = model_run(&config, "b", 200, &[1, 4], 16);
         assert_eq!(records.len(), 400);
         let level = &summary.levels[0];
@@ -132,7 +156,10 @@ mod tests {
         // Four slots in parallel: about four times the throughput.
         let ratio = summary.levels[1].output_tok_per_s / level.output_tok_per_s;
         assert!((3.5..4.5).contains(&ratio), "{ratio}");
-        let noisy = SimConfig { ttft: Delay::Normal { mean: Duration::from_millis(100), stddev: Duration::from_millis(10) }, ..config };
+        let noisy = SimConfig {
+            ttft: Delay::Normal { mean: Duration::from_millis(100), stddev: Duration::from_millis(10) },
+            ..config
+        };
         let a = model_records(&noisy, 50, 1, 8);
         let b = model_records(&SimConfig { seed: 4, ..noisy }, 50, 1, 8);
         assert_ne!(a[0].ttft_ms, b[0].ttft_ms, "another seed, other draws");

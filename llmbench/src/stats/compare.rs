@@ -616,8 +616,18 @@ mod tests {
             &quick(),
         );
         assert_eq!(c.kind, ChangeKind::Regressed, "{c:?}");
-        let ratio = |tokens: f64| Sample::Ratio { pairs: (0..50).map(|i| (tokens + f64::from(i % 5), 1.0)).collect(), scale: 2.0 };
-        let c = compare(&ratio(100.0), &ratio(80.0), Statistic::Ratio, Direction::HigherIsBetter, Scale::Relative, &quick());
+        let ratio = |tokens: f64| Sample::Ratio {
+            pairs: (0..50).map(|i| (tokens + f64::from(i % 5), 1.0)).collect(),
+            scale: 2.0,
+        };
+        let c = compare(
+            &ratio(100.0),
+            &ratio(80.0),
+            Statistic::Ratio,
+            Direction::HigherIsBetter,
+            Scale::Relative,
+            &quick(),
+        );
         assert_eq!(c.baseline, Some(204.0));
         assert_eq!(c.kind, ChangeKind::Regressed, "{c:?}");
     }

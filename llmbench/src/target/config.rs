@@ -379,9 +379,11 @@ sim = { ttft = "1ms", itl = "1ms" }
 
     #[test]
     fn limits_are_checked_at_load() {
-        let c = parse("[defaults]\nlimits = [\"error_rate<=1%\"]\n[benches.short]\nlimits = [\"ttft.p90<=500ms\"]\n").unwrap();
+        let c = parse("[defaults]\nlimits = [\"error_rate<=1%\"]\n[benches.short]\nlimits = [\"ttft.p90<=500ms\"]\n")
+            .unwrap();
         assert_eq!(c.benches["short"].limits.as_deref(), Some(&["ttft.p90<=500ms".to_owned()][..]));
-        let err = parse("[defaults]\nsamples = 3\n\n[benches.short]\nlimits = [\"ttft<=5ms\"]\n").unwrap_err().to_string();
+        let err =
+            parse("[defaults]\nsamples = 3\n\n[benches.short]\nlimits = [\"ttft<=5ms\"]\n").unwrap_err().to_string();
         assert!(err.starts_with("llmbench.toml:5: benches.short.limits: invalid limit \"ttft<=5ms\""), "{err}");
         let err = parse("[defaults]\nlimits = [\"x\"]\n").unwrap_err().to_string();
         assert!(err.starts_with("llmbench.toml:2: defaults.limits:"), "{err}");
