@@ -133,13 +133,13 @@ impl Gate {
         let mut problems = Vec::new();
         for p in planned {
             let (bench, target) = (&p.bench.id, &p.target.name);
-            if let Some(name) = &self.load {
-                if !self.store.exists(bench, target, name) {
-                    problems.push(format!(
-                        "no saved run {name:?} for {bench} · {target} to load (looked in {})",
-                        self.store.dir(bench, target, name).display()
-                    ));
-                }
+            if let Some(name) = &self.load
+                && !self.store.exists(bench, target, name)
+            {
+                problems.push(format!(
+                    "no saved run {name:?} for {bench} · {target} to load (looked in {})",
+                    self.store.dir(bench, target, name).display()
+                ));
             }
             let Mode::Strict(name) = &self.mode else { continue };
             match self.store.load(bench, target, name).map_err(Failure::Error)? {
@@ -225,11 +225,11 @@ impl Gate {
                 self.store.save(n, summary, records).map_err(write_error)?;
             }
         }
-        if !self.discard {
-            if let Some(c) = &outcome.comparison {
-                let json = serde_json::to_vec_pretty(c).map_err(|e| Failure::Error(e.to_string()))?;
-                self.store.save_comparison(&bench, &target, &json).map_err(write_error)?;
-            }
+        if !self.discard
+            && let Some(c) = &outcome.comparison
+        {
+            let json = serde_json::to_vec_pretty(c).map_err(|e| Failure::Error(e.to_string()))?;
+            self.store.save_comparison(&bench, &target, &json).map_err(write_error)?;
         }
 
         let text = change::render(&outcome);

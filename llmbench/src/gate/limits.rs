@@ -288,14 +288,15 @@ fn budget(metric: &MetricId, value: &str) -> Result<f64, String> {
     };
     let v = number(num)?;
     let bad = if metric.direction == Direction::LowerIsBetter { 1.0 } else { -1.0 };
-    if let Some(sign) = sign {
-        if sign != bad && v != 0.0 {
-            let (way, example) = if bad > 0.0 { ("grow", "+") } else { ("drop", "-") };
-            return Err(format!(
-                "{metric} is {}: a budget says how much it may {way}, e.g. {metric}={example}{v}%",
-                if bad > 0.0 { "lower-is-better" } else { "higher-is-better" }
-            ));
-        }
+    if let Some(sign) = sign
+        && sign != bad
+        && v != 0.0
+    {
+        let (way, example) = if bad > 0.0 { ("grow", "+") } else { ("drop", "-") };
+        return Err(format!(
+            "{metric} is {}: a budget says how much it may {way}, e.g. {metric}={example}{v}%",
+            if bad > 0.0 { "lower-is-better" } else { "higher-is-better" }
+        ));
     }
     Ok(v / 100.0)
 }

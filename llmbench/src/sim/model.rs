@@ -18,7 +18,7 @@ use super::SimConfig;
 /// (capacity is ignored: every slot is served at once). Failed requests
 /// fail at once, as the simulator's `throttled` errors do.
 pub fn model_records(config: &SimConfig, samples: u32, concurrency: u32, output_tokens: u32) -> Vec<RequestRecord> {
-    let mut rng = Rng::new(config.seed ^ 0x5eed_0f_a1);
+    let mut rng = Rng::new(config.seed ^ 0x5eed_0fa1);
     let tokens = config.output_tokens.unwrap_or(output_tokens).max(1);
     let mut slots = vec![0u64; concurrency.max(1) as usize];
     let mut out = Vec::with_capacity(samples as usize);
