@@ -209,7 +209,11 @@ pub fn check_limits(
             let m = sl.limit.metric_id();
             let cur_sample =
                 if sl.limit.is_relative() { m.sample(level, &cur_records) } else { compare::Sample::Values(vec![]) };
-            let base_sample = base.as_ref().filter(|_| sl.limit.is_relative()).map(|(l, r)| (*l, m.sample(l, r)));
+            // The baseline's value is shown for every limit; its sample is
+            // needed only by relative ones.
+            let base_sample = base.as_ref().map(|(l, r)| {
+                (*l, if sl.limit.is_relative() { m.sample(l, r) } else { compare::Sample::Values(vec![]) })
+            });
             out.push(sl.limit.evaluate(
                 &sl.source,
                 (level, &cur_sample),
