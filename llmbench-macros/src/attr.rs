@@ -13,7 +13,7 @@ use syn::{Error, Expr, Ident, Lit, LitInt, LitStr, Path, Result, Token, UnOp};
 
 /// Every key `#[llm_bench]` accepts, in the order the docs present them.
 const VALID_KEYS: &str = "name, samples, warmup, concurrency, targets, timeout, rate, arrival, duration, grace, \
-                          stages, sweep, max_in_flight, slo, check, params, ignore, crate";
+                          stages, sweep, max_in_flight, slo, check, params, limits, ignore, crate";
 
 /// The generation parameters a grid can vary (`Workload::with_param`).
 const PARAM_KEYS: [&str; 7] =
@@ -36,6 +36,9 @@ pub(crate) struct Options {
     pub(crate) targets: Vec<LitStr>,
     /// `timeout = "30s"`, in milliseconds, > 0.
     pub(crate) timeout_ms: Option<u64>,
+    /// `limits = ["ttft.p90<=500ms"]`: distinct non-empty strings; their
+    /// grammar is checked when the benchmark binary starts (exit 2).
+    pub(crate) limits: Vec<LitStr>,
     /// `ignore = <bool expr>`, evaluated at run time.
     pub(crate) ignore: Option<Expr>,
     /// `rate = "20/s"` or a list of rates (open loop), joined with `, `.
@@ -87,9 +90,7 @@ pub(crate) fn parse(args: TokenStream) -> Result<Options> {
 }
 
 fn is_known(key: &str) -> bool {
-    // `limits` is known so that it gets its own message rather than
-    // "unknown option"; it is rejected in `Options::set`.
-    VALID_KEYS.split(", ").any(|valid| valid == key) || key == "limits"
+    VALID_KEYS.split(", ").any(|valid| valid == key)
 }
 
 /// One `key = value` (or a bare `key`, an error reported once the key is
@@ -163,9 +164,7 @@ impl Options {
                 return Err(Error::new_spanned(value, format!("`params` must be a table, e.g. `{}`", example(key))));
             }
             "crate" => self.krate = Some(crate_path(&value)?),
-            "limits" => {
-                return Err(Error::new(option.key.span(), "`limits` is not supported yet"));
-            }
+            "limits" => self.limits = limits(&value)?,
             _ => unreachable!("`is_known` admitted `{key}`"),
         }
         Ok(())
@@ -191,6 +190,7 @@ fn example(key: &str) -> &'static str {
         "slo" => r#"slo = "ttft <= 500ms, tpot <= 100ms""#,
         "check" => r#"check = |resp| resp.text.contains("refund")"#,
         "params" => "params = { temperature = [0.0, 0.7], max_tokens = [256, 1024] }",
+        "limits" => r#"limits = ["ttft.p90<=500ms"]"#,
         "ignore" => r#"ignore = std::env::var("API_KEY").is_err()"#,
         "crate" => "crate = ::llmbench",
         _ => "key = value",
@@ -319,6 +319,46 @@ fn targets(value: &Expr) -> Result<Vec<LitStr>> {
     }
     errors.finish()?;
     Ok(targets)
+}
+
+/// `["ttft.p90<=500ms", "error_rate<=1%"]`, or a single limit.
+fn limits(value: &Expr) -> Result<Vec<LitStr>> {
+    let elems: Vec<&Expr> = match strip(value) {
+        Expr::Array(array) if array.elems.is_empty() => {
+            return Err(Error::new_spanned(
+                value,
+                r#"`limits` needs at least one limit, e.g. `limits = ["ttft.p90<=500ms"]`"#,
+            ));
+        }
+        Expr::Array(array) => array.elems.iter().collect(),
+        Expr::Lit(_) => vec![value],
+        _ => {
+            return Err(Error::new_spanned(
+                value,
+                r#"`limits` must be a list of string literals, e.g. `limits = ["ttft.p90<=500ms", "error_rate<=1%"]`"#,
+            ));
+        }
+    };
+    let mut limits: Vec<LitStr> = Vec::with_capacity(elems.len());
+    let mut errors = Errors::default();
+    for elem in elems {
+        match lit(elem) {
+            Some(Lit::Str(limit)) if limit.value().trim().is_empty() => {
+                errors.push(Error::new(limit.span(), "a limit cannot be empty"));
+            }
+            Some(Lit::Str(limit)) if !limit.value().contains(['<', '>', '=']) => errors.push(Error::new(
+                limit.span(),
+                format!("{:?} is not a limit: write `metric<=value`, `metric>=value` or `metric=+N%`", limit.value()),
+            )),
+            Some(Lit::Str(limit)) if limits.iter().any(|l| l.value() == limit.value()) => {
+                errors.push(Error::new(limit.span(), format!("duplicate limit {:?}", limit.value())));
+            }
+            Some(Lit::Str(limit)) => limits.push(limit.clone()),
+            _ => errors.push(Error::new_spanned(elem, r#"a limit must be a string literal, e.g. `"ttft.p90<=500ms"`"#)),
+        }
+    }
+    errors.finish()?;
+    Ok(limits)
 }
 
 /// `"30s"`, `"500ms"`, `"2m"`, a bare integer of seconds `30`, or the
@@ -569,6 +609,26 @@ mod tests {
     }
 
     #[test]
+    fn limits_are_strings() {
+        let options = parse_ok(quote! { limits = ["ttft.p90<=500ms", "error_rate<=1%"] });
+        let limits: Vec<String> = options.limits.iter().map(LitStr::value).collect();
+        assert_eq!(limits, ["ttft.p90<=500ms", "error_rate<=1%"]);
+        assert_eq!(parse_ok(quote! { limits = "ttft.p50=+5%" }).limits.len(), 1);
+        assert_eq!(
+            messages(quote!(limits = [5, "", "a<1", "a<1"])),
+            [
+                "a limit must be a string literal, e.g. `\"ttft.p90<=500ms\"`",
+                "a limit cannot be empty",
+                "duplicate limit \"a<1\"",
+            ]
+        );
+        assert_eq!(
+            messages(quote!(limits = [])),
+            ["`limits` needs at least one limit, e.g. `limits = [\"ttft.p90<=500ms\"]`"]
+        );
+    }
+
+    #[test]
     fn no_options() {
         let options = parse_ok(quote! {});
         assert!(options.samples.is_none() && options.concurrency.is_empty());
@@ -670,12 +730,12 @@ mod tests {
         assert_eq!(
             errors,
             [
-                "unknown option `sample` (valid: name, samples, warmup, concurrency, targets, timeout, rate, arrival, duration, grace, stages, sweep, max_in_flight, slo, check, params, ignore, crate)",
+                "unknown option `sample` (valid: name, samples, warmup, concurrency, targets, timeout, rate, arrival, duration, grace, stages, sweep, max_in_flight, slo, check, params, limits, ignore, crate)",
                 "`samples` must be at least 1",
                 "duplicate option `samples`",
                 "`warmup` cannot be negative",
                 "`concurrency` needs at least one level, e.g. `concurrency = [1, 8]`",
-                "`limits` is not supported yet",
+                "\"x\" is not a limit: write `metric<=value`, `metric>=value` or `metric=+N%`",
                 "duplicate target \"a\"",
                 "a target name cannot be empty",
                 "unknown timeout unit `h` in \"5h\" (units: ms, s, m)",

@@ -135,6 +135,7 @@ fn register(options: &Options, function: &ItemFn) -> TokenStream {
     let timeout_ms = option(options.timeout_ms);
     let concurrency = &options.concurrency;
     let targets = &options.targets;
+    let limits = &options.limits;
     let ignore = match &options.ignore {
         Some(condition) => quote! {
             ::core::option::Option::Some({
@@ -196,6 +197,7 @@ fn register(options: &Options, function: &ItemFn) -> TokenStream {
                     concurrency: &[#(#concurrency),*],
                     targets: &[#(#targets),*],
                     timeout_ms: #timeout_ms,
+                    limits: &[#(#limits),*],
                     ignore: #ignore,
                     rate: #rate,
                     arrival: #arrival,
@@ -273,7 +275,14 @@ mod tests {
             fn short() -> Workload { Workload::synthetic() }
         };
         let out = expand(
-            quote!(samples = 100, concurrency = [1, 8], targets = ["a"], timeout = "30s", ignore = f()),
+            quote!(
+                samples = 100,
+                concurrency = [1, 8],
+                targets = ["a"],
+                timeout = "30s",
+                limits = ["e2e.p50<1s"],
+                ignore = f()
+            ),
             item.clone(),
         );
         assert!(out.starts_with(&item.to_string()), "{out}");
@@ -287,6 +296,7 @@ mod tests {
             "concurrency : & [1u32 , 8u32] ,",
             r#"targets : & ["a"] ,"#,
             "timeout_ms : :: core :: option :: Option :: Some (30000u64) ,",
+            r#"limits : & ["e2e.p50<1s"] ,"#,
             "fn __llmbench_ignore () -> :: core :: primitive :: bool { f () }",
         ] {
             assert!(out.contains(fragment), "missing `{fragment}` in {out}");
@@ -321,7 +331,7 @@ mod tests {
         assert_eq!(
             errors(&out),
             [
-                r#""unknown option `samplez` (valid: name, samples, warmup, concurrency, targets, timeout, rate, arrival, duration, grace, stages, sweep, max_in_flight, slo, check, params, ignore, crate)""#,
+                r#""unknown option `samplez` (valid: name, samples, warmup, concurrency, targets, timeout, rate, arrival, duration, grace, stages, sweep, max_in_flight, slo, check, params, limits, ignore, crate)""#,
                 r#""a benchmark function cannot be `async`: it only builds the `Workload`, llmbench sends the requests""#,
                 r#""a benchmark function cannot be generic""#,
                 r#""a benchmark function takes no parameters: it is called as `fn() -> Workload`""#,

@@ -61,6 +61,7 @@ use proc_macro::TokenStream;
 /// - [`slo`](#slo): the SLOs that goodput counts
 /// - [`check`](#check): a Rust check of every response
 /// - [`params`](#params): a parameter grid, one sub-benchmark per combination
+/// - [`limits`](#limits): thresholds and budgets that fail the run (exit 3)
 /// - [`ignore`](#ignore): skip the benchmark when a condition holds at run time
 /// - [`crate`](#crate): where to find `llmbench` when it is renamed
 ///
@@ -266,6 +267,26 @@ use proc_macro::TokenStream;
 /// #[llm_bench(params = { temperature = [0.0, 0.7], max_tokens = [256, 1024] })]
 /// fn summarise() -> Workload {
 ///     Workload::synthetic().input_tokens(800)
+/// }
+/// ```
+///
+/// ## `limits`
+///
+/// Limits checked on every run of this benchmark, on every target and
+/// load level, besides those of `llmbench.toml` and `--limit`. A list
+/// of distinct string literals (or a single one); each is an absolute
+/// threshold (`"ttft.p90<=500ms"`, `"error_rate<=1%"`,
+/// `"output_tok_per_s>=100"`) or a budget relative to the baseline
+/// (`"ttft.p50=+5%"`). A failed limit makes the run exit with code 3 and
+/// says which limit, the measured value and the baseline. The grammar is in
+/// `llmbench::gate` (docs/gate.md); a string that is not a limit is a
+/// compile error, a malformed one an error (exit 2) when the benchmark
+/// binary starts, before any request is sent.
+///
+/// ```ignore
+/// #[llm_bench(limits = ["ttft.p90<=500ms", "error_rate<=1%", "ttft.p50=+10%"])]
+/// fn with_an_slo() -> Workload {
+///     Workload::synthetic().output_tokens(200)
 /// }
 /// ```
 ///

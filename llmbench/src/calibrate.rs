@@ -192,6 +192,27 @@ fn run_requests(
     Ok(outcome.records.into_iter().filter(|r| r.phase == Phase::Measured).collect())
 }
 
+/// One closed-loop level of `samples` measured requests (after one warm-up
+/// request per stream) against a real simulator with `config`, over
+/// loopback HTTP, as benchmark `bench` would run it: its summary and
+/// records. Used to validate the regression gate on real runs
+/// (`examples/stat_check.rs`).
+pub fn sim_run(
+    config: SimConfig,
+    bench: &str,
+    samples: u32,
+    concurrency: u32,
+    output_tokens: u32,
+) -> std::io::Result<(crate::results::RunSummary, Vec<crate::record::RequestRecord>)> {
+    let sim = SimHost::start(config)?;
+    let mut records = run_requests(&sim, concurrency, samples, output_tokens)?;
+    for r in &mut records {
+        r.concurrency = concurrency;
+    }
+    let level = crate::stats::summarize_level(concurrency, &records);
+    Ok((crate::sim::model::run_summary(bench, samples, &[concurrency], output_tokens, vec![level]), records))
+}
+
 /// Drives a zero-delay simulator with `streams` concurrent streams for
 /// `requests` requests of `output_tokens` tokens, `chunk_tokens` per chunk,
 /// and reports what the harness ingested per second.

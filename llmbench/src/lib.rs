@@ -13,9 +13,11 @@ pub mod record;
 pub mod units;
 pub mod workload;
 
+pub mod baseline;
 mod bench;
 pub(crate) mod cli;
 pub mod cost;
+pub mod gate;
 pub(crate) mod load;
 #[cfg(any(feature = "mock", all(test, feature = "_eventstream")))]
 pub mod mock;

@@ -357,6 +357,7 @@ impl Timeline {
             index,
             phase,
             concurrency: 1,
+            level: 0,
             start_us: start_offset_us,
             queue_ms: ms(self.sent).unwrap_or(0.0),
             ttfb_ms: match (self.sent, self.headers) {
@@ -406,8 +407,12 @@ pub struct RequestRecord {
     pub index: u64,
     /// Cold start, warm-up or measured.
     pub phase: Phase,
-    /// The concurrency level the request ran at.
+    /// The concurrency level the request ran at (0 in an open loop).
     pub concurrency: u32,
+    /// The row of `summary.json`'s `levels` the request belongs to (a
+    /// sweep's level or a stage), from 0; 0 for the cold start.
+    #[serde(default)]
+    pub level: u32,
     /// `scheduled`, in microseconds since the level began.
     pub start_us: u64,
     /// `sent − scheduled`.

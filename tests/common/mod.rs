@@ -10,6 +10,9 @@
 //! llmbench in release and debug every time. What a scenario changes (another
 //! `llmbench.toml`, where results go) lives in its own tempdir instead.
 
+// Every test crate compiles this module and uses a different part of it.
+#![allow(dead_code)]
+
 use std::fmt::{self, Write as _};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -103,6 +106,13 @@ impl Fixture {
     pub fn cargo_llmbench(&self, args: &[&str]) -> Command {
         let mut cmd = self.command(&self.cargo_llmbench);
         cmd.arg("llmbench").arg("--manifest-path").arg(self.root.join("Cargo.toml")).args(args);
+        cmd
+    }
+
+    /// `cargo llmbench compare --manifest-path <fixture> ARGS…`.
+    pub fn cargo_llmbench_compare(&self, args: &[&str]) -> Command {
+        let mut cmd = self.command(&self.cargo_llmbench);
+        cmd.args(["llmbench", "compare", "--manifest-path"]).arg(self.root.join("Cargo.toml")).args(args);
         cmd
     }
 

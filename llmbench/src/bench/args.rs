@@ -15,6 +15,16 @@ pub(crate) enum Color {
     Never,
 }
 
+/// `--message-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub(crate) enum MessageFormat {
+    /// Tables and progress for people.
+    #[default]
+    Human,
+    /// NDJSON events on stdout.
+    Json,
+}
+
 /// Arguments of a benchmark binary (`cargo bench -- …`, `cargo llmbench -- …`).
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -133,6 +143,93 @@ pub(crate) struct BenchArgs {
     #[arg(long, hide = true, env = "LLMBENCH_RESULTS_LOG")]
     pub(crate) results_log: Option<PathBuf>,
 
+    /// Compare with baseline NAME where it exists, then save this run as
+    /// NAME (default `base`; write `--save-baseline=NAME`).
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "base", env = "LLMBENCH_SAVE_BASELINE",
+          conflicts_with_all = ["baseline", "baseline_lenient", "discard_baseline", "load_baseline"], help_heading = "Baselines")]
+    pub(crate) save_baseline: Option<String>,
+
+    /// Compare with baseline NAME; a missing baseline is an error (exit 2).
+    #[arg(long, value_name = "NAME", env = "LLMBENCH_BASELINE", group = "compare_with", help_heading = "Baselines")]
+    pub(crate) baseline: Option<String>,
+
+    /// Compare with baseline NAME where it exists; skip where it does not.
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "LLMBENCH_BASELINE_LENIENT",
+        group = "compare_with",
+        help_heading = "Baselines"
+    )]
+    pub(crate) baseline_lenient: Option<String>,
+
+    /// Judge the saved run NAME (e.g. `new`) instead of sending requests;
+    /// needs --baseline or --baseline-lenient.
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "LLMBENCH_LOAD_BASELINE",
+        requires = "compare_with",
+        help_heading = "Baselines"
+    )]
+    pub(crate) load_baseline: Option<String>,
+
+    /// Save nothing: neither new/ nor a baseline.
+    #[arg(long, env = "LLMBENCH_DISCARD_BASELINE", help_heading = "Baselines")]
+    pub(crate) discard_baseline: bool,
+
+    /// Where named baselines live (e.g. a committed reports/baselines);
+    /// default: beside new/ in target/llmbench.
+    #[arg(long, value_name = "PATH", env = "LLMBENCH_BASELINE_DIR", help_heading = "Baselines")]
+    pub(crate) baseline_dir: Option<PathBuf>,
+
+    /// Compare runs whose fingerprints (workload, target, load settings,
+    /// llmbench version) differ, instead of refusing.
+    #[arg(long, env = "LLMBENCH_FORCE_COMPARE", help_heading = "Baselines")]
+    pub(crate) force_compare: bool,
+
+    /// Bootstrap resamples per confidence interval and per test.
+    #[arg(long, value_name = "N", env = "LLMBENCH_NRESAMPLES", value_parser = clap::value_parser!(u32).range(100..), help_heading = "Statistics")]
+    pub(crate) nresamples: Option<u32>,
+
+    /// Confidence level of the change's interval (0.95).
+    #[arg(long, value_name = "X", env = "LLMBENCH_CONFIDENCE_LEVEL", value_parser = parse_open_unit, help_heading = "Statistics")]
+    pub(crate) confidence_level: Option<f64>,
+
+    /// Significance level of the test (0.05).
+    #[arg(long, value_name = "X", env = "LLMBENCH_SIGNIFICANCE_LEVEL", value_parser = parse_open_unit, help_heading = "Statistics")]
+    pub(crate) significance_level: Option<f64>,
+
+    /// Relative changes inside ±X are noise, never a regression (0.05 = ±5%).
+    #[arg(long, value_name = "X", env = "LLMBENCH_NOISE_THRESHOLD", value_parser = parse_fraction, help_heading = "Statistics")]
+    pub(crate) noise_threshold: Option<f64>,
+
+    /// Exit 3 when any metric regressed.
+    #[arg(long, env = "LLMBENCH_FAIL_ON_REGRESSION", help_heading = "Gate")]
+    pub(crate) fail_on_regression: bool,
+
+    /// A limit (repeatable): `ttft.p90<=500ms`, `error_rate<=1%`,
+    /// `output_tok_per_s>=100`, `ttft.p50=+5%` (relative to the baseline).
+    /// A failed limit exits 3.
+    #[arg(long = "limit", value_name = "LIMIT", env = "LLMBENCH_LIMIT", value_delimiter = ';', help_heading = "Gate")]
+    pub(crate) limits: Vec<crate::gate::Limit>,
+
+    /// Write a JUnit XML report: a test case per benchmark × target ×
+    /// metric verdict and limit.
+    #[arg(long, value_name = "PATH", env = "LLMBENCH_JUNIT", help_heading = "Gate")]
+    pub(crate) junit: Option<PathBuf>,
+
+    /// `human` (default) or `json`: NDJSON events on stdout (bench-started,
+    /// progress, result, comparison, limits, finished), people's output on stderr.
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human, env = "LLMBENCH_MESSAGE_FORMAT")]
+    pub(crate) message_format: MessageFormat,
+
+    /// Append each benchmark × target's outcome as a JSON line to this file
+    /// (used by `cargo llmbench`, which then renders the combined Markdown,
+    /// JUnit and step summary itself).
+    #[arg(long, hide = true, env = "LLMBENCH_OUTCOME_LOG")]
+    pub(crate) outcome_log: Option<PathBuf>,
+
     // libtest compatibility: accepted and ignored.
     #[arg(long, hide = true, action = ArgAction::SetTrue)]
     pub(crate) nocapture: bool,
@@ -153,6 +250,31 @@ impl BenchArgs {
     /// `--format terse`.
     pub(crate) fn terse(&self) -> bool {
         self.format.as_deref() == Some("terse")
+    }
+
+    /// `--format md`: a Markdown summary on stdout at the end.
+    pub(crate) fn markdown(&self) -> bool {
+        matches!(self.format.as_deref(), Some("md" | "markdown"))
+    }
+
+    /// Whether stdout is reserved for machine output (JSON events, Markdown),
+    /// so tables go to stderr.
+    pub(crate) fn human_to_stderr(&self) -> bool {
+        self.markdown() || self.message_format == MessageFormat::Json
+    }
+}
+
+fn parse_open_unit(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v < 1.0 => Ok(v),
+        _ => Err(format!("{s:?} must be a number strictly between 0 and 1 (e.g. 0.95)")),
+    }
+}
+
+fn parse_fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..1.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} must be a fraction in [0, 1) (e.g. 0.05 for ±5%)")),
     }
 }
 
@@ -255,5 +377,35 @@ mod tests {
             let err = parse(bad).unwrap_err();
             assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn baseline_flags_follow_criterion() {
+        assert_eq!(parse(&["--save-baseline"]).unwrap().save_baseline.as_deref(), Some("base"));
+        assert_eq!(parse(&["--save-baseline=main"]).unwrap().save_baseline.as_deref(), Some("main"));
+        assert!(parse(&["--save-baseline=a", "--baseline", "b"]).is_err());
+        assert!(parse(&["--baseline", "a", "--baseline-lenient", "b"]).is_err());
+        assert!(parse(&["--load-baseline", "new"]).is_err(), "--load-baseline needs --baseline");
+        let a =
+            parse(&["--load-baseline", "new", "--baseline", "main", "--baseline-dir", "reports/baselines"]).unwrap();
+        assert_eq!((a.load_baseline.as_deref(), a.baseline.as_deref()), (Some("new"), Some("main")));
+        assert!(parse(&["--load-baseline", "new", "--baseline-lenient", "main"]).is_ok());
+        assert!(parse(&["--discard-baseline", "--save-baseline=x"]).is_err());
+    }
+
+    #[test]
+    fn gate_flags_are_checked() {
+        let a = parse(&["--limit", "ttft.p90<=500ms", "--limit", "error_rate<=1%", "--fail-on-regression"]).unwrap();
+        assert_eq!(a.limits.len(), 2);
+        assert!(a.fail_on_regression);
+        let e = parse(&["--limit", "ttft<=5ms"]).unwrap_err().to_string();
+        assert!(e.contains("invalid limit \"ttft<=5ms\"") && e.contains("needs a statistic"), "{e}");
+        assert!(parse(&["--confidence-level", "1.5"]).is_err());
+        assert!(parse(&["--significance-level", "0"]).is_err());
+        assert!(parse(&["--noise-threshold", "0.02", "--nresamples", "1000"]).is_ok());
+        assert!(parse(&["--nresamples", "10"]).is_err());
+        assert!(parse(&["--format", "md"]).unwrap().markdown());
+        assert!(parse(&["--message-format", "json"]).unwrap().human_to_stderr());
+        assert!(parse(&["--message-format", "xml"]).is_err());
     }
 }

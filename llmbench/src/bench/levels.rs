@@ -42,6 +42,9 @@ pub(crate) struct LevelsInput<'a> {
     pub(crate) provider: &'a str,
     /// `--project`: the volume to project cost to.
     pub(crate) project: Option<crate::cost::Volume>,
+    /// `--message-format json`: the benchmark id and target of the
+    /// `progress` event sent as each level finishes.
+    pub(crate) events: Option<(&'a str, &'a str)>,
 }
 
 /// What the levels produced.
@@ -183,6 +186,8 @@ async fn run_one_level(
     };
     let mut records = outcome.records;
     apply_checks(input, &pool, &mut records);
+    let row = out.levels.len() as u32;
+    records.iter_mut().for_each(|r| r.level = row);
     let load = LevelLoad {
         open,
         arrival: open.then(|| plan.arrival.to_string()),
@@ -196,6 +201,7 @@ async fn run_one_level(
     if let Level::Rate(r) = level {
         summary.rate = Some(r);
     }
+    level_done(input, &summary, records.len());
     out.levels.push(summary);
     out.records.extend(records);
     if outcome.interrupted {
@@ -277,8 +283,15 @@ async fn run_staged(
             continue;
         }
         let (lo, hi) = ((t0 * 1e6) as u64, (t1 * 1e6) as u64);
-        let in_stage: Vec<RequestRecord> =
-            records.iter().filter(|r| r.start_us >= lo && r.start_us < hi).cloned().collect();
+        let row = out.levels.len() as u32;
+        let in_stage: Vec<RequestRecord> = records
+            .iter_mut()
+            .filter(|r| r.start_us >= lo && r.start_us < hi)
+            .map(|r| {
+                r.level = row;
+                r.clone()
+            })
+            .collect();
         let load = LevelLoad {
             open,
             arrival: open.then(|| plan.arrival.to_string()),
@@ -295,6 +308,7 @@ async fn run_staged(
         }
         summary.stage =
             Some(StageInfo { index: i as u32 + 1, start_s: t0, duration_s: stage.duration.as_secs_f64(), from, to });
+        level_done(input, &summary, in_stage.len());
         out.levels.push(summary);
         t0 = t1;
         from = to;
@@ -308,6 +322,21 @@ fn request_options(input: &LevelsInput<'_>) -> RequestOptions {
     let mut opts = input.opts;
     opts.capture_text |= input.workload.has_checks() || input.check.is_some();
     opts
+}
+
+/// The `progress` event of a finished level (`--message-format json`).
+fn level_done(input: &LevelsInput<'_>, level: &LevelSummary, records: usize) {
+    if let Some((bench, target)) = input.events {
+        let fields = serde_json::json!({
+            "bench": bench,
+            "target": target,
+            "level": crate::report::terminal::load_label(level),
+            "concurrency": level.concurrency,
+            "done": records,
+            "total": records,
+        });
+        crate::report::events::emit(true, "progress", fields);
+    }
 }
 
 fn progress(input: &LevelsInput<'_>, label: &str, total: Option<u64>) -> Arc<LevelProgress> {
@@ -436,6 +465,7 @@ mod tests {
             price: None,
             provider: "sim",
             project: None,
+            events: None,
         }
     }
 

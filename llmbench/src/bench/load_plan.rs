@@ -266,6 +266,7 @@ mod tests {
             concurrency: &[1, 8],
             targets: &[],
             timeout_ms: None,
+            limits: &[],
             ignore: None,
             rate: Some("20/s"),
             arrival: None,

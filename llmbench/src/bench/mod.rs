@@ -4,8 +4,10 @@
 
 mod args;
 mod connect;
+mod gate;
 mod levels;
 mod load_plan;
+pub(crate) use gate::write_outputs;
 pub(crate) mod registry;
 mod run;
 pub(crate) mod sim_host;

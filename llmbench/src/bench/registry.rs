@@ -30,6 +30,9 @@ pub struct BenchDef {
     pub targets: &'static [&'static str],
     /// Per-request total timeout in milliseconds (`timeout = "30s"`).
     pub timeout_ms: Option<u64>,
+    /// Limits checked on every run (`limits = ["ttft.p90<=500ms"]`),
+    /// validated when the benchmark binary starts.
+    pub limits: &'static [&'static str],
     /// Skips the benchmark at runtime when it returns true (`ignore = expr`).
     pub ignore: Option<fn() -> bool>,
     /// Open-loop rate(s) (`rate = "20/s"`; a list is a sweep of rates).

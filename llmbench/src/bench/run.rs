@@ -7,18 +7,22 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use serde_json::json;
+
 use super::Failure;
 use super::args::BenchArgs;
+use super::gate::Gate;
 use super::levels::{LevelsInput, run_levels};
 use super::load_plan::{self, LoadPlan, Shape};
 use super::registry::BenchDef;
 use super::sim_host::SimHost;
 use crate::cost::{Price, PriceBook};
 use crate::exit_code;
+use crate::gate::SourcedLimit;
 use crate::load::{self, Cancel, RequestOptions};
 use crate::provider::Provider;
 use crate::record::{Phase, RequestRecord};
-use crate::report::terminal;
+use crate::report::{events, terminal};
 use crate::results::{self, BenchInfo, ColdStart, FORMAT_VERSION, RunSettings, RunSummary, ToolInfo};
 use crate::target::config::Config;
 use crate::target::{self, Connection, Target};
@@ -43,6 +47,7 @@ struct Job {
     price: Option<Price>,
     load: LoadPlan,
     check: Option<crate::workload::CheckFn>,
+    limits: Vec<SourcedLimit>,
 }
 
 /// Runs `selected` as `args` say; returns the exit code.
@@ -61,8 +66,15 @@ pub(super) fn run(args: &BenchArgs, config: &Config, selected: &[&'static BenchD
     if jobs.is_empty() {
         return Ok(exit_code::OK);
     }
-    // Simulators start before the client runtime (each on a runtime of its
-    // own): one per sim target, shared by the benchmarks that use it.
+    let mut gate = Gate::new(args)?;
+    if !args.test_mode() {
+        gate.preflight(&jobs.iter().map(planned_summary).collect::<Vec<_>>())?;
+        if let Some(name) = gate.loading().map(str::to_owned) {
+            return load_all(args, &mut gate, &jobs, &name);
+        }
+    }
+    // Simulators and clients are built before the runtime starts: one
+    // simulator per sim target, shared by the benchmarks that use it.
     let mut sims: BTreeMap<String, SimHost> = BTreeMap::new();
     for job in &jobs {
         let name = &job.target.identity.name;
@@ -97,7 +109,7 @@ pub(super) fn run(args: &BenchArgs, config: &Config, selected: &[&'static BenchD
         if args.test_mode() {
             test_all(&jobs, &providers).await
         } else {
-            bench_all(args, &jobs, &providers, sims.len()).await
+            bench_all(args, &mut gate, &jobs, &providers, sims.len()).await
         }
     });
     drop(runtime);
@@ -148,6 +160,7 @@ fn plan(args: &BenchArgs, config: &Config, prices: &PriceBook, def: &'static Ben
         }
         variants = next;
     }
+    let limits = Gate::limits(args, config, def)?;
     let mut jobs = Vec::new();
     for name in &names {
         let target = target::resolve(config, name, timeout).map_err(|e| Failure::Usage(e.to_string()))?;
@@ -170,6 +183,7 @@ fn plan(args: &BenchArgs, config: &Config, prices: &PriceBook, def: &'static Ben
                 load: load.clone(),
                 check: def.check,
                 price: price.clone(),
+                limits: limits.clone(),
             });
         }
     }
@@ -233,6 +247,7 @@ async fn test_all(jobs: &[Job], providers: &BTreeMap<String, Arc<Provider>>) -> 
 /// Bench mode: every job, results written and printed as each finishes.
 async fn bench_all(
     args: &BenchArgs,
+    gate: &mut Gate,
     jobs: &[Job],
     providers: &BTreeMap<String, Arc<Provider>>,
     reserved: usize,
@@ -251,18 +266,18 @@ async fn bench_all(
     let mut code = exit_code::OK;
     for job in jobs {
         let provider = providers[&job.target.identity.name].clone();
-        let summary = bench_one(args, job, provider, &cancel, reserved).await;
+        let summary = bench_one(args, gate.json(), job, provider, &cancel, reserved).await;
         let dir = results::run_dir(&root, &job.id, &job.target.identity.name, results::NEW_DIR);
         let (summary, records) = summary;
-        results::write_run(&dir, &summary, &records)
-            .map_err(|e| Failure::Error(format!("cannot write results to {}: {e}", dir.display())))?;
-        if let Some(log) = &args.results_log {
+        gate.human(&terminal::table(&summary));
+        // Compares with the previous new/ before replacing it, then saves.
+        gate.judge(&summary, &records, &job.limits)?;
+        if let Some(log) = args.results_log.as_ref().filter(|_| !args.discard_baseline) {
             append_line(log, &dir.join(results::SUMMARY_FILE).display().to_string())
                 .map_err(|e| Failure::Error(format!("cannot append to {}: {e}", log.display())))?;
         }
-        println!("{}", terminal::table(&summary));
-        if !args.quiet {
-            println!("results: {}\n", dir.display());
+        if !args.quiet && !args.discard_baseline {
+            gate.human(&format!("results: {}\n", dir.display()));
         }
         if summary.partial {
             code = exit_code::ERROR;
@@ -287,17 +302,71 @@ async fn bench_all(
     if args.results_log.is_none() && !args.noplot {
         crate::report::write_and_announce(&root);
     }
-    Ok(code)
+    gate.finish(code)
+}
+
+/// `--load-baseline NAME`: judges saved runs against the baseline without
+/// sending a request.
+fn load_all(args: &BenchArgs, gate: &mut Gate, jobs: &[Job], name: &str) -> Result<i32, Failure> {
+    let store = crate::baseline::Store::new(results::default_root(), args.baseline_dir.clone());
+    for job in jobs {
+        let saved = store.load(&job.id, &job.target.identity.name, name).map_err(Failure::Error)?.ok_or_else(|| {
+            Failure::Usage(format!("no saved run {name:?} for {} · {}", job.id, job.target.identity.name))
+        })?;
+        gate.human(&terminal::table(&saved.summary));
+        gate.judge(&saved.summary, &saved.records, &job.limits)?;
+        if let Some(log) = &args.results_log {
+            append_line(log, &saved.dir.join(results::SUMMARY_FILE).display().to_string())
+                .map_err(|e| Failure::Error(format!("cannot append to {}: {e}", log.display())))?;
+        }
+    }
+    gate.finish(exit_code::OK)
+}
+
+/// A job's summary before it runs: everything but the measurements (what
+/// the fingerprint is made of).
+fn planned_summary(job: &Job) -> RunSummary {
+    RunSummary {
+        format_version: FORMAT_VERSION,
+        tool: ToolInfo::current(),
+        bench: BenchInfo {
+            id: job.id.clone(),
+            module_path: job.def.module_path.to_owned(),
+            file: job.def.file.to_owned(),
+            line: job.def.line,
+        },
+        target: job.target.identity.clone(),
+        workload: job.workload.describe(),
+        settings: RunSettings {
+            samples: job.samples,
+            warmup: job.warmup,
+            concurrency: job.concurrency.clone(),
+            timeout_ms: job.target.deadlines.total.as_millis() as u64,
+            first_content_timeout_ms: job.target.deadlines.first_content.as_millis() as u64,
+            load: Some(job.load.describe()),
+        },
+        started_at: String::new(),
+        duration_s: 0.0,
+        partial: false,
+        cold_start: None,
+        levels: Vec::new(),
+        price: job.price.clone(),
+        sweep: None,
+    }
 }
 
 /// One benchmark × target: cold start, then each concurrency level.
 async fn bench_one(
     args: &BenchArgs,
+    json: bool,
     job: &Job,
     provider: Arc<Provider>,
     cancel: &Cancel,
     reserved: usize,
 ) -> (RunSummary, Vec<RequestRecord>) {
+    let (bench, target) = (&job.id, &job.target.identity.name);
+    let started_event = json!({ "bench": bench, "target": target, "samples": job.samples, "warmup": job.warmup, "concurrency": job.concurrency });
+    events::emit(json, "bench-started", started_event);
     let started_at = SystemTime::now();
     let started = Instant::now();
     let opts = options(job, false);
@@ -324,36 +393,19 @@ async fn bench_one(
         price: job.price.as_ref(),
         provider: &job.target.identity.provider,
         project: args.project,
+        events: json.then_some((bench.as_str(), target.as_str())),
     };
     let out = run_levels(&input, provider, cancel).await;
     all_records.extend(out.records);
     let (levels, partial, sweep) = (out.levels, out.partial, out.sweep);
     let summary = RunSummary {
-        format_version: FORMAT_VERSION,
-        tool: ToolInfo::current(),
-        bench: BenchInfo {
-            id: job.id.clone(),
-            module_path: job.def.module_path.to_owned(),
-            file: job.def.file.to_owned(),
-            line: job.def.line,
-        },
-        target: job.target.identity.clone(),
-        workload: job.workload.describe(),
-        settings: RunSettings {
-            samples: job.samples,
-            warmup: job.warmup,
-            concurrency: job.concurrency.clone(),
-            timeout_ms: job.target.deadlines.total.as_millis() as u64,
-            first_content_timeout_ms: job.target.deadlines.first_content.as_millis() as u64,
-            load: Some(job.load.describe()),
-        },
         started_at: crate::results::rfc3339(started_at),
         duration_s: started.elapsed().as_secs_f64(),
         partial,
         cold_start,
         levels,
-        price: job.price.clone(),
         sweep,
+        ..planned_summary(job)
     };
     (summary, all_records)
 }
@@ -391,6 +443,7 @@ mod tests {
             concurrency: &[],
             targets: &[],
             timeout_ms: None,
+            limits: &[],
             ignore: None,
             rate: None,
             arrival: None,
@@ -417,6 +470,18 @@ mod tests {
             panic!("expected a usage error (exit 2)")
         };
         assert_eq!(message, "benchmark summarise: data/tickets.jsonl:2: `prompt` must be a string, not 42");
+    }
+
+    #[test]
+    fn a_malformed_attribute_limit_is_a_usage_error_naming_the_bench() {
+        let config = Config::default();
+        let prices = PriceBook::load(&config).unwrap();
+        let bench = Box::leak(Box::new(BenchDef { limits: &["ttft<=5ms"], ..*def(grid_workload, &[]) }));
+        let Err(Failure::Usage(message)) = plan(&args(), &config, &prices, bench) else {
+            panic!("expected a usage error (exit 2)")
+        };
+        assert!(message.starts_with("#[llm_bench] limits of summarise (benches/b.rs:3): "), "{message}");
+        assert!(message.contains("\"ttft<=5ms\""), "{message}");
     }
 
     #[test]

@@ -31,6 +31,7 @@ static DEF: BenchDef = BenchDef {
     concurrency: &[],
     targets: &[],
     timeout_ms: None,
+    limits: &[],
     ignore: None,
     rate: None,
     arrival: None,

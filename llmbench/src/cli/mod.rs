@@ -6,6 +6,7 @@
 //! measure; this only orchestrates and reads their results files.
 
 mod build;
+mod compare;
 mod sim;
 
 use std::path::PathBuf;
@@ -30,6 +31,7 @@ enum CargoCli {
 #[derive(Debug, Args)]
 #[command(
     version,
+    args_conflicts_with_subcommands = true,
     about = "Find, build and run the llmbench benchmarks of this workspace",
     after_help = "Exit codes: 0 ok, 1 error, 2 usage or config error, 3 regression or failed limit, 4 no benchmark matched.\nResults: target/llmbench/<bench>/<target>/new/{summary.json,requests.jsonl}."
 )]
@@ -45,9 +47,6 @@ pub(crate) struct LlmbenchArgs {
     /// List the benchmarks instead of running them.
     #[arg(long)]
     list: bool,
-    /// Output format of --list: `pretty` or `terse`.
-    #[arg(long, value_name = "FORMAT")]
-    format: Option<String>,
     /// Test mode: one request per benchmark, no measuring.
     #[arg(long)]
     test: bool,
@@ -106,6 +105,9 @@ pub(crate) struct LlmbenchArgs {
     #[arg(long = "no-report", visible_alias = "noplot")]
     no_report: bool,
 
+    #[command(flatten)]
+    gate: GateArgs,
+
     /// Path to Cargo.toml.
     #[arg(long, value_name = "PATH", help_heading = "Cargo options")]
     manifest_path: Option<PathBuf>,
@@ -133,11 +135,123 @@ pub(crate) struct LlmbenchArgs {
     bench_args: Vec<String>,
 }
 
-/// `cargo llmbench <COMMAND>`; without one, it runs benchmarks.
+/// `cargo llmbench <COMMAND>`; without one, it runs benchmarks (a first
+/// argument that is none of these is the FILTER).
 #[derive(Debug, Subcommand)]
 enum LlmbenchCommand {
     /// Serve the simulator (every protocol) until Ctrl-C, for other tools and your own apps.
     Sim(sim::SimArgs),
+    /// Compare two saved runs or baselines without sending requests:
+    /// `cargo llmbench compare main new` judges each benchmark × target's
+    /// `new/` against baseline `main`. BASELINE and CURRENT are names
+    /// (`new`, or a saved baseline) or paths to run directories.
+    Compare(Box<compare::CompareArgs>),
+}
+
+/// The regression-gate flags shared by a run and `compare`, forwarded to
+/// the benchmark binaries.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct GateArgs {
+    /// Compare with baseline NAME where it exists, then save this run as NAME
+    /// (default `base`; write `--save-baseline=NAME`).
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "base", help_heading = "Baselines",
+          conflicts_with_all = ["baseline", "baseline_lenient", "discard_baseline"])]
+    save_baseline: Option<String>,
+    /// Compare with baseline NAME; a missing baseline is an error (exit 2).
+    #[arg(long, value_name = "NAME", help_heading = "Baselines", conflicts_with = "baseline_lenient")]
+    baseline: Option<String>,
+    /// Compare with baseline NAME where it exists.
+    #[arg(long, value_name = "NAME", help_heading = "Baselines")]
+    baseline_lenient: Option<String>,
+    /// Judge the saved run NAME (e.g. `new`) instead of sending requests.
+    #[arg(long, value_name = "NAME", help_heading = "Baselines")]
+    load_baseline: Option<String>,
+    /// Save nothing.
+    #[arg(long, help_heading = "Baselines")]
+    discard_baseline: bool,
+    /// Where named baselines live (e.g. reports/baselines).
+    #[arg(long, value_name = "PATH", help_heading = "Baselines")]
+    pub(crate) baseline_dir: Option<PathBuf>,
+    /// Compare runs whose fingerprints differ instead of refusing.
+    #[arg(long, help_heading = "Baselines")]
+    pub(crate) force_compare: bool,
+    /// Bootstrap resamples.
+    #[arg(long, value_name = "N", help_heading = "Statistics")]
+    pub(crate) nresamples: Option<u32>,
+    /// Confidence level (0.95).
+    #[arg(long, value_name = "X", help_heading = "Statistics")]
+    pub(crate) confidence_level: Option<f64>,
+    /// Significance level (0.05).
+    #[arg(long, value_name = "X", help_heading = "Statistics")]
+    pub(crate) significance_level: Option<f64>,
+    /// Noise threshold (0.05 = ±5%).
+    #[arg(long, value_name = "X", help_heading = "Statistics")]
+    pub(crate) noise_threshold: Option<f64>,
+    /// Exit 3 when any metric regressed.
+    #[arg(long, help_heading = "Gate")]
+    pub(crate) fail_on_regression: bool,
+    /// A limit (repeatable): `ttft.p90<=500ms`, `error_rate<=1%`, `ttft.p50=+5%`.
+    #[arg(long = "limit", value_name = "LIMIT", help_heading = "Gate")]
+    pub(crate) limits: Vec<crate::gate::Limit>,
+    /// `md`: print a Markdown summary on stdout (tables go to stderr);
+    /// `terse` (with --list): one `name: benchmark` line each.
+    #[arg(long, value_name = "FORMAT", help_heading = "Gate")]
+    pub(crate) format: Option<String>,
+    /// Write a JUnit XML report to PATH.
+    #[arg(long, value_name = "PATH", help_heading = "Gate")]
+    pub(crate) junit: Option<PathBuf>,
+    /// `human` or `json` (NDJSON events on stdout).
+    #[arg(long, value_name = "FORMAT", value_parser = ["human", "json"], help_heading = "Gate")]
+    pub(crate) message_format: Option<String>,
+}
+
+impl GateArgs {
+    pub(crate) fn markdown(&self) -> bool {
+        matches!(self.format.as_deref(), Some("md" | "markdown"))
+    }
+
+    pub(crate) fn json(&self) -> bool {
+        self.message_format.as_deref() == Some("json")
+    }
+
+    /// Paths made absolute: the binaries run in their package's directory.
+    fn absolute(&self, cwd: &std::path::Path) -> GateArgs {
+        let abs = |p: &Option<PathBuf>| p.as_ref().map(|p| cwd.join(p));
+        GateArgs { baseline_dir: abs(&self.baseline_dir), junit: abs(&self.junit), ..self.clone() }
+    }
+
+    /// The flags for a benchmark binary (not --junit: `cargo llmbench`
+    /// writes the combined report itself).
+    fn forward(&self, out: &mut Vec<String>) {
+        let mut flag = |name: &str, value: Option<String>| {
+            if let Some(v) = value {
+                out.push(format!("--{name}={v}"));
+            }
+        };
+        flag("save-baseline", self.save_baseline.clone());
+        flag("baseline", self.baseline.clone());
+        flag("baseline-lenient", self.baseline_lenient.clone());
+        flag("load-baseline", self.load_baseline.clone());
+        flag("baseline-dir", self.baseline_dir.as_ref().map(|p| p.display().to_string()));
+        flag("nresamples", self.nresamples.map(|n| n.to_string()));
+        flag("confidence-level", self.confidence_level.map(|n| n.to_string()));
+        flag("significance-level", self.significance_level.map(|n| n.to_string()));
+        flag("noise-threshold", self.noise_threshold.map(|n| n.to_string()));
+        flag("format", self.format.clone());
+        flag("message-format", self.message_format.clone());
+        for l in &self.limits {
+            flag("limit", Some(l.to_string()));
+        }
+        for (on, name) in [
+            (self.discard_baseline, "--discard-baseline"),
+            (self.force_compare, "--force-compare"),
+            (self.fail_on_regression, "--fail-on-regression"),
+        ] {
+            if on {
+                out.push(name.to_owned());
+            }
+        }
+    }
 }
 
 /// Runs `cargo llmbench` with the process arguments; returns the exit code.
@@ -167,9 +281,13 @@ pub(crate) fn main() -> i32 {
 }
 
 fn run(args: &LlmbenchArgs) -> anyhow::Result<i32> {
-    if let Some(LlmbenchCommand::Sim(sim)) = &args.command {
-        return sim::run(sim);
+    match &args.command {
+        Some(LlmbenchCommand::Sim(sim)) => return sim::run(sim),
+        Some(LlmbenchCommand::Compare(compare)) => return compare::run(compare),
+        None => {}
     }
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    let gate = args.gate.absolute(&cwd);
     let workspace = build::discover(args)?;
     if workspace.benches.is_empty() {
         eprintln!("no benchmark targets that depend on llmbench were found in {}", workspace.root.display());
@@ -178,10 +296,11 @@ fn run(args: &LlmbenchArgs) -> anyhow::Result<i32> {
     let executables = build::build(args, &workspace)?;
 
     let results_log = tempfile_path("llmbench-results");
+    let outcome_log = tempfile_path("llmbench-outcomes");
     let mut codes = Vec::new();
     for exe in &executables {
         let mut cmd = Command::new(&exe.path);
-        cmd.args(bench_args(args)).current_dir(&exe.package_dir);
+        cmd.args(bench_args(args, &gate)).current_dir(&exe.package_dir);
         if std::env::var_os("LLMBENCH_HOME").is_none() {
             cmd.env("LLMBENCH_HOME", workspace.target_dir.join("llmbench"));
         }
@@ -190,6 +309,7 @@ fn run(args: &LlmbenchArgs) -> anyhow::Result<i32> {
             cmd.env("LLMBENCH_CONFIG", &root_config);
         }
         cmd.env("LLMBENCH_RESULTS_LOG", &results_log);
+        cmd.env("LLMBENCH_OUTCOME_LOG", &outcome_log);
         if !args.quiet && !args.list {
             eprintln!("     Running {} ({})", exe.name, exe.path.display());
         }
@@ -203,10 +323,17 @@ fn run(args: &LlmbenchArgs) -> anyhow::Result<i32> {
         .filter_map(|path| results::read_summary(std::path::Path::new(path).parent()?).ok())
         .collect();
     let _ = std::fs::remove_file(&results_log);
+    let outcomes = compare::read_outcomes(&outcome_log);
+    let _ = std::fs::remove_file(&outcome_log);
     if summaries.len() > 1 {
-        println!("Summary of {} benchmark runs", summaries.len());
-        println!("{}", terminal::combined(&summaries));
+        let text = format!("Summary of {} benchmark runs\n{}", summaries.len(), terminal::combined(&summaries));
+        if gate.markdown() || gate.json() {
+            eprintln!("{text}");
+        } else {
+            println!("{text}");
+        }
     }
+    crate::bench::write_outputs(&outcomes, gate.markdown(), gate.junit.as_deref()).map_err(anyhow::Error::msg)?;
     if !args.no_report && !args.list && !args.test {
         let root = std::env::var_os("LLMBENCH_HOME")
             .filter(|v| !v.is_empty())
@@ -218,7 +345,7 @@ fn run(args: &LlmbenchArgs) -> anyhow::Result<i32> {
 }
 
 /// The flags forwarded to each benchmark binary.
-fn bench_args(args: &LlmbenchArgs) -> Vec<String> {
+fn bench_args(args: &LlmbenchArgs, gate: &GateArgs) -> Vec<String> {
     let mut out = Vec::new();
     if !args.test && !args.list {
         out.push("--bench".to_owned());
@@ -239,7 +366,6 @@ fn bench_args(args: &LlmbenchArgs) -> Vec<String> {
     flag("warm-up", args.warm_up.map(|n| n.to_string()));
     let levels: Vec<String> = args.concurrency.iter().map(u32::to_string).collect();
     flag("concurrency", (!levels.is_empty()).then(|| levels.join(",")));
-    flag("format", args.format.clone());
     flag("timeout", args.timeout.clone());
     flag("project", args.project.clone());
     flag("rate", args.rate.clone());
@@ -262,6 +388,7 @@ fn bench_args(args: &LlmbenchArgs) -> Vec<String> {
     if args.quiet {
         out.push("--quiet".to_owned());
     }
+    gate.forward(&mut out);
     out.extend(args.bench_args.iter().cloned());
     out
 }
@@ -275,4 +402,58 @@ fn tempfile_path(prefix: &str) -> PathBuf {
     let nanos =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     std::env::temp_dir().join(format!("{prefix}-{}-{nanos}.log", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn parse(args: &[&str]) -> Result<LlmbenchArgs, clap::Error> {
+        let argv = ["cargo", "llmbench"].iter().chain(args).copied();
+        CargoCli::try_parse_from(argv).map(|CargoCli::Llmbench(a)| a)
+    }
+
+    #[test]
+    fn compare_is_a_subcommand_and_anything_else_a_filter() {
+        let a = parse(&["short", "--sample-size", "5"]).unwrap();
+        assert_eq!(a.filter.as_deref(), Some("short"));
+        assert!(a.command.is_none());
+        let a = parse(&["compare", "main", "new", "short", "--fail-on-regression", "--limit", "ttft.p50=+5%"]).unwrap();
+        let Some(LlmbenchCommand::Compare(c)) = a.command else { panic!("not compare") };
+        assert_eq!((c.baseline.as_str(), c.current.as_str(), c.filter.as_deref()), ("main", "new", Some("short")));
+        assert!(c.gate.fail_on_regression && c.gate.limits.len() == 1);
+        assert!(parse(&["compare", "main"]).is_err(), "compare needs two runs");
+        assert!(parse(&["--limit", "nope"]).is_err());
+    }
+
+    #[test]
+    fn gate_flags_are_forwarded_with_absolute_paths() {
+        let a = parse(&[
+            "--baseline",
+            "main",
+            "--baseline-dir",
+            "reports/baselines",
+            "--fail-on-regression",
+            "--limit",
+            "error_rate<=1%",
+            "--junit",
+            "j.xml",
+        ])
+        .unwrap();
+        let gate = a.gate.absolute(Path::new("/repo"));
+        let forwarded = bench_args(&a, &gate);
+        for flag in [
+            "--baseline=main",
+            "--baseline-dir=/repo/reports/baselines",
+            "--fail-on-regression",
+            "--limit=error_rate<=1%",
+            "--bench",
+        ] {
+            assert!(forwarded.iter().any(|f| f == flag), "{flag} missing from {forwarded:?}");
+        }
+        assert!(!forwarded.iter().any(|f| f.contains("junit")), "cargo llmbench writes the JUnit report itself");
+        assert_eq!(gate.junit.as_deref(), Some(Path::new("/repo/j.xml")));
+        assert_eq!(parse(&["--save-baseline"]).unwrap().gate.save_baseline.as_deref(), Some("base"));
+    }
 }

@@ -152,6 +152,7 @@ mod tests {
             index: 0,
             phase: Phase::Measured,
             concurrency: 1,
+            level: 0,
             start_us: start_ms * 1000,
             queue_ms: 0.0,
             ttfb_ms: None,

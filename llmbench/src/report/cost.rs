@@ -171,6 +171,7 @@ mod tests {
             index: 0,
             phase: Phase::Measured,
             concurrency: 1,
+            level: 0,
             start_us: 0,
             queue_ms: 0.0,
             ttfb_ms: None,

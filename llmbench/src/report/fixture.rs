@@ -143,6 +143,7 @@ fn run(
             slots[slot] = r.end_us() + 200;
             level.push(r);
         }
+        level.iter_mut().for_each(|r| r.level = summaries.len() as u32);
         summaries.push(summarize_level(c, &level));
         records.extend(level);
     }
@@ -215,6 +216,7 @@ fn request(
         index,
         phase,
         concurrency: c,
+        level: 0,
         start_us,
         queue_ms: 0.05,
         ttfb_ms: Some(ttft * 0.9),

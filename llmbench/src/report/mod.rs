@@ -1,6 +1,7 @@
 //! What people read: the terminal table and progress bar, and the report —
 //! self-contained HTML pages (inline CSS and SVG charts, no scripts, no
-//! network) with a Markdown twin, rendered from the results on disk.
+//! network) with a Markdown twin, rendered from the results on disk; and
+//! what CI reads: the gate's Markdown summary, JUnit and NDJSON events.
 //!
 //! ```no_run
 //! let root = llmbench::results::default_root();
@@ -9,11 +10,15 @@
 //! # Ok::<(), llmbench::report::ReportError>(())
 //! ```
 
+pub(crate) mod change;
 pub(crate) mod chart;
 pub(crate) mod cost;
+pub(crate) mod events;
 #[doc(hidden)]
 pub mod fixture;
 pub(crate) mod html;
+pub(crate) mod junit;
+pub(crate) mod markdown;
 pub(crate) mod model;
 pub(crate) mod progress;
 pub(crate) mod terminal;

@@ -81,18 +81,7 @@ fn header(open: bool, priced: bool) -> String {
 
 /// The load of a level as a short label: `c=8`, `20/s`, `s2 5→50/s`.
 pub(crate) fn load_label(level: &LevelSummary) -> String {
-    match (&level.stage, level.rate) {
-        (Some(st), Some(_)) if st.from == st.to => format!("s{} {}/s", st.index, round(st.to)),
-        (Some(st), Some(_)) => format!("s{} {}→{}/s", st.index, round(st.from), round(st.to)),
-        (Some(st), None) if st.from == st.to => format!("s{} c={}", st.index, round(st.to)),
-        (Some(st), None) => format!("s{} c={}→{}", st.index, round(st.from), round(st.to)),
-        (None, Some(rate)) => format!("{}/s", round(rate)),
-        (None, None) => format!("c={}", level.concurrency),
-    }
-}
-
-fn round(v: f64) -> String {
-    if v.fract() == 0.0 || v >= 100.0 { format!("{v:.0}") } else { format!("{v:.1}") }
+    level.label()
 }
 
 fn row(level: &LevelSummary, open: bool, priced: bool) -> String {
@@ -148,6 +137,7 @@ fn notes(run: &RunSummary) -> String {
         let _ = writeln!(out, "  good% = requests meeting {} (failures count as not good)", g.slo.join(", "));
     }
     if let Some(sweep) = &run.sweep {
+        let round = crate::stats::short_number;
         let fmt = |v: f64| if sweep.unit == "rate" { format!("{}/s", round(v)) } else { format!("c={}", round(v)) };
         match &sweep.knee {
             Some(k) => {

@@ -206,8 +206,6 @@ fn figures_from_other_features_appear_when_present() {
     // Add what the baseline, goodput and cost features write to one run.
     let path = root.path().join("bench_01/sim/new/summary.json");
     let mut v: serde_json::Value = serde_json::from_str(&read(&path)).unwrap();
-    v["limits"] = serde_json::json!([{"limit": "ttft.p90<=10ms", "passed": false, "measured": "52 ms"}]);
-    v["comparison"] = serde_json::json!([{"metric": "ttft", "stat": "p50", "change": 0.12, "verdict": "Regressed"}]);
     v["fingerprint"] = serde_json::json!("f00dfeed");
     for level in v["levels"].as_array_mut().unwrap() {
         level["goodput"] = serde_json::json!({
@@ -217,6 +215,7 @@ fn figures_from_other_features_appear_when_present() {
         level["cost"] = serde_json::json!({"cost_per_ok_request": 0.00042});
     }
     fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
+    write_verdict(root.path(), "bench_01");
     let report = write_report(root.path(), &ReportOptions::default()).unwrap();
     let index = read(&report.index);
     assert!(index.contains("<th>goodput</th>") && index.contains("97.0%"));
@@ -224,7 +223,7 @@ fn figures_from_other_features_appear_when_present() {
     assert!(index.contains("regressed: ttft.p50 +12.0%"));
     assert!(index.contains("f00dfeed"));
     // Failed limits come first: the alert, and bench_01's rows before bench_00's.
-    let alert = index.find("1 limit failed").expect("failed-limits alert");
+    let alert = index.find("2 limits failed").expect("failed-limits alert (one per level)");
     assert!(alert < index.find("id=\"results\"").unwrap());
     assert!(index.find(">bench_01</a>").unwrap() < index.find(">bench_00</a>").unwrap());
     let page = read(&root.path().join("report/bench/bench_01.html"));
@@ -232,6 +231,43 @@ fn figures_from_other_features_appear_when_present() {
     assert!(page.contains("badge bad\">regressed"));
     let md = read(&report.markdown);
     assert!(md.contains("## Failed limits") && md.contains("goodput |"));
+}
+
+/// The gate's verdict on `bench`'s new/ run, as `cargo llmbench` writes
+/// it: a failed limit and a comparison with its base run in which TTFT p50
+/// regressed by 12% at the first level.
+fn write_verdict(root: &Path, bench: &str) {
+    use crate::gate::{self, Run, SourcedLimit};
+    let store = crate::baseline::Store::new(root.to_owned(), None);
+    let cur = store.load(bench, "sim", "new").unwrap().unwrap();
+    let base = store.load(bench, "sim", "base").unwrap().unwrap();
+    let settings = crate::stats::compare::Settings { nresamples: 200, ..Default::default() };
+    let current = Run { summary: &cur.summary, records: &cur.records };
+    let baseline = Run { summary: &base.summary, records: &base.records };
+    let mut c = gate::compare_runs(("base", baseline.clone()), ("new", current.clone()), &settings, Vec::new());
+    let m = c.levels[0].metrics.iter_mut().find(|m| m.metric == "ttft.p50").unwrap();
+    (m.change.change, m.change.kind) = (Some(0.12), crate::stats::ChangeKind::Regressed);
+    let limit = SourcedLimit { limit: "ttft.p90<=10ms".parse().unwrap(), source: "--limit".into() };
+    let limits = gate::check_limits(&[limit], &current, Some(&baseline), &settings);
+    let json = |v: serde_json::Value| serde_json::to_vec(&v).unwrap();
+    let limits = json(serde_json::json!({ "started_at": cur.summary.started_at, "limits": limits }));
+    store.save_change(bench, "sim", crate::baseline::COMPARISON_FILE, Some(&json(serde_json::json!(c)))).unwrap();
+    store.save_change(bench, "sim", crate::baseline::LIMITS_FILE, Some(&limits)).unwrap();
+}
+
+#[test]
+fn a_verdict_on_an_older_run_is_not_shown() {
+    let root = tempfile::tempdir().unwrap();
+    fixture::write(root.path(), &FixtureSpec { benches: 1, targets: 1, requests: 60, ..FixtureSpec::default() })
+        .unwrap();
+    write_verdict(root.path(), "bench_00");
+    // A later run replaces new/: the verdict judged the run before it.
+    let path = root.path().join("bench_00/sim/new/summary.json");
+    let mut v: serde_json::Value = serde_json::from_str(&read(&path)).unwrap();
+    v["started_at"] = serde_json::json!("2030-01-01T00:00:00Z");
+    fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
+    let index = read(&write_report(root.path(), &ReportOptions::default()).unwrap().index);
+    assert!(!index.contains("regressed") && !index.contains("limit failed"), "{index}");
 }
 
 #[test]

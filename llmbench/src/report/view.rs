@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::model::extras::{Change, Verdict};
+use super::model::extras::Change;
 use super::model::requests::RunRequests;
 use super::model::{self, BenchGroup, Report, Run, level_label, redact_endpoint};
-use crate::stats::{LatencySummary, LevelSummary};
+use crate::stats::{ChangeKind, LatencySummary, LevelSummary};
 use crate::units::format_ms;
 
 /// Which optional columns any run has data for.
@@ -253,10 +253,10 @@ fn index_row(
 
 /// The worst verdict among a run's changes, as one badge.
 fn change_badge(changes: &[Change]) -> Option<Badge> {
-    let worst = changes.iter().min_by_key(|c| c.verdict)?;
+    let worst = changes.iter().min_by_key(|c| severity(c.verdict))?;
     let n = changes.iter().filter(|c| c.verdict == worst.verdict).count();
     let mut text = worst.verdict.label().to_owned();
-    if matches!(worst.verdict, Verdict::Regressed | Verdict::Improved) {
+    if matches!(worst.verdict, ChangeKind::Regressed | ChangeKind::Improved) {
         text = format!("{text}: {}", worst.metric);
         if let Some(c) = worst.change {
             text.push_str(&format!(" {}", signed_pct(c)));
@@ -270,7 +270,26 @@ fn change_badge(changes: &[Change]) -> Option<Badge> {
         .map(|c| format!("{} {}: {}", c.metric, c.change.map(signed_pct).unwrap_or_default(), c.verdict.label()))
         .collect::<Vec<_>>()
         .join("; ");
-    Some(Badge { text, class: worst.verdict.class(), title })
+    Some(Badge { text, class: badge_class(worst.verdict), title })
+}
+
+/// Worst first: what a run's badge shows.
+fn severity(kind: ChangeKind) -> u8 {
+    match kind {
+        ChangeKind::Regressed => 0,
+        ChangeKind::Improved => 1,
+        ChangeKind::WithinNoise => 2,
+        ChangeKind::NoChange => 3,
+    }
+}
+
+/// The badge's CSS class.
+fn badge_class(kind: ChangeKind) -> &'static str {
+    match kind {
+        ChangeKind::Regressed => "bad",
+        ChangeKind::Improved => "good",
+        ChangeKind::WithinNoise | ChangeKind::NoChange => "neutral",
+    }
 }
 
 /// A latency percentile cell: `123 ms`, or `—` when missing.
@@ -631,7 +650,7 @@ fn baseline_row(
                     format_ms,
                 ),
             };
-            cell(c, b, lower_is_better, fmt, verdict_for(changes, key, stat))
+            cell(c, b, lower_is_better, fmt, verdict_for(changes, &cur.label(), key, stat))
         })
         .collect();
     BaselineRow { target: target.to_owned(), color, level: level.to_owned(), baseline: baseline.to_owned(), cells }
@@ -671,11 +690,11 @@ fn cell(
     }
 }
 
-fn verdict_for(changes: &[Change], key: &str, stat: &str) -> Option<Badge> {
+fn verdict_for(changes: &[Change], level: &str, key: &str, stat: &str) -> Option<Badge> {
     let name = if stat.is_empty() { key.to_owned() } else { format!("{key}.{stat}") };
-    changes.iter().find(|c| c.metric == name).map(|c| Badge {
+    changes.iter().find(|c| c.metric == name && c.level.as_deref().is_none_or(|l| l == level)).map(|c| Badge {
         text: c.verdict.label().into(),
-        class: c.verdict.class(),
+        class: badge_class(c.verdict),
         title: name,
     })
 }

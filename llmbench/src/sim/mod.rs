@@ -29,6 +29,7 @@
 #[cfg(feature = "_eventstream")]
 mod aws;
 mod delay;
+pub(crate) mod model;
 mod server;
 mod stream;
 #[cfg(test)]
@@ -44,6 +45,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use delay::Delay;
+pub use model::{model_records, model_run};
 
 /// How the simulated endpoint behaves. Every field has a default, so a
 /// config names only what it changes:

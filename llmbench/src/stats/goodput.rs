@@ -232,6 +232,7 @@ pub(crate) mod tests {
             index: 0,
             phase: Phase::Measured,
             concurrency: 1,
+            level: 0,
             start_us: 0,
             queue_ms: 0.0,
             ttfb_ms: None,

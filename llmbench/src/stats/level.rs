@@ -116,7 +116,26 @@ pub struct LevelSummary {
     pub warnings: Vec<String>,
 }
 
+/// A load figure for a label: whole numbers as such, else one decimal.
+pub(crate) fn short_number(v: f64) -> String {
+    if v.fract() == 0.0 || v >= 100.0 { format!("{v:.0}") } else { format!("{v:.1}") }
+}
+
 impl LevelSummary {
+    /// The load of the level as a short label, which also tells levels of
+    /// one run apart: `c=8`, `20/s`, `s2 5→50/s` (stage 2 ramping 5 to 50/s).
+    pub fn label(&self) -> String {
+        let round = short_number;
+        match (&self.stage, self.rate) {
+            (Some(st), Some(_)) if st.from == st.to => format!("s{} {}/s", st.index, round(st.to)),
+            (Some(st), Some(_)) => format!("s{} {}→{}/s", st.index, round(st.from), round(st.to)),
+            (Some(st), None) if st.from == st.to => format!("s{} c={}", st.index, round(st.to)),
+            (Some(st), None) => format!("s{} c={}→{}", st.index, round(st.from), round(st.to)),
+            (None, Some(rate)) => format!("{}/s", round(rate)),
+            (None, None) => format!("c={}", self.concurrency),
+        }
+    }
+
     /// The summary of a metric by its METRICS.md key.
     pub fn metric(&self, key: &str) -> Option<&LatencySummary> {
         match key {
@@ -255,6 +274,7 @@ mod tests {
             index: 0,
             phase: Phase::Measured,
             concurrency: 1,
+            level: 0,
             start_us,
             queue_ms: 0.0,
             ttfb_ms: Some(1.0),

@@ -1,6 +1,7 @@
 //! Statistics over request records: HdrHistogram summaries per metric and
 //! the per-level figures of METRICS.md. Knows nothing of providers.
 
+pub mod compare;
 pub(crate) mod goodput;
 pub(crate) mod knee;
 mod level;
@@ -8,10 +9,11 @@ pub(crate) mod selfcheck;
 mod summary;
 
 pub use crate::load::cpu::CpuUse;
+pub use compare::ChangeKind;
 pub use goodput::{Correctness, Goodput};
 pub use knee::{Knee, SweepAnalysis};
-pub(crate) use level::summarize_level;
 pub use level::{InFlight, LevelSummary, RequestCounts};
+pub(crate) use level::{short_number, summarize_level};
 pub use selfcheck::LoadCheck;
 pub use summary::LatencySummary;
 

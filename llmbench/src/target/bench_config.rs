@@ -58,6 +58,8 @@ pub struct BenchConfig {
     pub slo: Option<String>,
     /// A parameter grid: key → values.
     pub params: Option<BTreeMap<String, Vec<toml::Value>>>,
+    /// Limits checked for this benchmark (`["ttft.p90<=500ms"]`).
+    pub limits: Option<Vec<String>>,
 }
 
 /// The load keys shared by `[defaults]` and `[benches.NAME]`, borrowed.

@@ -118,6 +118,8 @@ pub struct Defaults {
     /// SLOs (`"ttft <= 500ms, goodput >= 99%"` or a list).
     #[serde(default, deserialize_with = "super::bench_config::joined")]
     pub slo: Option<String>,
+    /// Limits checked for every benchmark (`["error_rate<=1%"]`).
+    pub limits: Option<Vec<String>>,
 }
 
 impl Defaults {
@@ -325,6 +327,14 @@ impl Config {
             }
             if let Some(Err(m)) = b.timeout.as_deref().map(crate::units::parse_duration) {
                 return Err(self.invalid(at, format!("benches.{name}.timeout"), m));
+            }
+        }
+        let bench_limits = self.benches.iter().map(|(name, b)| (format!("benches.{name}.limits"), &b.get_ref().limits));
+        for (key, limits) in std::iter::once(("defaults.limits".to_owned(), &d.limits)).chain(bench_limits) {
+            for limit in limits.iter().flatten() {
+                if let Err(e) = crate::gate::Limit::parse(limit) {
+                    return Err(self.invalid(self.key_offset(&key), key, e.to_string()));
+                }
             }
         }
         if let Err(e) = self.sim.validate() {
@@ -667,6 +677,19 @@ sim = { ttft = "1ms", itl = "1ms" }
         assert!(err.contains("benches.x.params") && err.contains("unknown param"), "{err}");
         let err = parse("[benches.x]\nrat = \"5/s\"\n").unwrap_err().to_string();
         assert!(err.contains("rat") && err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn limits_are_checked_at_load() {
+        let c = parse("[defaults]\nlimits = [\"error_rate<=1%\"]\n[benches.short]\nlimits = [\"ttft.p90<=500ms\"]\n")
+            .unwrap();
+        assert_eq!(c.benches["short"].get_ref().limits.as_deref(), Some(&["ttft.p90<=500ms".to_owned()][..]));
+        let err =
+            parse("[defaults]\nsamples = 3\n\n[benches.short]\nlimits = [\"ttft<=5ms\"]\n").unwrap_err().to_string();
+        assert!(err.starts_with("llmbench.toml:5: benches.short.limits: invalid limit \"ttft<=5ms\""), "{err}");
+        let err = parse("[defaults]\nlimits = [\"x\"]\n").unwrap_err().to_string();
+        assert!(err.starts_with("llmbench.toml:2: defaults.limits:"), "{err}");
+        assert!(parse("[benches.short]\nlimitz = []\n").unwrap_err().to_string().contains("limitz"));
     }
 
     #[test]

@@ -1,22 +1,22 @@
 //! Figures that other parts of llmbench add to `summary.json` (goodput,
-//! cost, change against a baseline, limits, knee, fingerprint) read
-//! leniently from the raw JSON, so the report shows them when they exist
-//! and leaves their columns out when they do not — without this module
-//! depending on the types that write them.
+//! cost, knee, fingerprint) read leniently from the raw JSON, so the report
+//! shows them when they exist and leaves their columns out when they do
+//! not; and the gate's verdict on the run (`change/comparison.json`,
+//! `change/limits.json`), read with its own types.
 //!
 //! Keys looked for (first match wins):
 //!
 //! | figure | run level | per level (`levels[i]`) |
 //! | --- | --- | --- |
 //! | fingerprint | `fingerprint` (string, or object with `hash`/`id`/`digest`) | |
-//! | limits | `limits` / `limit_results`: `[{limit\|expr\|name, passed\|ok, measured?, baseline?, message?}]` | |
-//! | change | `comparison` / `changes` / `change`: array of `{metric\|key, stat?, change\|relative_change, verdict\|kind\|classification}` or an object keyed by metric | |
 //! | knee | `knee` (number, or object with `concurrency`/`level`/`rate`) | |
 //! | goodput | | `goodput` (share 0–1, or object with `share`/`ratio`/`fraction`, `per_s`) |
 //! | cost | `cost.cost_per_ok_request` | `cost_per_ok_request`, or `cost.cost_per_ok_request` |
 //! | offered rate | | `rate` (req/s number, or string such as `"20/s"`) |
 
 use serde_json::Value;
+
+use crate::stats::ChangeKind;
 
 /// The optional figures of one run.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -50,56 +50,11 @@ pub(crate) struct LimitResult {
 /// A metric's change against the baseline, as the comparison classified it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Change {
+    /// The level's load label (`c=8`, `20/s`), when the change is per level.
+    pub(crate) level: Option<String>,
     pub(crate) metric: String,
     pub(crate) change: Option<f64>,
-    pub(crate) verdict: Verdict,
-}
-
-/// The comparison's classification, normalised.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Verdict {
-    Regressed,
-    Improved,
-    WithinNoise,
-    NoChange,
-    Other,
-}
-
-impl Verdict {
-    fn parse(text: &str) -> Verdict {
-        let t = text.to_ascii_lowercase().replace(['_', '-', ' '], "");
-        if t.contains("regress") {
-            Verdict::Regressed
-        } else if t.contains("improv") {
-            Verdict::Improved
-        } else if t.contains("noise") {
-            Verdict::WithinNoise
-        } else if t.contains("nochange") || t == "unchanged" {
-            Verdict::NoChange
-        } else {
-            Verdict::Other
-        }
-    }
-
-    /// Words for people.
-    pub(crate) fn label(self) -> &'static str {
-        match self {
-            Verdict::Regressed => "regressed",
-            Verdict::Improved => "improved",
-            Verdict::WithinNoise => "within noise",
-            Verdict::NoChange => "no change",
-            Verdict::Other => "changed",
-        }
-    }
-
-    /// The badge's CSS class.
-    pub(crate) fn class(self) -> &'static str {
-        match self {
-            Verdict::Regressed => "bad",
-            Verdict::Improved => "good",
-            _ => "neutral",
-        }
-    }
+    pub(crate) verdict: ChangeKind,
 }
 
 impl Extras {
@@ -114,15 +69,48 @@ impl Extras {
             fingerprint: v
                 .get("fingerprint")
                 .and_then(|f| text(f).or_else(|| first_text(f, &["hash", "id", "digest"]))),
-            limits: first(v, &["limits", "limit_results"])
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(limit).collect())
-                .unwrap_or_default(),
-            changes: first(v, &["comparison", "changes", "change"]).map(changes).unwrap_or_default(),
+            limits: Vec::new(),
+            changes: Vec::new(),
             knee: v.get("knee").and_then(|k| k.as_f64().or_else(|| first_num(k, &["concurrency", "level", "rate"]))),
             cost_per_ok_request: v.get("cost").and_then(|c| first_num(c, &["cost_per_ok_request"])),
             levels,
         }
+    }
+
+    /// Adds the gate's verdict on this run from `change_dir`
+    /// (`comparison.json`, `limits.json`), when it judged the run that
+    /// started at `started_at`; returns the baseline it was compared with.
+    pub(crate) fn add_verdict(&mut self, change_dir: &std::path::Path, started_at: &str) -> Option<String> {
+        let read = |file: &str| -> Option<Value> {
+            serde_json::from_str(&std::fs::read_to_string(change_dir.join(file)).ok()?).ok()
+        };
+        if let Some(limits) = read(crate::baseline::LIMITS_FILE)
+            .filter(|v| v.get("started_at").and_then(Value::as_str) == Some(started_at))
+            .and_then(|v| serde_json::from_value::<Vec<crate::gate::LimitOutcome>>(v["limits"].clone()).ok())
+        {
+            self.limits = limits
+                .into_iter()
+                .map(|l| LimitResult {
+                    text: format!("{} at {}", l.limit, l.level),
+                    passed: l.status != crate::gate::LimitStatus::Failed,
+                    detail: l.message,
+                })
+                .collect();
+        }
+        let comparison = read(crate::baseline::COMPARISON_FILE)
+            .and_then(|v| serde_json::from_value::<crate::gate::Comparison>(v).ok())
+            .filter(|c| c.current.started_at == started_at)?;
+        self.changes = comparison
+            .changes()
+            .filter(|(_, m)| m.change.change.is_some())
+            .map(|(level, m)| Change {
+                level: Some(level.to_owned()),
+                metric: m.metric.clone(),
+                change: m.change.change,
+                verdict: m.change.kind,
+            })
+            .collect();
+        Some(comparison.baseline.name)
     }
 
     /// Whether any limit failed.
@@ -147,10 +135,6 @@ impl LevelExtras {
     }
 }
 
-fn first<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a Value> {
-    keys.iter().find_map(|k| v.get(*k)).filter(|v| !v.is_null())
-}
-
 fn first_num(v: &Value, keys: &[&str]) -> Option<f64> {
     keys.iter().find_map(|k| v.get(*k).and_then(Value::as_f64))
 }
@@ -161,42 +145,6 @@ fn first_text(v: &Value, keys: &[&str]) -> Option<String> {
 
 fn text(v: &Value) -> Option<String> {
     v.as_str().map(str::to_owned)
-}
-
-fn limit(v: &Value) -> Option<LimitResult> {
-    let text = first_text(v, &["limit", "expr", "name", "text"])?;
-    let passed = first(v, &["passed", "ok"]).and_then(Value::as_bool).unwrap_or(true);
-    let mut detail = Vec::new();
-    for key in ["measured", "baseline"] {
-        if let Some(x) = v.get(key).filter(|x| !x.is_null()) {
-            detail.push(format!("{key} {}", x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string())));
-        }
-    }
-    if let Some(m) = first_text(v, &["message"]) {
-        detail.push(m);
-    }
-    Some(LimitResult { text, passed, detail: detail.join(", ") })
-}
-
-fn changes(v: &Value) -> Vec<Change> {
-    let one = |name: Option<String>, c: &Value| -> Option<Change> {
-        let metric = first_text(c, &["metric", "key", "name"]).or(name)?;
-        let metric = match first_text(c, &["stat"]) {
-            Some(stat) if !metric.contains('.') => format!("{metric}.{stat}"),
-            _ => metric,
-        };
-        let verdict = first_text(c, &["verdict", "kind", "classification"])?;
-        Some(Change {
-            metric,
-            change: first_num(c, &["change", "relative_change", "change_pct"]),
-            verdict: Verdict::parse(&verdict),
-        })
-    };
-    match v {
-        Value::Array(items) => items.iter().filter_map(|c| one(None, c)).collect(),
-        Value::Object(map) => map.iter().filter_map(|(k, c)| one(Some(k.clone()), c)).collect(),
-        _ => Vec::new(),
-    }
 }
 
 #[cfg(test)]
@@ -216,18 +164,10 @@ mod tests {
     fn figures_in_either_shape() {
         let e = Extras::from_json(&json!({
             "fingerprint": {"hash": "ab12"},
-            "limits": [{"limit": "ttft.p90<=500ms", "passed": false, "measured": "612 ms"}, {"expr": "error_rate<=1%", "ok": true}],
-            "comparison": {"ttft": {"stat": "p50", "change": 0.12, "verdict": "Regressed"}},
             "knee": {"concurrency": 8},
             "levels": [{"goodput": {"share": 0.97, "per_s": 3.2}, "cost": {"cost_per_ok_request": 0.0021}, "rate": "20/s"}, {"goodput": 0.5, "cost_per_ok_request": 0.1, "rate": 5}]
         }));
         assert_eq!(e.fingerprint.as_deref(), Some("ab12"));
-        assert_eq!(e.failed_limits().count(), 1);
-        assert_eq!(e.limits[0].detail, "measured 612 ms");
-        assert_eq!(
-            e.changes,
-            vec![Change { metric: "ttft.p50".into(), change: Some(0.12), verdict: Verdict::Regressed }]
-        );
         assert_eq!(e.knee, Some(8.0));
         assert_eq!(e.levels[0].goodput, Some(0.97));
         assert_eq!(e.levels[0].goodput_per_s, Some(3.2));
@@ -235,7 +175,5 @@ mod tests {
         assert_eq!(e.levels[0].rate.as_deref(), Some("20/s"));
         assert_eq!(e.levels[1].goodput, Some(0.5));
         assert_eq!(e.levels[1].rate.as_deref(), Some("5/s"));
-        assert_eq!(Verdict::parse("within_noise"), Verdict::WithinNoise);
-        assert_eq!(Verdict::parse("NoChange"), Verdict::NoChange);
     }
 }

@@ -74,8 +74,10 @@ pub(crate) fn load(root: &Path, baseline: Option<&str>) -> Report {
                 continue;
             }
             match read(&dir) {
-                Ok((summary, extras)) => {
-                    let baseline = read_baseline(&target_dir, baseline.unwrap_or(DEFAULT_BASELINE), &mut skipped);
+                Ok((summary, mut extras)) => {
+                    let judged = extras.add_verdict(&target_dir.join(crate::baseline::CHANGE_DIR), &summary.started_at);
+                    let name = baseline.or(judged.as_deref()).unwrap_or(DEFAULT_BASELINE);
+                    let baseline = read_baseline(&target_dir, name, &mut skipped);
                     by_bench.entry(summary.bench.id.clone()).or_default().push(Run { dir, summary, extras, baseline });
                 }
                 Err(e) => skipped.push(e),

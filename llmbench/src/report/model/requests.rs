@@ -404,6 +404,7 @@ mod tests {
             index: 0,
             phase,
             concurrency,
+            level: 0,
             start_us,
             queue_ms: 0.0,
             ttfb_ms: Some(1.0),

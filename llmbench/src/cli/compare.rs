@@ -1,0 +1,233 @@
+//! `cargo llmbench compare BASELINE CURRENT [FILTER]`: judges saved runs
+//! against saved runs, sending no request. Each side is a name (`new`, or a
+//! baseline saved with `--save-baseline`) looked up for every benchmark ×
+//! target, or a path to one run directory (holding `summary.json`).
+//! Limits come from `--limit` and `llmbench.toml` (`[defaults]` and
+//! `[benches.NAME]`); those of `#[llm_bench]` live in the benchmark binary
+//! and apply when it runs (`--load-baseline`).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use regex::Regex;
+
+use super::GateArgs;
+use super::build::UsageError;
+use crate::baseline::{self, SavedRun, Store};
+use crate::exit_code;
+use crate::gate::{self, Fingerprint, Limit, Outcome, Run, SourcedLimit};
+use crate::report::{change, events, terminal};
+use crate::results;
+use crate::stats::compare::Settings;
+use crate::target::config::{self, Config};
+
+/// `cargo llmbench compare`.
+#[derive(Debug, Args)]
+pub(crate) struct CompareArgs {
+    /// The run compared against: a baseline name (`main`), `new`, or a run directory.
+    #[arg(id = "base_run", value_name = "BASELINE")]
+    pub(super) baseline: String,
+    /// The run judged: `new` (the latest run), a baseline name, or a run directory.
+    #[arg(value_name = "CURRENT")]
+    pub(super) current: String,
+    /// Only benchmarks whose id matches this regular expression.
+    #[arg(value_name = "FILTER")]
+    pub(super) filter: Option<String>,
+    /// Results root (default: $LLMBENCH_HOME, else <cargo target dir>/llmbench).
+    #[arg(long, value_name = "DIR")]
+    results_dir: Option<PathBuf>,
+    /// The configuration file whose limits apply (default: llmbench.toml found upward).
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    pub(super) gate: GateArgs,
+    /// Path to Cargo.toml: whose target directory and llmbench.toml to use.
+    #[arg(long, value_name = "PATH", help_heading = "Cargo options")]
+    manifest_path: Option<PathBuf>,
+}
+
+/// One side of the comparison.
+enum Side {
+    Name(String),
+    Dir(PathBuf),
+}
+
+fn side(text: &str) -> anyhow::Result<Side> {
+    let path = Path::new(text);
+    if path.join(results::SUMMARY_FILE).is_file() {
+        return Ok(Side::Dir(path.to_owned()));
+    }
+    if text.contains(['/', '\\']) {
+        return Err(UsageError(format!("{text} is not a run directory (no {} in it)", results::SUMMARY_FILE)).into());
+    }
+    baseline::check_name(text, false).map_err(UsageError)?;
+    Ok(Side::Name(text.to_owned()))
+}
+
+fn results_root(args: &CompareArgs) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = &args.results_dir {
+        return Ok(dir.clone());
+    }
+    if let Some(home) = std::env::var_os("LLMBENCH_HOME").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(home));
+    }
+    let mut cmd = cargo_metadata::MetadataCommand::new();
+    if let Some(path) = &args.manifest_path {
+        cmd.manifest_path(path);
+    }
+    let metadata = cmd.no_deps().exec().context("running cargo metadata")?;
+    Ok(metadata.target_directory.as_std_path().join("llmbench"))
+}
+
+/// Runs the subcommand; returns the exit code.
+pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<i32> {
+    let (base_side, cur_side) = (side(&args.baseline)?, side(&args.current)?);
+    let store = Store::new(results_root(args)?, args.gate.baseline_dir.clone());
+    let filter = match &args.filter {
+        Some(f) => Some(Regex::new(f).map_err(|e| UsageError(format!("invalid FILTER regex {f:?}: {e}")))?),
+        None => None,
+    };
+    let load = |s: &Side, bench: &str, target: &str| -> anyhow::Result<Option<SavedRun>> {
+        match s {
+            Side::Dir(d) => Ok(Some(baseline::load_dir(d).map_err(anyhow::Error::msg)?)),
+            Side::Name(n) => store.load(bench, target, n).map_err(anyhow::Error::msg),
+        }
+    };
+    // The pairs: from a directory's own bench and target, or every
+    // benchmark × target that has the named run.
+    let keys: Vec<(String, String)> = match (&cur_side, &base_side) {
+        (Side::Dir(d), _) | (_, Side::Dir(d)) => {
+            let s = results::read_summary(d).map_err(anyhow::Error::msg)?;
+            vec![(s.bench.id, s.target.name)]
+        }
+        (Side::Name(n), _) => store.list(n),
+    };
+    let config = load_config(args)?;
+    let settings = settings(&args.gate);
+    let json = args.gate.json();
+    let mut outcomes = Vec::new();
+    let mut missing = Vec::new();
+    for (bench_dir, target_dir) in keys {
+        let Some(current) = load(&cur_side, &bench_dir, &target_dir)? else { continue };
+        let (bench, target) = (current.summary.bench.id.clone(), current.summary.target.name.clone());
+        if filter.as_ref().is_some_and(|re| !re.is_match(&bench)) {
+            continue;
+        }
+        let Some(base) = load(&base_side, &bench, &target)? else {
+            missing.push(format!("{bench} · {target}"));
+            continue;
+        };
+        let diffs = Fingerprint::of(&current.summary).differences(&Fingerprint::of(&base.summary));
+        if !diffs.is_empty() && !args.gate.force_compare {
+            let list: Vec<String> = diffs.iter().map(|d| format!("  - {d}")).collect();
+            return Err(UsageError(format!(
+                "refusing to compare {bench} · {target}: the runs are not comparable\n{}\n(pass --force-compare to compare anyway)",
+                list.join("\n")
+            ))
+            .into());
+        }
+        let cur_run = Run { summary: &current.summary, records: &current.records };
+        let base_run = Run { summary: &base.summary, records: &base.records };
+        let comparison =
+            gate::compare_runs((&args.baseline, base_run.clone()), (&args.current, cur_run.clone()), &settings, diffs);
+        let limits = limits_for(&args.gate, config.as_ref(), &bench)?;
+        let limit_outcomes = gate::check_limits(&limits, &cur_run, Some(&base_run), &settings);
+        let outcome = Outcome {
+            version: gate::COMPARISON_VERSION,
+            bench: bench.clone(),
+            target: target.clone(),
+            summary: current.summary.clone(),
+            comparison: Some(comparison),
+            no_comparison: None,
+            limits: limit_outcomes,
+        };
+        let human = format!("{}{}", terminal::table(&outcome.summary), change::render(&outcome));
+        if args.gate.markdown() || json {
+            eprintln!("{human}");
+        } else {
+            println!("{human}");
+        }
+        if let Some(c) = &outcome.comparison {
+            events::emit(json, "comparison", serde_json::json!({ "bench": bench, "target": target, "comparison": c }));
+        }
+        if !outcome.limits.is_empty() {
+            events::emit(
+                json,
+                "limits",
+                serde_json::json!({ "bench": bench, "target": target, "limits": outcome.limits }),
+            );
+        }
+        outcomes.push(outcome);
+    }
+    if !missing.is_empty() {
+        eprintln!("no {:?} to compare with for: {}", args.baseline, missing.join(", "));
+    }
+    if outcomes.is_empty() {
+        eprintln!("nothing to compare: no benchmark × target has both {:?} and {:?}", args.baseline, args.current);
+        return Ok(exit_code::NO_BENCHMARKS);
+    }
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let junit = args.gate.junit.as_ref().map(|p| cwd.join(p));
+    crate::bench::write_outputs(&outcomes, args.gate.markdown(), junit.as_deref()).map_err(anyhow::Error::msg)?;
+    let regressions: usize = outcomes.iter().map(|o| o.regressions().len()).sum();
+    let failed: usize = outcomes.iter().map(|o| o.failed_limits().count()).sum();
+    let code = if failed > 0 || (args.gate.fail_on_regression && regressions > 0) {
+        exit_code::REGRESSION
+    } else {
+        exit_code::OK
+    };
+    events::emit(
+        json,
+        "finished",
+        serde_json::json!({ "exit_code": code, "regressions": regressions, "failed_limits": failed }),
+    );
+    Ok(code)
+}
+
+fn settings(g: &GateArgs) -> Settings {
+    let d = Settings::default();
+    Settings {
+        nresamples: g.nresamples.map_or(d.nresamples, |n| n.max(100) as usize),
+        confidence_level: g.confidence_level.unwrap_or(d.confidence_level),
+        significance_level: g.significance_level.unwrap_or(d.significance_level),
+        noise_threshold: g.noise_threshold.unwrap_or(d.noise_threshold),
+        ..d
+    }
+}
+
+fn load_config(args: &CompareArgs) -> anyhow::Result<Option<Config>> {
+    let start = match args.manifest_path.as_deref().and_then(Path::parent) {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+        _ => std::env::current_dir().unwrap_or_default(),
+    };
+    let found = config::find(args.config.as_deref(), &[&start]).map_err(|e| UsageError(e.to_string()))?;
+    found.map(|p| Config::load(&p).map_err(|e| UsageError(e.to_string()).into())).transpose()
+}
+
+fn limits_for(g: &GateArgs, config: Option<&Config>, bench: &str) -> anyhow::Result<Vec<SourcedLimit>> {
+    let mut out: Vec<SourcedLimit> =
+        g.limits.iter().map(|l| SourcedLimit { limit: l.clone(), source: "--limit".into() }).collect();
+    if let Some(c) = config {
+        let texts = c
+            .defaults
+            .limits
+            .iter()
+            .flatten()
+            .chain(c.benches.get(bench).and_then(|b| b.get_ref().limits.as_ref()).into_iter().flatten());
+        for t in texts {
+            let limit = Limit::parse(t).map_err(|e| UsageError(format!("llmbench.toml: {e}")))?;
+            out.push(SourcedLimit { limit, source: "llmbench.toml".into() });
+        }
+    }
+    Ok(out)
+}
+
+/// The outcomes the benchmark binaries appended to the outcome log.
+pub(crate) fn read_outcomes(path: &Path) -> Vec<Outcome> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
+}
