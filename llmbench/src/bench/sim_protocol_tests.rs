@@ -131,7 +131,11 @@ fn sim_failures_reach_each_client_as_its_service_sends_them() {
             drop(runtime);
             let e = record.error.expect("a failure");
             assert_eq!((e.class, e.status), (class, status), "{target} {error:?}: {e}");
-            if matches!(error, SimError::ModelStream | SimError::Cut) {
+            // The failure comes mid-stream. On a loaded machine the SDK may
+            // meet a cut while send() is still reading the response, before
+            // it has handed over any event: still a cut, not a bad response.
+            let at_start = error == SimError::Cut && e.message.starts_with("stream broke at its start");
+            if matches!(error, SimError::ModelStream | SimError::Cut) && !at_start {
                 assert!(record.chunks >= 1, "{target} {error:?}: the failure comes mid-stream");
             }
         }

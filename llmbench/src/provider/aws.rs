@@ -30,7 +30,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::result::{ConnectorError, SdkError};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -313,6 +313,11 @@ where
         SdkError::ConstructionFailure(_) => {
             RequestError::new(ErrorClass::Client, format!("cannot build the request: {}", one_line(&err)))
         }
+        // The service accepted the request, then the connection broke while
+        // the SDK read the start of the stream: a cut, not a bad response.
+        SdkError::ResponseError(ctx) if ctx.raw().status().is_success() && broke_while_reading(&err) => {
+            RequestError::new(ErrorClass::Cut, format!("stream broke at its start: {}", one_line(&err)))
+        }
         SdkError::ResponseError(ctx) => {
             let status = ctx.raw().status().as_u16();
             RequestError::new(ErrorClass::Protocol, format!("unreadable response: {}", one_line(&err)))
@@ -320,6 +325,20 @@ where
         }
         _ => RequestError::new(ErrorClass::Protocol, one_line(&err)),
     }
+}
+
+/// Whether an error's causes include a broken connection (an I/O error).
+fn broke_while_reading(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let io = cause.downcast_ref::<std::io::Error>().is_some()
+            || cause.downcast_ref::<ConnectorError>().is_some_and(|c| c.is_io());
+        if io {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// Classifies an error of the event stream's `recv()`: after it began.
@@ -398,6 +417,25 @@ pub(crate) fn truncate(mut s: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_connection_broken_as_the_stream_starts_is_a_cut() {
+        use aws_smithy_runtime_api::http::StatusCode;
+        use aws_smithy_types::body::SdkBody;
+        use aws_smithy_types::error::ErrorMetadata;
+        let response = |status: u16| HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty());
+        let eof = || {
+            let io = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "unexpected EOF during chunk size line");
+            ConnectorError::io(Box::new(io))
+        };
+        let cut = send_error::<ErrorMetadata>(SdkError::response_error(eof(), response(200)));
+        assert_eq!((cut.class, cut.status), (ErrorClass::Cut, None), "{cut}");
+        // A body that cannot be parsed, or a broken error response, stays a protocol error.
+        let bad = send_error::<ErrorMetadata>(SdkError::response_error("not JSON", response(200)));
+        assert_eq!((bad.class, bad.status), (ErrorClass::Protocol, Some(200)), "{bad}");
+        let broken_error = send_error::<ErrorMetadata>(SdkError::response_error(eof(), response(500)));
+        assert_eq!(broken_error.class, ErrorClass::Protocol, "{broken_error}");
+    }
 
     #[test]
     fn codes_map_to_classes_whatever_their_spelling() {
