@@ -300,7 +300,7 @@ async fn bench_all(
     // Run alone (`cargo bench`), the binary writes the report itself;
     // under `cargo llmbench` (which passes a results log) that writes one for all.
     if args.results_log.is_none() && !args.noplot {
-        crate::report::write_and_announce(&root);
+        crate::report::write_and_announce(&root, args.baseline_dir.as_deref());
     }
     gate.finish(code)
 }

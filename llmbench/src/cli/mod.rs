@@ -339,7 +339,7 @@ fn run(args: &LlmbenchArgs) -> anyhow::Result<i32> {
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(|| workspace.target_dir.join("llmbench"));
-        crate::report::write_and_announce(&root);
+        crate::report::write_and_announce(&root, args.gate.baseline_dir.as_deref());
     }
     Ok(exit_code::combine(&codes))
 }

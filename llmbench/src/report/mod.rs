@@ -43,6 +43,9 @@ pub struct ReportOptions {
     /// The baseline directory shown beside each `new/` run (overlaid on the
     /// CDFs, compared in a table); default `base` when it exists.
     pub baseline: Option<String>,
+    /// Where named baselines live (`--baseline-dir`): a baseline is looked
+    /// up there first, then beside `new/`.
+    pub baseline_dir: Option<PathBuf>,
 }
 
 /// What [`write_report`] wrote.
@@ -92,7 +95,7 @@ pub enum ReportError {
 pub fn write_report(root: &Path, options: &ReportOptions) -> Result<WrittenReport, ReportError> {
     let started = Instant::now();
     let out = options.out_dir.clone().unwrap_or_else(|| root.join(REPORT_DIR));
-    let report = model::load(root, options.baseline.as_deref());
+    let report = model::load(root, options.baseline.as_deref(), options.baseline_dir.as_deref());
     let generated_at = crate::results::rfc3339(SystemTime::now());
     let env = html::environment()?;
     let colors = view::target_colors(&report);
@@ -172,11 +175,13 @@ pub fn write_report(root: &Path, options: &ReportOptions) -> Result<WrittenRepor
 /// Writes the report of everything under `root` to `<root>/report/` and
 /// prints where it is; a failure is a warning (the results themselves are
 /// already safe on disk). Does nothing when `root` holds no results.
-pub(crate) fn write_and_announce(root: &Path) {
+/// `baseline_dir` is `--baseline-dir`, where the compared baselines live.
+pub(crate) fn write_and_announce(root: &Path, baseline_dir: Option<&Path>) {
     if !root.is_dir() {
         return;
     }
-    match write_report(root, &ReportOptions::default()) {
+    let options = ReportOptions { baseline_dir: baseline_dir.map(Path::to_owned), ..ReportOptions::default() };
+    match write_report(root, &options) {
         Ok(r) if r.runs == 0 => {}
         Ok(r) => {
             for s in &r.skipped {

@@ -256,6 +256,30 @@ fn write_verdict(root: &Path, bench: &str) {
 }
 
 #[test]
+fn a_baseline_in_the_baseline_dir_is_shown() {
+    // The fixture's `base/` runs, moved to a committed-style directory as `main`.
+    let root = tempfile::tempdir().unwrap();
+    fixture::write(root.path(), &small(false)).unwrap();
+    let committed = tempfile::tempdir().unwrap();
+    for bench_dir in model::sorted_dirs(root.path()) {
+        for target_dir in model::sorted_dirs(&bench_dir) {
+            let to = committed.path().join(target_dir.strip_prefix(root.path()).unwrap());
+            fs::create_dir_all(&to).unwrap();
+            fs::rename(target_dir.join("base"), to.join("main")).unwrap();
+        }
+    }
+    let options = |dir: Option<&Path>| ReportOptions {
+        baseline: Some("main".into()),
+        baseline_dir: dir.map(Path::to_owned),
+        ..ReportOptions::default()
+    };
+    let without = write_report(root.path(), &options(None)).unwrap();
+    assert!(!read(&without.pages[0]).contains("(baseline main)"));
+    let with = write_report(root.path(), &options(Some(committed.path()))).unwrap();
+    assert!(read(&with.pages[0]).contains("(baseline main)"));
+}
+
+#[test]
 fn a_verdict_on_an_older_run_is_not_shown() {
     let root = tempfile::tempdir().unwrap();
     fixture::write(root.path(), &FixtureSpec { benches: 1, targets: 1, requests: 60, ..FixtureSpec::default() })

@@ -63,8 +63,10 @@ pub(crate) struct Baseline {
 }
 
 /// Reads every run under `root`. `baseline` names the baseline directory
-/// to show; `None` means [`DEFAULT_BASELINE`] when it exists.
-pub(crate) fn load(root: &Path, baseline: Option<&str>) -> Report {
+/// to show; `None` means the one the gate compared with, else
+/// [`DEFAULT_BASELINE`] when it exists. Named baselines are looked up in
+/// `baseline_dir` first (`--baseline-dir`), then beside `new/`.
+pub(crate) fn load(root: &Path, baseline: Option<&str>, baseline_dir: Option<&Path>) -> Report {
     let mut skipped = Vec::new();
     let mut by_bench: BTreeMap<String, Vec<Run>> = BTreeMap::new();
     for bench_dir in sorted_dirs(root) {
@@ -77,7 +79,10 @@ pub(crate) fn load(root: &Path, baseline: Option<&str>) -> Report {
                 Ok((summary, mut extras)) => {
                     let judged = extras.add_verdict(&target_dir.join(crate::baseline::CHANGE_DIR), &summary.started_at);
                     let name = baseline.or(judged.as_deref()).unwrap_or(DEFAULT_BASELINE);
-                    let baseline = read_baseline(&target_dir, name, &mut skipped);
+                    let elsewhere = baseline_dir.zip(target_dir.strip_prefix(root).ok()).map(|(d, r)| d.join(r));
+                    let baseline = elsewhere
+                        .and_then(|dir| read_baseline(&dir, name, &mut skipped))
+                        .or_else(|| read_baseline(&target_dir, name, &mut skipped));
                     by_bench.entry(summary.bench.id.clone()).or_default().push(Run { dir, summary, extras, baseline });
                 }
                 Err(e) => skipped.push(e),
@@ -119,7 +124,7 @@ fn read_baseline(target_dir: &Path, name: &str, skipped: &mut Vec<String>) -> Op
     }
 }
 
-fn sorted_dirs(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn sorted_dirs(dir: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = fs::read_dir(dir)
         .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_dir()).collect())
         .unwrap_or_default();
