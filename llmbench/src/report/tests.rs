@@ -225,6 +225,7 @@ fn figures_from_other_features_appear_when_present() {
     // Failed limits come first: the alert, and bench_01's rows before bench_00's.
     let alert = index.find("2 limits failed").expect("failed-limits alert (one per level)");
     assert!(alert < index.find("id=\"results\"").unwrap());
+    assert!(index.contains("</code> — measured ") && !index.contains("— ttft.p90&lt;=10ms:"), "{index}");
     assert!(index.find(">bench_01</a>").unwrap() < index.find(">bench_00</a>").unwrap());
     let page = read(&root.path().join("report/bench/bench_01.html"));
     assert!(page.contains("Failed limits") && page.contains("ttft.p90&lt;=10ms"));

@@ -90,10 +90,14 @@ impl Extras {
         {
             self.limits = limits
                 .into_iter()
-                .map(|l| LimitResult {
-                    text: format!("{} at {}", l.limit, l.level),
-                    passed: l.status != crate::gate::LimitStatus::Failed,
-                    detail: l.message,
+                .map(|l| {
+                    // The message repeats the limit, which the report shows beside it.
+                    let detail = l.message.strip_prefix(&format!("{}: ", l.limit)).unwrap_or(&l.message).to_owned();
+                    LimitResult {
+                        text: format!("{} at {}", l.limit, l.level),
+                        passed: l.status != crate::gate::LimitStatus::Failed,
+                        detail,
+                    }
                 })
                 .collect();
         }
