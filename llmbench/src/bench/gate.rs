@@ -21,8 +21,6 @@ use crate::stats::compare::Settings;
 use crate::target::config::Config;
 
 /// Where a limit came from, as reported.
-const FROM_FLAG: &str = "--limit";
-const FROM_CONFIG: &str = "llmbench.toml";
 const FROM_ATTRIBUTE: &str = "#[llm_bench]";
 
 /// The gate for one invocation of a benchmark binary.
@@ -104,19 +102,8 @@ impl Gate {
     /// Every limit for `def`: flags, `[defaults]`, `[benches.NAME]`, the
     /// attribute. A malformed one in config or attribute is a usage error.
     pub(crate) fn limits(args: &BenchArgs, config: &Config, def: &BenchDef) -> Result<Vec<SourcedLimit>, Failure> {
-        let mut out: Vec<SourcedLimit> =
-            args.limits.iter().map(|l| SourcedLimit { limit: l.clone(), source: FROM_FLAG.into() }).collect();
-        let from_config = config
-            .defaults
-            .limits
-            .iter()
-            .flatten()
-            .chain(config.benches.get(def.name).and_then(|b| b.get_ref().limits.as_ref()).into_iter().flatten());
-        for text in from_config {
-            // Already validated when the config was loaded.
-            let limit = Limit::parse(text).map_err(|e| Failure::Usage(format!("{FROM_CONFIG}: {e}")))?;
-            out.push(SourcedLimit { limit, source: FROM_CONFIG.into() });
-        }
+        let mut out =
+            SourcedLimit::from_flags_and_config(&args.limits, Some(config), def.name).map_err(Failure::Usage)?;
         for text in def.limits {
             let limit = Limit::parse(text).map_err(|e| {
                 Failure::Usage(format!("#[llm_bench] limits of {} ({}:{}): {e}", def.name, def.file, def.line))

@@ -16,7 +16,7 @@ use super::GateArgs;
 use super::build::UsageError;
 use crate::baseline::{self, SavedRun, Store};
 use crate::exit_code;
-use crate::gate::{self, Fingerprint, Limit, Outcome, Run, SourcedLimit};
+use crate::gate::{self, Fingerprint, Outcome, Run, SourcedLimit};
 use crate::report::{change, events, terminal};
 use crate::results;
 use crate::stats::compare::Settings;
@@ -131,7 +131,8 @@ pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<i32> {
         let base_run = Run { summary: &base.summary, records: &base.records };
         let comparison =
             gate::compare_runs((&args.baseline, base_run.clone()), (&args.current, cur_run.clone()), &settings, diffs);
-        let limits = limits_for(&args.gate, config.as_ref(), &bench)?;
+        let limits =
+            SourcedLimit::from_flags_and_config(&args.gate.limits, config.as_ref(), &bench).map_err(UsageError)?;
         let limit_outcomes = gate::check_limits(&limits, &cur_run, Some(&base_run), &settings);
         let outcome = Outcome {
             version: gate::COMPARISON_VERSION,
@@ -203,24 +204,6 @@ fn load_config(args: &CompareArgs) -> anyhow::Result<Option<Config>> {
     };
     let found = config::find(args.config.as_deref(), &[&start]).map_err(|e| UsageError(e.to_string()))?;
     found.map(|p| Config::load(&p).map_err(|e| UsageError(e.to_string()).into())).transpose()
-}
-
-fn limits_for(g: &GateArgs, config: Option<&Config>, bench: &str) -> anyhow::Result<Vec<SourcedLimit>> {
-    let mut out: Vec<SourcedLimit> =
-        g.limits.iter().map(|l| SourcedLimit { limit: l.clone(), source: "--limit".into() }).collect();
-    if let Some(c) = config {
-        let texts = c
-            .defaults
-            .limits
-            .iter()
-            .flatten()
-            .chain(c.benches.get(bench).and_then(|b| b.get_ref().limits.as_ref()).into_iter().flatten());
-        for t in texts {
-            let limit = Limit::parse(t).map_err(|e| UsageError(format!("llmbench.toml: {e}")))?;
-            out.push(SourcedLimit { limit, source: "llmbench.toml".into() });
-        }
-    }
-    Ok(out)
 }
 
 /// The outcomes the benchmark binaries appended to the outcome log.

@@ -204,6 +204,33 @@ pub struct SourcedLimit {
     pub source: String,
 }
 
+impl SourcedLimit {
+    /// The limits of the `--limit` flags, then of `llmbench.toml`
+    /// (`[defaults]`, then `[benches.NAME]`) for benchmark `bench`. A
+    /// malformed one in the config (already checked when it was loaded)
+    /// is an error naming the file.
+    pub(crate) fn from_flags_and_config(
+        flags: &[Limit],
+        config: Option<&crate::target::config::Config>,
+        bench: &str,
+    ) -> Result<Vec<SourcedLimit>, String> {
+        let mut out: Vec<SourcedLimit> =
+            flags.iter().map(|l| SourcedLimit { limit: l.clone(), source: "--limit".into() }).collect();
+        let Some(config) = config else { return Ok(out) };
+        let texts = config
+            .defaults
+            .limits
+            .iter()
+            .flatten()
+            .chain(config.benches.get(bench).and_then(|b| b.get_ref().limits.as_ref()).into_iter().flatten());
+        for text in texts {
+            let limit = Limit::parse(text).map_err(|e| format!("llmbench.toml: {e}"))?;
+            out.push(SourcedLimit { limit, source: "llmbench.toml".into() });
+        }
+        Ok(out)
+    }
+}
+
 /// Checks every limit on every level of `current`; relative limits against
 /// `baseline` when there is one.
 pub fn check_limits(
