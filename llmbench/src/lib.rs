@@ -16,6 +16,7 @@ pub mod workload;
 pub mod baseline;
 mod bench;
 pub(crate) mod cli;
+pub mod config;
 pub mod cost;
 pub mod gate;
 pub(crate) mod load;
@@ -27,7 +28,6 @@ pub mod results;
 pub(crate) mod rng;
 pub mod sim;
 pub mod stats;
-pub mod target;
 
 pub use bench::registry::BenchDef;
 pub use llmbench_macros::llm_bench;

@@ -4,10 +4,10 @@
 //! asynchronously, and its connections belong to that runtime.
 
 use super::sim_host::SimHost;
+use crate::config::{Connection, SimClient, Target};
 use crate::provider::Provider;
 use crate::provider::anthropic::AnthropicProvider;
 use crate::provider::openai::{OpenAiProvider, OpenAiSettings};
-use crate::target::{Connection, SimClient, Target};
 
 /// The provider for `target`; `sim` is its simulator, for a sim target.
 pub(crate) async fn connect(target: &Target, sim: Option<&SimHost>) -> Result<Provider, String> {

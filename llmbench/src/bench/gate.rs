@@ -12,13 +12,13 @@ use super::Failure;
 use super::args::{BenchArgs, MessageFormat};
 use super::registry::BenchDef;
 use crate::baseline::{self, Mode, SavedRun, Store};
+use crate::config::file::Config;
 use crate::exit_code;
 use crate::gate::{self, Fingerprint, Limit, Outcome, Run, SourcedLimit};
 use crate::record::RequestRecord;
 use crate::report::{change, events, junit, markdown};
 use crate::results::{self, RunSummary};
 use crate::stats::compare::Settings;
-use crate::target::config::Config;
 
 /// Where a limit came from, as reported.
 const FROM_ATTRIBUTE: &str = "#[llm_bench]";

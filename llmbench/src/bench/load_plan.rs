@@ -15,12 +15,12 @@ use serde_json::json;
 use super::Failure;
 use super::args::BenchArgs;
 use super::registry::BenchDef;
+use crate::config::bench_config::BenchConfig;
+use crate::config::file::Defaults;
 use crate::load::schedule::{Arrival, Rate};
 use crate::load::stages::StagesPlan;
 use crate::load::sweep::{Level, SweepSpec};
 use crate::stats::goodput::Slo;
-use crate::target::bench_config::BenchConfig;
-use crate::target::config::Defaults;
 use crate::units::parse_duration;
 
 /// The default grace after a duration-bounded level (aiperf's too), capped

@@ -20,8 +20,8 @@ use std::path::Path;
 use clap::Parser;
 use regex::Regex;
 
+use crate::config::file::{self, Config};
 use crate::exit_code;
-use crate::target::config::{self, Config};
 use args::BenchArgs;
 use registry::BenchDef;
 
@@ -127,7 +127,7 @@ pub(crate) fn selects_job(args: &BenchArgs, name: &str, id: &str) -> bool {
 
 fn load_config(args: &BenchArgs, manifest_dir: &str) -> Result<Config, Failure> {
     let cwd = std::env::current_dir().unwrap_or_default();
-    let found = config::find(args.config.as_deref(), &[&cwd, Path::new(manifest_dir)])
+    let found = file::find(args.config.as_deref(), &[&cwd, Path::new(manifest_dir)])
         .map_err(|e| Failure::Usage(e.to_string()))?;
     match found {
         Some(path) => Config::load(&path).map_err(|e| Failure::Usage(e.to_string())),

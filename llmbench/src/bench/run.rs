@@ -16,6 +16,8 @@ use super::levels::{LevelsInput, run_levels};
 use super::load_plan::{self, LoadPlan, Shape};
 use super::registry::BenchDef;
 use super::sim_host::SimHost;
+use crate::config::file::Config;
+use crate::config::{Connection, Target};
 use crate::cost::{Price, PriceBook};
 use crate::exit_code;
 use crate::gate::SourcedLimit;
@@ -24,8 +26,6 @@ use crate::provider::Provider;
 use crate::record::{Phase, RequestRecord};
 use crate::report::{events, terminal};
 use crate::results::{self, BenchInfo, ColdStart, FORMAT_VERSION, RunSettings, RunSummary, ToolInfo};
-use crate::target::config::Config;
-use crate::target::{self, Connection, Target};
 use crate::workload::Workload;
 
 /// Measured requests per level when nothing else says.
@@ -133,7 +133,7 @@ fn plan(args: &BenchArgs, config: &Config, prices: &PriceBook, def: &'static Ben
     } else if let Some(names) = &d.targets {
         names.clone()
     } else {
-        vec![target::DEFAULT_TARGET.to_owned()]
+        vec![crate::config::DEFAULT_TARGET.to_owned()]
     };
     let bc_timeout = bc.and_then(|b| b.timeout.as_deref()).and_then(|t| crate::units::parse_duration(t).ok());
     let timeout = args.timeout.or(bc_timeout).or(def.timeout_ms.map(std::time::Duration::from_millis));
@@ -163,7 +163,7 @@ fn plan(args: &BenchArgs, config: &Config, prices: &PriceBook, def: &'static Ben
     let limits = Gate::limits(args, config, def)?;
     let mut jobs = Vec::new();
     for name in &names {
-        let target = target::resolve(config, name, timeout).map_err(|e| Failure::Usage(e.to_string()))?;
+        let target = crate::config::resolve(config, name, timeout).map_err(|e| Failure::Usage(e.to_string()))?;
         let price = prices.price_for(name, &target.identity).map_err(|e| Failure::Usage(e.to_string()))?;
         let load = load_plan::resolve(args, bc, def, d, target.deadlines.total)?;
         let needed = match (&load.shape, load.duration) {

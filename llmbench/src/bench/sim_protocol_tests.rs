@@ -10,10 +10,10 @@ use super::args::BenchArgs;
 use super::connect::connect;
 use super::registry::BenchDef;
 use super::sim_host::SimHost;
+use crate::config::file::Config;
 use crate::load::{self, RequestOptions};
 use crate::record::{ErrorClass, Phase, RequestRecord};
 use crate::sim::{Delay, SimConfig, SimError};
-use crate::target::config::Config;
 use crate::workload::Workload;
 
 fn workload() -> Workload {
@@ -119,7 +119,7 @@ fn sim_failures_reach_each_client_as_its_service_sends_them() {
         for (target, (class, status)) in
             ["sim-bedrock", "sim-bedrock-invoke", "sim-sagemaker"].into_iter().zip(expected)
         {
-            let resolved = crate::target::resolve(&config, target, Some(Duration::from_secs(5))).expect("built in");
+            let resolved = crate::config::resolve(&config, target, Some(Duration::from_secs(5))).expect("built in");
             let host = SimHost::start(sim.clone()).expect("sim");
             let runtime = load::client_runtime(1).expect("runtime");
             let record = runtime.block_on(async {

@@ -15,12 +15,12 @@ use regex::Regex;
 use super::GateArgs;
 use super::build::UsageError;
 use crate::baseline::{self, SavedRun, Store};
+use crate::config::file::{self, Config};
 use crate::exit_code;
 use crate::gate::{self, Fingerprint, Outcome, Run, SourcedLimit};
 use crate::report::{change, events, terminal};
 use crate::results;
 use crate::stats::compare::Settings;
-use crate::target::config::{self, Config};
 
 /// `cargo llmbench compare`.
 #[derive(Debug, Args)]
@@ -202,7 +202,7 @@ fn load_config(args: &CompareArgs) -> anyhow::Result<Option<Config>> {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
         _ => std::env::current_dir().unwrap_or_default(),
     };
-    let found = config::find(args.config.as_deref(), &[&start]).map_err(|e| UsageError(e.to_string()))?;
+    let found = file::find(args.config.as_deref(), &[&start]).map_err(|e| UsageError(e.to_string()))?;
     found.map(|p| Config::load(&p).map_err(|e| UsageError(e.to_string()).into())).transpose()
 }
 

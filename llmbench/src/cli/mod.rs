@@ -15,10 +15,10 @@ use std::process::Command;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::file::CONFIG_FILE;
 use crate::exit_code;
 use crate::report::terminal;
 use crate::results;
-use crate::target::config::CONFIG_FILE;
 
 #[derive(Debug, Parser)]
 #[command(name = "cargo", bin_name = "cargo")]

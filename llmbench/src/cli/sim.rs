@@ -10,9 +10,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
+use crate::config::file::{self, Config, ProviderKind};
 use crate::exit_code;
 use crate::sim::{SimConfig, SimServer};
-use crate::target::config::{self, Config, ProviderKind};
 
 /// `cargo llmbench sim [--port P] [--host IP] [--target NAME] [--config PATH]`.
 #[derive(Debug, Args)]
@@ -50,7 +50,7 @@ pub(crate) fn run(args: &SimArgs) -> anyhow::Result<i32> {
 /// `[sim]`, or the named target's settings.
 fn sim_config(args: &SimArgs) -> anyhow::Result<SimConfig> {
     let cwd = std::env::current_dir().unwrap_or_default();
-    let path = config::find(args.config.as_deref(), &[&cwd]).map_err(usage)?;
+    let path = file::find(args.config.as_deref(), &[&cwd]).map_err(usage)?;
     let config = match &path {
         Some(path) => Config::load(path).map_err(usage)?,
         None => Config::default(),

@@ -27,8 +27,8 @@ use serde::{Deserialize, Serialize};
 use super::litellm::{LitellmPrices, LoadError};
 use super::table::{PriceTable, split_profile};
 use super::{Origin, Price, PriceFrom, TokenRates};
-use crate::target::TargetIdentity;
-use crate::target::config::{Config, ConfigError};
+use crate::config::TargetIdentity;
+use crate::config::file::{Config, ConfigError};
 
 /// `[prices."id"]` in `llmbench.toml`: per-token rates (USD per 1M tokens),
 /// a per-hour rate, or `price_model` naming another entry to price as.

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::{Origin, PriceFrom, TokenRates};
-use crate::target::config::ConfigError;
+use crate::config::file::ConfigError;
 
 /// Why a LiteLLM file could not be used.
 #[derive(Debug)]

@@ -211,7 +211,7 @@ impl SourcedLimit {
     /// is an error naming the file.
     pub(crate) fn from_flags_and_config(
         flags: &[Limit],
-        config: Option<&crate::target::config::Config>,
+        config: Option<&crate::config::file::Config>,
         bench: &str,
     ) -> Result<Vec<SourcedLimit>, String> {
         let mut out: Vec<SourcedLimit> =

@@ -8,11 +8,11 @@
 
 use std::path::Path;
 
+use crate::config::TargetIdentity;
 use crate::record::{ErrorClass, Phase, RequestError, RequestRecord, TokenSource};
 use crate::results::{self, BenchInfo, ColdStart, FORMAT_VERSION, RunSettings, RunSummary, ToolInfo};
 use crate::rng::Rng;
 use crate::stats::summarize_level;
-use crate::target::TargetIdentity;
 
 /// What to generate.
 #[derive(Debug, Clone)]

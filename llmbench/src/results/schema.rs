@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::TargetIdentity;
 use crate::stats::LevelSummary;
-use crate::target::TargetIdentity;
 
 /// The version of the results format written by this build.
 pub const FORMAT_VERSION: u32 = 1;

@@ -6,10 +6,10 @@
 //! (`examples/stat_check.rs`); the check also validates against real
 //! simulator runs.
 
+use crate::config::TargetIdentity;
 use crate::record::{ErrorClass, Phase, RequestError, RequestRecord, TokenSource};
 use crate::results::{BenchInfo, FORMAT_VERSION, RunSettings, RunSummary, ToolInfo};
 use crate::rng::Rng;
-use crate::target::TargetIdentity;
 
 use super::SimConfig;
 

@@ -344,7 +344,7 @@ impl Config {
             let t = spanned.get_ref();
             let at = spanned.span().start;
             let key = |k: &str| format!("targets.{name}.{k}");
-            if crate::target::BUILTIN.contains(&name.as_str()) {
+            if crate::config::BUILTIN.contains(&name.as_str()) {
                 return Err(self.invalid(at, format!("targets.{name}"), "this name is built in; choose another"));
             }
             for (k, v) in [

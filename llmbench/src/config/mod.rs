@@ -5,7 +5,7 @@
 //! secret in anything that is serialized or printed.
 
 pub mod bench_config;
-pub mod config;
+pub mod file;
 mod providers;
 
 use std::time::Duration;
@@ -16,7 +16,7 @@ use crate::provider::openai::{Endpoint, OpenAiSettings};
 use crate::record::Deadlines;
 use crate::sim::SimConfig;
 use crate::units::parse_duration;
-use config::{Config, ConfigError, EndpointKind, ProviderKind, TargetConfig};
+use file::{Config, ConfigError, EndpointKind, ProviderKind, TargetConfig};
 
 /// Targets that exist without configuration: the simulator, speaking each
 /// protocol this build has.

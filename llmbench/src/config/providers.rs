@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::config::{Config, ConfigError, TargetConfig};
+use super::file::{Config, ConfigError, TargetConfig};
 use super::{Connection, SimClient, TargetIdentity};
 use crate::provider::anthropic::{AnthropicSettings, DEFAULT_BASE_URL};
 
