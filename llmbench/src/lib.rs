@@ -69,6 +69,7 @@ pub fn cargo_llmbench_main() -> i32 {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::bench::registry::BenchDef;
+    pub use crate::settings::setting_keys;
     pub use crate::workload::{CheckOutcome, Response, Workload};
     pub use inventory;
 
@@ -84,6 +85,12 @@ pub mod __private {
     /// A check's return value as `Ok` or the reason it failed.
     pub fn check_outcome<R: CheckOutcome>(r: R) -> Result<(), String> {
         r.into_outcome()
+    }
+
+    /// The settings of a benchmark's attribute as the JSON llmbench reads
+    /// them, or the error it would report (exit 2).
+    pub fn settings_json(def: &BenchDef) -> Result<serde_json::Value, String> {
+        def.layer().map(|l| serde_json::Value::Object(l.to_map())).map_err(|e| e.to_string())
     }
 
     /// The registered benchmarks, sorted.

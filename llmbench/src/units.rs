@@ -23,6 +23,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if !secs.is_finite() || secs < 0.0 {
         return Err(format!("invalid duration {text:?}"));
     }
+    // Beyond this `Duration` (and `Instant` arithmetic) overflows; the
+    // settings refuse far shorter values anyway.
+    if secs > 1e12 {
+        return Err(format!("duration {text:?} is too long"));
+    }
     Ok(Duration::from_secs_f64(secs))
 }
 

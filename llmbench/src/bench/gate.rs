@@ -9,19 +9,14 @@ use std::path::Path;
 use serde_json::json;
 
 use super::Failure;
-use super::args::{BenchArgs, MessageFormat};
-use super::registry::BenchDef;
-use crate::baseline::{self, Mode, SavedRun, Store};
-use crate::config::file::Config;
+use super::args::BenchArgs;
+use crate::baseline::{self, Mode, Store};
 use crate::exit_code;
-use crate::gate::{self, Fingerprint, Limit, Outcome, Run, SourcedLimit};
+use crate::gate::{self, Baseline, Differences, Fingerprint, Outcome, Run, SourcedLimit};
 use crate::record::RequestRecord;
 use crate::report::{change, events, junit, markdown};
 use crate::results::{self, RunSummary};
-use crate::stats::compare::Settings;
-
-/// Where a limit came from, as reported.
-const FROM_ATTRIBUTE: &str = "#[llm_bench]";
+use crate::stats::compare::Statistics;
 
 /// The gate for one invocation of a benchmark binary.
 pub(crate) struct Gate {
@@ -30,20 +25,23 @@ pub(crate) struct Gate {
     discard: bool,
     load: Option<String>,
     force: bool,
-    settings: Settings,
+    settings: Statistics,
     fail_on_regression: bool,
     json: bool,
     to_stderr: bool,
     markdown: bool,
     junit: Option<std::path::PathBuf>,
-    outcome_log: Option<std::path::PathBuf>,
+    /// Run by `cargo llmbench`, which renders tables, verdicts and the
+    /// combined outputs from this binary's events.
+    under_parent: bool,
     outcomes: Vec<Outcome>,
 }
 
 impl Gate {
     /// The gate the flags ask for.
     pub(crate) fn new(args: &BenchArgs) -> Result<Gate, Failure> {
-        let mode = match (&args.save_baseline, &args.baseline, &args.baseline_lenient) {
+        let g = &args.gate;
+        let mode = match (&g.save_baseline, &g.baseline, &g.baseline_lenient) {
             (Some(n), _, _) => Mode::Save(n.clone()),
             (_, Some(n), _) => Mode::Strict(n.clone()),
             (_, _, Some(n)) => Mode::Lenient(n.clone()),
@@ -52,30 +50,22 @@ impl Gate {
         if let Mode::Save(n) | Mode::Strict(n) | Mode::Lenient(n) = &mode {
             baseline::check_name(n, matches!(mode, Mode::Save(_))).map_err(Failure::Usage)?;
         }
-        if let Some(n) = &args.load_baseline {
+        if let Some(n) = &g.load_baseline {
             baseline::check_name(n, false).map_err(Failure::Usage)?;
         }
-        let defaults = Settings::default();
-        let settings = Settings {
-            nresamples: args.nresamples.map_or(defaults.nresamples, |n| n as usize),
-            confidence_level: args.confidence_level.unwrap_or(defaults.confidence_level),
-            significance_level: args.significance_level.unwrap_or(defaults.significance_level),
-            noise_threshold: args.noise_threshold.unwrap_or(defaults.noise_threshold),
-            ..defaults
-        };
         Ok(Gate {
-            store: Store::new(results::default_root(), args.baseline_dir.clone()),
+            store: Store::new(results::default_root(), g.baseline_dir.clone()),
             mode,
-            discard: args.discard_baseline,
-            load: args.load_baseline.clone(),
-            force: args.force_compare,
-            settings,
-            fail_on_regression: args.fail_on_regression,
-            json: args.message_format == MessageFormat::Json,
-            to_stderr: args.human_to_stderr(),
-            markdown: args.markdown(),
-            junit: args.junit.clone(),
-            outcome_log: args.outcome_log.clone(),
+            discard: g.discard_baseline,
+            load: g.load_baseline.clone(),
+            force: g.force_compare,
+            settings: g.statistics(),
+            fail_on_regression: g.fail_on_regression,
+            json: args.run.json() || args.under_parent,
+            to_stderr: args.run.human_to_stderr() || args.under_parent,
+            markdown: args.run.markdown(),
+            junit: g.junit.clone(),
+            under_parent: args.under_parent,
             outcomes: Vec::new(),
         })
     }
@@ -90,27 +80,17 @@ impl Gate {
         self.json
     }
 
-    /// Prints people's output: stdout, or stderr when stdout is reserved.
+    /// Prints people's output: stdout, or stderr when stdout is reserved;
+    /// nothing under `cargo llmbench`, which prints it from the events.
     pub(crate) fn human(&self, text: &str) {
+        if self.under_parent {
+            return;
+        }
         if self.to_stderr {
             eprintln!("{text}");
         } else {
             println!("{text}");
         }
-    }
-
-    /// Every limit for `def`: flags, `[defaults]`, `[benches.NAME]`, the
-    /// attribute. A malformed one in config or attribute is a usage error.
-    pub(crate) fn limits(args: &BenchArgs, config: &Config, def: &BenchDef) -> Result<Vec<SourcedLimit>, Failure> {
-        let mut out =
-            SourcedLimit::from_flags_and_config(&args.limits, Some(config), def.name).map_err(Failure::Usage)?;
-        for text in def.limits {
-            let limit = Limit::parse(text).map_err(|e| {
-                Failure::Usage(format!("#[llm_bench] limits of {} ({}:{}): {e}", def.name, def.file, def.line))
-            })?;
-            out.push(SourcedLimit { limit, source: FROM_ATTRIBUTE.into() });
-        }
-        Ok(out)
     }
 
     /// Before any request: a strict baseline must exist and be comparable;
@@ -137,7 +117,13 @@ impl Gate {
                 Some(base) if !self.force && self.load.is_none() => {
                     let diffs = Fingerprint::of(p).differences(&Fingerprint::of(&base.summary));
                     if !diffs.is_empty() {
-                        problems.push(refusal(bench, target, name, &diffs));
+                        let refusal = gate::Refusal {
+                            bench: bench.clone(),
+                            target: target.clone(),
+                            baseline: name.clone(),
+                            differences: diffs,
+                        };
+                        problems.push(refusal.to_string());
                     }
                 }
                 Some(_) => {}
@@ -146,68 +132,62 @@ impl Gate {
         if problems.is_empty() { Ok(()) } else { Err(Failure::Usage(problems.join("\n"))) }
     }
 
-    /// After a benchmark × target ran (or was loaded): compare, check the
-    /// limits, print, emit events, save. `record_dir` is where the run was
-    /// written, if it was.
+    /// After a benchmark × target ran (or was loaded): judge it against its
+    /// baseline, save it, then report the outcome (saving first, so a failed
+    /// write is not hidden by a verdict).
     pub(crate) fn judge(
         &mut self,
         summary: &RunSummary,
         records: &[RequestRecord],
         limits: &[SourcedLimit],
     ) -> Result<(), Failure> {
-        let (bench, target) = (summary.bench.id.clone(), summary.target.name.clone());
-        let name = self.mode.compare_with().to_owned();
-        let saved = self.store.load(&bench, &target, &name).map_err(Failure::Error)?;
-        let current_name = self.load.clone().unwrap_or_else(|| results::NEW_DIR.to_owned());
-        let mut no_comparison = None;
-        let base: Option<SavedRun> = match saved {
-            None => {
-                no_comparison = Some(match &self.mode {
-                    Mode::Previous => "no previous run".to_owned(),
-                    _ => format!("no baseline {name:?} yet"),
-                });
-                None
-            }
-            Some(base) => {
-                let diffs = Fingerprint::of(summary).differences(&Fingerprint::of(&base.summary));
-                if diffs.is_empty() || self.force {
-                    Some(base)
-                } else if matches!(self.mode, Mode::Strict(_) | Mode::Lenient(_)) {
-                    return Err(Failure::Usage(refusal(&bench, &target, &name, &diffs)));
-                } else {
-                    let list: Vec<String> = diffs.iter().map(ToString::to_string).collect();
-                    no_comparison = Some(format!("{name:?} is not comparable ({})", list.join("; ")));
-                    None
-                }
-            }
-        };
-        let current = Run { summary, records };
-        let comparison = base.as_ref().map(|b| {
-            let diffs = Fingerprint::of(summary).differences(&Fingerprint::of(&b.summary));
-            gate::compare_runs(
-                (&name, Run { summary: &b.summary, records: &b.records }),
-                (&current_name, current.clone()),
-                &self.settings,
-                diffs,
-            )
-        });
-        let base_run = base.as_ref().map(|b| Run { summary: &b.summary, records: &b.records });
-        let limit_outcomes = gate::check_limits(limits, &current, base_run.as_ref(), &self.settings);
-        let outcome = Outcome {
-            version: gate::COMPARISON_VERSION,
-            bench: bench.clone(),
-            target: target.clone(),
-            summary: summary.clone(),
-            comparison,
-            no_comparison,
-            limits: limit_outcomes,
-        };
+        let outcome = self.outcome(summary, records, limits)?;
+        let written = self.save(summary, records, &outcome)?;
+        let text = change::render(&outcome);
+        if !text.is_empty() {
+            self.human(text.trim_end());
+        }
+        self.emit_outcome(&outcome, written.as_deref());
+        self.outcomes.push(outcome);
+        Ok(())
+    }
 
-        // Save before reporting, so a failed write is not hidden by a verdict.
+    /// The gate's verdict on `summary` against the baseline this mode names.
+    fn outcome(
+        &self,
+        summary: &RunSummary,
+        records: &[RequestRecord],
+        limits: &[SourcedLimit],
+    ) -> Result<Outcome, Failure> {
+        let (bench, target) = (&summary.bench.id, &summary.target.name);
+        let name = self.mode.compare_with().to_owned();
+        let saved = self.store.load(bench, target, &name).map_err(Failure::Error)?;
+        let baseline = match &saved {
+            Some(base) => Baseline::Saved(&name, Run { summary: &base.summary, records: &base.records }),
+            None if matches!(self.mode, Mode::Previous) => Baseline::Missing("no previous run".into()),
+            None => Baseline::Missing(format!("no baseline {name:?} yet")),
+        };
+        let differences = match &self.mode {
+            _ if self.force => Differences::Force,
+            Mode::Strict(_) | Mode::Lenient(_) => Differences::Refuse,
+            _ => Differences::Skip,
+        };
+        let current_name = self.load.clone().unwrap_or_else(|| results::NEW_DIR.to_owned());
+        let current = (current_name.as_str(), Run { summary, records });
+        gate::judge(baseline, current, limits, &self.settings, differences).map_err(|r| Failure::Usage(r.to_string()))
+    }
+
+    /// Saves the run as `new/` (and as the baseline `--save-baseline` names)
+    /// with the verdict beside it for the report; returns where it went.
+    fn save(
+        &self,
+        summary: &RunSummary,
+        records: &[RequestRecord],
+        outcome: &Outcome,
+    ) -> Result<Option<std::path::PathBuf>, Failure> {
         let mut written = None;
         if self.load.is_none() && !self.discard {
-            let dir = self.store.save(results::NEW_DIR, summary, records).map_err(write_error)?;
-            written = Some(dir);
+            written = Some(self.store.save(results::NEW_DIR, summary, records).map_err(write_error)?);
             if let Mode::Save(n) = &self.mode {
                 self.store.save(n, summary, records).map_err(write_error)?;
             }
@@ -221,19 +201,23 @@ impl Gate {
             let limits = (!outcome.limits.is_empty())
                 .then(|| to_json(json!({ "started_at": summary.started_at, "limits": outcome.limits })))
                 .transpose()?;
+            let (bench, target) = (&outcome.bench, &outcome.target);
             for (file, content) in [(baseline::COMPARISON_FILE, comparison), (baseline::LIMITS_FILE, limits)] {
-                self.store.save_change(&bench, &target, file, content.as_deref()).map_err(write_error)?;
+                self.store.save_change(bench, target, file, content.as_deref()).map_err(write_error)?;
             }
         }
+        Ok(written)
+    }
 
-        let text = change::render(&outcome);
-        if !text.is_empty() {
-            self.human(text.trim_end());
-        }
+    /// The events of one outcome (`--message-format json`, and always under
+    /// `cargo llmbench`, which renders them).
+    fn emit_outcome(&self, outcome: &Outcome, written: Option<&std::path::Path>) {
+        let (bench, target) = (&outcome.bench, &outcome.target);
+        let path = written.map(|d| d.display().to_string());
         events::emit(
             self.json,
             "result",
-            json!({ "bench": bench, "target": target, "path": written.as_ref().map(|d| d.display().to_string()), "summary": summary }),
+            json!({ "bench": bench, "target": target, "path": path, "summary": outcome.summary }),
         );
         if let Some(c) = &outcome.comparison {
             events::emit(self.json, "comparison", json!({ "bench": bench, "target": target, "comparison": c }));
@@ -241,12 +225,7 @@ impl Gate {
         if !outcome.limits.is_empty() {
             events::emit(self.json, "limits", json!({ "bench": bench, "target": target, "limits": outcome.limits }));
         }
-        if let Some(log) = &self.outcome_log {
-            append_json_line(log, &outcome)
-                .map_err(|e| Failure::Error(format!("cannot append to {}: {e}", log.display())))?;
-        }
-        self.outcomes.push(outcome);
-        Ok(())
+        events::emit(self.json, "outcome", json!({ "path": path, "outcome": outcome }));
     }
 
     /// The outputs at the end, and the exit code (`code` so far: an
@@ -254,14 +233,12 @@ impl Gate {
     pub(crate) fn finish(&self, code: i32) -> Result<i32, Failure> {
         let regressions: usize = self.outcomes.iter().map(|o| o.regressions().len()).sum();
         let failed: usize = self.outcomes.iter().map(|o| o.failed_limits().count()).sum();
-        // Under `cargo llmbench` (an outcome log), it renders the combined outputs.
-        if self.outcome_log.is_none() {
+        let verdict = gate::exit_code(&self.outcomes, self.fail_on_regression);
+        // Under `cargo llmbench`, it renders the combined outputs.
+        if !self.under_parent {
             write_outputs(&self.outcomes, self.markdown, self.junit.as_deref()).map_err(Failure::Error)?;
         }
-        let mut code = code;
-        if code == exit_code::OK && (failed > 0 || (self.fail_on_regression && regressions > 0)) {
-            code = exit_code::REGRESSION;
-        }
+        let code = if code == exit_code::OK { verdict } else { code };
         if regressions > 0 && !self.fail_on_regression && failed == 0 {
             self.human(&format!("{regressions} metric(s) regressed (exit code 0: add --fail-on-regression to fail)"));
         }
@@ -299,22 +276,6 @@ pub(crate) fn write_outputs(outcomes: &[Outcome], md: bool, junit_path: Option<&
     Ok(())
 }
 
-fn refusal(bench: &str, target: &str, name: &str, diffs: &[gate::FingerprintDifference]) -> String {
-    let list: Vec<String> = diffs.iter().map(|d| format!("  - {d}")).collect();
-    format!(
-        "refusing to compare {bench} · {target} with baseline {name:?}: the runs are not comparable\n{}\n(save a new baseline, or pass --force-compare to compare anyway)",
-        list.join("\n")
-    )
-}
-
 fn write_error(e: std::io::Error) -> Failure {
     Failure::Error(format!("cannot write results: {e}"))
-}
-
-fn append_json_line(path: &Path, value: &impl serde::Serialize) -> std::io::Result<()> {
-    let mut line = serde_json::to_vec(value)?;
-    line.push(b'\n');
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-    // One write per line, so lines of concurrent writers do not interleave.
-    f.write_all(&line)
 }

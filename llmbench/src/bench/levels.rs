@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use super::load_plan::{LoadPlan, Shape};
 use crate::load::closed::Concurrency;
 use crate::load::schedule::{self, Rate};
 use crate::load::stages::{Stage, StageValue, StagesPlan};
@@ -14,6 +13,7 @@ use crate::load::{self, Cancel, ClosedPlan, LevelOutcome, OpenPlan, RequestOptio
 use crate::provider::{GenRequest, Provider};
 use crate::record::{ErrorClass, Phase, RequestError, RequestRecord, TokenSource};
 use crate::report::progress::LevelProgress;
+use crate::settings::{LoadPlan, Shape};
 use crate::stats::selfcheck::{self, LevelLoad};
 use crate::stats::{self, LevelSummary, StageInfo, SweepAnalysis, goodput, knee};
 use crate::workload::{CheckFn, Workload};

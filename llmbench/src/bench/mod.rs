@@ -6,7 +6,6 @@ mod args;
 mod connect;
 mod gate;
 mod levels;
-mod load_plan;
 pub(crate) use gate::write_outputs;
 pub(crate) mod registry;
 mod run;
@@ -38,6 +37,13 @@ pub(crate) fn main(manifest_dir: &str) -> i32 {
             return if e.use_stderr() { exit_code::USAGE } else { exit_code::OK };
         }
     };
+    let args = match under_parent(args) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit_code::USAGE;
+        }
+    };
     match run_main(&args, manifest_dir) {
         Ok(code) => code,
         Err(Failure::Usage(message)) => {
@@ -49,6 +55,31 @@ pub(crate) fn main(manifest_dir: &str) -> i32 {
             exit_code::ERROR
         }
     }
+}
+
+/// What `cargo llmbench` hands a benchmark binary: its own flags, parsed
+/// and checked, in the environment variable [`PARENT_ENV`] as JSON.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub(crate) struct FromParent {
+    pub(crate) run: args::RunArgs,
+    pub(crate) settings: crate::settings::SettingsLayer,
+    pub(crate) gate: args::GateArgs,
+}
+
+/// The variable holding [`FromParent`].
+pub(crate) const PARENT_ENV: &str = "LLMBENCH_PARENT";
+
+/// The flags `cargo llmbench` handed over, under those of this binary's own
+/// command line (`cargo llmbench -- ARGS`), which win.
+fn under_parent(mut args: BenchArgs) -> Result<BenchArgs, String> {
+    let Some(json) = std::env::var_os(PARENT_ENV).filter(|v| !v.is_empty()) else { return Ok(args) };
+    let parent: FromParent = serde_json::from_str(&json.to_string_lossy())
+        .map_err(|e| format!("{PARENT_ENV} is not what cargo llmbench writes: {e}"))?;
+    args.run = crate::cli::args::overlay(&parent.run, &args.run);
+    args.settings = crate::cli::args::overlay(&parent.settings, &args.settings);
+    args.gate = crate::cli::args::overlay(&parent.gate, &args.gate);
+    args.under_parent = true;
+    Ok(args)
 }
 
 /// The bench target's name from its executable (`chat-8d39f4e446d9aa82` →
@@ -80,10 +111,10 @@ fn run_main(args: &BenchArgs, manifest_dir: &str) -> Result<i32, Failure> {
         )));
     }
     let selected = select(all, args)?;
-    if args.list {
+    if args.run.list {
         let mut out = std::io::stdout().lock();
         for def in &selected {
-            let _ = if args.terse() {
+            let _ = if args.run.terse() {
                 writeln!(out, "{}: benchmark", def.name)
             } else {
                 writeln!(out, "{}: benchmark ({}:{})", def.name, def.file, def.line)
@@ -92,7 +123,7 @@ fn run_main(args: &BenchArgs, manifest_dir: &str) -> Result<i32, Failure> {
         return Ok(exit_code::OK);
     }
     if selected.is_empty() {
-        match &args.filter {
+        match &args.run.filter {
             Some(f) => eprintln!("no benchmark matched {f:?}"),
             None => eprintln!("no benchmarks are registered in this binary"),
         }
@@ -105,21 +136,21 @@ fn run_main(args: &BenchArgs, manifest_dir: &str) -> Result<i32, Failure> {
 
 /// The registered benchmarks that the filter selects, in registry order.
 fn select(all: Vec<&'static BenchDef>, args: &BenchArgs) -> Result<Vec<&'static BenchDef>, Failure> {
-    let Some(filter) = &args.filter else { return Ok(all) };
+    let Some(filter) = &args.run.filter else { return Ok(all) };
     // A filter may also name a parameter-grid combination (`name/key=value`).
-    let prefix = |d: &BenchDef| filter.split('/').next() == Some(d.name) && !d.params.is_empty();
-    if args.exact {
+    let prefix = |d: &BenchDef| filter.split('/').next() == Some(d.name);
+    if args.run.exact {
         return Ok(all.into_iter().filter(|d| d.name == filter || prefix(d)).collect());
     }
     let re = Regex::new(filter).map_err(|e| Failure::Usage(format!("invalid FILTER regex {filter:?}: {e}")))?;
-    Ok(all.into_iter().filter(|d| re.is_match(d.name) || (!d.params.is_empty() && filter.contains('/'))).collect())
+    Ok(all.into_iter().filter(|d| re.is_match(d.name) || filter.contains('/')).collect())
 }
 
 /// Whether a job's id is selected by the filter: all of a selected
 /// benchmark's grid combinations, or those the filter names.
 pub(crate) fn selects_job(args: &BenchArgs, name: &str, id: &str) -> bool {
-    let Some(filter) = &args.filter else { return true };
-    if args.exact {
+    let Some(filter) = &args.run.filter else { return true };
+    if args.run.exact {
         return filter == name || filter == id;
     }
     Regex::new(filter).is_ok_and(|re| re.is_match(name) || re.is_match(id))
@@ -127,7 +158,7 @@ pub(crate) fn selects_job(args: &BenchArgs, name: &str, id: &str) -> bool {
 
 fn load_config(args: &BenchArgs, manifest_dir: &str) -> Result<Config, Failure> {
     let cwd = std::env::current_dir().unwrap_or_default();
-    let found = file::find(args.config.as_deref(), &[&cwd, Path::new(manifest_dir)])
+    let found = file::find(args.run.config.as_deref(), &[&cwd, Path::new(manifest_dir)])
         .map_err(|e| Failure::Usage(e.to_string()))?;
     match found {
         Some(path) => Config::load(&path).map_err(|e| Failure::Usage(e.to_string())),

@@ -1,5 +1,6 @@
 //! The benchmark registry: what `#[llm_bench]` submits through `inventory`.
 
+use crate::settings::{SettingsError, SettingsLayer, Source};
 use crate::workload::Workload;
 
 /// One benchmark, as declared by `#[llm_bench]`.
@@ -20,45 +21,43 @@ pub struct BenchDef {
     pub line: u32,
     /// Builds the workload.
     pub workload: fn() -> Workload,
-    /// Measured requests per concurrency level (`samples = N`).
-    pub samples: Option<u32>,
-    /// Warm-up requests, discarded (`warmup = N`).
-    pub warmup: Option<u32>,
-    /// Concurrency levels (`concurrency = [1, 8]`); empty means the default.
-    pub concurrency: &'static [u32],
-    /// Targets this benchmark runs against by default (`targets = ["a"]`).
-    pub targets: &'static [&'static str],
-    /// Per-request total timeout in milliseconds (`timeout = "30s"`).
-    pub timeout_ms: Option<u64>,
-    /// Limits checked on every run (`limits = ["ttft.p90<=500ms"]`),
-    /// validated when the benchmark binary starts.
-    pub limits: &'static [&'static str],
     /// Skips the benchmark at runtime when it returns true (`ignore = expr`).
     pub ignore: Option<fn() -> bool>,
-    /// Open-loop rate(s) (`rate = "20/s"`; a list is a sweep of rates).
-    pub rate: Option<&'static str>,
-    /// Arrival process (`arrival = "poisson"`).
-    pub arrival: Option<&'static str>,
-    /// Duration-bounded levels, in milliseconds (`duration = "30s"`).
-    pub duration_ms: Option<u64>,
-    /// Grace after a duration-bounded level, in milliseconds (`grace = "10s"`).
-    pub grace_ms: Option<u64>,
-    /// Stages DSL (`stages = "30s@5/s, 1m@50/s"`).
-    pub stages: Option<&'static str>,
-    /// Sweep DSL (`sweep = [1, 2, 4]`, `"auto"`, `"3x:20/s"`).
-    pub sweep: Option<&'static str>,
-    /// Cap on requests in flight in open loop (`max_in_flight = 64`).
-    pub max_in_flight: Option<u32>,
-    /// SLO list (`slo = "ttft <= 500ms, goodput >= 99%"`).
-    pub slo: Option<&'static str>,
     /// A response check (`check = |resp| …`).
     pub check: Option<crate::workload::CheckFn>,
-    /// A parameter grid (`params = { temperature = [0.0, 0.7] }`): each
-    /// combination is a sub-benchmark `name/key=value/…`.
-    pub params: &'static [(&'static str, &'static [&'static str])],
+    /// The attribute's settings: key, value as TOML, and the key's line.
+    pub settings: &'static [(&'static str, &'static str, u32)],
 }
 
 inventory::collect!(BenchDef);
+
+impl BenchDef {
+    /// Where the attribute is, as errors and limits name it.
+    pub(crate) fn source(&self) -> Source {
+        Source::Attribute { file: self.file, line: self.line }
+    }
+
+    /// The attribute's settings as a layer, parsed by the grammar of
+    /// `llmbench.toml` and the flags; an error names the option's line.
+    pub(crate) fn layer(&self) -> Result<SettingsLayer, SettingsError> {
+        let mut map = serde_json::Map::new();
+        for &(key, value, line) in self.settings {
+            let error = |message: String| SettingsError {
+                origin: Source::Attribute { file: self.file, line },
+                key: key.to_owned(),
+                message,
+            };
+            let one: SettingsLayer = toml::from_str(&format!("{key} = {value}"))
+                .map_err(|e| error(e.message().trim_end().replace('`', "")))?;
+            map.extend(one.to_map());
+        }
+        SettingsLayer::from_map(map).map_err(|message| SettingsError {
+            origin: self.source(),
+            key: "settings".into(),
+            message,
+        })
+    }
+}
 
 /// Every registered benchmark, sorted by name then source location, so runs
 /// and listings do not depend on link order (inventory's is unspecified).
@@ -66,4 +65,45 @@ pub(crate) fn all() -> Vec<&'static BenchDef> {
     let mut defs: Vec<&'static BenchDef> = inventory::iter::<BenchDef>.into_iter().collect();
     defs.sort_by(|a, b| (a.name, a.file, a.line).cmp(&(b.name, b.file, b.line)));
     defs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn def(settings: &'static [(&'static str, &'static str, u32)]) -> BenchDef {
+        BenchDef {
+            name: "b",
+            module_path: "m",
+            file: "benches/b.rs",
+            line: 7,
+            workload: Workload::synthetic,
+            ignore: None,
+            check: None,
+            settings,
+        }
+    }
+
+    #[test]
+    fn attribute_values_parse_with_the_config_grammar() {
+        let layer = def(&[("samples", "5", 8), ("rate", r#"["5/s", "10/s"]"#, 9)]).layer().unwrap();
+        assert_eq!(layer.samples.map(|s| s.get().0), Some(5));
+        assert_eq!(layer.rate.map(|r| r.get().0.len()), Some(2));
+    }
+
+    #[test]
+    fn a_bad_value_names_the_file_line_and_key() {
+        for (settings, expected) in [
+            (&[("samples", "0", 9)][..], "benches/b.rs:9: #[llm_bench(...)]: samples: must be at least 1"),
+            (&[("stages", r#""30s@5/s, 1m@8""#, 10)], "benches/b.rs:10: #[llm_bench(...)]: stages: stages"),
+            (&[("timeout", r#""30d""#, 11)], "benches/b.rs:11: #[llm_bench(...)]: timeout: invalid duration unit"),
+            (&[("arrival", r#""bursty""#, 12)], "benches/b.rs:12: #[llm_bench(...)]: arrival: unknown arrival"),
+            (&[("concurrency", "[1, 0]", 13)], "benches/b.rs:13: #[llm_bench(...)]: concurrency: concurrency level"),
+            (&[("limits", r#"["ttft<=5ms"]"#, 14)], "benches/b.rs:14: #[llm_bench(...)]: limits: invalid limit"),
+            (&[("warmup", "-1", 15)], "benches/b.rs:15: #[llm_bench(...)]: warmup: \"-1\" is not a whole number"),
+        ] {
+            let e = def(settings).layer().unwrap_err().to_string();
+            assert!(e.starts_with(expected), "{e}\n  expected: {expected}");
+        }
+    }
 }

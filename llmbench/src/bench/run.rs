@@ -13,25 +13,19 @@ use super::Failure;
 use super::args::BenchArgs;
 use super::gate::Gate;
 use super::levels::{LevelsInput, run_levels};
-use super::load_plan::{self, LoadPlan, Shape};
 use super::registry::BenchDef;
 use super::sim_host::SimHost;
 use crate::config::file::Config;
 use crate::config::{Connection, Target};
 use crate::cost::{Price, PriceBook};
 use crate::exit_code;
-use crate::gate::SourcedLimit;
 use crate::load::{self, Cancel, RequestOptions};
 use crate::provider::Provider;
 use crate::record::{Phase, RequestRecord};
 use crate::report::{events, terminal};
 use crate::results::{self, BenchInfo, ColdStart, FORMAT_VERSION, RunSettings, RunSummary, ToolInfo};
+use crate::settings::{Layer, Settings, SettingsError, Shape};
 use crate::workload::Workload;
-
-/// Measured requests per level when nothing else says.
-pub(crate) const DEFAULT_SAMPLES: u32 = 100;
-/// Warm-up requests per level when nothing else says.
-pub(crate) const DEFAULT_WARMUP: u32 = 10;
 
 /// One benchmark × target, fully resolved before any request is sent.
 struct Job {
@@ -40,14 +34,11 @@ struct Job {
     id: String,
     workload: Workload,
     target: Target,
-    samples: u32,
-    warmup: u32,
-    concurrency: Vec<u32>,
+    /// The settings of this benchmark × target.
+    settings: Settings,
     /// What the target costs; `None` when no price is known.
     price: Option<Price>,
-    load: LoadPlan,
     check: Option<crate::workload::CheckFn>,
-    limits: Vec<SourcedLimit>,
 }
 
 /// Runs `selected` as `args` say; returns the exit code.
@@ -118,36 +109,60 @@ pub(super) fn run(args: &BenchArgs, config: &Config, selected: &[&'static BenchD
 }
 
 /// Resolves the targets and settings of one benchmark (one job per target
-/// and parameter-grid combination). Flags win over `[benches.NAME]` in
-/// llmbench.toml, which wins over the attribute, which wins over
-/// `[defaults]`.
+/// and parameter-grid combination), by the precedence of `settings`.
 fn plan(args: &BenchArgs, config: &Config, prices: &PriceBook, def: &'static BenchDef) -> Result<Vec<Job>, Failure> {
-    let d = &config.defaults;
-    let bc = config.benches.get(def.name).map(|s| s.get_ref());
-    let names: Vec<String> = if !args.targets.is_empty() {
-        args.targets.clone()
-    } else if let Some(t) = bc.and_then(|b| b.targets.clone()) {
-        t
-    } else if !def.targets.is_empty() {
-        def.targets.iter().map(|s| s.to_string()).collect()
-    } else if let Some(names) = &d.targets {
-        names.clone()
-    } else {
-        vec![crate::config::DEFAULT_TARGET.to_owned()]
+    let attribute = def.layer().map_err(usage)?;
+    let attr_source = def.source();
+    let bench = config.bench_layer(def.name);
+    let defaults = config.defaults_layer();
+    let resolve = |target: Option<&(crate::settings::Source, crate::settings::SettingsLayer)>| {
+        let mut layers = vec![Layer { source: &crate::settings::Source::Flags, settings: &args.settings }];
+        if let Some((source, settings)) = &bench {
+            layers.push(Layer { source, settings });
+        }
+        layers.push(Layer { source: &attr_source, settings: &attribute });
+        if let Some((source, settings)) = target {
+            layers.push(Layer { source, settings });
+        }
+        layers.push(Layer { source: &defaults.0, settings: defaults.1 });
+        Settings::resolve(&layers, |key, value| Workload::synthetic().with_param(key, value).map(drop)).map_err(usage)
     };
-    let bc_timeout = bc.and_then(|b| b.timeout.as_deref()).and_then(|t| crate::units::parse_duration(t).ok());
-    let timeout = args.timeout.or(bc_timeout).or(def.timeout_ms.map(std::time::Duration::from_millis));
-    let samples =
-        args.sample_size.or(bc.and_then(|b| b.samples)).or(def.samples).or(d.samples).unwrap_or(DEFAULT_SAMPLES);
-    let warmup = args.warm_up.or(bc.and_then(|b| b.warmup)).or(def.warmup).or(d.warmup).unwrap_or(DEFAULT_WARMUP);
-    let base = (def.workload)();
-    // A parameter grid: [benches.NAME] params replace the attribute's.
-    let grid: Vec<(String, Vec<String>)> = match bc.and_then(|b| b.params_text()) {
-        Some(p) => p,
-        None => def.params.iter().map(|(k, vs)| (k.to_string(), vs.iter().map(|v| v.to_string()).collect())).collect(),
-    };
-    let mut variants = vec![(def.name.to_owned(), base)];
-    for (key, values) in &grid {
+    let base = resolve(None)?;
+    let variants = grid(def, &base)?;
+    let mut jobs = Vec::new();
+    for name in &base.targets {
+        let settings = resolve(config.target_layer(name).as_ref())?;
+        let target = crate::config::resolve(config, name, &settings).map_err(|e| Failure::Usage(e.to_string()))?;
+        let price = prices.price_for(name, &target.identity).map_err(|e| Failure::Usage(e.to_string()))?;
+        let needed = match (&settings.load.shape, settings.load.duration) {
+            (Shape::Stages(_), _) | (_, Some(_)) => None,
+            _ => Some(u64::from(settings.samples) + u64::from(settings.warmup)),
+        };
+        for (id, workload) in &variants {
+            workload.validate(needed).map_err(|e| Failure::Usage(format!("benchmark {id}: {e}")))?;
+            jobs.push(Job {
+                def,
+                id: id.clone(),
+                workload: workload.clone(),
+                target: target.clone(),
+                settings: settings.clone(),
+                check: def.check,
+                price: price.clone(),
+            });
+        }
+    }
+    Ok(jobs)
+}
+
+fn usage(e: SettingsError) -> Failure {
+    Failure::Usage(e.to_string())
+}
+
+/// The workload of `def` for each combination of its parameter grid, with
+/// the sub-benchmark id (`name/key=value/…`).
+fn grid(def: &'static BenchDef, settings: &Settings) -> Result<Vec<(String, Workload)>, Failure> {
+    let mut variants = vec![(def.name.to_owned(), (def.workload)())];
+    for (key, values) in &settings.params {
         let mut next = Vec::with_capacity(variants.len() * values.len());
         for (id, w) in &variants {
             for v in values {
@@ -160,34 +175,7 @@ fn plan(args: &BenchArgs, config: &Config, prices: &PriceBook, def: &'static Ben
         }
         variants = next;
     }
-    let limits = Gate::limits(args, config, def)?;
-    let mut jobs = Vec::new();
-    for name in &names {
-        let target = crate::config::resolve(config, name, timeout).map_err(|e| Failure::Usage(e.to_string()))?;
-        let price = prices.price_for(name, &target.identity).map_err(|e| Failure::Usage(e.to_string()))?;
-        let load = load_plan::resolve(args, bc, def, d, target.deadlines.total)?;
-        let needed = match (&load.shape, load.duration) {
-            (Shape::Stages(_), _) | (_, Some(_)) => None,
-            _ => Some(u64::from(samples) + u64::from(warmup)),
-        };
-        for (id, workload) in &variants {
-            workload.validate(needed).map_err(|e| Failure::Usage(format!("benchmark {id}: {e}")))?;
-            jobs.push(Job {
-                def,
-                id: id.clone(),
-                workload: workload.clone(),
-                target: target.clone(),
-                samples,
-                warmup,
-                concurrency: load.concurrencies(),
-                load: load.clone(),
-                check: def.check,
-                price: price.clone(),
-                limits: limits.clone(),
-            });
-        }
-    }
-    Ok(jobs)
+    Ok(variants)
 }
 
 fn options(job: &Job, capture_text: bool) -> RequestOptions {
@@ -271,12 +259,8 @@ async fn bench_all(
         let (summary, records) = summary;
         gate.human(&terminal::table(&summary));
         // Compares with the previous new/ before replacing it, then saves.
-        gate.judge(&summary, &records, &job.limits)?;
-        if let Some(log) = args.results_log.as_ref().filter(|_| !args.discard_baseline) {
-            append_line(log, &dir.join(results::SUMMARY_FILE).display().to_string())
-                .map_err(|e| Failure::Error(format!("cannot append to {}: {e}", log.display())))?;
-        }
-        if !args.quiet && !args.discard_baseline {
+        gate.judge(&summary, &records, &job.settings.limits)?;
+        if !args.run.quiet && !args.gate.discard_baseline {
             gate.human(&format!("results: {}\n", dir.display()));
         }
         if summary.partial {
@@ -298,9 +282,9 @@ async fn bench_all(
     }
     watcher.abort();
     // Run alone (`cargo bench`), the binary writes the report itself;
-    // under `cargo llmbench` (which passes a results log) that writes one for all.
-    if args.results_log.is_none() && !args.noplot {
-        crate::report::write_and_announce(&root, args.baseline_dir.as_deref());
+    // under `cargo llmbench` that writes one for all.
+    if !args.under_parent && !args.run.noplot {
+        crate::report::write_and_announce(&root, args.gate.baseline_dir.as_deref());
     }
     gate.finish(code)
 }
@@ -308,17 +292,13 @@ async fn bench_all(
 /// `--load-baseline NAME`: judges saved runs against the baseline without
 /// sending a request.
 fn load_all(args: &BenchArgs, gate: &mut Gate, jobs: &[Job], name: &str) -> Result<i32, Failure> {
-    let store = crate::baseline::Store::new(results::default_root(), args.baseline_dir.clone());
+    let store = crate::baseline::Store::new(results::default_root(), args.gate.baseline_dir.clone());
     for job in jobs {
         let saved = store.load(&job.id, &job.target.identity.name, name).map_err(Failure::Error)?.ok_or_else(|| {
             Failure::Usage(format!("no saved run {name:?} for {} · {}", job.id, job.target.identity.name))
         })?;
         gate.human(&terminal::table(&saved.summary));
-        gate.judge(&saved.summary, &saved.records, &job.limits)?;
-        if let Some(log) = &args.results_log {
-            append_line(log, &saved.dir.join(results::SUMMARY_FILE).display().to_string())
-                .map_err(|e| Failure::Error(format!("cannot append to {}: {e}", log.display())))?;
-        }
+        gate.judge(&saved.summary, &saved.records, &job.settings.limits)?;
     }
     gate.finish(exit_code::OK)
 }
@@ -338,12 +318,12 @@ fn planned_summary(job: &Job) -> RunSummary {
         target: job.target.identity.clone(),
         workload: job.workload.describe(),
         settings: RunSettings {
-            samples: job.samples,
-            warmup: job.warmup,
-            concurrency: job.concurrency.clone(),
+            samples: job.settings.samples,
+            warmup: job.settings.warmup,
+            concurrency: job.settings.load.concurrencies(),
             timeout_ms: job.target.deadlines.total.as_millis() as u64,
             first_content_timeout_ms: job.target.deadlines.first_content.as_millis() as u64,
-            load: Some(job.load.describe()),
+            load: Some(job.settings.load.describe()),
         },
         started_at: String::new(),
         duration_s: 0.0,
@@ -365,7 +345,8 @@ async fn bench_one(
     reserved: usize,
 ) -> (RunSummary, Vec<RequestRecord>) {
     let (bench, target) = (&job.id, &job.target.identity.name);
-    let started_event = json!({ "bench": bench, "target": target, "samples": job.samples, "warmup": job.warmup, "concurrency": job.concurrency });
+    let s = &job.settings;
+    let started_event = json!({ "bench": bench, "target": target, "samples": s.samples, "warmup": s.warmup, "concurrency": s.load.concurrencies() });
     events::emit(json, "bench-started", started_event);
     let started_at = SystemTime::now();
     let started = Instant::now();
@@ -384,15 +365,15 @@ async fn bench_one(
         label: format!("{} · {}", job.id, job.target.identity.name),
         workload: &job.workload,
         check: job.check,
-        samples: job.samples,
-        warmup: job.warmup,
-        load: &job.load,
+        samples: s.samples,
+        warmup: s.warmup,
+        load: &s.load,
         opts,
         client_cores: crate::load::cpu::client_cores(reserved),
-        progress: !args.quiet,
+        progress: !args.run.quiet,
         price: job.price.as_ref(),
         provider: &job.target.identity.provider,
-        project: args.project,
+        project: s.project,
         events: json.then_some((bench.as_str(), target.as_str())),
     };
     let out = run_levels(&input, provider, cancel).await;
@@ -410,11 +391,6 @@ async fn bench_one(
     (summary, all_records)
 }
 
-fn append_line(path: &std::path::Path, line: &str) -> std::io::Result<()> {
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-    writeln!(f, "{line}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,33 +404,18 @@ mod tests {
         Workload::synthetic()
     }
 
-    fn def(
-        workload: fn() -> Workload,
-        params: &'static [(&'static str, &'static [&'static str])],
-    ) -> &'static BenchDef {
+    fn def(workload: fn() -> Workload, settings: &'static [(&'static str, &'static str, u32)]) -> &'static BenchDef {
+        let base: &'static [(&'static str, &'static str, u32)] = &[("samples", "5", 3), ("warmup", "0", 3)];
+        let settings: &'static [_] = Box::leak([base, settings].concat().into_boxed_slice());
         Box::leak(Box::new(BenchDef {
             name: "summarise",
             module_path: "m",
             file: "benches/b.rs",
             line: 3,
             workload,
-            samples: Some(5),
-            warmup: Some(0),
-            concurrency: &[],
-            targets: &[],
-            timeout_ms: None,
-            limits: &[],
             ignore: None,
-            rate: None,
-            arrival: None,
-            duration_ms: None,
-            grace_ms: None,
-            stages: None,
-            sweep: None,
-            max_in_flight: None,
-            slo: None,
             check: None,
-            params,
+            settings,
         }))
     }
 
@@ -476,18 +437,18 @@ mod tests {
     fn a_malformed_attribute_limit_is_a_usage_error_naming_the_bench() {
         let config = Config::default();
         let prices = PriceBook::load(&config).unwrap();
-        let bench = Box::leak(Box::new(BenchDef { limits: &["ttft<=5ms"], ..*def(grid_workload, &[]) }));
+        let bench = def(grid_workload, &[("limits", r#"["ttft<=5ms"]"#, 4)]);
         let Err(Failure::Usage(message)) = plan(&args(), &config, &prices, bench) else {
             panic!("expected a usage error (exit 2)")
         };
-        assert!(message.starts_with("#[llm_bench] limits of summarise (benches/b.rs:3): "), "{message}");
+        assert!(message.starts_with("benches/b.rs:4: #[llm_bench(...)]: limits: invalid limit"), "{message}");
         assert!(message.contains("\"ttft<=5ms\""), "{message}");
     }
 
     #[test]
     fn a_parameter_grid_expands_into_sub_benchmarks() {
-        let params: &'static [(&'static str, &'static [&'static str])] =
-            &[("temperature", &["0.0", "0.7"]), ("max_tokens", &["256", "1024"])];
+        let params: &'static [(&'static str, &'static str, u32)] =
+            &[("params", "{ temperature = [0.0, 0.7], max_tokens = [256, 1024] }", 3)];
         let config = Config::default();
         let prices = PriceBook::load(&config).unwrap();
         let jobs = plan(&args(), &config, &prices, def(grid_workload, params)).unwrap();

@@ -2,8 +2,6 @@
 //! driven through its real client (the AWS SDKs for Bedrock and SageMaker),
 //! measured, and written to disk with the server-reported metrics.
 
-use std::time::Duration;
-
 use clap::Parser;
 
 use super::args::BenchArgs;
@@ -26,23 +24,9 @@ static DEF: BenchDef = BenchDef {
     file: file!(),
     line: line!(),
     workload,
-    samples: None,
-    warmup: None,
-    concurrency: &[],
-    targets: &[],
-    timeout_ms: None,
-    limits: &[],
     ignore: None,
-    rate: None,
-    arrival: None,
-    duration_ms: None,
-    grace_ms: None,
-    stages: None,
-    sweep: None,
-    max_in_flight: None,
-    slo: None,
     check: None,
-    params: &[],
+    settings: &[],
 };
 
 fn read_records(target: &str) -> Vec<RequestRecord> {
@@ -119,7 +103,10 @@ fn sim_failures_reach_each_client_as_its_service_sends_them() {
         for (target, (class, status)) in
             ["sim-bedrock", "sim-bedrock-invoke", "sim-sagemaker"].into_iter().zip(expected)
         {
-            let resolved = crate::config::resolve(&config, target, Some(Duration::from_secs(5))).expect("built in");
+            let flags: crate::settings::SettingsLayer = toml::from_str("timeout = \"5s\"").expect("a layer");
+            let layers = [crate::settings::Layer { source: &crate::settings::Source::Flags, settings: &flags }];
+            let settings = crate::settings::Settings::resolve(&layers, |_, _| Ok(())).expect("settings");
+            let resolved = crate::config::resolve(&config, target, &settings).expect("built in");
             let host = SimHost::start(sim.clone()).expect("sim");
             let runtime = load::client_runtime(1).expect("runtime");
             let record = runtime.block_on(async {

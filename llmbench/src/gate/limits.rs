@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::metric::Scale;
 use crate::stats::LevelSummary;
-use crate::stats::compare::{self, ChangeKind, Sample, Settings};
+use crate::stats::compare::{self, ChangeKind, Sample, Statistics};
 
 pub use crate::settings::{Check, Limit, LimitError};
 
@@ -46,7 +46,7 @@ impl Limit {
         source: &str,
         current: (&LevelSummary, &Sample),
         baseline: Option<(&LevelSummary, &Sample)>,
-        settings: &Settings,
+        settings: &Statistics,
     ) -> LimitOutcome {
         let unit = self.metric.unit;
         let mut out = LimitOutcome {
@@ -82,8 +82,8 @@ impl Limit {
                     return out;
                 };
                 let budgeted = match self.metric.scale {
-                    Scale::Relative => Settings { noise_threshold: budget, ..*settings },
-                    Scale::Absolute => Settings { rate_noise_threshold: budget, ..*settings },
+                    Scale::Relative => Statistics { noise_threshold: budget, ..*settings },
+                    Scale::Absolute => Statistics { rate_noise_threshold: budget, ..*settings },
                 };
                 let c = compare::compare(
                     base_sample,
@@ -172,64 +172,4 @@ pub struct LimitOutcome {
     pub ci: Option<[f64; 2]>,
     /// One line for people: which limit, measured value, baseline.
     pub message: String,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::settings::Op;
-
-    fn ok(text: &str) -> Limit {
-        Limit::parse(text).unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    fn bad(text: &str) -> String {
-        let e = Limit::parse(text).unwrap_err();
-        assert_eq!(e.text, text);
-        e.to_string()
-    }
-
-    #[test]
-    fn the_documented_examples_parse() {
-        assert_eq!(ok("ttft.p90<=500ms").check, Check::Absolute { op: Op::Le, value: 500.0 });
-        assert_eq!(ok("tpot.p50 < 0.1s").check, Check::Absolute { op: Op::Lt, value: 100.0 });
-        assert_eq!(ok("itl.p99<=800us").check, Check::Absolute { op: Op::Le, value: 0.8 });
-        assert_eq!(ok("e2e.p50<=300").check, Check::Absolute { op: Op::Le, value: 300.0 });
-        assert_eq!(ok("error_rate<=1%").check, Check::Absolute { op: Op::Le, value: 0.01 });
-        assert_eq!(ok("error_rate<0.05").check, Check::Absolute { op: Op::Lt, value: 0.05 });
-        assert_eq!(ok("output_tok_per_s>=100").check, Check::Absolute { op: Op::Ge, value: 100.0 });
-        assert_eq!(ok("req_per_s > 2/s").check, Check::Absolute { op: Op::Gt, value: 2.0 });
-        assert_eq!(ok("ttft.p50=+5%").check, Check::Relative { budget: 0.05 });
-        assert_eq!(ok("ttft.p50=5%").check, Check::Relative { budget: 0.05 });
-        assert_eq!(ok("output_tok_per_s=-5%").check, Check::Relative { budget: 0.05 });
-        assert_eq!(ok("error_rate=+1%").check, Check::Relative { budget: 0.01 });
-        assert_eq!(ok("goodput>=99%").check, Check::Absolute { op: Op::Ge, value: 0.99 });
-        assert_eq!(ok("cost_per_ok_request<=$0.002").check, Check::Absolute { op: Op::Le, value: 0.002 });
-        assert_eq!(ok("cost_per_ok_request<=0.002").check, Check::Absolute { op: Op::Le, value: 0.002 });
-        assert_eq!(ok("cost_per_ok_request=+10%").check, Check::Relative { budget: 0.1 });
-        assert!(ok(" ttft.p50 = +5% ").is_relative());
-        assert_eq!(ok(" ttft.p90 <= 1s ").to_string(), "ttft.p90 <= 1s");
-    }
-
-    #[test]
-    fn bad_limits_say_what_to_write() {
-        assert!(bad("ttft.p90").contains("expected `metric<=value`"));
-        assert!(bad("ttft<=5ms").contains("ttft needs a statistic, e.g. ttft.p90"));
-        assert!(bad("latency.p50<=5ms").contains("unknown metric \"latency\""));
-        assert!(bad("ttft.p90<=").contains("missing value"));
-        assert!(bad("ttft.p90<=fast").contains("\"fast\" is not a number"));
-        assert!(bad("ttft.p90<=5h").contains("unknown unit \"h\" for ttft.p90"));
-        assert!(bad("ttft.p90=<5ms").contains("unknown operator `=<`"));
-        assert!(bad("ttft.p90==5%").contains("unknown operator `==`"));
-        assert!(bad("ttft.p50=5ms").contains("a relative limit is a percentage"));
-        assert!(bad("ttft.p50=-5%").contains("lower-is-better: a budget says how much it may grow, e.g. ttft.p50=+5%"));
-        assert!(bad("output_tok_per_s=+5%").contains("may drop, e.g. output_tok_per_s=-5%"));
-        assert!(bad("error_rate<=2").contains("write 2% or a number ≤ 1"));
-        assert!(bad("ttft.p50<=-5ms").contains("is not a number"));
-        assert!(bad("output_tok_per_s>=100ms").contains("write a bare number"));
-        assert_eq!(
-            bad("x"),
-            "invalid limit \"x\": expected `metric<=value`, `metric>=value` or `metric=+N%` (e.g. ttft.p90<=500ms)"
-        );
-    }
 }

@@ -1,7 +1,7 @@
 //! Automatic sweeps: the level after each one (the sweep grammar is
 //! `crate::settings::SweepSpec`; the analysis of a sweep is `stats::knee`).
 
-pub(crate) use crate::settings::{AUTO_MAX_CONCURRENCY, AUTO_MAX_LEVELS, AUTO_MAX_RATE, Level, SweepSpec};
+pub(crate) use crate::settings::{AUTO_MAX_CONCURRENCY, AUTO_MAX_LEVELS, AUTO_MAX_RATE, Level};
 
 /// The level after `level` in an automatic sweep, if any.
 pub(crate) fn auto_next(level: Level) -> Option<Level> {

@@ -242,7 +242,7 @@ fn write_verdict(root: &Path, bench: &str) {
     let store = crate::baseline::Store::new(root.to_owned(), None);
     let cur = store.load(bench, "sim", "new").unwrap().unwrap();
     let base = store.load(bench, "sim", "base").unwrap().unwrap();
-    let settings = crate::stats::compare::Settings { nresamples: 200, ..Default::default() };
+    let settings = crate::stats::compare::Statistics { nresamples: 200, ..Default::default() };
     let current = Run { summary: &cur.summary, records: &cur.records };
     let baseline = Run { summary: &base.summary, records: &base.records };
     let mut c = gate::compare_runs(("base", baseline.clone()), ("new", current.clone()), &settings, Vec::new());

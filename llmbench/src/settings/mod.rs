@@ -21,8 +21,8 @@
 //! durations. This module is the bottom of the crate: it knows no runner,
 //! provider or report; they consume what it resolves.
 
-mod layer;
 mod limit;
+mod merge;
 mod rate;
 mod slo;
 mod stages;
@@ -30,16 +30,19 @@ mod sweep;
 pub mod value;
 mod volume;
 
-use std::collections::BTreeMap;
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub(crate) use layer::SHAPE_KEYS;
-pub use layer::SettingsLayer;
-pub use limit::{Check, Limit, LimitError, Op};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use value::{Count, Levels, Positive, PositiveTime, Rates, Spec, Time};
+
+pub use limit::{Check, Limit, LimitError};
+pub use merge::{Layer, SettingsError, Source};
+use merge::{Merged, merge};
 pub use rate::{Arrival, Rate};
-pub use slo::{REQUEST_METRICS, Slo, ms as slo_ms};
+pub use slo::{Slo, ms as slo_ms};
 pub use stages::{Stage, StageValue, StagesPlan};
 pub use sweep::{AUTO_MAX_CONCURRENCY, AUTO_MAX_LEVELS, AUTO_MAX_RATE, Level, SweepSpec};
 pub use volume::{HOURS_PER_MONTH, Volume};
@@ -60,71 +63,142 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// request timeout.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(30);
 
-/// Where a layer of settings came from: what an error or a limit names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// Flags of the command line (or their `LLMBENCH_*` variables).
-    Flags,
-    /// A table of a config file: `[benches.NAME]`, `[targets.NAME]`, `[defaults]`.
-    Config {
-        /// The file.
-        path: PathBuf,
-        /// The table's dotted name (`benches.summarise`).
-        table: String,
-        /// The table header's 1-based line.
-        line: usize,
-    },
-    /// `#[llm_bench(...)]` on a function.
-    Attribute {
-        /// `file!()` of the benchmark.
-        file: &'static str,
-        /// The line of the function.
-        line: u32,
-    },
+/// The settings of one layer (flags, a config table, an attribute); unset
+/// ones are `None` (or empty) and fall through to the next layer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsLayer {
+    /// Measured requests per load level (default 100).
+    #[arg(long = "sample-size", value_name = "N", env = "LLMBENCH_SAMPLE_SIZE", help_heading = "Settings")]
+    pub samples: Option<Spec<Positive>>,
+    /// Warm-up requests per load level, discarded (default 10).
+    #[arg(long = "warm-up", value_name = "N", env = "LLMBENCH_WARM_UP", help_heading = "Settings")]
+    pub warmup: Option<Spec<Count>>,
+    /// Concurrency levels, closed loop (`1,8,32`; default 1).
+    #[arg(long, value_name = "LIST", env = "LLMBENCH_CONCURRENCY", help_heading = "Load")]
+    pub concurrency: Option<Spec<Levels>>,
+    /// Targets to run against, side by side (default: the built-in `sim`).
+    #[arg(
+        long = "target",
+        value_name = "NAME",
+        env = "LLMBENCH_TARGET",
+        value_delimiter = ',',
+        help_heading = "Settings"
+    )]
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "value::one_or_many")]
+    pub targets: Vec<String>,
+    /// Per-request total timeout (`30s`; default 300s).
+    #[arg(long, value_name = "DURATION", env = "LLMBENCH_TIMEOUT", help_heading = "Settings")]
+    pub timeout: Option<Spec<PositiveTime>>,
+    /// Time allowed until the first content (default 120s).
+    #[arg(long, value_name = "DURATION", env = "LLMBENCH_FIRST_CONTENT_TIMEOUT", help_heading = "Settings")]
+    pub first_content_timeout: Option<Spec<PositiveTime>>,
+    /// TCP/TLS connect timeout (default 10s).
+    #[arg(long, value_name = "DURATION", env = "LLMBENCH_CONNECT_TIMEOUT", help_heading = "Settings")]
+    pub connect_timeout: Option<Spec<PositiveTime>>,
+    /// Open loop at this rate (`50/s`, `1200/m`); a list runs one level per rate.
+    #[arg(long, value_name = "RATE", env = "LLMBENCH_RATE", help_heading = "Load")]
+    pub rate: Option<Spec<Rates>>,
+    /// Open-loop arrivals: constant, poisson (default) or gamma:<burstiness>.
+    #[arg(long, value_name = "ARRIVAL", env = "LLMBENCH_ARRIVAL", help_heading = "Load")]
+    pub arrival: Option<Spec<Arrival>>,
+    /// Run each level for this long (`30s`, `2m`) instead of a request count.
+    #[arg(long, value_name = "DURATION", env = "LLMBENCH_DURATION", help_heading = "Load")]
+    pub duration: Option<Spec<PositiveTime>>,
+    /// After a duration-bounded level, let requests in flight finish for
+    /// this long, then cut them (default 30s, at most the timeout).
+    #[arg(long, value_name = "DURATION", env = "LLMBENCH_GRACE", help_heading = "Load")]
+    pub grace: Option<Spec<Time>>,
+    /// Stages with linear ramps (`30s@5/s,1m@50/s`, `20s@4,1m@32`, `spike:10/s*5`).
+    #[arg(long, value_name = "STAGES", env = "LLMBENCH_STAGES", help_heading = "Load")]
+    pub stages: Option<Spec<StagesPlan>>,
+    /// Sweep load levels and report the knee (`1,2,4,8`, `5/s,10/s`, `auto`, `auto:rate`, `3x:20/s`).
+    #[arg(long, value_name = "SWEEP", env = "LLMBENCH_SWEEP", help_heading = "Load")]
+    pub sweep: Option<Spec<SweepSpec>>,
+    /// Open loop: at most this many requests in flight (later ones wait,
+    /// and the wait counts in their latency).
+    #[arg(long, value_name = "N", env = "LLMBENCH_MAX_IN_FLIGHT", help_heading = "Load")]
+    pub max_in_flight: Option<Spec<Positive>>,
+    /// SLOs for goodput (`ttft<=500ms,tpot<=100ms,p99 e2e<=2s,goodput>=99%`).
+    #[arg(long, value_name = "SLOS", env = "LLMBENCH_SLO", help_heading = "Load")]
+    pub slo: Option<Spec<Slo>>,
+    /// A limit (repeatable): `ttft.p90<=500ms`, `error_rate<=1%`,
+    /// `output_tok_per_s>=100`, `ttft.p50=+5%` (relative to the baseline).
+    /// A failed limit exits 3. Limits of every layer apply.
+    #[arg(long = "limit", value_name = "LIMIT", env = "LLMBENCH_LIMIT", value_delimiter = ';', help_heading = "Gate")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "value::one_or_many")]
+    pub limits: Vec<Spec<Limit>>,
+    /// Project cost to this many successful requests per second, minute,
+    /// hour, day or month (`1000/h`).
+    #[arg(long, value_name = "RATE", env = "LLMBENCH_PROJECT", help_heading = "Settings")]
+    pub project: Option<Spec<Volume>>,
+    /// A parameter grid (`params = { temperature = [0.0, 0.7] }`): each
+    /// combination runs as a sub-benchmark `name/key=value/…`.
+    #[arg(skip)]
+    pub params: Option<value::Grid>,
+    /// A LiteLLM `model_prices_and_context_window.json` to take prices
+    /// from (relative to llmbench.toml; `[defaults]` only).
+    #[arg(skip)]
+    pub litellm_prices: Option<PathBuf>,
 }
 
-impl Source {
-    /// Where a limit came from, as results and reports show it.
-    pub fn limit_label(&self) -> String {
-        match self {
-            Source::Flags => "--limit".into(),
-            Source::Config { path, .. } => {
-                path.file_name().map_or_else(|| "llmbench.toml".into(), |n| n.to_string_lossy().into_owned())
-            }
-            Source::Attribute { .. } => "#[llm_bench]".into(),
+/// The keys whose presence in a layer makes that layer choose the whole
+/// load shape, in their order of preference within one layer.
+pub(crate) const SHAPE_KEYS: [&str; 4] = ["stages", "sweep", "rate", "concurrency"];
+
+/// The keys of a layer, as a list and as one constant each: what
+/// `#[llm_bench]` checks option names against at compile time (an unknown
+/// option names no constant of `__private::setting_keys`).
+macro_rules! keys {
+    ($($key:ident),* $(,)?) => {
+        #[cfg_attr(not(test), allow(dead_code))]
+        pub(crate) const KEYS: &[&str] = &[$(stringify!($key)),*];
+
+        /// One constant per setting key (not public API).
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals, missing_docs)]
+        pub mod setting_keys {
+            $(pub const $key: () = ();)*
         }
+    };
+}
+
+keys!(
+    samples,
+    warmup,
+    concurrency,
+    targets,
+    timeout,
+    first_content_timeout,
+    connect_timeout,
+    rate,
+    arrival,
+    duration,
+    grace,
+    stages,
+    sweep,
+    max_in_flight,
+    slo,
+    limits,
+    project,
+    params,
+    litellm_prices,
+);
+
+impl SettingsLayer {
+    /// The layer as a JSON object of the keys it sets (nothing for unset ones).
+    pub(crate) fn to_map(&self) -> serde_json::Map<String, serde_json::Value> {
+        let Ok(serde_json::Value::Object(mut map)) = serde_json::to_value(self) else {
+            unreachable!("a struct serializes to an object")
+        };
+        map.retain(|_, v| !v.is_null());
+        map
     }
-}
 
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Source::Flags => f.write_str("the command line"),
-            Source::Config { path, table, line } => write!(f, "{}:{line}: [{table}]", path.display()),
-            Source::Attribute { file, line } => write!(f, "{file}:{line}: #[llm_bench(...)]"),
-        }
+    /// The layer from a JSON object of keys (what [`to_map`](Self::to_map) made).
+    pub(crate) fn from_map(map: serde_json::Map<String, serde_json::Value>) -> Result<SettingsLayer, String> {
+        serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| e.to_string())
     }
-}
-
-/// A setting that cannot be used: which one, where it was written, why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{origin}: {key}: {message}")]
-pub struct SettingsError {
-    /// Where the setting was written.
-    pub origin: Source,
-    /// The key (`rate`, `params`).
-    pub key: String,
-    /// What is wrong and what to do.
-    pub message: String,
-}
-
-/// One layer and where it came from, highest precedence first in a list.
-#[derive(Debug, Clone, Copy)]
-pub struct Layer<'a> {
-    /// Where it came from.
-    pub source: &'a Source,
-    /// What it sets.
-    pub settings: &'a SettingsLayer,
 }
 
 /// A limit and where it was declared.
@@ -166,6 +240,50 @@ pub struct LoadPlan {
     pub slo: Slo,
 }
 
+impl LoadPlan {
+    /// Whether any level is open loop.
+    pub fn is_open(&self) -> bool {
+        match &self.shape {
+            Shape::Levels(levels) => levels.iter().any(|l| matches!(l, Level::Rate(_))),
+            Shape::Auto(level) => matches!(level, Level::Rate(_)),
+            Shape::Stages(s) => s.is_rate(),
+        }
+    }
+
+    /// The concurrency levels, for the `settings.concurrency` of results.
+    pub fn concurrencies(&self) -> Vec<u32> {
+        match &self.shape {
+            Shape::Levels(levels) => levels
+                .iter()
+                .filter_map(|l| match l {
+                    Level::Concurrency(c) => Some(*c),
+                    Level::Rate(_) => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The plan as JSON, for `settings.load` in results.
+    pub fn describe(&self) -> serde_json::Value {
+        let shape = match &self.shape {
+            Shape::Levels(levels) => json!({ "levels": levels }),
+            Shape::Auto(start) => json!({ "auto_from": start }),
+            Shape::Stages(stages) => json!({ "stages": stages }),
+        };
+        json!({
+            "mode": if self.is_open() { "open" } else { "closed" },
+            "shape": shape,
+            "sweep": self.sweep,
+            "arrival": self.is_open().then(|| self.arrival.to_string()),
+            "duration_s": self.duration.map(|d| d.as_secs_f64()),
+            "grace_s": self.duration.map(|_| self.grace.as_secs_f64()),
+            "max_in_flight": self.max_in_flight,
+            "slo": self.slo.describe(),
+        })
+    }
+}
+
 /// The resolved settings of one benchmark × target.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -191,42 +309,6 @@ pub struct Settings {
     pub project: Option<Volume>,
 }
 
-/// The layers merged into one, and which layer set each key.
-struct Merged {
-    layer: SettingsLayer,
-    from: BTreeMap<String, Source>,
-    limits: Vec<SourcedLimit>,
-}
-
-/// Merges `layers` (highest precedence first) by the rules of the module docs.
-fn merge(layers: &[Layer<'_>]) -> Merged {
-    let mut map = serde_json::Map::new();
-    let mut from = BTreeMap::new();
-    let mut limits = Vec::new();
-    let mut shape_from: Option<usize> = None;
-    for (i, layer) in layers.iter().enumerate() {
-        for spec in &layer.settings.limits {
-            limits.push(SourcedLimit { limit: spec.get().clone(), source: layer.source.limit_label() });
-        }
-        for (key, value) in layer.settings.to_map() {
-            if key == "limits" || map.contains_key(&key) {
-                continue;
-            }
-            if SHAPE_KEYS.contains(&key.as_str()) {
-                if shape_from.is_some_and(|s| s != i) {
-                    continue;
-                }
-                shape_from = Some(i);
-            }
-            from.insert(key.clone(), layer.source.clone());
-            map.insert(key, value);
-        }
-    }
-    // Each value was parsed when its layer was read; this cannot fail.
-    let layer = SettingsLayer::from_map(map).expect("merged settings re-read");
-    Merged { layer, from, limits }
-}
-
 impl Settings {
     /// Merges `layers` (highest precedence first) and fills in the
     /// built-in defaults. `check_param` validates a grid entry (the
@@ -242,7 +324,7 @@ impl Settings {
             message,
         };
         let mut params = Vec::new();
-        for (key, values) in m.params.iter().flatten() {
+        for (key, values) in m.params.iter().flat_map(|g| &g.0) {
             let values: Vec<String> = values.iter().map(|v| v.0.clone()).collect();
             if values.is_empty() {
                 return Err(error("params", format!("param {key} needs at least one value")));
@@ -306,3 +388,27 @@ fn load_plan(m: &SettingsLayer, timeout: Duration) -> LoadPlan {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod layer_tests {
+    use super::*;
+
+    #[test]
+    fn keys_name_every_field() {
+        // serde lists the fields it knows when it meets an unknown one.
+        let e = toml::from_str::<SettingsLayer>("no_such_key = 1").unwrap_err().to_string();
+        let listed: Vec<&str> = e.split('`').skip(3).step_by(2).collect();
+        assert_eq!(listed, KEYS, "{e}");
+    }
+
+    #[test]
+    fn a_layer_round_trips_through_json() {
+        let layer: SettingsLayer = toml::from_str(
+            "samples = 5\nconcurrency = [1, 8]\nrate = [\"5/s\", \"10/s\"]\nlimits = [\"ttft.p90<=500ms\"]\nparams = { temperature = [0.0, 0.7] }\n",
+        )
+        .unwrap();
+        let map = layer.to_map();
+        assert_eq!(map.len(), 5, "{map:?}");
+        assert_eq!(SettingsLayer::from_map(map).unwrap(), layer);
+    }
+}

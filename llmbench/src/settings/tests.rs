@@ -85,8 +85,9 @@ fn params_keep_their_text() {
     assert_eq!(
         s.params,
         [
+            ("temperature".to_owned(), vec!["0.0".to_owned(), "0.7".to_owned()]),
             ("max_tokens".to_owned(), vec!["256".to_owned()]),
-            ("temperature".to_owned(), vec!["0.0".to_owned(), "0.7".to_owned()])
-        ]
+        ],
+        "in the order written"
     );
 }

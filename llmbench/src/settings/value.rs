@@ -171,6 +171,91 @@ fn float_text(v: f64) -> String {
     if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 { format!("{v:.1}") } else { v.to_string() }
 }
 
+/// A parameter grid as written: keys in the order they appear (they name
+/// sub-benchmarks `name/key=value/…`), each with its values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Grid(pub Vec<(String, Vec<Scalar>)>);
+
+impl Serialize for Grid {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Grid {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Grid, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Grid;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a table of parameter lists, e.g. { temperature = [0.0, 0.7] }")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Grid, A::Error> {
+                let mut out: Vec<(String, Vec<Scalar>)> = Vec::new();
+                while let Some((key, values)) = map.next_entry::<String, OneOrMany>()? {
+                    if out.iter().any(|(k, _)| *k == key) {
+                        return Err(de::Error::custom(format!("param {key} is listed twice")));
+                    }
+                    out.push((key, values.0));
+                }
+                Ok(Grid(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A list of scalars, or one.
+struct OneOrMany(Vec<Scalar>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<OneOrMany, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Many(Vec<Scalar>),
+            One(Scalar),
+        }
+        Ok(OneOrMany(match Either::deserialize(d)? {
+            Either::Many(v) => v,
+            Either::One(s) => vec![s],
+        }))
+    }
+}
+
+/// A list of strings' values, or one string standing for a list of one
+/// (`targets = "local"`); an item's own error is kept.
+pub fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct V<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string or a list of strings")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<T>, E> {
+            use serde::de::IntoDeserializer;
+            T::deserialize(v.into_deserializer()).map(|t| vec![t])
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(item) = seq.next_element()? {
+                out.push(item);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_any(V(std::marker::PhantomData))
+}
+
 /// The longest duration any setting accepts: beyond it a typo is likelier
 /// than intent, and `Instant` arithmetic could overflow.
 pub const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
@@ -359,6 +444,22 @@ mod tests {
         let e = toml::from_str::<Doc>("v = [1, 0]").unwrap_err().to_string();
         assert!(e.contains("at least 1"), "{e}");
         assert!(toml::from_str::<Doc>("v = []").is_err());
+    }
+
+    #[test]
+    fn a_grid_keeps_its_order() {
+        #[derive(Debug, Deserialize)]
+        struct G {
+            p: Grid,
+        }
+        let g: G = toml::from_str("p = { temperature = [0.0, 0.7], max_tokens = [256, 1024], seed = 3 }").unwrap();
+        let keys: Vec<&str> = g.p.0.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["temperature", "max_tokens", "seed"]);
+        assert_eq!(g.p.0[0].1, [Scalar("0.0".into()), Scalar("0.7".into())]);
+        let json = serde_json::to_string(&g.p).unwrap();
+        assert_eq!(json, r#"{"temperature":["0.0","0.7"],"max_tokens":["256","1024"],"seed":["3"]}"#);
+        let back: Grid = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, g.p);
     }
 
     #[test]
