@@ -23,6 +23,7 @@ pub(crate) mod load;
 #[cfg(any(feature = "mock", all(test, feature = "_eventstream")))]
 pub mod mock;
 pub(crate) mod provider;
+pub(crate) mod redact;
 pub mod report;
 pub mod results;
 pub(crate) mod rng;

@@ -119,6 +119,24 @@ impl Provider {
             #[cfg(feature = "sagemaker")]
             Provider::SageMaker(p) => p.send(req, timeline).await,
         }
+        // Where error text is born, once per failed request: a server may
+        // echo the key it was sent, an error may quote a URL with
+        // credentials (docs/security.md).
+        .map_err(crate::redact::redact_error)
+    }
+}
+
+/// Registers the secrets of an HTTP target for redaction: its API key and
+/// any password (or token-like user name) in its `base_url`.
+pub(crate) fn register_secrets(api_key: Option<&str>, base_url: &str) {
+    if let Some(key) = api_key {
+        crate::redact::register(key);
+    }
+    if let Ok(url) = reqwest::Url::parse(base_url) {
+        crate::redact::register(url.username());
+        if let Some(password) = url.password() {
+            crate::redact::register(password);
+        }
     }
 }
 

@@ -126,7 +126,7 @@ impl OpenAiProvider {
             _ => {
                 return Err(format!(
                     "base_url {:?} is not an http(s) URL (example: http://127.0.0.1:8000/v1)",
-                    settings.base_url
+                    crate::redact::redact_url(&settings.base_url)
                 ));
             }
         }
@@ -137,6 +137,7 @@ impl OpenAiProvider {
             .map(|key| super::secret_header(&format!("Bearer {key}")))
             .transpose()?;
         let client = super::http_client(settings.connect_timeout)?;
+        super::register_secrets(settings.api_key.as_deref(), &settings.base_url);
         Ok(OpenAiProvider { client, url, auth, settings })
     }
 
