@@ -22,6 +22,7 @@ pub mod gate;
 pub(crate) mod load;
 #[cfg(any(feature = "mock", all(test, feature = "_eventstream")))]
 pub mod mock;
+pub(crate) mod process;
 pub(crate) mod provider;
 pub(crate) mod redact;
 pub mod report;

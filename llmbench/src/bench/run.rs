@@ -66,6 +66,12 @@ pub(super) fn run(args: &BenchArgs, config: &Config, selected: &[&'static BenchD
     if jobs.is_empty() {
         return Ok(exit_code::OK);
     }
+    // Before anything is sent: a run that would run out of descriptors
+    // would blame the endpoint for the client's limit.
+    let fd_limit = crate::process::raise_fd_limit();
+    if let Some(problem) = crate::process::fd_shortage(fd_limit, descriptors_needed(&jobs)) {
+        return Err(Failure::Usage(problem));
+    }
     let mut gate = Gate::new(args)?;
     if !args.test_mode() {
         gate.preflight(&jobs.iter().map(planned_summary).collect::<Vec<_>>())?;
@@ -190,6 +196,27 @@ fn plan(args: &BenchArgs, config: &Config, prices: &PriceBook, def: &'static Ben
     Ok(jobs)
 }
 
+/// About how many file descriptors the largest job needs: one per
+/// connection it may hold open (its highest concurrency, plus the open-loop
+/// cap), two for a simulator in this process (it holds the other end), and
+/// [`crate::process::FD_RESERVE`].
+fn descriptors_needed(jobs: &[Job]) -> u64 {
+    let per_job = |job: &Job| {
+        let staged = match &job.load.shape {
+            Shape::Stages(stages) if !stages.is_rate() => {
+                let most = stages.stages.iter().map(|s| s.target.value()).fold(stages.start.value(), f64::max);
+                most.ceil() as u64
+            }
+            _ => 0,
+        };
+        let closed = job.concurrency.iter().copied().max().map_or(1, u64::from).max(staged);
+        let connections = closed + job.load.max_in_flight.map_or(0, u64::from);
+        let ends = if matches!(job.target.connection, Connection::Sim { .. }) { 2 } else { 1 };
+        connections * ends
+    };
+    jobs.iter().map(per_job).max().unwrap_or(0) + crate::process::FD_RESERVE
+}
+
 fn options(job: &Job, capture_text: bool) -> RequestOptions {
     RequestOptions {
         deadlines: job.target.deadlines,
@@ -262,6 +289,9 @@ async fn bench_all(
             }
         })
     };
+    // Descriptors kept back while requests run, so results can be written
+    // even when the run exhausted them.
+    let mut reserve = crate::process::FdReserve::hold();
     let root = results::default_root();
     let mut code = exit_code::OK;
     for job in jobs {
@@ -270,8 +300,10 @@ async fn bench_all(
         let dir = results::run_dir(&root, &job.id, &job.target.identity.name, results::NEW_DIR);
         let (summary, records) = summary;
         gate.human(&terminal::table(&summary));
+        reserve.release();
         // Compares with the previous new/ before replacing it, then saves.
         gate.judge(&summary, &records, &job.limits)?;
+        reserve = crate::process::FdReserve::hold();
         if let Some(log) = args.results_log.as_ref().filter(|_| !args.discard_baseline) {
             append_line(log, &dir.join(results::SUMMARY_FILE).display().to_string())
                 .map_err(|e| Failure::Error(format!("cannot append to {}: {e}", log.display())))?;
@@ -297,6 +329,7 @@ async fn bench_all(
         }
     }
     watcher.abort();
+    reserve.release();
     // Run alone (`cargo bench`), the binary writes the report itself;
     // under `cargo llmbench` (which passes a results log) that writes one for all.
     if args.results_log.is_none() && !args.noplot {
@@ -482,6 +515,18 @@ mod tests {
         };
         assert!(message.starts_with("#[llm_bench] limits of summarise (benches/b.rs:3): "), "{message}");
         assert!(message.contains("\"ttft<=5ms\""), "{message}");
+    }
+
+    #[test]
+    fn descriptors_needed_follow_the_largest_job() {
+        let config = Config::default();
+        let prices = PriceBook::load(&config).unwrap();
+        let args = BenchArgs::try_parse_from(["bench", "--bench", "--concurrency", "1,500"]).unwrap();
+        let jobs = plan(&args, &config, &prices, def(grid_workload, &[])).unwrap();
+        // 500 connections to the in-process simulator hold both their ends.
+        assert_eq!(descriptors_needed(&jobs), 2 * 500 + crate::process::FD_RESERVE);
+        let message = crate::process::fd_shortage(Some(256), descriptors_needed(&jobs)).unwrap();
+        assert!(message.contains("the limit is 256") && message.contains("1064"), "{message}");
     }
 
     #[test]

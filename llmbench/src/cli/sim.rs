@@ -34,6 +34,8 @@ pub(crate) struct SimArgs {
 /// Serves until Ctrl-C; returns the exit code.
 pub(crate) fn run(args: &SimArgs) -> anyhow::Result<i32> {
     let sim = sim_config(args)?;
+    // Every client connection costs the server a descriptor.
+    crate::process::raise_fd_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(async {
         let addr = SocketAddr::new(args.host, args.port);

@@ -113,12 +113,7 @@ impl AnthropicProvider {
                     format!("connect timed out: {}", openai::describe(&e)),
                 ));
             }
-            Ok(Err(e)) => {
-                return Err(RequestError::new(
-                    ErrorClass::Server,
-                    format!("connection failed: {}", openai::describe(&e)),
-                ));
-            }
+            Ok(Err(e)) => return Err(super::connection_failed(&e)),
             Ok(Ok(response)) => response,
         };
         tl.mark_headers(headers_at);

@@ -326,6 +326,10 @@ where
         SdkError::DispatchFailure(failure) if failure.is_timeout() => {
             RequestError::new(ErrorClass::Timeout, format!("connect timed out: {}", one_line(&err)))
         }
+        SdkError::DispatchFailure(_) if crate::process::is_local_exhaustion(&err) => RequestError::new(
+            ErrorClass::Local,
+            format!("{}: connection failed: {}", super::LOCAL_EXHAUSTION, one_line(&err)),
+        ),
         SdkError::DispatchFailure(_) => {
             RequestError::new(ErrorClass::Server, format!("connection failed: {}", one_line(&err)))
         }

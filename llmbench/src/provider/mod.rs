@@ -14,7 +14,7 @@ pub(crate) mod openai;
 pub(crate) mod sagemaker;
 mod sse;
 
-use crate::record::{RequestError, Timeline};
+use crate::record::{ErrorClass, RequestError, Timeline};
 
 /// Who said a chat message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,6 +139,22 @@ pub(crate) fn register_secrets(api_key: Option<&str>, base_url: &str) {
         }
     }
 }
+
+/// The error of a request whose connection could not be made: `local` when
+/// a client-side resource ran out (too many open files, no memory), which
+/// is never the endpoint's fault; otherwise `server`.
+pub(crate) fn connection_failed(e: &reqwest::Error) -> RequestError {
+    let detail = openai::describe(e);
+    if crate::process::is_local_exhaustion(e) {
+        RequestError::new(ErrorClass::Local, format!("{LOCAL_EXHAUSTION}: connection failed: {detail}"))
+    } else {
+        RequestError::new(ErrorClass::Server, format!("connection failed: {detail}"))
+    }
+}
+
+/// The start of a `local` error's message.
+pub(crate) const LOCAL_EXHAUSTION: &str =
+    "a client-side resource ran out (not the endpoint's fault; raise `ulimit -n` or lower the load)";
 
 /// The HTTP client shared by the HTTP providers (OpenAI-compatible and
 /// Anthropic): one connection pool, `TCP_NODELAY`, and no overall timeout,

@@ -152,9 +152,7 @@ impl OpenAiProvider {
             Ok(Err(e)) if e.is_timeout() => {
                 return Err(RequestError::new(ErrorClass::Timeout, format!("connect timed out: {}", describe(&e))));
             }
-            Ok(Err(e)) => {
-                return Err(RequestError::new(ErrorClass::Server, format!("connection failed: {}", describe(&e))));
-            }
+            Ok(Err(e)) => return Err(super::connection_failed(&e)),
             Ok(Ok(response)) => response,
         };
         tl.mark_headers(headers_at);
