@@ -19,6 +19,7 @@ pub(crate) mod cli;
 pub mod config;
 pub mod cost;
 pub mod gate;
+pub(crate) mod interrupt;
 pub(crate) mod load;
 #[cfg(any(feature = "mock", all(test, feature = "_eventstream")))]
 pub mod mock;
@@ -30,6 +31,7 @@ pub mod results;
 pub(crate) mod rng;
 pub mod sim;
 pub mod stats;
+pub(crate) mod term;
 
 pub use bench::registry::BenchDef;
 pub use llmbench_macros::llm_bench;

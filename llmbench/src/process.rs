@@ -1,11 +1,14 @@
 //! The operating system's side of running benchmarks: file descriptor
-//! limits, and telling a client-side resource shortage from an endpoint's
-//! fault.
+//! limits, SIGPIPE, and `cargo llmbench`'s child processes (signals
+//! forwarded to them, and no child outliving its parent).
 //!
 //! Everything here is a no-op where the platform has no such thing, so the
 //! callers need no `cfg`.
 
 use std::io;
+use std::process::{Command, ExitStatus};
+
+use crate::exit_code;
 
 /// Descriptors kept free besides one per connection: results files, the
 /// runtime's own (epoll, eventfd, timers), the simulator's listener, TLS
@@ -106,6 +109,183 @@ fn is_exhaustion_errno(_errno: i32) -> bool {
     false
 }
 
+/// Puts SIGPIPE back to its default, as command-line tools do: a reader
+/// that went away (`cargo llmbench … | head -1`) ends this process quietly
+/// instead of making every print fail. Only for processes that do not
+/// write to sockets (a peer that closed would kill them too).
+pub(crate) fn default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to SIG_DFL has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// The variable through which `cargo llmbench` tells a benchmark binary its
+/// pid, so the child can notice being orphaned where `PR_SET_PDEATHSIG`
+/// does not exist.
+pub(crate) const PARENT_PID_ENV: &str = "LLMBENCH_PARENT_PID";
+
+/// Runs `cmd` to its end and returns its exit code (128 + the signal for a
+/// child killed by one). On unix, SIGINT, SIGTERM and SIGHUP received
+/// meanwhile are forwarded to the child (it stops, keeping what it
+/// measured) and waited for; on Linux the child also gets SIGTERM when
+/// this process dies, so no benchmark keeps sending load unattended.
+pub(crate) fn run_child(cmd: &mut Command) -> io::Result<i32> {
+    cmd.env(PARENT_PID_ENV, std::process::id().to_string());
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: getpid() before the fork; after it only async-signal-safe
+        // calls (prctl, getppid) and no allocation.
+        let parent = unsafe { libc::getpid() };
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong, 0, 0, 0) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                // The parent died between fork and prctl: do not start.
+                if libc::getppid() != parent {
+                    return Err(io::Error::from_raw_os_error(libc::ESRCH));
+                }
+                Ok(())
+            });
+        }
+    }
+    let mut child = cmd.spawn()?;
+    forward::set_child(child.id());
+    let status = child.wait();
+    forward::set_child(0);
+    status.map(code_of)
+}
+
+/// A child's exit code, or 128 + the signal that killed it.
+fn code_of(status: ExitStatus) -> i32 {
+    if let Some(code) = status.code() {
+        return code;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return 128 + signal;
+        }
+    }
+    exit_code::ERROR
+}
+
+/// While it lives, SIGINT, SIGTERM and SIGHUP do not kill this process:
+/// they are forwarded to the running child ([`run_child`]) and remembered
+/// ([`Forwarding::received`]), so the caller can stop after the child and
+/// still write what the children measured.
+pub(crate) struct Forwarding {
+    #[cfg(unix)]
+    previous: Vec<(libc::c_int, libc::sigaction)>,
+}
+
+impl Forwarding {
+    /// Installs the forwarding handlers.
+    pub(crate) fn install() -> Forwarding {
+        #[cfg(unix)]
+        {
+            Forwarding { previous: forward::install() }
+        }
+        #[cfg(not(unix))]
+        {
+            Forwarding {}
+        }
+    }
+
+    /// The exit code for the signal received since [`Forwarding::install`]
+    /// (128 + its number), if one was.
+    pub(crate) fn received(&self) -> Option<i32> {
+        forward::received().map(|signal| 128 + signal)
+    }
+}
+
+impl Drop for Forwarding {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        forward::restore(&self.previous);
+    }
+}
+
+#[cfg(unix)]
+mod forward {
+    use std::sync::atomic::{AtomicI32, Ordering};
+
+    /// The running child's pid, 0 when none.
+    static CHILD: AtomicI32 = AtomicI32::new(0);
+    /// The last signal received, 0 when none.
+    static RECEIVED: AtomicI32 = AtomicI32::new(0);
+
+    const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+    extern "C" fn on_signal(signal: libc::c_int) {
+        RECEIVED.store(signal, Ordering::SeqCst);
+        let child = CHILD.load(Ordering::SeqCst);
+        if child > 0 {
+            // SAFETY: kill is async-signal-safe.
+            unsafe {
+                libc::kill(child, signal);
+            }
+        }
+    }
+
+    pub(super) fn set_child(pid: u32) {
+        CHILD.store(pid as i32, Ordering::SeqCst);
+        // A signal that came between the spawn and this store found no
+        // child: pass it on now.
+        let signal = RECEIVED.load(Ordering::SeqCst);
+        if pid > 0 && signal != 0 {
+            // SAFETY: sending a signal to our own child.
+            unsafe {
+                libc::kill(pid as i32, signal);
+            }
+        }
+    }
+
+    pub(super) fn received() -> Option<i32> {
+        Some(RECEIVED.load(Ordering::SeqCst)).filter(|&s| s != 0)
+    }
+
+    pub(super) fn install() -> Vec<(libc::c_int, libc::sigaction)> {
+        let mut previous = Vec::new();
+        for signal in SIGNALS {
+            // SAFETY: a zeroed sigaction is a valid value to fill in; the
+            // handler only touches atomics and calls kill.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+                action.sa_flags = libc::SA_RESTART;
+                libc::sigemptyset(&mut action.sa_mask);
+                let mut old: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(signal, &action, &mut old) == 0 {
+                    previous.push((signal, old));
+                }
+            }
+        }
+        previous
+    }
+
+    pub(super) fn restore(previous: &[(libc::c_int, libc::sigaction)]) {
+        for (signal, old) in previous {
+            // SAFETY: putting back the action sigaction gave us.
+            unsafe {
+                libc::sigaction(*signal, old, std::ptr::null_mut());
+            }
+        }
+    }
+}
+
+#[cfg(not(unix))]
+mod forward {
+    pub(super) fn set_child(_pid: u32) {}
+    pub(super) fn received() -> Option<i32> {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +316,72 @@ mod tests {
         #[cfg(unix)]
         assert!(is_local_exhaustion(&Wrapper(io::Error::from_raw_os_error(libc::EMFILE))));
         assert!(!is_local_exhaustion(&Wrapper(io::Error::from(io::ErrorKind::ConnectionRefused))));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_child_killed_by_a_signal_exits_128_plus_it() {
+        let code = run_child(Command::new("sh").args(["-c", "kill -TERM $$"])).expect("sh runs");
+        assert_eq!(code, exit_code::TERMINATED);
+        let code = run_child(Command::new("sh").args(["-c", "exit 3"])).expect("sh runs");
+        assert_eq!(code, 3);
+    }
+
+    /// Set in the helper process of [`a_child_dies_with_its_parent`].
+    #[cfg(target_os = "linux")]
+    const ORPHAN_PARENT_ENV: &str = "LLMBENCH_TEST_ORPHAN_PARENT";
+
+    /// The parent of [`a_child_dies_with_its_parent`]: this test binary run
+    /// again, starting `sleep` through [`run_child`] (the child prints its
+    /// pid, then sleeps).
+    #[cfg(target_os = "linux")]
+    #[test]
+    #[ignore = "a helper process of a_child_dies_with_its_parent"]
+    fn orphan_parent() {
+        if std::env::var_os(ORPHAN_PARENT_ENV).is_none() {
+            return;
+        }
+        let _ = run_child(Command::new("sh").args(["-c", "echo child $$; exec sleep 60"]));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_child_dies_with_its_parent() {
+        use std::io::BufRead;
+        let exe = std::env::current_exe().expect("the test binary");
+        let mut parent = Command::new(exe)
+            .args(["--exact", "process::tests::orphan_parent", "--ignored", "--nocapture", "--test-threads=1"])
+            .env(ORPHAN_PARENT_ENV, "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the helper starts");
+        let stdout = parent.stdout.take().expect("piped");
+        let child: u32 = std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            // libtest may print "test … ... " before it on the same line.
+            .find_map(|line| line.rsplit_once("child ").and_then(|(_, pid)| pid.trim().parse().ok()))
+            .expect("the child prints its pid");
+        parent.kill().expect("SIGKILL the parent");
+        parent.wait().expect("reap the parent");
+        let alive = || {
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+            let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next());
+            state.is_some_and(|s| s != "Z" && s != "X")
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while alive() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let orphaned = alive();
+        if orphaned {
+            // SAFETY: our own test's stray process.
+            unsafe {
+                libc::kill(child as i32, libc::SIGKILL);
+            }
+        }
+        assert!(!orphaned, "the child {child} outlived its parent");
     }
 
     #[test]

@@ -95,7 +95,8 @@ impl Gate {
         if self.to_stderr {
             eprintln!("{text}");
         } else {
-            println!("{text}");
+            // A closed stdout stops the run quietly instead of panicking.
+            crate::term::println(text);
         }
     }
 
@@ -281,8 +282,7 @@ pub(crate) fn write_outputs(outcomes: &[Outcome], md: bool, junit_path: Option<&
     }
     let text = markdown::render(outcomes);
     if md {
-        print!("{text}");
-        let _ = std::io::stdout().flush();
+        crate::term::print(&text);
     }
     if let Some(path) = junit_path {
         junit::write(outcomes, path)?;

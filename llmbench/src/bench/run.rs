@@ -26,6 +26,7 @@ use crate::provider::Provider;
 use crate::record::{Phase, RequestRecord};
 use crate::report::{events, terminal};
 use crate::results::{self, BenchInfo, ColdStart, FORMAT_VERSION, RunSettings, RunSummary, ToolInfo};
+use crate::term;
 use crate::workload::Workload;
 
 /// Measured requests per level when nothing else says.
@@ -56,7 +57,7 @@ pub(super) fn run(args: &BenchArgs, config: &Config, selected: &[&'static BenchD
     let mut jobs = Vec::new();
     for def in selected {
         if def.ignore.is_some_and(|ignore| ignore()) {
-            println!("Ignoring {} (ignore = true)", def.name);
+            term::println(&format!("Ignoring {} (ignore = true)", def.name));
             continue;
         }
         jobs.extend(
@@ -230,8 +231,7 @@ async fn test_all(jobs: &[Job], providers: &BTreeMap<String, Arc<Provider>>) -> 
     let mut failed = 0;
     for job in jobs {
         let name = &job.target.identity.name;
-        print!("Testing {} · {name}", job.id);
-        let _ = std::io::stdout().flush();
+        term::print(&format!("Testing {} · {name}", job.id));
         let record = load::run_one(
             &providers[name],
             &job.workload.request(0),
@@ -249,22 +249,22 @@ async fn test_all(jobs: &[Job], providers: &BTreeMap<String, Arc<Provider>>) -> 
         };
         if let Some(why) = checked {
             failed += 1;
-            println!("\nFAILED: check: {why}");
+            term::println(&format!("\nFAILED: check: {why}"));
             continue;
         }
         match &record.error {
-            None if record.chunks > 0 => println!(
+            None if record.chunks > 0 => term::println(&format!(
                 "\nSuccess ({} output tokens, TTFT {:.1} ms)",
                 record.output_tokens,
                 record.ttft_ms.unwrap_or(0.0)
-            ),
+            )),
             None => {
                 failed += 1;
-                println!("\nFAILED: the response had no content");
+                term::println("\nFAILED: the response had no content");
             }
             Some(e) => {
                 failed += 1;
-                println!("\nFAILED: {e}");
+                term::println(&format!("\nFAILED: {e}"));
             }
         }
     }
@@ -280,15 +280,8 @@ async fn bench_all(
     reserved: usize,
 ) -> Result<i32, Failure> {
     let cancel = Cancel::default();
-    let watcher = {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\ninterrupted: keeping the requests that completed");
-                cancel.cancel();
-            }
-        })
-    };
+    // SIGINT, SIGTERM, SIGHUP, a closed stdout: stop, keep, write (crate::interrupt).
+    let watcher = crate::interrupt::watch(cancel.clone());
     // Descriptors kept back while requests run, so results can be written
     // even when the run exhausted them.
     let mut reserve = crate::process::FdReserve::hold();
@@ -312,7 +305,7 @@ async fn bench_all(
             gate.human(&format!("results: {}\n", dir.display()));
         }
         if summary.partial {
-            code = exit_code::ERROR;
+            code = crate::interrupt::requested().map_or(exit_code::ERROR, |stop| stop.exit_code());
             break;
         }
         // A level where nothing succeeded measured nothing: say so and fail,
@@ -404,8 +397,10 @@ async fn bench_one(
     let started = Instant::now();
     let opts = options(job, false);
     let mut all_records = Vec::new();
-    let cold =
-        load::run_one(&provider, &job.workload.request(u64::MAX), 0, Phase::ColdStart, opts, Instant::now()).await;
+    // An interruption cuts the cold start too, rather than wait out its timeout.
+    let now = Instant::now();
+    let cold_request = job.workload.request(u64::MAX);
+    let cold = load::measure(&provider, &cold_request, 0, Phase::ColdStart, opts, now, now, Some(cancel)).await;
     let cold_start = Some(ColdStart {
         ttft_ms: cold.ttft_ms,
         e2e_ms: cold.e2e_ms,

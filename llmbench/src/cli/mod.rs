@@ -33,7 +33,7 @@ enum CargoCli {
     version,
     args_conflicts_with_subcommands = true,
     about = "Find, build and run the llmbench benchmarks of this workspace",
-    after_help = "Exit codes: 0 ok, 1 error, 2 usage or config error, 3 regression or failed limit, 4 no benchmark matched.\nResults: target/llmbench/<bench>/<target>/new/{summary.json,requests.jsonl}."
+    after_help = "Exit codes: 0 ok, 1 error, 2 usage or config error, 3 regression or failed limit, 4 no benchmark matched, 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM (partial results written).\nResults: target/llmbench/<bench>/<target>/new/{summary.json,requests.jsonl}."
 )]
 pub(crate) struct LlmbenchArgs {
     #[command(subcommand)]
@@ -268,6 +268,11 @@ pub(crate) fn main() -> i32 {
             return if e.use_stderr() { exit_code::USAGE } else { exit_code::OK };
         }
     };
+    // `cargo llmbench … | head -1` ends quietly, like any CLI. Not for the
+    // simulator, which writes to sockets (a client that hangs up would kill it).
+    if !matches!(args.command, Some(LlmbenchCommand::Sim(_))) {
+        crate::process::default_sigpipe();
+    }
     match run(&args) {
         Ok(code) => code,
         Err(e) => {
@@ -298,7 +303,15 @@ fn run(args: &LlmbenchArgs) -> anyhow::Result<i32> {
     let results_log = tempfile_path("llmbench-results");
     let outcome_log = tempfile_path("llmbench-outcomes");
     let mut codes = Vec::new();
+    // SIGINT, SIGTERM, SIGHUP go to the running benchmark binary, which
+    // stops and writes what it measured; then no other binary starts, and
+    // the summary and report below are still written.
+    let forwarding = crate::process::Forwarding::install();
     for exe in &executables {
+        if let Some(code) = forwarding.received() {
+            codes.push(code);
+            break;
+        }
         let mut cmd = Command::new(&exe.path);
         cmd.args(bench_args(args, &gate)).current_dir(&exe.package_dir);
         if std::env::var_os("LLMBENCH_HOME").is_none() {
@@ -313,8 +326,11 @@ fn run(args: &LlmbenchArgs) -> anyhow::Result<i32> {
         if !args.quiet && !args.list {
             eprintln!("     Running {} ({})", exe.name, exe.path.display());
         }
-        let status = cmd.status().with_context(|| format!("running {}", exe.path.display()))?;
-        codes.push(status.code().unwrap_or(exit_code::ERROR));
+        let code = crate::process::run_child(&mut cmd).with_context(|| format!("running {}", exe.path.display()))?;
+        codes.push(code);
+        if exit_code::is_interruption(code) {
+            break;
+        }
     }
 
     let summaries: Vec<results::RunSummary> = std::fs::read_to_string(&results_log)
@@ -341,6 +357,7 @@ fn run(args: &LlmbenchArgs) -> anyhow::Result<i32> {
             .unwrap_or_else(|| workspace.target_dir.join("llmbench"));
         crate::report::write_and_announce(&root, args.gate.baseline_dir.as_deref());
     }
+    drop(forwarding);
     Ok(exit_code::combine(&codes))
 }
 

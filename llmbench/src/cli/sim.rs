@@ -40,7 +40,7 @@ pub(crate) fn run(args: &SimArgs) -> anyhow::Result<i32> {
     runtime.block_on(async {
         let addr = SocketAddr::new(args.host, args.port);
         let server = SimServer::bind(sim, addr).await.with_context(|| format!("listening on {addr}"))?;
-        print!("{}", banner(&server.url()));
+        crate::term::print(&banner(&server.url()));
         let stopped = tokio::signal::ctrl_c().await;
         server.shutdown().await;
         stopped.context("waiting for Ctrl-C")?;
