@@ -269,12 +269,50 @@ fn a_missing_api_key_variable_is_named() {
     run.assert_stderr_contains("LLMBENCH_E2E_UNSET_KEY").assert_stderr_contains("targets.remote.api_key_env");
 }
 
+/// Starts a server on 127.0.0.1 that answers every request with HTTP 401
+/// and an OpenAI-style error quoting the request's `Authorization` header
+/// (escape sequences included); returns its port.
+fn echo_401_server() -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = listener.local_addr().expect("bound").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let (mut auth, mut length) = (String::new(), 0usize);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                let lower = line.to_ascii_lowercase();
+                if lower.starts_with("authorization:") {
+                    auth = line["authorization:".len()..].trim().to_owned();
+                }
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0u8; length];
+            let _ = std::io::Read::read_exact(&mut reader, &mut body);
+            let error = serde_json::json!({ "error": { "message": format!("\u{1b}]0;pwned\u{7}Incorrect API key provided: {auth}") } });
+            let error = error.to_string();
+            let mut stream = reader.into_inner();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{error}",
+                error.len()
+            );
+        }
+    });
+    port
+}
+
 #[test]
 fn the_api_key_never_reaches_results_or_output() {
     let fx = Fixture::new();
     let secret = "sk-e2e-7f3a91c4-do-not-print";
-    // A port nobody listens on: every request fails fast, and is recorded.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    // A server that refuses every request and quotes the key it was sent,
+    // as some do in their 401s: the key must still reach nothing.
+    let port = echo_401_server();
     let config = fx.scratch_file(
         "llmbench.toml",
         &format!(
@@ -288,6 +326,8 @@ fn the_api_key_never_reaches_results_or_output() {
     let run = common::run(cmd.env("LLMBENCH_HOME", &home).env("LLMBENCH_E2E_KEY", secret));
     run.assert_no_panic();
     assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret), "the key was printed\n{run}");
+    assert!(run.stderr.contains("[REDACTED]"), "the server's echo is shown, redacted\n{run}");
+    assert!(!run.stderr.contains('\u{1b}') && !run.stdout.contains('\u{1b}'), "an escape sequence was printed\n{run}");
     // Nothing succeeded: the run says so and fails, so CI notices a dead endpoint.
     assert_eq!(run.code(), Some(1), "{run}");
     assert!(run.stderr.contains("no request to keyed succeeded"), "{run}");

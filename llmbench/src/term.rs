@@ -1,12 +1,34 @@
 //! Printing to a terminal, safely.
 //!
-//! Standard output may be closed by its reader (`cargo bench | head -1`).
-//! [`print`] then stops writing instead of panicking, and asks a running
-//! benchmark to stop and keep what it measured
-//! ([`crate::interrupt::Stop::StdoutClosed`]).
+//! - Text that came from a server (error messages, model output quoted by a
+//!   failed check) may hold escape sequences: colours, a new window title
+//!   (OSC), cursor moves that rewrite what was printed, a hyperlink that
+//!   lies. [`safe`] removes every control character but `\n` and `\t`, and
+//!   the Unicode bidirectional overrides that reorder what is shown, before
+//!   such text is printed.
+//! - Standard output may be closed by its reader (`cargo bench | head -1`).
+//!   [`print`] then stops writing instead of panicking, and asks a running
+//!   benchmark to stop and keep what it measured
+//!   ([`crate::interrupt::Stop::StdoutClosed`]).
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Whether `c` must not reach a terminal from untrusted text.
+fn unsafe_char(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` without control characters (ESC, BEL, CR, C1 controls such as
+/// CSI, …) other than `\n` and `\t`, and without bidirectional overrides.
+pub(crate) fn safe(text: &str) -> Cow<'_, str> {
+    if text.chars().any(unsafe_char) {
+        Cow::Owned(text.chars().filter(|&c| !unsafe_char(c)).collect())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
 
 /// Set once a write to standard output found it closed.
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
@@ -37,6 +59,13 @@ pub(crate) fn println(text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escape_sequences_are_removed_and_layout_kept() {
+        let hostile = "\x1b]0;pwned\x07\x1b[31mred\x1b[0m\r\nline two\tcol\u{9b}2J \u{202E}gnp.exe";
+        assert_eq!(safe(hostile), "]0;pwned[31mred[0m\nline two\tcol2J gnp.exe");
+        assert!(matches!(safe("plain · text — ok\n"), Cow::Borrowed(_)));
+    }
 
     /// Run alone in a process of its own by
     /// [`a_closed_stdout_stops_quietly`]: points fd 1 at a pipe nobody reads,

@@ -247,9 +247,11 @@ async fn test_all(jobs: &[Job], providers: &BTreeMap<String, Arc<Provider>>) -> 
             }
             _ => None,
         };
+        // Server and model text is redacted and made terminal-safe: it may
+        // echo a key or carry escape sequences.
         if let Some(why) = checked {
             failed += 1;
-            term::println(&format!("\nFAILED: check: {why}"));
+            term::println(&format!("\nFAILED: check: {}", term::safe(&crate::redact::redact(&why))));
             continue;
         }
         match &record.error {
@@ -264,7 +266,7 @@ async fn test_all(jobs: &[Job], providers: &BTreeMap<String, Arc<Provider>>) -> 
             }
             Some(e) => {
                 failed += 1;
-                term::println(&format!("\nFAILED: {e}"));
+                term::println(&format!("\nFAILED: {}", term::safe(&e.to_string())));
             }
         }
     }
@@ -316,7 +318,7 @@ async fn bench_all(
                 "error: no request to {} succeeded at concurrency {} ({})",
                 job.target.identity.name,
                 level.concurrency,
-                first.map(ToString::to_string).unwrap_or_default()
+                crate::term::safe(&first.map(ToString::to_string).unwrap_or_default())
             );
             code = exit_code::ERROR;
         }

@@ -276,7 +276,7 @@ pub(crate) fn main() -> i32 {
     match run(&args) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", crate::term::safe(&format!("{e:#}")));
             match e.downcast_ref::<build::UsageError>() {
                 Some(_) => exit_code::USAGE,
                 None => exit_code::ERROR,
