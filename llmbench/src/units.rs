@@ -26,13 +26,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     // sum representable (Duration::from_secs_f64 itself panics past ~584
     // billion years), and no benchmark waits longer than a year.
     if secs > MAX_DURATION.as_secs_f64() {
-        return Err(format!("duration {text:?} is too long (at most a year, 8760h)"));
+        return Err(format!(
+            "duration {text:?} is too long (at most {} days, {}h)",
+            MAX_DURATION.as_secs() / 86_400,
+            MAX_DURATION.as_secs() / 3600
+        ));
     }
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// The longest duration accepted anywhere: a year.
-pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+/// The longest duration accepted anywhere: the settings' bound (366 days).
+pub const MAX_DURATION: Duration = crate::settings::value::MAX_DURATION;
 
 /// Formats a duration in milliseconds with a precision suited to its size.
 pub fn format_ms(ms: f64) -> String {
@@ -44,6 +48,23 @@ pub fn format_ms(ms: f64) -> String {
         format!("{ms:.1} ms")
     } else {
         format!("{ms:.2} ms")
+    }
+}
+
+/// USD with a precision that suits its size: `$1234`, `$12.35`, `$0.000412`.
+pub fn format_usd(v: f64) -> String {
+    if v == 0.0 {
+        return "$0".into();
+    }
+    let a = v.abs();
+    if a >= 1000.0 {
+        format!("${v:.0}")
+    } else if a >= 1.0 {
+        format!("${v:.2}")
+    } else {
+        // Three significant digits.
+        let decimals = ((-a.log10()).floor() as usize + 3).min(12);
+        format!("${v:.decimals$}")
     }
 }
 
@@ -65,11 +86,11 @@ mod tests {
 
     #[test]
     fn huge_durations_are_errors_not_panics() {
-        for text in ["999999999999999999h", "1e400s", "99999999999999999999999999999999", "8761h"] {
+        for text in ["999999999999999999h", "1e400s", "99999999999999999999999999999999", "8785h"] {
             let err = parse_duration(text).unwrap_err();
             assert!(err.contains("too long") || err.contains("invalid"), "{text}: {err}");
         }
-        assert_eq!(parse_duration("8760h"), Ok(MAX_DURATION));
+        assert_eq!(parse_duration("8784h"), Ok(MAX_DURATION));
     }
 
     #[test]
