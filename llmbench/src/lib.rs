@@ -20,16 +20,20 @@ pub(crate) mod cli;
 pub mod config;
 pub mod cost;
 pub mod gate;
+pub(crate) mod interrupt;
 pub(crate) mod load;
 #[cfg(any(feature = "mock", all(test, feature = "_eventstream")))]
 pub mod mock;
+pub(crate) mod process;
 pub(crate) mod provider;
+pub(crate) mod redact;
 pub mod report;
 pub mod results;
 pub(crate) mod rng;
 pub(crate) mod settings;
 pub mod sim;
 pub mod stats;
+pub(crate) mod term;
 
 pub use bench::registry::BenchDef;
 pub use llmbench_macros::llm_bench;

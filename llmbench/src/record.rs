@@ -35,11 +35,14 @@ pub enum ErrorClass {
     Protocol,
     /// The response arrived but failed a response check.
     Check,
+    /// A client-side resource ran out (file descriptors, memory, ports):
+    /// not the endpoint's fault.
+    Local,
 }
 
 impl ErrorClass {
     /// Every class, in the order reports list them.
-    pub const ALL: [ErrorClass; 9] = [
+    pub const ALL: [ErrorClass; 10] = [
         ErrorClass::Throttled,
         ErrorClass::NotReady,
         ErrorClass::Client,
@@ -49,6 +52,7 @@ impl ErrorClass {
         ErrorClass::Cut,
         ErrorClass::Protocol,
         ErrorClass::Check,
+        ErrorClass::Local,
     ];
 
     /// The METRICS.md key of this class.
@@ -63,6 +67,7 @@ impl ErrorClass {
             ErrorClass::Cut => "cut",
             ErrorClass::Protocol => "protocol",
             ErrorClass::Check => "check",
+            ErrorClass::Local => "local",
         }
     }
 

@@ -89,7 +89,8 @@ impl Gate {
         if self.to_stderr {
             eprintln!("{text}");
         } else {
-            println!("{text}");
+            // A closed stdout stops the run quietly instead of panicking.
+            crate::term::println(text);
         }
     }
 
@@ -258,8 +259,7 @@ pub(crate) fn write_outputs(outcomes: &[Outcome], md: bool, junit_path: Option<&
     }
     let text = markdown::render(outcomes);
     if md {
-        print!("{text}");
-        let _ = std::io::stdout().flush();
+        crate::term::print(&text);
     }
     if let Some(path) = junit_path {
         junit::write(outcomes, path)?;

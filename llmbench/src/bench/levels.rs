@@ -355,7 +355,8 @@ fn apply_checks(input: &LevelsInput<'_>, pool: &Pool, records: &mut [RequestReco
         let text = r.text.as_deref().unwrap_or("");
         match input.workload.check_response(id, text, r.output_tokens, input.check) {
             Ok(()) => r.text = None,
-            Err(why) => r.error = Some(RequestError::new(ErrorClass::Check, why)),
+            // The reason may quote the model's output: redacted like server text.
+            Err(why) => r.error = Some(crate::redact::redact_error(RequestError::new(ErrorClass::Check, why))),
         }
     }
 }

@@ -46,12 +46,13 @@ pub(crate) fn main(manifest_dir: &str) -> i32 {
     };
     match run_main(&args, manifest_dir) {
         Ok(code) => code,
+        // Messages may quote a server or a file: no escape sequence gets through.
         Err(Failure::Usage(message)) => {
-            eprintln!("error: {message}");
+            eprintln!("error: {}", crate::term::safe(&message));
             exit_code::USAGE
         }
         Err(Failure::Error(message)) => {
-            eprintln!("error: {message}");
+            eprintln!("error: {}", crate::term::safe(&message));
             exit_code::ERROR
         }
     }

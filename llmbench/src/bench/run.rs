@@ -3,7 +3,7 @@
 //! concurrency level), then writes and prints the results.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -25,6 +25,7 @@ use crate::record::{Phase, RequestRecord};
 use crate::report::{events, terminal};
 use crate::results::{self, BenchInfo, ColdStart, FORMAT_VERSION, RunSettings, RunSummary, ToolInfo};
 use crate::settings::{Layer, Settings, SettingsError, Shape};
+use crate::term;
 use crate::workload::Workload;
 
 /// One benchmark × target, fully resolved before any request is sent.
@@ -47,7 +48,7 @@ pub(super) fn run(args: &BenchArgs, config: &Config, selected: &[&'static BenchD
     let mut jobs = Vec::new();
     for def in selected {
         if def.ignore.is_some_and(|ignore| ignore()) {
-            println!("Ignoring {} (ignore = true)", def.name);
+            term::println(&format!("Ignoring {} (ignore = true)", def.name));
             continue;
         }
         jobs.extend(
@@ -56,6 +57,12 @@ pub(super) fn run(args: &BenchArgs, config: &Config, selected: &[&'static BenchD
     }
     if jobs.is_empty() {
         return Ok(exit_code::OK);
+    }
+    // Before anything is sent: a run that would run out of descriptors
+    // would blame the endpoint for the client's limit.
+    let fd_limit = crate::process::raise_fd_limit();
+    if let Some(problem) = crate::process::fd_shortage(fd_limit, descriptors_needed(&jobs)) {
+        return Err(Failure::Usage(problem));
     }
     let mut gate = Gate::new(args)?;
     if !args.test_mode() {
@@ -178,6 +185,28 @@ fn grid(def: &'static BenchDef, settings: &Settings) -> Result<Vec<(String, Work
     Ok(variants)
 }
 
+/// About how many file descriptors the largest job needs: one per
+/// connection it may hold open (its highest concurrency, plus the open-loop
+/// cap), two for a simulator in this process (it holds the other end), and
+/// [`crate::process::FD_RESERVE`].
+fn descriptors_needed(jobs: &[Job]) -> u64 {
+    let per_job = |job: &Job| {
+        let load = &job.settings.load;
+        let staged = match &load.shape {
+            Shape::Stages(stages) if !stages.is_rate() => {
+                let most = stages.stages.iter().map(|s| s.target.value()).fold(stages.start.value(), f64::max);
+                most.ceil() as u64
+            }
+            _ => 0,
+        };
+        let closed = load.concurrencies().iter().copied().max().map_or(1, u64::from).max(staged);
+        let connections = closed + load.max_in_flight.map_or(0, u64::from);
+        let ends = if matches!(job.target.connection, Connection::Sim { .. }) { 2 } else { 1 };
+        connections * ends
+    };
+    jobs.iter().map(per_job).max().unwrap_or(0) + crate::process::FD_RESERVE
+}
+
 fn options(job: &Job, capture_text: bool) -> RequestOptions {
     RequestOptions {
         deadlines: job.target.deadlines,
@@ -191,8 +220,7 @@ async fn test_all(jobs: &[Job], providers: &BTreeMap<String, Arc<Provider>>) -> 
     let mut failed = 0;
     for job in jobs {
         let name = &job.target.identity.name;
-        print!("Testing {} · {name}", job.id);
-        let _ = std::io::stdout().flush();
+        term::print(&format!("Testing {} · {name}", job.id));
         let record = load::run_one(
             &providers[name],
             &job.workload.request(0),
@@ -208,24 +236,26 @@ async fn test_all(jobs: &[Job], providers: &BTreeMap<String, Arc<Provider>>) -> 
             }
             _ => None,
         };
+        // Server and model text is redacted and made terminal-safe: it may
+        // echo a key or carry escape sequences.
         if let Some(why) = checked {
             failed += 1;
-            println!("\nFAILED: check: {why}");
+            term::println(&format!("\nFAILED: check: {}", term::safe(&crate::redact::redact(&why))));
             continue;
         }
         match &record.error {
-            None if record.chunks > 0 => println!(
+            None if record.chunks > 0 => term::println(&format!(
                 "\nSuccess ({} output tokens, TTFT {:.1} ms)",
                 record.output_tokens,
                 record.ttft_ms.unwrap_or(0.0)
-            ),
+            )),
             None => {
                 failed += 1;
-                println!("\nFAILED: the response had no content");
+                term::println("\nFAILED: the response had no content");
             }
             Some(e) => {
                 failed += 1;
-                println!("\nFAILED: {e}");
+                term::println(&format!("\nFAILED: {}", term::safe(&e.to_string())));
             }
         }
     }
@@ -241,15 +271,11 @@ async fn bench_all(
     reserved: usize,
 ) -> Result<i32, Failure> {
     let cancel = Cancel::default();
-    let watcher = {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\ninterrupted: keeping the requests that completed");
-                cancel.cancel();
-            }
-        })
-    };
+    // SIGINT, SIGTERM, SIGHUP, a closed stdout: stop, keep, write (crate::interrupt).
+    let watcher = crate::interrupt::watch(cancel.clone());
+    // Descriptors kept back while requests run, so results can be written
+    // even when the run exhausted them.
+    let mut reserve = crate::process::FdReserve::hold();
     let root = results::default_root();
     let mut code = exit_code::OK;
     for job in jobs {
@@ -258,13 +284,15 @@ async fn bench_all(
         let dir = results::run_dir(&root, &job.id, &job.target.identity.name, results::NEW_DIR);
         let (summary, records) = summary;
         gate.human(&terminal::table(&summary));
+        reserve.release();
         // Compares with the previous new/ before replacing it, then saves.
         gate.judge(&summary, &records, &job.settings.limits)?;
+        reserve = crate::process::FdReserve::hold();
         if !args.run.quiet && !args.gate.discard_baseline {
             gate.human(&format!("results: {}\n", dir.display()));
         }
         if summary.partial {
-            code = exit_code::ERROR;
+            code = crate::interrupt::requested().map_or(exit_code::ERROR, |stop| stop.exit_code());
             break;
         }
         // A level where nothing succeeded measured nothing: say so and fail,
@@ -275,12 +303,13 @@ async fn bench_all(
                 "error: no request to {} succeeded at concurrency {} ({})",
                 job.target.identity.name,
                 level.concurrency,
-                first.map(ToString::to_string).unwrap_or_default()
+                crate::term::safe(&first.map(ToString::to_string).unwrap_or_default())
             );
             code = exit_code::ERROR;
         }
     }
     watcher.abort();
+    reserve.release();
     // Run alone (`cargo bench`), the binary writes the report itself;
     // under `cargo llmbench` that writes one for all.
     if !args.under_parent && !args.run.noplot {
@@ -352,8 +381,10 @@ async fn bench_one(
     let started = Instant::now();
     let opts = options(job, false);
     let mut all_records = Vec::new();
-    let cold =
-        load::run_one(&provider, &job.workload.request(u64::MAX), 0, Phase::ColdStart, opts, Instant::now()).await;
+    // An interruption cuts the cold start too, rather than wait out its timeout.
+    let now = Instant::now();
+    let cold_request = job.workload.request(u64::MAX);
+    let cold = load::measure(&provider, &cold_request, 0, Phase::ColdStart, opts, now, now, Some(cancel)).await;
     let cold_start = Some(ColdStart {
         ttft_ms: cold.ttft_ms,
         e2e_ms: cold.e2e_ms,
@@ -443,6 +474,18 @@ mod tests {
         };
         assert!(message.starts_with("benches/b.rs:4: #[llm_bench(...)]: limits: invalid limit"), "{message}");
         assert!(message.contains("\"ttft<=5ms\""), "{message}");
+    }
+
+    #[test]
+    fn descriptors_needed_follow_the_largest_job() {
+        let config = Config::default();
+        let prices = PriceBook::load(&config).unwrap();
+        let args = BenchArgs::try_parse_from(["bench", "--bench", "--concurrency", "1,500"]).unwrap();
+        let jobs = plan(&args, &config, &prices, def(grid_workload, &[])).unwrap();
+        // 500 connections to the in-process simulator hold both their ends.
+        assert_eq!(descriptors_needed(&jobs), 2 * 500 + crate::process::FD_RESERVE);
+        let message = crate::process::fd_shortage(Some(256), descriptors_needed(&jobs)).unwrap();
+        assert!(message.contains("the limit is 256") && message.contains("1064"), "{message}");
     }
 
     #[test]

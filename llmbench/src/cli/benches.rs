@@ -44,11 +44,24 @@ pub(crate) fn run(args: &LlmbenchArgs) -> anyhow::Result<i32> {
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace.target_dir.join("llmbench"));
     let mut gathered = Gathered::default();
+    // SIGINT, SIGTERM, SIGHUP go to the running benchmark binary, which
+    // stops and writes what it measured; then no other binary starts, and
+    // the summary and report below are still written.
+    let forwarding = crate::process::Forwarding::install();
     for exe in &executables {
+        if let Some(code) = forwarding.received() {
+            gathered.codes.push(code);
+            break;
+        }
         let code = run_binary(args, exe, &handoff, &results_root, &mut gathered)?;
         gathered.codes.push(code);
+        if exit_code::is_interruption(code) {
+            break;
+        }
     }
-    finish(args, &handoff, &results_root, gathered)
+    let code = finish(args, &handoff, &results_root, gathered);
+    drop(forwarding);
+    code
 }
 
 /// The flags for the binaries: this invocation's, with paths made absolute
@@ -86,26 +99,26 @@ fn run_binary(
     if !args.run.quiet && !args.run.list {
         eprintln!("     Running {} ({})", exe.name, exe.path.display());
     }
+    let running = || format!("running {}", exe.path.display());
     if !measuring {
-        let status = cmd.status().with_context(|| format!("running {}", exe.path.display()))?;
-        return Ok(status.code().unwrap_or(exit_code::ERROR));
+        return crate::process::run_child(&mut cmd).with_context(running);
     }
     cmd.stdout(Stdio::piped());
-    let mut child = cmd.spawn().with_context(|| format!("running {}", exe.path.display()))?;
+    let mut child = crate::process::spawn_child(&mut cmd).with_context(running)?;
     let stdout = child.stdout.take().context("reading the benchmark binary's output")?;
     for line in BufReader::new(stdout).lines() {
-        let line = line.context("reading the benchmark binary's output")?;
+        // A read error ends the events, not the run: the child's exit code says how it went.
+        let Ok(line) = line else { break };
         on_line(args, &line, gathered);
     }
-    let status = child.wait().with_context(|| format!("waiting for {}", exe.path.display()))?;
-    Ok(status.code().unwrap_or(exit_code::ERROR))
+    crate::process::wait_child(child).with_context(running)
 }
 
 /// One line of a binary's stdout: an event, or the user's own output.
 fn on_line(args: &LlmbenchArgs, line: &str, gathered: &mut Gathered) {
     let event: Option<Value> = serde_json::from_str(line).ok().filter(|v: &Value| v["schema"] == "llmbench-event");
     let Some(event) = event else {
-        println!("{line}");
+        crate::term::println(line);
         return;
     };
     let reason = event["reason"].as_str().unwrap_or_default();

@@ -30,7 +30,7 @@ enum CargoCli {
     version,
     args_conflicts_with_subcommands = true,
     about = "Find, build and run the llmbench benchmarks of this workspace",
-    after_help = "Exit codes: 0 ok, 1 error, 2 usage or config error, 3 regression or failed limit, 4 no benchmark matched.\nResults: target/llmbench/<bench>/<target>/new/{summary.json,requests.jsonl}."
+    after_help = "Exit codes: 0 ok, 1 error, 2 usage or config error, 3 regression or failed limit, 4 no benchmark matched, 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM (partial results written).\nResults: target/llmbench/<bench>/<target>/new/{summary.json,requests.jsonl}."
 )]
 pub(crate) struct LlmbenchArgs {
     #[command(subcommand)]
@@ -99,10 +99,15 @@ pub(crate) fn main() -> i32 {
             return if e.use_stderr() { exit_code::USAGE } else { exit_code::OK };
         }
     };
+    // `cargo llmbench … | head -1` ends quietly, like any CLI. Not for the
+    // simulator, which writes to sockets (a client that hangs up would kill it).
+    if !matches!(args.command, Some(LlmbenchCommand::Sim(_))) {
+        crate::process::default_sigpipe();
+    }
     match run(&args) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", crate::term::safe(&format!("{e:#}")));
             match e.downcast_ref::<build::UsageError>() {
                 Some(_) => exit_code::USAGE,
                 None => exit_code::ERROR,

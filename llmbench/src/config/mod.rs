@@ -84,6 +84,13 @@ pub(crate) struct Target {
     pub(crate) exact_output: bool,
 }
 
+/// The `endpoint` of an identity: `base_url` + `route`, without userinfo or
+/// credential query values (crate::redact), since results are shared.
+pub(crate) fn endpoint_of(base_url: &str, route: &str) -> String {
+    let joined = format!("{}/{route}", base_url.trim_end_matches('/'));
+    crate::redact::redact_url(&joined).into_owned()
+}
+
 /// Every name that can be asked for: built-ins, then configured ones.
 pub(crate) fn known_names(config: &Config) -> Vec<String> {
     BUILTIN.iter().map(|s| s.to_string()).chain(config.targets.keys().cloned()).collect()
@@ -176,7 +183,7 @@ pub(crate) fn resolve(config: &Config, name: &str, settings: &Settings) -> Resul
                     name: name.into(),
                     provider: "openai".into(),
                     model: model.clone(),
-                    endpoint: format!("{}/{route}", base_url.trim_end_matches('/')),
+                    endpoint: endpoint_of(&base_url, route),
                 },
                 connection: Connection::OpenAi(OpenAiSettings {
                     base_url,
@@ -245,5 +252,16 @@ mod tests {
         let flags: crate::settings::SettingsLayer = toml::from_str("timeout = \"1s\"").unwrap();
         let t = resolve(&c, "local", &settings(&c, "local", &flags)).unwrap();
         assert_eq!(t.deadlines.total, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn endpoints_keep_no_userinfo_or_credential_parameters() {
+        let text = "[targets.local]\nprovider = \"openai\"\nbase_url = \"https://bob:hunter2pw@h:8443/v1?v=1&api_key=k3y-abcdef\"\nmodel = \"m\"\n[targets.claude]\nprovider = \"anthropic\"\nbase_url = \"https://tok-123456@proxy/\"\nmodel = \"m\"\n";
+        let c = Config::parse(Path::new("llmbench.toml"), text).unwrap();
+        let t = resolve(&c, "local", &settings(&c, "local", &Default::default())).unwrap();
+        assert_eq!(t.identity.endpoint, "https://h:8443/v1?v=1&api_key=[REDACTED]");
+        let t = resolve(&c, "claude", &settings(&c, "claude", &Default::default())).unwrap();
+        assert_eq!(t.identity.endpoint, "https://proxy/v1/messages");
+        assert_eq!(endpoint_of("http://h/v1/", "completions"), "http://h/v1/completions");
     }
 }

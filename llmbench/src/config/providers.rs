@@ -109,7 +109,7 @@ pub(crate) fn anthropic(
         name: name.into(),
         provider: "anthropic".into(),
         model: model.clone(),
-        endpoint: format!("{}/v1/messages", base_url.trim_end_matches('/')),
+        endpoint: super::endpoint_of(&base_url, "v1/messages"),
     };
     let settings =
         AnthropicSettings { base_url, model, api_key, connect_timeout, extra_body: json_fields(&t.extra_body) };
@@ -217,7 +217,7 @@ fn aws_settings(
 #[cfg(feature = "_aws")]
 fn aws_base(t: &TargetConfig, service: &str) -> String {
     match (&t.endpoint_url, &t.region) {
-        (Some(url), _) => url.trim_end_matches('/').to_owned(),
+        (Some(url), _) => crate::redact::redact_url(url.trim_end_matches('/')).into_owned(),
         (None, Some(region)) => format!("https://{service}.{region}.amazonaws.com"),
         (None, None) => format!("https://{service}.<default region>.amazonaws.com"),
     }

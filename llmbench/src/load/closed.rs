@@ -144,8 +144,9 @@ pub(crate) async fn closed_loop_plan(
             biased;
             () = cancel.cancelled() => {
                 interrupted = true;
-                tasks.abort_all();
-                // Keep whatever completed before the abort took effect.
+                // The requests in flight end now, each as a `cut` record
+                // saying why, so none is silently dropped.
+                super::interrupt_in_flight(cancel, &cut);
                 while let Some(done) = tasks.join_next().await {
                     if let Ok(record) = done {
                         accept(record, &mut records);
@@ -278,6 +279,44 @@ pub(crate) mod tests {
         assert_eq!(out.window_end_us, Some(600_000));
         for r in cut {
             assert!(r.end_us() >= 690_000 && r.end_us() < 900_000, "cut at {} µs", r.end_us());
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_interruption_keeps_completed_requests_and_records_those_in_flight() {
+        // ~5 ms per request at concurrency 1, then ~300 ms ones: the cancel
+        // lands while the slow ones are in flight.
+        let sim = SimServer::start(SimConfig {
+            ttft: Delay::ms(5),
+            itl: Delay::ms(100),
+            output_tokens: Some(4),
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap();
+        let requests: Vec<GenRequest> = (0..40).map(|i| crate::Workload::synthetic().request(i)).collect();
+        let cancel = Cancel::default();
+        let stopper = {
+            let cancel = cancel.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(700)).await;
+                cancel.cancel_because("in flight when llmbench was interrupted (SIGTERM): cut");
+            })
+        };
+        let started = Instant::now();
+        let out =
+            closed_loop(Arc::new(provider(sim.base_url())), Arc::new(requests), 0, 3, opts(), Arc::new(Quiet), &cancel)
+                .await;
+        stopper.await.unwrap();
+        assert!(out.interrupted);
+        assert!(started.elapsed() < Duration::from_millis(1500), "the cancel ends the level at once");
+        let ok = out.records.iter().filter(|r| r.is_ok()).count();
+        let cut: Vec<_> = out.records.iter().filter_map(|r| r.error.as_ref()).collect();
+        assert!(ok >= 3, "the first wave completed: {ok}");
+        assert_eq!(cut.len(), 3, "each of the 3 in flight has a record: {cut:?}");
+        for e in cut {
+            assert_eq!(e.class, ErrorClass::Cut);
+            assert_eq!(e.message, "in flight when llmbench was interrupted (SIGTERM): cut");
         }
     }
 

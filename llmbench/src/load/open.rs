@@ -96,7 +96,12 @@ pub(crate) async fn open_loop(
         };
         tokio::select! {
             biased;
-            () = cancel.cancelled(), if !interrupted => interrupted = true,
+            () = cancel.cancelled(), if !interrupted => {
+                interrupted = true;
+                // The pacer stops dispatching; the requests in flight (or
+                // waiting for a slot) end now as `cut` records saying why.
+                super::interrupt_in_flight(cancel, &cut);
+            }
             msg = rx.recv() => match msg {
                 Some((i, lag, record)) => {
                     lags[i as usize] = lag;
@@ -150,46 +155,45 @@ impl Dispatch {
             let i = i as u64;
             let phase = if i < self.warmup { Phase::Warmup } else { Phase::Measured };
             let (provider, requests, tx) = (self.provider.clone(), self.requests.clone(), self.tx.clone());
-            let (cut, cancel, slots, opts, level_start) =
-                (self.cut.clone(), self.cancel.clone(), self.slots.clone(), self.opts, self.level_start);
+            let (cut, slots, opts, level_start) = (self.cut.clone(), self.slots.clone(), self.opts, self.level_start);
             self.handle.spawn(async move {
                 let lag = Instant::now().saturating_duration_since(scheduled).as_micros() as u64;
-                let record = tokio::select! {
-                    biased;
-                    () = cancel.cancelled() => None,
-                    record = async {
-                        let _slot = match &slots {
-                            Some(s) => tokio::select! {
-                                biased;
-                                () = cut.cancelled() => return cut_record(i, phase, opts, scheduled, level_start),
-                                slot = s.clone().acquire_owned() => slot.ok(),
-                            },
-                            None => None,
-                        };
-                        let request = &requests[(i % pool) as usize];
-                        let mut r = measure(&provider, request, i, phase, opts, scheduled, level_start, Some(&cut)).await;
-                        r.concurrency = 0;
-                        r
-                    } => Some(record),
-                };
-                let _ = tx.send((i, lag, record));
+                // An interruption reaches the task through `cut` (open_loop
+                // passes it on), so the request still leaves a record.
+                let record = async {
+                    let _slot = match &slots {
+                        Some(s) => tokio::select! {
+                            biased;
+                            () = cut.cancelled() => return cut_record(i, phase, opts, scheduled, level_start, &cut),
+                            slot = s.clone().acquire_owned() => slot.ok(),
+                        },
+                        None => None,
+                    };
+                    let request = &requests[(i % pool) as usize];
+                    let mut r = measure(&provider, request, i, phase, opts, scheduled, level_start, Some(&cut)).await;
+                    r.concurrency = 0;
+                    r
+                }
+                .await;
+                let _ = tx.send((i, lag, Some(record)));
             });
         }
     }
 }
 
-/// A request cut at the end of the run before it could be sent (it was
-/// waiting for a `max_in_flight` slot).
+/// A request cut at the end of the run (or by an interruption) before it
+/// could be sent (it was waiting for a `max_in_flight` slot).
 fn cut_record(
     index: u64,
     phase: Phase,
     opts: RequestOptions,
     scheduled: Instant,
     level_start: Instant,
+    cut: &Cancel,
 ) -> RequestRecord {
     let timeline = Timeline::new(scheduled, opts.deadlines, 0, false);
     let start_us = scheduled.saturating_duration_since(level_start).as_micros() as u64;
-    let error = RequestError::new(ErrorClass::Cut, super::CUT_AT_END);
+    let error = RequestError::new(ErrorClass::Cut, cut.reason().unwrap_or(super::CUT_AT_END));
     let mut r = timeline.into_record(index, phase, Some(error), Instant::now(), start_us);
     r.concurrency = 0;
     r
@@ -290,6 +294,39 @@ mod tests {
         assert!((39..=41).contains(&peak), "{peak}");
         assert!((19..=21).contains(&after), "{after}");
         assert!(out.records.iter().all(|r| r.is_ok()));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_interruption_records_the_requests_in_flight_and_waiting() {
+        // Capacity 1, 200 ms per request, 50/s capped at 2 in flight: at the
+        // cancel some are in flight and some wait for a slot.
+        let sim = sim(200, Some(1)).await;
+        let offsets = stationary(Rate(50.0), Arrival::Constant, 50, 0);
+        let p = OpenPlan { max_in_flight: Some(2), ..plan(offsets) };
+        let cancel = Cancel::default();
+        let stopper = {
+            let cancel = cancel.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                cancel.cancel();
+            })
+        };
+        let out =
+            open_loop(Arc::new(provider(sim.base_url())), requests(8), &p, opts(), Arc::new(Quiet), &cancel).await;
+        stopper.await.unwrap();
+        assert!(out.interrupted);
+        let ok = out.records.iter().filter(|r| r.is_ok()).count();
+        let interrupted = out
+            .records
+            .iter()
+            .filter(|r| {
+                r.error.as_ref().is_some_and(|e| e.class == ErrorClass::Cut && e.message == crate::load::INTERRUPTED)
+            })
+            .count();
+        assert!(ok >= 1, "completed requests are kept");
+        // Every request dispatched before the cancel (~25) has a record.
+        assert!(interrupted >= 10, "{interrupted} interrupted of {}", out.records.len());
+        assert_eq!(ok + interrupted, out.records.len());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -73,10 +73,16 @@ impl AnthropicProvider {
         let url = format!("{}/v1/messages", settings.base_url.trim_end_matches('/'));
         match reqwest::Url::parse(&url) {
             Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
-            _ => return Err(format!("base_url {:?} is not an http(s) URL", settings.base_url)),
+            _ => {
+                return Err(format!(
+                    "base_url {:?} is not an http(s) URL",
+                    crate::redact::redact_url(&settings.base_url)
+                ));
+            }
         }
         let key = settings.api_key.as_deref().filter(|k| !k.is_empty()).map(super::secret_header).transpose()?;
         let client = super::http_client(settings.connect_timeout)?;
+        super::register_secrets(settings.api_key.as_deref(), &settings.base_url);
         Ok(AnthropicProvider { client, url, key, settings })
     }
 
@@ -107,12 +113,7 @@ impl AnthropicProvider {
                     format!("connect timed out: {}", openai::describe(&e)),
                 ));
             }
-            Ok(Err(e)) => {
-                return Err(RequestError::new(
-                    ErrorClass::Server,
-                    format!("connection failed: {}", openai::describe(&e)),
-                ));
-            }
+            Ok(Err(e)) => return Err(super::connection_failed(&e)),
             Ok(Ok(response)) => response,
         };
         tl.mark_headers(headers_at);

@@ -134,15 +134,34 @@ pub(crate) async fn sdk_config(settings: &AwsSettings) -> Result<SdkConfig, Stri
     if config.region().is_none() {
         return Err("no AWS region (set `region` in the target, or AWS_REGION, or a region in the profile)".into());
     }
+    // Secrets to keep out of results and output (crate::redact): the
+    // static ones from the environment, the token, what the chain resolved.
+    for var in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK"] {
+        if let Ok(value) = std::env::var(var) {
+            crate::redact::register(&value);
+        }
+    }
+    if let Some(token) = &settings.bearer_token {
+        crate::redact::register(token);
+    }
     if settings.bearer_token.is_none() {
         let Some(provider) = config.credentials_provider() else {
             return Err("no AWS credentials provider could be built".into());
         };
-        if let Err(e) = provider.provide_credentials().await {
-            return Err(format!(
-                "no AWS credentials ({}); set AWS_PROFILE or `profile`, run `aws sso login`, or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
-                one_line(&e)
-            ));
+        match provider.provide_credentials().await {
+            Ok(credentials) => {
+                crate::redact::register(credentials.access_key_id());
+                crate::redact::register(credentials.secret_access_key());
+                if let Some(token) = credentials.session_token() {
+                    crate::redact::register(token);
+                }
+            }
+            Err(e) => {
+                return Err(format!(
+                    "no AWS credentials ({}); set AWS_PROFILE or `profile`, run `aws sso login`, or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
+                    one_line(&e)
+                ));
+            }
         }
     }
     Ok(config)
@@ -307,6 +326,10 @@ where
         SdkError::DispatchFailure(failure) if failure.is_timeout() => {
             RequestError::new(ErrorClass::Timeout, format!("connect timed out: {}", one_line(&err)))
         }
+        SdkError::DispatchFailure(_) if crate::process::is_local_exhaustion(&err) => RequestError::new(
+            ErrorClass::Local,
+            format!("{}: connection failed: {}", super::LOCAL_EXHAUSTION, one_line(&err)),
+        ),
         SdkError::DispatchFailure(_) => {
             RequestError::new(ErrorClass::Server, format!("connection failed: {}", one_line(&err)))
         }

@@ -14,7 +14,7 @@ pub(crate) mod openai;
 pub(crate) mod sagemaker;
 mod sse;
 
-use crate::record::{RequestError, Timeline};
+use crate::record::{ErrorClass, RequestError, Timeline};
 
 /// Who said a chat message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,8 +119,42 @@ impl Provider {
             #[cfg(feature = "sagemaker")]
             Provider::SageMaker(p) => p.send(req, timeline).await,
         }
+        // Where error text is born, once per failed request: a server may
+        // echo the key it was sent, an error may quote a URL with
+        // credentials (docs/security.md).
+        .map_err(crate::redact::redact_error)
     }
 }
+
+/// Registers the secrets of an HTTP target for redaction: its API key and
+/// any password (or token-like user name) in its `base_url`.
+pub(crate) fn register_secrets(api_key: Option<&str>, base_url: &str) {
+    if let Some(key) = api_key {
+        crate::redact::register(key);
+    }
+    if let Ok(url) = reqwest::Url::parse(base_url) {
+        crate::redact::register(url.username());
+        if let Some(password) = url.password() {
+            crate::redact::register(password);
+        }
+    }
+}
+
+/// The error of a request whose connection could not be made: `local` when
+/// a client-side resource ran out (too many open files, no memory), which
+/// is never the endpoint's fault; otherwise `server`.
+pub(crate) fn connection_failed(e: &reqwest::Error) -> RequestError {
+    let detail = openai::describe(e);
+    if crate::process::is_local_exhaustion(e) {
+        RequestError::new(ErrorClass::Local, format!("{LOCAL_EXHAUSTION}: connection failed: {detail}"))
+    } else {
+        RequestError::new(ErrorClass::Server, format!("connection failed: {detail}"))
+    }
+}
+
+/// The start of a `local` error's message.
+pub(crate) const LOCAL_EXHAUSTION: &str =
+    "a client-side resource ran out (not the endpoint's fault; raise `ulimit -n` or lower the load)";
 
 /// The HTTP client shared by the HTTP providers (OpenAI-compatible and
 /// Anthropic): one connection pool, `TCP_NODELAY`, and no overall timeout,

@@ -14,8 +14,6 @@
 //! Adding a reason or a field keeps the version; changing one bumps it.
 //! Documented in docs/gate.md.
 
-use std::io::Write;
-
 use serde_json::{Value, json};
 
 /// Version of the event schema.
@@ -30,8 +28,8 @@ pub(crate) fn emit(enabled: bool, reason: &str, fields: Value) {
     if let (Some(map), Value::Object(extra)) = (event.as_object_mut(), fields) {
         map.extend(extra);
     }
-    let mut out = std::io::stdout().lock();
-    let _ = serde_json::to_writer(&mut out, &event);
-    let _ = out.write_all(b"\n");
-    let _ = out.flush();
+    // One write per event; a closed stdout stops the run (crate::term).
+    if let Ok(line) = serde_json::to_string(&event) {
+        crate::term::println(&line);
+    }
 }

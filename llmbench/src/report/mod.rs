@@ -187,7 +187,7 @@ pub(crate) fn write_and_announce(root: &Path, baseline_dir: Option<&Path>) {
             for s in &r.skipped {
                 eprintln!("warning: the report skips {s}");
             }
-            println!("Report: {}", r.index.display());
+            crate::term::println(&format!("Report: {}", r.index.display()));
         }
         Err(e) => eprintln!("warning: no report: {e}"),
     }

@@ -62,7 +62,9 @@ pub(crate) fn table(run: &RunSummary) -> String {
     }
     out.push_str(&notes(run));
     out.push_str(&cost::lines(run));
-    out
+    // Names, models and warnings may quote what a server or a results file
+    // said: nothing in them may drive the terminal.
+    crate::term::safe(&out).into_owned()
 }
 
 fn header(open: bool, priced: bool) -> String {
@@ -228,7 +230,8 @@ pub(crate) fn combined(runs: &[RunSummary]) -> String {
         }
     }
     out.push_str("(latencies in ms; — = not enough samples for that percentile)\n");
-    out
+    // Read back from results files, which anyone may have edited.
+    crate::term::safe(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -281,5 +284,17 @@ mod tests {
         assert!(t.contains("96.7"), "29 of 30 good: {t}");
         assert!(t.contains("INVALID") && t.contains("CPU-bound"), "{t}");
         assert!(t.contains("knee: none found") && t.contains("max load meeting the SLOs: c=2"), "{t}");
+    }
+
+    #[test]
+    fn escape_sequences_from_results_never_reach_the_terminal() {
+        let mut run = RunSummary::example();
+        run.target.model = "m\x1b]0;owned\x07\x1b[2J".into();
+        run.levels = vec![level(1, 40.0)];
+        run.levels[0].warnings.push("server said \x1b[31mred\x1b[0m\rover".into());
+        for text in [table(&run), combined(std::slice::from_ref(&run))] {
+            assert!(!text.contains('\x1b') && !text.contains('\x07') && !text.contains('\r'), "{text:?}");
+        }
+        assert!(table(&run).contains("server said [31mred[0mover"));
     }
 }

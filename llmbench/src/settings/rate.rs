@@ -32,6 +32,11 @@ impl Rate {
         if !rate.is_finite() || rate <= 0.0 {
             return Err(format!("rate {text:?} must be greater than zero"));
         }
+        // Gaps between requests must stay representable durations
+        // (Duration::from_secs_f64 panics on a gap of 1e300 s).
+        if rate * super::value::MAX_DURATION.as_secs_f64() < 1.0 {
+            return Err(format!("rate {text:?} is too low (at least one request a year)"));
+        }
         Ok(Rate(rate))
     }
 
@@ -108,6 +113,7 @@ mod tests {
         assert_eq!(Rate::parse(" 7 "), Ok(Rate(7.0)));
         assert_eq!(Rate::parse("7200/h"), Ok(Rate(2.0)));
         assert!(Rate::parse("0/s").unwrap_err().contains("greater than zero"));
+        assert!(Rate::parse("1e-300/s").unwrap_err().contains("too low"));
         assert!(Rate::parse("fast").unwrap_err().contains("expected e.g."));
         assert!(Rate::parse("3/d").unwrap_err().contains("unit"));
         assert_eq!(Rate(20.0).to_string(), "20/s");

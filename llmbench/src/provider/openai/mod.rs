@@ -126,7 +126,7 @@ impl OpenAiProvider {
             _ => {
                 return Err(format!(
                     "base_url {:?} is not an http(s) URL (example: http://127.0.0.1:8000/v1)",
-                    settings.base_url
+                    crate::redact::redact_url(&settings.base_url)
                 ));
             }
         }
@@ -137,6 +137,7 @@ impl OpenAiProvider {
             .map(|key| super::secret_header(&format!("Bearer {key}")))
             .transpose()?;
         let client = super::http_client(settings.connect_timeout)?;
+        super::register_secrets(settings.api_key.as_deref(), &settings.base_url);
         Ok(OpenAiProvider { client, url, auth, settings })
     }
 
@@ -151,9 +152,7 @@ impl OpenAiProvider {
             Ok(Err(e)) if e.is_timeout() => {
                 return Err(RequestError::new(ErrorClass::Timeout, format!("connect timed out: {}", describe(&e))));
             }
-            Ok(Err(e)) => {
-                return Err(RequestError::new(ErrorClass::Server, format!("connection failed: {}", describe(&e))));
-            }
+            Ok(Err(e)) => return Err(super::connection_failed(&e)),
             Ok(Ok(response)) => response,
         };
         tl.mark_headers(headers_at);
