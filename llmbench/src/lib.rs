@@ -6,8 +6,6 @@
 #![warn(missing_docs)]
 
 pub mod calibrate;
-#[cfg(feature = "_eventstream")]
-pub(crate) mod eventstream;
 pub mod exit_code;
 pub mod record;
 pub mod units;
@@ -28,6 +26,7 @@ pub mod results;
 pub(crate) mod rng;
 pub mod sim;
 pub mod stats;
+pub(crate) mod wire;
 
 pub use bench::registry::BenchDef;
 pub use llmbench_macros::llm_bench;

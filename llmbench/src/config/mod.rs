@@ -7,6 +7,7 @@
 pub mod bench_config;
 pub mod file;
 mod providers;
+mod target_keys;
 
 use std::time::Duration;
 

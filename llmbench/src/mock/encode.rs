@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::{BedrockFamily, MockError, MockLlm, Protocol, SageMakerFormat};
-use crate::eventstream;
+use crate::wire::eventstream;
 
 /// The stream body (without any HTTP error, which `mount` handles).
 pub(super) fn body(m: &MockLlm) -> Vec<u8> {

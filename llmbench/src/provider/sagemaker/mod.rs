@@ -1,15 +1,13 @@
 //! Amazon SageMaker real-time endpoints through `aws-sdk-sagemakerruntime`:
 //! `InvokeEndpointWithResponseStream`, with the request body and the line
 //! format of the serving container (`format`): TGI, DJL LMI, or
-//! OpenAI-compatible chat (vLLM, TGI's Messages API, LMI chat). Facts:
-//! protocols-and-prices.md §3.
+//! OpenAI-compatible chat (vLLM, TGI's Messages API, LMI chat), all in
+//! [`crate::wire::sagemaker`]. Facts: docs/providers.md.
 //!
 //! The stream's `PayloadPart`s carry raw container bytes; [`LineBuffer`]
 //! rebuilds the lines across parts. The production variant that served each
 //! request is recorded.
 
-mod format;
-mod lines;
 #[cfg(test)]
 mod tests;
 
@@ -23,14 +21,12 @@ use aws_sdk_sagemakerruntime::types::ResponseStream;
 use serde_json::Value;
 
 use super::aws::{self, AttemptCounter, AwsSettings};
-use super::{GenRequest, Progress};
+use super::{GenRequest, Progress, Stamp};
 use crate::record::{ErrorClass, RequestError, Timeline};
-
-pub(crate) use format::Format;
-use format::LineParser;
+pub(crate) use crate::wire::sagemaker::Format;
+use crate::wire::sagemaker::{LineBuffer, LineDecoder, MAX_LINE_BYTES};
 
 aws::impl_receive!(aws_sdk_sagemakerruntime::primitives::event_stream::EventReceiver<T, E>);
-use lines::{LineBuffer, MAX_LINE_BYTES};
 
 /// One SageMaker target.
 #[derive(Debug, Clone)]
@@ -123,12 +119,12 @@ impl SageMakerProvider {
             tl.set_variant(variant);
         }
         let mut lines = LineBuffer::default();
-        let mut parser = LineParser::new(s.format);
+        let mut decoder = LineDecoder::new(s.format);
         let outcome = aws::read_stream(&mut out.body, tl, "", |event, at, tl| {
             let ResponseStream::PayloadPart(part) = event else { return Ok(Progress::More) };
             let Some(bytes) = part.bytes() else { return Ok(Progress::More) };
             let mut progress = Progress::More;
-            let flow = lines.feed(bytes.as_ref(), |line| match parser.on_line(line, at, tl) {
+            let flow = lines.feed(bytes.as_ref(), |line| match decoder.on_line(line, &mut Stamp { tl, at }) {
                 Ok(p) => {
                     progress = progress.max(p);
                     ControlFlow::Continue(())
@@ -149,7 +145,7 @@ impl SageMakerProvider {
             Err(e) if e.class == ErrorClass::Cut && e.message.is_empty() => {
                 let mut progress = Progress::More;
                 let at = Instant::now();
-                if let ControlFlow::Break(e) = lines.finish(|line| match parser.on_line(line, at, tl) {
+                if let ControlFlow::Break(e) = lines.finish(|line| match decoder.on_line(line, &mut Stamp { tl, at }) {
                     Ok(p) => {
                         progress = progress.max(p);
                         ControlFlow::Continue(())
