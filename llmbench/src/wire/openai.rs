@@ -530,3 +530,84 @@ impl StreamWriter {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::sse::SseDecoder;
+
+    /// The JSON events of an SSE stream, `[DONE]` as a string.
+    fn events(bytes: &[u8]) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut decoder = SseDecoder::new();
+        let flow: std::ops::ControlFlow<()> = decoder.feed(bytes, |event| {
+            let data = std::str::from_utf8(event.data).unwrap();
+            out.push(serde_json::from_str(data).unwrap_or_else(|_| Value::from(data)));
+            std::ops::ControlFlow::Continue(())
+        });
+        assert!(flow.is_continue());
+        out
+    }
+
+    #[test]
+    fn the_writer_and_the_json_encoder_agree() {
+        for endpoint in [Endpoint::Chat, Endpoint::Completions] {
+            let writer = StreamWriter::new("chatcmpl-1", endpoint, 17, "m\"x");
+            let mut buf = BytesMut::new();
+            if endpoint == Endpoint::Chat {
+                writer.role(&mut buf);
+            }
+            writer.content(&mut buf, [" a", " b"]);
+            writer.tail(&mut buf, "length", Some((5, 2)));
+            let head = ChunkHead { id: "chatcmpl-1", endpoint, created: Some(17), model: "m\"x" };
+            let mut expected = Vec::new();
+            if endpoint == Endpoint::Chat {
+                expected.push(head.chunk(head.role_choice()));
+            }
+            expected.push(head.chunk(head.content_choice(" a b")));
+            expected.push(head.chunk(head.finish_choice("length")));
+            expected.push(head.usage_chunk(5, 2));
+            expected.push(Value::from(DONE));
+            assert_eq!(events(&buf), expected, "{endpoint:?}");
+        }
+        let mut buf = BytesMut::new();
+        StreamWriter::error_and_done(&mut buf, "failed", "server_error", 500);
+        assert_eq!(events(&buf), [error_json("failed", "server_error", 500), Value::from(DONE)]);
+    }
+
+    /// Collects what a decoder hands on.
+    #[derive(Default)]
+    struct Seen(Vec<String>);
+
+    impl Sink for Seen {
+        fn content(&mut self, kind: ContentKind, text: &str) {
+            self.0.push(format!("{kind:?}:{text}"));
+        }
+        fn usage(&mut self, usage: Usage) {
+            self.0.push(format!("usage:{:?}/{:?}", usage.input_tokens, usage.output_tokens));
+        }
+        fn stop_reason(&mut self, reason: &str) {
+            self.0.push(format!("stop:{reason}"));
+        }
+        fn response_id(&mut self, id: &str) {
+            self.0.push(format!("id:{id}"));
+        }
+    }
+
+    #[test]
+    fn the_decoder_reads_what_the_writer_wrote() {
+        let writer = StreamWriter::new("chatcmpl-1", Endpoint::Chat, 17, "m");
+        let mut buf = BytesMut::new();
+        writer.role(&mut buf);
+        writer.content(&mut buf, [" a"]);
+        writer.tail(&mut buf, "stop", Some((5, 1)));
+        let (mut decoder, mut seen, mut progress) = (StreamDecoder::default(), Seen::default(), Vec::new());
+        let flow: std::ops::ControlFlow<()> = SseDecoder::new().feed(&buf, |event| {
+            progress.push(decoder.on_event(event, &mut seen).unwrap());
+            std::ops::ControlFlow::Continue(())
+        });
+        assert!(flow.is_continue());
+        assert_eq!(seen.0, ["id:chatcmpl-1", "Answer:", "Answer: a", "stop:stop", "usage:Some(5)/Some(1)"]);
+        assert_eq!(progress, [Progress::More, Progress::More, Progress::Complete, Progress::Complete, Progress::Last]);
+    }
+}

@@ -178,3 +178,83 @@ fn line_parts(out: &mut Vec<u8>, format: Format, line: &Value) {
     eventstream::sagemaker_part(out, a);
     eventstream::sagemaker_part(out, b);
 }
+
+/// The simulator against [`crate::mock`] for the same answer: where their
+/// bytes are meant to match, they do (the intended differences are listed
+/// at the top of this file).
+#[cfg(test)]
+mod tests {
+    use aws_smithy_eventstream::frame::read_message_from;
+    use aws_smithy_types::event_stream::Message;
+
+    use super::*;
+    use crate::mock::{MockLlm, SageMakerFormat};
+
+    const TOKENS: [&str; 3] = [" the", " model", " a"];
+
+    fn sim(proto: Proto) -> Vec<u8> {
+        let spec =
+            WireSpec { id: "x".into(), model: "m".into(), prompt_tokens: 7, output_tokens: 3, length_limited: false };
+        let mut wire = Wire::new(proto, spec);
+        let mut out = Vec::new();
+        wire.start(&mut out);
+        for token in TOKENS {
+            wire.content(token, 1, &mut out);
+        }
+        wire.tail(ServerTimes { latency_ms: 40, first_byte_ms: 12 }, &mut out);
+        out
+    }
+
+    fn mock(m: MockLlm) -> Vec<u8> {
+        m.tokens(TOKENS).usage(7, 3).server_latency_ms(40).first_byte_latency_ms(12).body()
+    }
+
+    fn frames(mut bytes: &[u8]) -> Vec<Message> {
+        let mut out = Vec::new();
+        while !bytes.is_empty() {
+            out.push(read_message_from(&mut bytes).expect("whole frames"));
+        }
+        out
+    }
+
+    /// The event type and JSON payload of each frame; an invoke chunk's
+    /// model JSON is unwrapped from its base64, and the padding key `p`
+    /// dropped.
+    fn events(bytes: &[u8]) -> Vec<(String, Value)> {
+        let event_type = |m: &Message| {
+            let header = m.headers().iter().find(|h| h.name().as_str() == ":event-type");
+            header.map(|h| h.value().as_string().unwrap().as_str().to_owned()).unwrap_or_default()
+        };
+        let unwrap = |m: &Message| {
+            let mut v: Value = serde_json::from_slice(m.payload()).unwrap();
+            if let Some(b64) = v.get("bytes").and_then(Value::as_str) {
+                v = serde_json::from_slice(&aws_smithy_types::base64::decode(b64).unwrap()).unwrap();
+            }
+            if let Some(map) = v.as_object_mut() {
+                map.remove("p");
+            }
+            v
+        };
+        frames(bytes).iter().map(|m| (event_type(m), unwrap(m))).collect()
+    }
+
+    #[test]
+    fn sagemaker_containers_write_the_same_bytes() {
+        for (format, mocked) in [(Format::Tgi, SageMakerFormat::Tgi), (Format::Lmi, SageMakerFormat::Lmi)] {
+            let joined = |bytes: Vec<u8>| frames(&bytes).iter().flat_map(|m| m.payload().to_vec()).collect::<Vec<_>>();
+            let sim = joined(sim(Proto::SageMaker(format)));
+            let mock = joined(mock(MockLlm::sagemaker("m", mocked)));
+            assert_eq!(String::from_utf8(sim).unwrap(), String::from_utf8(mock).unwrap(), "{format:?}");
+        }
+    }
+
+    #[test]
+    fn invoke_and_converse_events_match_but_for_padding() {
+        for family in [Family::Meta, Family::AmazonNova, Family::AmazonTitan, Family::Mistral] {
+            let (sim, mock) = (sim(Proto::Invoke(family)), mock(MockLlm::bedrock_invoke("m", family)));
+            assert_eq!(events(&sim), events(&mock), "{family:?}");
+        }
+        let (sim, mock) = (sim(Proto::Converse), mock(MockLlm::bedrock_converse("m")));
+        assert_eq!(events(&sim), events(&mock));
+    }
+}

@@ -41,10 +41,6 @@ pub enum Family {
 }
 
 impl Family {
-    /// Every family, in the order config lists them.
-    pub(crate) const ALL: [Family; 6] =
-        [Family::Anthropic, Family::Meta, Family::AmazonNova, Family::AmazonTitan, Family::Mistral, Family::OpenAi];
-
     /// The family's config name.
     pub fn name(self) -> &'static str {
         match self {
