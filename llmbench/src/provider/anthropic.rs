@@ -90,29 +90,7 @@ impl AnthropicProvider {
         let request = builder.build().map_err(|e| {
             RequestError::new(ErrorClass::Client, format!("cannot build the request: {}", openai::describe(&e)))
         })?;
-        tl.mark_sent(Instant::now());
-        let sent = tokio::time::timeout_at(openai::deadline(tl), self.client.execute(request)).await;
-        let headers_at = Instant::now();
-        let mut response = match sent {
-            Err(_elapsed) => return Err(tl.timeout_error()),
-            Ok(Err(e)) if e.is_timeout() => {
-                return Err(RequestError::new(
-                    ErrorClass::Timeout,
-                    format!("connect timed out: {}", openai::describe(&e)),
-                ));
-            }
-            Ok(Err(e)) => {
-                return Err(RequestError::new(
-                    ErrorClass::Server,
-                    format!("connection failed: {}", openai::describe(&e)),
-                ));
-            }
-            Ok(Ok(response)) => response,
-        };
-        tl.mark_headers(headers_at);
-        if !response.status().is_success() {
-            return Err(openai::status_error(response, tl).await);
-        }
+        let mut response = openai::execute(&self.client, request, tl).await?;
         let outcome = read_sse(&mut response, tl).await;
         if outcome.is_ok() {
             openai::drain(&mut response).await;

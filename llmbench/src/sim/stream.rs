@@ -133,6 +133,45 @@ impl Schedule {
     }
 }
 
+/// Waits for a [`Schedule`]'s deadlines from a body's `poll_frame`.
+pub(crate) struct Pacer {
+    schedule: Schedule,
+    /// A timer, made on the first wait only: zero-delay streams never touch it.
+    sleep: Option<Pin<Box<Sleep>>>,
+    /// Whether `sleep` is set to the current deadline.
+    armed: bool,
+}
+
+impl Pacer {
+    pub(crate) fn new(schedule: Schedule) -> Pacer {
+        Pacer { schedule, sleep: None, armed: false }
+    }
+
+    /// Moves on to the next chunk.
+    pub(crate) fn advance(&mut self) {
+        self.schedule.advance();
+    }
+
+    /// Waits for the current chunk's deadline; `Ready` once it has passed.
+    pub(crate) fn poll_due(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let due = self.schedule.due();
+        if due <= Instant::now() {
+            // Already due (always, with zero delays): no timer at all. Tokio
+            // would otherwise round the deadline up to its next 1 ms tick.
+            self.armed = false;
+            return Poll::Ready(());
+        }
+        let sleep = self.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
+        if !self.armed {
+            sleep.as_mut().reset(due);
+            self.armed = true;
+        }
+        std::task::ready!(sleep.as_mut().poll(cx));
+        self.armed = false;
+        Poll::Ready(())
+    }
+}
+
 /// What a streamed response says, fixed when the request is accepted.
 #[derive(Debug, Clone)]
 pub(crate) struct StreamSpec {
@@ -185,11 +224,7 @@ pub(crate) struct SseBody {
     writer: StreamWriter,
     buf: BytesMut,
     phase: Phase,
-    schedule: Schedule,
-    /// A timer, made on the first wait only: zero-delay streams never touch it.
-    sleep: Option<Pin<Box<Sleep>>>,
-    /// Whether `sleep` is set to the current deadline.
-    armed: bool,
+    pacer: Pacer,
     words: Rng,
     chunks_sent: u32,
     tokens_left: u32,
@@ -229,9 +264,7 @@ impl SseBody {
             spec,
             writer,
             buf: BytesMut::with_capacity(BUF_CAPACITY),
-            schedule,
-            sleep: None,
-            armed: false,
+            pacer: Pacer::new(schedule),
             words,
             chunks_sent: 0,
             flush,
@@ -285,22 +318,6 @@ impl SseBody {
             log.sink.lock().unwrap_or_else(PoisonError::into_inner).push(record);
         }
     }
-
-    /// Waits for the current chunk's deadline; `Ready` once it has passed.
-    fn poll_due(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let due = self.schedule.due();
-        if due <= Instant::now() {
-            // Already due (always, with zero delays): no timer at all. Tokio
-            // would otherwise round the deadline up to its next 1 ms tick.
-            return Poll::Ready(());
-        }
-        let sleep = self.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
-        if !self.armed {
-            sleep.as_mut().reset(due);
-            self.armed = true;
-        }
-        sleep.as_mut().poll(cx)
-    }
 }
 
 impl Body for SseBody {
@@ -320,8 +337,7 @@ impl Body for SseBody {
                 this.role_chunk()
             }
             Phase::Content => {
-                std::task::ready!(this.poll_due(cx));
-                this.armed = false;
+                std::task::ready!(this.pacer.poll_due(cx));
                 match this.spec.failure {
                     Some(MidStream::ModelError) if this.chunks_sent == this.fail_at => {
                         this.finish();
@@ -349,7 +365,7 @@ impl Body for SseBody {
                     log.times.push(StdInstant::now());
                 }
                 if this.tokens_left > 0 {
-                    this.schedule.advance();
+                    this.pacer.advance();
                 }
                 chunk
             }

@@ -19,16 +19,21 @@
 #[cfg(feature = "sagemaker")]
 mod lines;
 
+#[cfg(feature = "sagemaker")]
+use std::ops::ControlFlow;
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 #[cfg(feature = "sagemaker")]
-pub(crate) use lines::{LineBuffer, MAX_LINE_BYTES};
+use lines::{LineBuffer, MAX_LINE_BYTES};
 
 use super::openai::{ChunkHead, StreamDecoder};
 use super::sse::Event;
 use super::{Progress, Sink, Text, insert_sampling, merge_extra, not_json, stream_error};
 use crate::provider::GenRequest;
+#[cfg(feature = "sagemaker")]
+use crate::record::ErrorClass;
 use crate::record::{ContentKind, RequestError, Usage};
 
 /// The container protocol of a SageMaker endpoint (`format`).
@@ -215,6 +220,63 @@ impl LineDecoder {
             progress = Progress::Complete;
         }
         Ok(progress)
+    }
+}
+
+/// Decodes a stream's `PayloadPart`s: lines rebuilt across parts by
+/// [`LineBuffer`], then decoded by [`LineDecoder`].
+#[cfg(feature = "sagemaker")]
+#[derive(Debug)]
+pub(crate) struct PartDecoder {
+    lines: LineBuffer,
+    decoder: LineDecoder,
+}
+
+#[cfg(feature = "sagemaker")]
+impl PartDecoder {
+    /// A decoder at the start of a stream.
+    pub(crate) fn new(format: Format) -> PartDecoder {
+        PartDecoder { lines: LineBuffer::default(), decoder: LineDecoder::new(format) }
+    }
+
+    /// One part's bytes: the most final progress of the lines they complete.
+    pub(crate) fn on_part(&mut self, bytes: &[u8], sink: &mut impl Sink) -> Result<Progress, RequestError> {
+        let decoder = &mut self.decoder;
+        let mut progress = Progress::More;
+        if let ControlFlow::Break(e) = self.lines.feed(bytes, |line| decode(decoder, line, sink, &mut progress)) {
+            return Err(e);
+        }
+        if self.lines.pending_len() > MAX_LINE_BYTES {
+            return Err(RequestError::new(ErrorClass::Protocol, "a line grew past 8 MiB without ending"));
+        }
+        Ok(progress)
+    }
+
+    /// The stream closed: a last line without its newline is decoded too.
+    pub(crate) fn finish(&mut self, sink: &mut impl Sink) -> Result<Progress, RequestError> {
+        let decoder = &mut self.decoder;
+        let mut progress = Progress::More;
+        if let ControlFlow::Break(e) = self.lines.finish(|line| decode(decoder, line, sink, &mut progress)) {
+            return Err(e);
+        }
+        Ok(progress)
+    }
+}
+
+/// Decodes one line, keeping the most final progress; breaks on an error.
+#[cfg(feature = "sagemaker")]
+fn decode(
+    decoder: &mut LineDecoder,
+    line: &[u8],
+    sink: &mut impl Sink,
+    progress: &mut Progress,
+) -> ControlFlow<RequestError> {
+    match decoder.on_line(line, sink) {
+        Ok(p) => {
+            *progress = (*progress).max(p);
+            ControlFlow::Continue(())
+        }
+        Err(e) => ControlFlow::Break(e),
     }
 }
 

@@ -118,23 +118,7 @@ impl OpenAiProvider {
     /// Sends `req` and records its stream on `tl`: the measured path.
     pub(crate) async fn send(&self, req: &GenRequest, tl: &mut Timeline) -> Result<(), RequestError> {
         let request = self.request(req)?;
-        tl.mark_sent(Instant::now());
-        let sent = tokio::time::timeout_at(deadline(tl), self.client.execute(request)).await;
-        let headers_at = Instant::now();
-        let mut response = match sent {
-            Err(_elapsed) => return Err(tl.timeout_error()),
-            Ok(Err(e)) if e.is_timeout() => {
-                return Err(RequestError::new(ErrorClass::Timeout, format!("connect timed out: {}", describe(&e))));
-            }
-            Ok(Err(e)) => {
-                return Err(RequestError::new(ErrorClass::Server, format!("connection failed: {}", describe(&e))));
-            }
-            Ok(Ok(response)) => response,
-        };
-        tl.mark_headers(headers_at);
-        if !response.status().is_success() {
-            return Err(status_error(response, tl).await);
-        }
+        let mut response = execute(&self.client, request, tl).await?;
         let outcome = read_stream(&mut response, tl).await;
         if outcome.is_ok() {
             drain(&mut response).await;
@@ -173,6 +157,33 @@ impl OpenAiProvider {
         };
         crate::wire::openai::request_body(options, req)
     }
+}
+
+/// Sends `request`, stamping `sent` before and `headers` when the response
+/// head is in. A non-2xx status is an error explained by its body.
+pub(crate) async fn execute(
+    client: &reqwest::Client,
+    request: reqwest::Request,
+    tl: &mut Timeline,
+) -> Result<reqwest::Response, RequestError> {
+    tl.mark_sent(Instant::now());
+    let sent = tokio::time::timeout_at(deadline(tl), client.execute(request)).await;
+    let headers_at = Instant::now();
+    let response = match sent {
+        Err(_elapsed) => return Err(tl.timeout_error()),
+        Ok(Err(e)) if e.is_timeout() => {
+            return Err(RequestError::new(ErrorClass::Timeout, format!("connect timed out: {}", describe(&e))));
+        }
+        Ok(Err(e)) => {
+            return Err(RequestError::new(ErrorClass::Server, format!("connection failed: {}", describe(&e))));
+        }
+        Ok(Ok(response)) => response,
+    };
+    tl.mark_headers(headers_at);
+    if !response.status().is_success() {
+        return Err(status_error(response, tl).await);
+    }
+    Ok(response)
 }
 
 /// The timeline's next deadline, on tokio's clock.

@@ -4,15 +4,14 @@
 //! OpenAI-compatible chat (vLLM, TGI's Messages API, LMI chat), all in
 //! [`crate::wire::sagemaker`]. Facts: docs/providers.md.
 //!
-//! The stream's `PayloadPart`s carry raw container bytes; [`LineBuffer`]
-//! rebuilds the lines across parts. The production variant that served each
+//! The stream's `PayloadPart`s carry raw container bytes, which
+//! [`PartDecoder`] rebuilds into lines across parts and decodes. The production variant that served each
 //! request is recorded.
 
 #[cfg(test)]
 mod tests;
 
 use std::fmt;
-use std::ops::ControlFlow;
 use std::time::Instant;
 
 use aws_sdk_sagemakerruntime::Client;
@@ -24,7 +23,7 @@ use super::aws::{self, AttemptCounter, AwsSettings};
 use super::{GenRequest, Progress, Stamp};
 use crate::record::{ErrorClass, RequestError, Timeline};
 pub(crate) use crate::wire::sagemaker::Format;
-use crate::wire::sagemaker::{LineBuffer, LineDecoder, MAX_LINE_BYTES};
+use crate::wire::sagemaker::PartDecoder;
 
 aws::impl_receive!(aws_sdk_sagemakerruntime::primitives::event_stream::EventReceiver<T, E>);
 
@@ -118,43 +117,18 @@ impl SageMakerProvider {
         if let Some(variant) = out.invoked_production_variant() {
             tl.set_variant(variant);
         }
-        let mut lines = LineBuffer::default();
-        let mut decoder = LineDecoder::new(s.format);
+        let mut parts = PartDecoder::new(s.format);
         let outcome = aws::read_stream(&mut out.body, tl, "", |event, at, tl| {
             let ResponseStream::PayloadPart(part) = event else { return Ok(Progress::More) };
             let Some(bytes) = part.bytes() else { return Ok(Progress::More) };
-            let mut progress = Progress::More;
-            let flow = lines.feed(bytes.as_ref(), |line| match decoder.on_line(line, &mut Stamp { tl, at }) {
-                Ok(p) => {
-                    progress = progress.max(p);
-                    ControlFlow::Continue(())
-                }
-                Err(e) => ControlFlow::Break(e),
-            });
-            if let ControlFlow::Break(e) = flow {
-                return Err(e);
-            }
-            if lines.pending_len() > MAX_LINE_BYTES {
-                return Err(RequestError::new(ErrorClass::Protocol, "a line grew past 8 MiB without ending"));
-            }
-            Ok(progress)
+            parts.on_part(bytes.as_ref(), &mut Stamp { tl, at })
         })
         .await;
         // A close before the end marker: the last line may lack its newline.
         match outcome {
             Err(e) if e.class == ErrorClass::Cut && e.message.is_empty() => {
-                let mut progress = Progress::More;
                 let at = Instant::now();
-                if let ControlFlow::Break(e) = lines.finish(|line| match decoder.on_line(line, &mut Stamp { tl, at }) {
-                    Ok(p) => {
-                        progress = progress.max(p);
-                        ControlFlow::Continue(())
-                    }
-                    Err(e) => ControlFlow::Break(e),
-                }) {
-                    return Err(e);
-                }
-                if progress >= Progress::Complete {
+                if parts.finish(&mut Stamp { tl, at })? >= Progress::Complete {
                     tl.mark_end(at);
                     return Ok(());
                 }

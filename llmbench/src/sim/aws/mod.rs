@@ -136,10 +136,15 @@ pub(crate) async fn handle(
     let wire = Wire::new(parsed.proto, spec);
     let body = FramedBody::new(wire, output_tokens, config.chunk_tokens, failure, schedule, words, permit, accepted);
     let mut response = Response::new(SimBody::Framed(Box::new(body)));
-    let headers = response.headers_mut();
+    stream_headers(response.headers_mut(), parsed.proto, n, &variant);
+    Ok(response)
+}
+
+/// The headers of a streamed response, as each service sends them.
+fn stream_headers(headers: &mut hyper::HeaderMap, proto: Proto, n: u64, variant: &str) {
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(crate::wire::eventstream::CONTENT_TYPE));
     headers.insert(HeaderName::from_static("x-amzn-requestid"), request_id(n));
-    match parsed.proto {
+    match proto {
         Proto::Converse => {}
         Proto::Invoke(_) => {
             headers.insert(
@@ -152,12 +157,11 @@ pub(crate) async fn handle(
                 HeaderName::from_static("x-amzn-sagemaker-content-type"),
                 HeaderValue::from_static(format.accept()),
             );
-            if let Ok(value) = HeaderValue::from_str(&variant) {
+            if let Ok(value) = HeaderValue::from_str(variant) {
                 headers.insert(HeaderName::from_static("x-amzn-invoked-production-variant"), value);
             }
         }
     }
-    Ok(response)
 }
 
 fn request_id(n: u64) -> HeaderValue {
