@@ -13,6 +13,7 @@ use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+#[cfg_attr(not(feature = "mock"), allow(unused_imports))]
 pub(crate) use encode::{ChunkHead, DONE, StreamWriter, error_json};
 
 use super::sse::Event;
