@@ -7,6 +7,7 @@
 
 pub mod calibrate;
 pub mod exit_code;
+pub(crate) mod metric;
 pub mod record;
 pub mod units;
 pub mod workload;
@@ -24,6 +25,7 @@ pub(crate) mod provider;
 pub mod report;
 pub mod results;
 pub(crate) mod rng;
+pub(crate) mod settings;
 pub mod sim;
 pub mod stats;
 pub(crate) mod wire;
