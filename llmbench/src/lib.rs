@@ -6,8 +6,6 @@
 #![warn(missing_docs)]
 
 pub mod calibrate;
-#[cfg(feature = "_eventstream")]
-pub(crate) mod eventstream;
 pub mod exit_code;
 pub(crate) mod metric;
 pub mod record;
@@ -34,6 +32,7 @@ pub(crate) mod settings;
 pub mod sim;
 pub mod stats;
 pub(crate) mod term;
+pub(crate) mod wire;
 
 pub use bench::registry::BenchDef;
 pub use llmbench_macros::llm_bench;

@@ -11,6 +11,12 @@ use serde::Deserialize;
 use crate::settings::value::{PositiveTime, Spec};
 use crate::settings::{SettingsLayer, Source};
 use crate::sim::SimConfig;
+pub use crate::wire::Protocol as SimProtocol;
+pub use crate::wire::bedrock::{
+    Api as BedrockApi, Family as BedrockFamily, Latency as BedrockLatency, ServiceTier as BedrockServiceTier,
+};
+pub use crate::wire::openai::Endpoint as EndpointKind;
+pub use crate::wire::sagemaker::Format as ContainerFormat;
 
 /// The file name looked for in the workspace.
 pub const CONFIG_FILE: &str = "llmbench.toml";
@@ -108,17 +114,6 @@ impl ProviderKind {
     }
 }
 
-/// Which OpenAI-compatible route to call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EndpointKind {
-    /// `/chat/completions`.
-    #[default]
-    Chat,
-    /// `/completions`.
-    Completions,
-}
-
 /// `[targets.NAME]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -160,7 +155,7 @@ pub struct TargetConfig {
     pub price_per_hour: Option<f64>,
     /// For `provider = "sim"`: the protocol it speaks, `openai` (default),
     /// `bedrock` (ConverseStream), `bedrock-invoke` or `sagemaker`.
-    pub protocol: Option<String>,
+    pub protocol: Option<SimProtocol>,
     /// AWS region (`bedrock`, `sagemaker`); default: the SDK's chain.
     pub region: Option<String>,
     /// AWS profile (`bedrock`, `sagemaker`); default: `AWS_PROFILE` or `default`.
@@ -170,13 +165,13 @@ pub struct TargetConfig {
     /// SDK retries (`bedrock`, `sagemaker`); default 0: a benchmark sees every throttle.
     pub retries: Option<u32>,
     /// Bedrock operation: `converse` (default) or `invoke`.
-    pub api: Option<String>,
+    pub api: Option<BedrockApi>,
     /// Bedrock invoke model family: `anthropic`, `meta`, `amazon-nova`, `amazon-titan`, `mistral`, `openai`.
-    pub family: Option<String>,
+    pub family: Option<BedrockFamily>,
     /// Bedrock `performanceConfig.latency`: `standard` or `optimized`.
-    pub latency: Option<String>,
+    pub latency: Option<BedrockLatency>,
     /// Bedrock `serviceTier`: `priority`, `default`, `flex` or `reserved`.
-    pub service_tier: Option<String>,
+    pub service_tier: Option<BedrockServiceTier>,
     /// Bedrock converse `additionalModelRequestFields`.
     pub additional_model_request_fields: Option<toml::Table>,
     /// SageMaker endpoint name.
@@ -188,7 +183,7 @@ pub struct TargetConfig {
     /// SageMaker custom attributes header.
     pub custom_attributes: Option<String>,
     /// SageMaker container format: `tgi`, `lmi` or `openai`.
-    pub format: Option<String>,
+    pub format: Option<ContainerFormat>,
 }
 
 impl Config {
@@ -257,7 +252,7 @@ impl Config {
             if crate::config::BUILTIN.contains(&name.as_str()) {
                 return Err(self.invalid(at, format!("targets.{name}"), "this name is built in; choose another"));
             }
-            self.validate_aws(name, t, at)?;
+            super::target_keys::check(self, name, t, at)?;
             match t.provider {
                 ProviderKind::Bedrock | ProviderKind::Sagemaker | ProviderKind::Anthropic => {}
                 ProviderKind::Openai => {
@@ -297,144 +292,6 @@ impl Config {
             }
         }
         crate::cost::validate(self)
-    }
-
-    /// The keys of the AWS and Anthropic providers, and `protocol` of sim
-    /// targets: each is checked, and refused where it means nothing.
-    fn validate_aws(&self, name: &str, t: &TargetConfig, at: usize) -> Result<(), ConfigError> {
-        let key = |k: &str| format!("targets.{name}.{k}");
-        let provider = t.provider.as_str();
-        let only = |k: &str, set: bool, allowed: &[ProviderKind]| -> Result<(), ConfigError> {
-            if set && !allowed.contains(&t.provider) {
-                let names: Vec<&str> = allowed.iter().map(|p| p.as_str()).collect();
-                return Err(self.invalid(
-                    at,
-                    key(k),
-                    format!("not a setting of provider \"{provider}\" (only {})", names.join(", ")),
-                ));
-            }
-            Ok(())
-        };
-        use ProviderKind::{Anthropic, Bedrock, Openai, Sagemaker, Sim};
-        let aws = [Bedrock, Sagemaker];
-        only("region", t.region.is_some(), &aws)?;
-        only("profile", t.profile.is_some(), &aws)?;
-        only("endpoint_url", t.endpoint_url.is_some(), &aws)?;
-        only("retries", t.retries.is_some(), &aws)?;
-        only("api", t.api.is_some(), &[Bedrock])?;
-        only("family", t.family.is_some(), &[Bedrock, Sim])?;
-        only("latency", t.latency.is_some(), &[Bedrock])?;
-        only("service_tier", t.service_tier.is_some(), &[Bedrock])?;
-        only("additional_model_request_fields", t.additional_model_request_fields.is_some(), &[Bedrock])?;
-        only("endpoint_name", t.endpoint_name.is_some(), &[Sagemaker])?;
-        only("inference_component", t.inference_component.is_some(), &[Sagemaker])?;
-        only("target_variant", t.target_variant.is_some(), &[Sagemaker])?;
-        only("custom_attributes", t.custom_attributes.is_some(), &[Sagemaker])?;
-        only("format", t.format.is_some(), &[Sagemaker, Sim])?;
-        only("protocol", t.protocol.is_some(), &[Sim])?;
-        only("base_url", t.base_url.is_some(), &[Openai, Anthropic, Sim])?;
-        only("endpoint", t.endpoint != EndpointKind::Chat, &[Openai, Sim])?;
-        only("include_usage", t.include_usage.is_some(), &[Openai])?;
-        let one_of = |k: &str, value: &Option<String>, allowed: &[&str]| -> Result<(), ConfigError> {
-            match value {
-                Some(v) if !allowed.contains(&v.as_str()) => Err(self.invalid(
-                    at,
-                    key(k),
-                    format!("unknown value {v:?} (expected one of: {})", allowed.join(", ")),
-                )),
-                _ => Ok(()),
-            }
-        };
-        one_of("api", &t.api, &["converse", "invoke"])?;
-        one_of("family", &t.family, &["anthropic", "meta", "amazon-nova", "amazon-titan", "mistral", "openai"])?;
-        one_of("latency", &t.latency, &["standard", "optimized"])?;
-        one_of("service_tier", &t.service_tier, &["priority", "default", "flex", "reserved"])?;
-        one_of("format", &t.format, &["tgi", "lmi", "openai"])?;
-        one_of("protocol", &t.protocol, &["openai", "bedrock", "bedrock-invoke", "sagemaker"])?;
-        if let Some(url) = &t.endpoint_url
-            && !(url.starts_with("http://") || url.starts_with("https://"))
-        {
-            return Err(self.invalid(at, key("endpoint_url"), format!("{url:?} must start with http:// or https://")));
-        }
-        match t.provider {
-            Bedrock => {
-                if t.model.is_none() {
-                    return Err(self.invalid(
-                        at,
-                        key("model"),
-                        "required for provider \"bedrock\" (a model id, inference profile id or ARN)",
-                    ));
-                }
-                let invoke = t.api.as_deref() == Some("invoke");
-                if invoke && t.family.is_none() {
-                    return Err(self.invalid(at, key("family"), "required with api = \"invoke\" (anthropic, meta, amazon-nova, amazon-titan, mistral or openai)"));
-                }
-                if !invoke && t.family.is_some() {
-                    return Err(self.invalid(at, key("family"), "only with api = \"invoke\""));
-                }
-                if invoke && t.additional_model_request_fields.is_some() {
-                    return Err(self.invalid(
-                        at,
-                        key("additional_model_request_fields"),
-                        "only with api = \"converse\"; use extra_body with api = \"invoke\"",
-                    ));
-                }
-                if !invoke && t.extra_body.is_some() {
-                    return Err(self.invalid(
-                        at,
-                        key("extra_body"),
-                        "only with api = \"invoke\"; use additional_model_request_fields with api = \"converse\"",
-                    ));
-                }
-                if t.exact_output.is_some() {
-                    return Err(self.invalid(at, key("exact_output"), "not a setting of provider \"bedrock\""));
-                }
-            }
-            Sagemaker => {
-                if t.endpoint_name.is_none() {
-                    return Err(self.invalid(at, key("endpoint_name"), "required for provider \"sagemaker\""));
-                }
-                if t.format.is_none() {
-                    return Err(self.invalid(
-                        at,
-                        key("format"),
-                        "required for provider \"sagemaker\" (tgi, lmi or openai: what the container streams)",
-                    ));
-                }
-                if t.api_key_env.is_some() {
-                    return Err(self.invalid(
-                        at,
-                        key("api_key_env"),
-                        "SageMaker uses AWS credentials (profile, environment, role)",
-                    ));
-                }
-            }
-            Anthropic => {
-                if t.model.is_none() {
-                    return Err(self.invalid(at, key("model"), "required for provider \"anthropic\""));
-                }
-                if let Some(url) = &t.base_url
-                    && !(url.starts_with("http://") || url.starts_with("https://"))
-                {
-                    return Err(self.invalid(
-                        at,
-                        key("base_url"),
-                        format!("{url:?} must start with http:// or https://"),
-                    ));
-                }
-            }
-            Sim => {
-                let protocol = t.protocol.as_deref().unwrap_or("openai");
-                if t.family.is_some() && protocol != "bedrock-invoke" {
-                    return Err(self.invalid(at, key("family"), "only with protocol = \"bedrock-invoke\""));
-                }
-                if t.format.is_some() && protocol != "sagemaker" {
-                    return Err(self.invalid(at, key("format"), "only with protocol = \"sagemaker\""));
-                }
-            }
-            Openai => {}
-        }
-        Ok(())
     }
 
     /// `[defaults]` as a settings layer, and where it is.

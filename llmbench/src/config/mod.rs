@@ -6,6 +6,7 @@
 
 pub mod file;
 mod providers;
+mod target_keys;
 
 use std::time::Duration;
 

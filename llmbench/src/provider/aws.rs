@@ -1,6 +1,6 @@
 //! What the Bedrock and SageMaker providers share: building the SDK's
 //! configuration for a benchmark, counting attempts, and classifying the
-//! SDK's errors into METRICS.md's classes.
+//! SDK's errors into the error classes of docs/metrics.md.
 //!
 //! Benchmark settings differ from the SDK's defaults on purpose:
 //!
@@ -38,9 +38,7 @@ use aws_smithy_types::event_stream::RawMessage;
 
 use super::Progress;
 use crate::record::{ErrorClass, RequestError, Timeline};
-
-/// The most bytes of server text quoted in an error message.
-const MAX_QUOTE: usize = 300;
+use crate::wire::truncate;
 
 /// How to reach an AWS service. `Debug` never prints the bearer token.
 #[derive(Clone, Default)]
@@ -422,19 +420,6 @@ pub(crate) fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     truncate(out)
-}
-
-/// `s` cut to about [`MAX_QUOTE`] bytes, on a character boundary.
-pub(crate) fn truncate(mut s: String) -> String {
-    if s.len() > MAX_QUOTE {
-        let mut cut = MAX_QUOTE;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-        s.push('…');
-    }
-    s
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
-//! One module per protocol. A provider turns one [`GenRequest`] into timed
-//! events on a [`Timeline`] and nothing else: it knows nothing of load shape,
-//! statistics or reports.
+//! One module per protocol's client. A provider turns one [`GenRequest`]
+//! into timed events on a [`Timeline`] and nothing else: it knows nothing of
+//! load shape, statistics or reports. It owns the transport (HTTP client or
+//! AWS SDK) and the stamping: each read is stamped when it returns, then its
+//! bytes go to the protocol's decoder in [`crate::wire`], whose findings
+//! land on the timeline through [`Stamp`].
 
 pub(crate) mod anthropic;
 #[cfg(all(test, feature = "_eventstream"))]
@@ -12,9 +15,11 @@ pub(crate) mod bedrock;
 pub(crate) mod openai;
 #[cfg(feature = "sagemaker")]
 pub(crate) mod sagemaker;
-mod sse;
 
-use crate::record::{ErrorClass, RequestError, Timeline};
+use std::time::Instant;
+
+use crate::record::{ContentKind, ErrorClass, RequestError, Timeline, Usage};
+pub(crate) use crate::wire::Progress;
 
 /// Who said a chat message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,18 +87,38 @@ impl GenRequest {
     }
 }
 
-/// What one event of a stream meant for its end; ordered, so that the
-/// most final of several events decoded from one read wins.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Progress {
-    /// More is expected.
-    More,
-    /// The generation is complete: a close from now on is a clean end
-    /// (Converse `messageStop`, a model's stop reason).
-    Complete,
-    /// The protocol's last event (Converse `metadata`, the chunk with
-    /// `amazon-bedrock-invocationMetrics`, `[DONE]`, `message_stop`).
-    Last,
+/// The timeline, and when the read being decoded returned: the
+/// [`Sink`](crate::wire::Sink) every decoder writes to. Everything a read
+/// carried is stamped with its time.
+pub(crate) struct Stamp<'a> {
+    pub(crate) tl: &'a mut Timeline,
+    pub(crate) at: Instant,
+}
+
+impl crate::wire::Sink for Stamp<'_> {
+    fn content(&mut self, kind: ContentKind, text: &str) {
+        self.tl.on_content(self.at, kind, text);
+    }
+
+    fn usage(&mut self, usage: Usage) {
+        self.tl.on_usage(usage);
+    }
+
+    fn stop_reason(&mut self, reason: &str) {
+        self.tl.set_stop_reason(reason);
+    }
+
+    fn response_id(&mut self, id: &str) {
+        self.tl.set_response_id(id);
+    }
+
+    fn server_latency_ms(&mut self, ms: f64) {
+        self.tl.set_server_latency_ms(ms);
+    }
+
+    fn server_first_byte_ms(&mut self, ms: f64) {
+        self.tl.set_server_first_byte_ms(ms);
+    }
 }
 
 /// A configured client for one target.

@@ -1,25 +1,29 @@
-//! The model families of `InvokeModelWithResponseStream`: each has its own
-//! request body and chunk JSON (protocols-and-prices.md §2.4). Bedrock adds
+//! `InvokeModelWithResponseStream`: each model family has its own request
+//! body and chunk JSON (docs/providers.md). Bedrock adds
 //! `amazon-bedrock-invocationMetrics` to the last chunk of every family:
 //! billed tokens, `invocationLatency` (→ `server_latency`) and
 //! `firstByteLatency` (→ `server_first_byte`). Unknown keys, such as the
-//! random `p` padding, are ignored.
+//! random `p` padding, are ignored. The chunk encoders are in `encode`.
 
-use std::ops::ControlFlow;
-use std::time::Instant;
+#[cfg(feature = "_eventstream")]
+pub(crate) mod encode;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::provider::anthropic::{self, MessagesState};
-use crate::provider::openai::{self, StreamState, Text};
-use crate::provider::sse::Event;
-use crate::provider::{GenRequest, Progress, Role};
-use crate::record::{ContentKind, ErrorClass, RequestError, Timeline, Usage};
+use super::METRICS_KEY;
+use crate::provider::{GenRequest, Role};
+use crate::record::{ContentKind, RequestError, Usage};
+use crate::wire::anthropic::{self, Host, MessagesDecoder};
+use crate::wire::openai::{self, StreamDecoder};
+use crate::wire::sse::Event;
+use crate::wire::{First, Progress, Sink, Text, insert_sampling, merge_extra, not_json};
 
-/// A model family: selects the body builder and the chunk parser.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Family {
+/// A model family of `InvokeModelWithResponseStream` (`family`): selects
+/// the body builder, the chunk decoder and the chunk encoders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Family {
     /// Anthropic Claude, Messages API (`anthropic_version: bedrock-2023-05-31`).
     Anthropic,
     /// Meta Llama: `prompt`, `max_gen_len`; chunks `{"generation": …}`.
@@ -32,28 +36,73 @@ pub(crate) enum Family {
     Mistral,
     /// OpenAI-style models on Bedrock (gpt-oss, Qwen, DeepSeek…): chat body,
     /// `chat.completion.chunk` chunks.
+    #[serde(rename = "openai")]
     OpenAi,
 }
 
 impl Family {
-    /// Every family with its config name.
-    pub(crate) const ALL: [(&'static str, Family); 6] = [
-        ("anthropic", Family::Anthropic),
-        ("meta", Family::Meta),
-        ("amazon-nova", Family::AmazonNova),
-        ("amazon-titan", Family::AmazonTitan),
-        ("mistral", Family::Mistral),
-        ("openai", Family::OpenAi),
-    ];
-
-    /// The family named `name` in config.
-    pub(crate) fn parse(name: &str) -> Option<Family> {
-        Family::ALL.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+    /// The family's config name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Anthropic => "anthropic",
+            Family::Meta => "meta",
+            Family::AmazonNova => "amazon-nova",
+            Family::AmazonTitan => "amazon-titan",
+            Family::Mistral => "mistral",
+            Family::OpenAi => "openai",
+        }
     }
 
-    /// The family's config name.
-    pub(crate) fn name(self) -> &'static str {
-        Family::ALL.iter().find(|(_, f)| *f == self).map_or("?", |(n, _)| n)
+    /// The family a request body is written for, told by its keys.
+    pub(crate) fn detect(body: &Value) -> Option<Family> {
+        let has = |key: &str| body.get(key).is_some();
+        Some(if has("anthropic_version") {
+            Family::Anthropic
+        } else if has("schemaVersion") || has("inferenceConfig") {
+            Family::AmazonNova
+        } else if has("inputText") {
+            Family::AmazonTitan
+        } else if has("max_gen_len") {
+            Family::Meta
+        } else if has("prompt") {
+            Family::Mistral
+        } else if has("messages") {
+            Family::OpenAi
+        } else {
+            return None;
+        })
+    }
+
+    /// The output limit of a request body written for this family.
+    pub(crate) fn max_tokens(self, body: &Value) -> Option<u64> {
+        match self {
+            Family::Anthropic | Family::Mistral => body["max_tokens"].as_u64(),
+            Family::AmazonNova => body["inferenceConfig"]["maxTokens"].as_u64(),
+            Family::AmazonTitan => body["textGenerationConfig"]["maxTokenCount"].as_u64(),
+            Family::Meta => body["max_gen_len"].as_u64(),
+            Family::OpenAi => openai::max_tokens(body),
+        }
+    }
+
+    /// The part of a request body that sets the output limit to `max`.
+    pub(crate) fn max_tokens_json(self, max: u32) -> Value {
+        match self {
+            Family::Anthropic | Family::Mistral | Family::OpenAi => json!({"max_tokens": max}),
+            Family::Meta => json!({"max_gen_len": max}),
+            Family::AmazonNova => json!({"inferenceConfig": {"maxTokens": max}}),
+            Family::AmazonTitan => json!({"textGenerationConfig": {"maxTokenCount": max}}),
+        }
+    }
+
+    /// The stop reason of a complete answer, or of one cut by its limit.
+    pub(crate) fn stop_reason(self, length_limited: bool) -> &'static str {
+        match (self, length_limited) {
+            (Family::Anthropic | Family::AmazonNova, limited) => anthropic::stop_reason(limited),
+            (Family::AmazonTitan, false) => "FINISH",
+            (Family::AmazonTitan, true) => "LENGTH",
+            (Family::Meta | Family::Mistral | Family::OpenAi, false) => "stop",
+            (Family::Meta | Family::Mistral | Family::OpenAi, true) => "length",
+        }
     }
 
     /// The request body for `req`; `extra` fields replace standard ones.
@@ -62,11 +111,11 @@ impl Family {
         let stop = (!req.stop.is_empty()).then_some(&req.stop);
         let mut body = serde_json::Map::new();
         match self {
-            Family::Anthropic => return anthropic::messages_body("", req, extra, false),
+            Family::Anthropic => return anthropic::messages_body(Host::Bedrock, req, extra),
             Family::Meta => {
                 body.insert("prompt".into(), json!(llama3_prompt(req)));
                 body.insert("max_gen_len".into(), json!(max_tokens));
-                anthropic::insert_sampling(&mut body, req);
+                insert_sampling(&mut body, req);
             }
             Family::AmazonNova => {
                 let system: Vec<Value> = req
@@ -88,7 +137,7 @@ impl Family {
                 }
                 let mut config = serde_json::Map::new();
                 config.insert("maxTokens".into(), json!(max_tokens));
-                anthropic::insert_sampling(&mut config, req);
+                insert_sampling(&mut config, req);
                 if let Some(p) = config.remove("top_p") {
                     config.insert("topP".into(), p);
                 }
@@ -100,7 +149,7 @@ impl Family {
             Family::AmazonTitan => {
                 let mut config = serde_json::Map::new();
                 config.insert("maxTokenCount".into(), json!(max_tokens));
-                anthropic::insert_sampling(&mut config, req);
+                insert_sampling(&mut config, req);
                 if let Some(p) = config.remove("top_p") {
                     config.insert("topP".into(), p);
                 }
@@ -113,7 +162,7 @@ impl Family {
             Family::Mistral => {
                 body.insert("prompt".into(), json!(format!("<s>[INST] {} [/INST]", req.prompt_text())));
                 body.insert("max_tokens".into(), json!(max_tokens));
-                anthropic::insert_sampling(&mut body, req);
+                insert_sampling(&mut body, req);
                 if let Some(stop) = stop {
                     body.insert("stop".into(), json!(stop));
                 }
@@ -123,15 +172,13 @@ impl Family {
                     req.messages.iter().map(|m| json!({"role": m.role.as_str(), "content": m.content})).collect();
                 body.insert("messages".into(), Value::Array(messages));
                 body.insert("max_tokens".into(), json!(max_tokens));
-                anthropic::insert_sampling(&mut body, req);
+                insert_sampling(&mut body, req);
                 if let Some(stop) = stop {
                     body.insert("stop".into(), json!(stop));
                 }
             }
         }
-        if let Some(extra) = extra {
-            body.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
-        }
+        merge_extra(&mut body, extra);
         serde_json::to_vec(&body).unwrap_or_default()
     }
 }
@@ -150,74 +197,64 @@ fn llama3_prompt(req: &GenRequest) -> String {
     out
 }
 
-/// The key Bedrock adds to a stream's last chunk.
-const METRICS_KEY: &[u8] = b"amazon-bedrock-invocationMetrics";
-
-/// Parses one family's chunks, in order.
+/// Decodes one family's chunks, in order.
 #[derive(Debug)]
-pub(crate) struct ChunkParser {
+pub(crate) struct ChunkDecoder {
     family: Family,
-    messages: MessagesState,
-    openai: StreamState,
+    messages: MessagesDecoder,
+    openai: StreamDecoder,
 }
 
-impl ChunkParser {
-    /// A parser at the start of a stream.
-    pub(crate) fn new(family: Family) -> ChunkParser {
-        ChunkParser { family, messages: MessagesState::default(), openai: StreamState::default() }
+impl ChunkDecoder {
+    /// A decoder at the start of a stream.
+    pub(crate) fn new(family: Family) -> ChunkDecoder {
+        ChunkDecoder { family, messages: MessagesDecoder::default(), openai: StreamDecoder::default() }
     }
 
-    /// One chunk's JSON (already base64-decoded by the SDK), read at `at`.
-    pub(crate) fn on_chunk(&mut self, bytes: &[u8], at: Instant, tl: &mut Timeline) -> Result<Progress, RequestError> {
+    /// One chunk's JSON (already base64-decoded by the SDK).
+    pub(crate) fn on_chunk(&mut self, bytes: &[u8], sink: &mut impl Sink) -> Result<Progress, RequestError> {
         let progress = match self.family {
-            Family::Anthropic => self.messages.on_event(bytes, at, tl)?,
-            Family::OpenAi => self.on_openai(bytes, at, tl)?,
-            family => on_native(family, bytes, at, tl)?,
+            Family::Anthropic => self.messages.on_event(bytes, sink)?,
+            Family::OpenAi => {
+                // Some models end with the JSON string "[DONE]".
+                let data = bytes.trim_ascii();
+                let data = if data == b"\"[DONE]\"" { &b"[DONE]"[..] } else { data };
+                self.openai.on_event(Event { name: b"", data }, sink)?
+            }
+            family => on_native(family, bytes, sink)?,
         };
-        if contains(bytes, METRICS_KEY) {
-            let metrics: MetricsChunk = serde_json::from_slice(bytes).map_err(|e| protocol(e, bytes))?;
+        if contains(bytes, METRICS_KEY.as_bytes()) {
+            let metrics: MetricsChunk = serde_json::from_slice(bytes).map_err(|e| not_json("chunk", &e, bytes))?;
             if let Some(m) = metrics.metrics {
-                tl.on_usage(Usage {
+                sink.usage(Usage {
                     input_tokens: m.input_token_count,
                     output_tokens: m.output_token_count,
                     cache_read_tokens: m.cache_read_input_token_count,
                     cache_write_tokens: m.cache_write_input_token_count,
                 });
                 if let Some(ms) = m.invocation_latency {
-                    tl.set_server_latency_ms(ms);
+                    sink.server_latency_ms(ms);
                 }
                 if let Some(ms) = m.first_byte_latency {
-                    tl.set_server_first_byte_ms(ms);
+                    sink.server_first_byte_ms(ms);
                 }
                 return Ok(Progress::Last);
             }
         }
         Ok(progress)
     }
-
-    fn on_openai(&mut self, bytes: &[u8], at: Instant, tl: &mut Timeline) -> Result<Progress, RequestError> {
-        // Some models end with the JSON string "[DONE]".
-        let data = bytes.trim_ascii();
-        let data = if data == b"\"[DONE]\"" { &b"[DONE]"[..] } else { data };
-        match self.openai.on_event(Event { name: b"", data }, at, tl) {
-            ControlFlow::Break(Ok(())) => Ok(Progress::Last),
-            ControlFlow::Break(Err(e)) => Err(e),
-            ControlFlow::Continue(()) if self.openai.finished => Ok(Progress::Complete),
-            ControlFlow::Continue(()) => Ok(Progress::More),
-        }
-    }
 }
 
 /// Meta, Nova, Titan and Mistral chunks.
-fn on_native(family: Family, bytes: &[u8], at: Instant, tl: &mut Timeline) -> Result<Progress, RequestError> {
-    let chunk: Native<'_> = serde_json::from_slice(bytes).map_err(|e| protocol(e, bytes))?;
+fn on_native(family: Family, bytes: &[u8], sink: &mut impl Sink) -> Result<Progress, RequestError> {
+    let chunk: Native<'_> = serde_json::from_slice(bytes).map_err(|e| not_json("chunk", &e, bytes))?;
     let mut stop = None;
     match family {
         Family::Meta => {
             if let Some(text) = &chunk.generation {
-                tl.on_content(at, ContentKind::Answer, &text.0);
+                sink.content(ContentKind::Answer, &text.0);
             }
-            tl.on_usage(Usage {
+            sink.usage(Usage {
                 input_tokens: chunk.prompt_token_count,
                 output_tokens: chunk.generation_token_count,
                 ..Usage::default()
@@ -226,9 +263,9 @@ fn on_native(family: Family, bytes: &[u8], at: Instant, tl: &mut Timeline) -> Re
         }
         Family::AmazonTitan => {
             if let Some(text) = &chunk.output_text {
-                tl.on_content(at, ContentKind::Answer, &text.0);
+                sink.content(ContentKind::Answer, &text.0);
             }
-            tl.on_usage(Usage {
+            sink.usage(Usage {
                 input_tokens: chunk.input_text_token_count,
                 output_tokens: chunk.total_output_text_token_count,
                 ..Usage::default()
@@ -236,9 +273,9 @@ fn on_native(family: Family, bytes: &[u8], at: Instant, tl: &mut Timeline) -> Re
             stop = chunk.completion_reason;
         }
         Family::Mistral => {
-            if let Some(output) = chunk.outputs.and_then(|o| o.0) {
+            if let Some(output) = chunk.outputs.0 {
                 if let Some(text) = &output.text {
-                    tl.on_content(at, ContentKind::Answer, &text.0);
+                    sink.content(ContentKind::Answer, &text.0);
                 }
                 stop = output.stop_reason;
             }
@@ -246,14 +283,14 @@ fn on_native(family: Family, bytes: &[u8], at: Instant, tl: &mut Timeline) -> Re
         Family::AmazonNova => {
             if let Some(delta) = chunk.content_block_delta.and_then(|d| d.delta) {
                 if let Some(text) = &delta.text {
-                    tl.on_content(at, ContentKind::Answer, &text.0);
+                    sink.content(ContentKind::Answer, &text.0);
                 }
                 if let Some(text) = delta.reasoning_content.and_then(|r| r.text) {
-                    tl.on_content(at, ContentKind::Reasoning, &text.0);
+                    sink.content(ContentKind::Reasoning, &text.0);
                 }
             }
             if let Some(u) = chunk.metadata.and_then(|m| m.usage) {
-                tl.on_usage(Usage {
+                sink.usage(Usage {
                     input_tokens: u.input_tokens,
                     output_tokens: u.output_tokens,
                     cache_read_tokens: u.cache_read_input_tokens,
@@ -266,15 +303,11 @@ fn on_native(family: Family, bytes: &[u8], at: Instant, tl: &mut Timeline) -> Re
     }
     Ok(match stop {
         Some(reason) if !reason.0.is_empty() => {
-            tl.set_stop_reason(&reason.0);
+            sink.stop_reason(&reason.0);
             Progress::Complete
         }
         _ => Progress::More,
     })
-}
-
-fn protocol(e: serde_json::Error, bytes: &[u8]) -> RequestError {
-    RequestError::new(ErrorClass::Protocol, format!("chunk is not valid JSON ({e}): {}", openai::quote(bytes)))
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -302,24 +335,14 @@ struct Native<'a> {
     #[serde(borrow)]
     completion_reason: Option<Text<'a>>,
     // Mistral
-    #[serde(borrow)]
-    outputs: Option<FirstOutput<'a>>,
+    #[serde(borrow, default)]
+    outputs: First<MistralOutput<'a>>,
     // Nova
     #[serde(borrow)]
     content_block_delta: Option<NovaDelta<'a>>,
     #[serde(borrow)]
     message_stop: Option<NovaStop<'a>>,
     metadata: Option<NovaMetadata>,
-}
-
-/// The first of Mistral's `outputs`.
-struct FirstOutput<'a>(Option<MistralOutput<'a>>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for FirstOutput<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let outputs: Vec<MistralOutput<'a>> = Vec::deserialize(deserializer)?;
-        Ok(FirstOutput(outputs.into_iter().next()))
-    }
 }
 
 #[derive(Deserialize)]

@@ -1,6 +1,6 @@
 //! Lines out of SageMaker `PayloadPart`s. A part's boundaries need not
 //! match the container's lines: a JSON object, or a UTF-8 character, may be
-//! split across parts (protocols-and-prices.md §3.2). This buffer joins the
+//! split across parts (docs/providers.md). This buffer joins the
 //! bytes and hands on complete lines only, with SSE framing removed: blank
 //! lines and `:` comments are skipped, a `data:` prefix is stripped. Text is
 //! never decoded before its line is complete, so a character split across

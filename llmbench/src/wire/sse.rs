@@ -11,6 +11,8 @@
 //!
 //! It knows SSE framing and nothing of the JSON inside: `id:` and `retry:`
 //! fields and `:` comment lines (keep-alive pings) are dropped here.
+//!
+//! [`write_event`] is the other direction, for the mock.
 
 use std::ops::ControlFlow;
 
@@ -162,6 +164,19 @@ impl SseDecoder {
         self.has_data = false;
         flow
     }
+}
+
+/// Appends one event: an `event:` line when it has a name, one `data:` line
+/// (`data` holds no line break), and the blank line that ends it.
+pub(crate) fn write_event(out: &mut Vec<u8>, name: Option<&str>, data: &[u8]) {
+    if let Some(name) = name {
+        out.extend_from_slice(b"event: ");
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'\n');
+    }
+    out.extend_from_slice(b"data: ");
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\n\n");
 }
 
 #[cfg(test)]
