@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::model::extras::Change;
 use super::model::requests::RunRequests;
 use super::model::{self, BenchGroup, Report, Run, level_label, redact_endpoint};
+use crate::gate::{LimitOutcome, MetricChange};
 use crate::stats::{ChangeKind, LatencySummary, LevelSummary};
 use crate::units::format_ms;
 
@@ -24,12 +24,9 @@ impl Columns {
     fn of<'a>(runs: impl Iterator<Item = &'a Run>) -> Columns {
         let mut c = Columns::default();
         for r in runs {
-            c.goodput |= r.extras.levels.iter().any(|l| l.goodput.is_some())
-                || r.summary.levels.iter().any(|l| l.goodput.is_some());
-            c.cost |= r.extras.cost_per_ok_request.is_some()
-                || r.extras.levels.iter().any(|l| l.cost_per_ok_request.is_some())
-                || r.summary.levels.iter().any(|l| cost_per_ok(l).is_some());
-            c.change |= !r.extras.changes.is_empty();
+            c.goodput |= r.summary.levels.iter().any(|l| l.goodput.is_some());
+            c.cost |= r.summary.levels.iter().any(|l| cost_per_ok(l).is_some());
+            c.change |= r.verdict.changes().next().is_some();
         }
         c
     }
@@ -99,7 +96,6 @@ pub(crate) struct IndexView {
     pub(crate) run_count: usize,
     pub(crate) bench_count: usize,
     pub(crate) targets: Vec<TargetView>,
-    pub(crate) fingerprints: Vec<(String, String)>,
     pub(crate) columns: Columns,
     pub(crate) rows: Vec<IndexRow>,
     pub(crate) failed_limits: Vec<LimitView>,
@@ -147,17 +143,10 @@ pub(crate) fn index(report: &Report, generated_at: &str) -> IndexView {
         let mut rows = Vec::new();
         let mut failed_here = 0;
         for run in &bench.runs {
-            let failed: Vec<_> = run.extras.failed_limits().collect();
+            let failed: Vec<_> = run.verdict.failed_limits().collect();
             failed_here += failed.len();
             for l in &failed {
-                failed_limits.push(LimitView {
-                    bench: bench.id.clone(),
-                    slug: bench.slug.clone(),
-                    href: href.clone(),
-                    target: run.summary.target.name.clone(),
-                    limit: l.text.clone(),
-                    detail: l.detail.clone(),
-                });
+                failed_limits.push(limit_view(bench, href.clone(), run, l));
             }
             for (i, level) in run.summary.levels.iter().enumerate() {
                 rows.push(index_row(bench, &href, run, i, level, &colors, failed.len()));
@@ -176,12 +165,6 @@ pub(crate) fn index(report: &Report, generated_at: &str) -> IndexView {
     }
     // Benchmarks with failed limits first, then by id (already sorted).
     groups.sort_by_key(|(failed, _)| std::cmp::Reverse(*failed));
-    let mut fingerprints: Vec<(String, String)> = runs()
-        .filter_map(|r| {
-            r.extras.fingerprint.clone().map(|f| (format!("{} · {}", r.summary.bench.id, r.summary.target.name), f))
-        })
-        .collect();
-    fingerprints.sort();
     IndexView {
         generated_at: generated_at.to_owned(),
         versions: versions.join(", "),
@@ -189,7 +172,6 @@ pub(crate) fn index(report: &Report, generated_at: &str) -> IndexView {
         run_count: runs().count(),
         bench_count: report.benches.len(),
         targets,
-        fingerprints,
         columns,
         rows: groups.into_iter().flat_map(|(_, rows)| rows).collect(),
         failed_limits,
@@ -221,7 +203,6 @@ fn index_row(
     colors: &BTreeMap<String, usize>,
     limits_failed: usize,
 ) -> IndexRow {
-    let extras = run.extras.levels.get(i).cloned().unwrap_or_default();
     IndexRow {
         bench: bench.id.clone(),
         slug: bench.slug.clone(),
@@ -239,26 +220,36 @@ fn index_row(
         tok_s: format!("{:.1}", level.output_tok_per_s),
         error_rate: pct(level.error_rate),
         errors_bad: level.requests.failed > 0,
-        goodput: level.goodput.as_ref().map(|g| g.ratio).or(extras.goodput).map(pct).unwrap_or_else(dash),
-        cost: cost_per_ok(level)
-            .or(extras.cost_per_ok_request)
-            .or(run.extras.cost_per_ok_request)
-            .map(money)
-            .unwrap_or_else(dash),
-        change: change_badge(&run.extras.changes),
+        goodput: goodput(level),
+        cost: cost_per_ok(level).map(money).unwrap_or_else(dash),
+        change: change_badge(&run.verdict.changes().collect::<Vec<_>>()),
         limits_failed,
         partial: run.summary.partial,
     }
 }
 
-/// The worst verdict among a run's changes, as one badge.
-fn change_badge(changes: &[Change]) -> Option<Badge> {
-    let worst = changes.iter().min_by_key(|c| severity(c.verdict))?;
-    let n = changes.iter().filter(|c| c.verdict == worst.verdict).count();
-    let mut text = worst.verdict.label().to_owned();
-    if matches!(worst.verdict, ChangeKind::Regressed | ChangeKind::Improved) {
+/// A failed limit as the report lists it: the limit and its level, and
+/// the gate's message without the limit it starts with.
+fn limit_view(bench: &BenchGroup, href: String, run: &Run, l: &LimitOutcome) -> LimitView {
+    LimitView {
+        bench: bench.id.clone(),
+        slug: bench.slug.clone(),
+        href,
+        target: run.summary.target.name.clone(),
+        limit: format!("{} at {}", l.limit, l.level),
+        detail: l.message.strip_prefix(&format!("{}: ", l.limit)).unwrap_or(&l.message).to_owned(),
+    }
+}
+
+/// The worst verdict among a run's changes (level, metric), as one badge.
+fn change_badge(changes: &[(&str, &MetricChange)]) -> Option<Badge> {
+    let worst = changes.iter().map(|(_, m)| m).min_by_key(|m| severity(m.change.kind))?;
+    let kind = worst.change.kind;
+    let n = changes.iter().filter(|(_, m)| m.change.kind == kind).count();
+    let mut text = kind.label().to_owned();
+    if matches!(kind, ChangeKind::Regressed | ChangeKind::Improved) {
         text = format!("{text}: {}", worst.metric);
-        if let Some(c) = worst.change {
+        if let Some(c) = worst.change.change {
             text.push_str(&format!(" {}", signed_pct(c)));
         }
         if n > 1 {
@@ -267,10 +258,12 @@ fn change_badge(changes: &[Change]) -> Option<Badge> {
     }
     let title = changes
         .iter()
-        .map(|c| format!("{} {}: {}", c.metric, c.change.map(signed_pct).unwrap_or_default(), c.verdict.label()))
+        .map(|(_, m)| {
+            format!("{} {}: {}", m.metric, m.change.change.map(signed_pct).unwrap_or_default(), m.change.kind.label())
+        })
         .collect::<Vec<_>>()
         .join("; ");
-    Some(Badge { text, class: badge_class(worst.verdict), title })
+    Some(Badge { text, class: badge_class(kind), title })
 }
 
 /// Worst first: what a run's badge shows.
@@ -295,6 +288,11 @@ fn badge_class(kind: ChangeKind) -> &'static str {
 /// A latency percentile cell: `123 ms`, or `—` when missing.
 pub(crate) fn ms(s: Option<&LatencySummary>, stat: &str) -> String {
     s.and_then(|s| s.get(stat)).map(format_ms).unwrap_or_else(dash)
+}
+
+/// The level's goodput share, or `—` without SLOs.
+fn goodput(level: &LevelSummary) -> String {
+    level.goodput.as_ref().map(|g| g.ratio).map(pct).unwrap_or_else(dash)
 }
 
 /// Cost per successful request, from the level's cost figures.
@@ -355,7 +353,6 @@ pub(crate) struct RunMeta {
     pub(crate) timeout: String,
     pub(crate) partial: bool,
     pub(crate) cold_start: String,
-    pub(crate) fingerprint: Option<String>,
     pub(crate) baseline: Option<String>,
     pub(crate) version: String,
 }
@@ -488,19 +485,11 @@ pub(crate) fn bench(
         let name = s.target.name.clone();
         let color = colors.get(&name).copied().unwrap_or(0);
         view.runs.push(run_meta(run, colors));
-        for l in run.extras.failed_limits() {
-            view.limits.push(LimitView {
-                bench: bench.id.clone(),
-                slug: bench.slug.clone(),
-                href: String::new(),
-                target: name.clone(),
-                limit: l.text.clone(),
-                detail: l.detail.clone(),
-            });
+        for l in run.verdict.failed_limits() {
+            view.limits.push(limit_view(bench, String::new(), run, l));
         }
         for (i, level) in s.levels.iter().enumerate() {
             let label = level_label(run, i);
-            let extras = run.extras.levels.get(i).cloned().unwrap_or_default();
             let triple = |m: Option<&LatencySummary>| [ms(m, "p50"), ms(m, "p90"), ms(m, "p99")];
             view.rows.push(LevelRow {
                 target: name.clone(),
@@ -521,12 +510,8 @@ pub(crate) fn bench(
                 queue_p99: ms(level.queue.as_ref(), "p99"),
                 error_rate: pct(level.error_rate),
                 errors_bad: level.requests.failed > 0,
-                goodput: level.goodput.as_ref().map(|g| g.ratio).or(extras.goodput).map(pct).unwrap_or_else(dash),
-                cost: cost_per_ok(level)
-                    .or(extras.cost_per_ok_request)
-                    .or(run.extras.cost_per_ok_request)
-                    .map(money)
-                    .unwrap_or_else(dash),
+                goodput: goodput(level),
+                cost: cost_per_ok(level).map(money).unwrap_or_else(dash),
             });
             for (class, &count) in &level.requests.by_class {
                 let share =
@@ -548,7 +533,7 @@ pub(crate) fn bench(
                     .iter()
                     .find(|b| model::summary_level_label(b) == model::summary_level_label(level))
             {
-                view.baseline_rows.push(baseline_row(&name, color, &label, &base.name, level, b, &run.extras.changes));
+                view.baseline_rows.push(baseline_row(&name, color, &label, &base.name, level, b, &run.verdict));
             }
         }
         match reqs {
@@ -592,7 +577,6 @@ fn run_meta(run: &Run, colors: &BTreeMap<String, usize>) -> RunMeta {
         timeout: format_ms(s.settings.timeout_ms as f64),
         partial: s.partial,
         cold_start,
-        fingerprint: run.extras.fingerprint.clone(),
         baseline: run.baseline.as_ref().map(|b| format!("{} (started {})", b.name, b.summary.started_at)),
         version: s.tool.version.clone(),
     }
@@ -633,7 +617,7 @@ fn baseline_row(
     baseline: &str,
     cur: &LevelSummary,
     base: &LevelSummary,
-    changes: &[Change],
+    verdict: &model::Verdict,
 ) -> BaselineRow {
     let cells = BASELINE_FIGURES
         .iter()
@@ -650,7 +634,7 @@ fn baseline_row(
                     format_ms,
                 ),
             };
-            cell(c, b, lower_is_better, fmt, verdict_for(changes, &cur.label(), key, stat))
+            cell(c, b, lower_is_better, fmt, verdict_for(verdict, &cur.label(), key, stat))
         })
         .collect();
     BaselineRow { target: target.to_owned(), color, level: level.to_owned(), baseline: baseline.to_owned(), cells }
@@ -690,11 +674,12 @@ fn cell(
     }
 }
 
-fn verdict_for(changes: &[Change], level: &str, key: &str, stat: &str) -> Option<Badge> {
+/// The gate's verdict on metric `key.stat` at `level`, as a badge.
+fn verdict_for(verdict: &model::Verdict, level: &str, key: &str, stat: &str) -> Option<Badge> {
     let name = if stat.is_empty() { key.to_owned() } else { format!("{key}.{stat}") };
-    changes.iter().find(|c| c.metric == name && c.level.as_deref().is_none_or(|l| l == level)).map(|c| Badge {
-        text: c.verdict.label().into(),
-        class: badge_class(c.verdict),
+    verdict.changes().find(|(l, m)| m.metric == name && *l == level).map(|(_, m)| Badge {
+        text: m.change.kind.label().into(),
+        class: badge_class(m.change.kind),
         title: name,
     })
 }

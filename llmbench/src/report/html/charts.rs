@@ -233,8 +233,7 @@ fn curves(data: &[RunData<'_>]) -> Vec<Value> {
             let levels = &d.run.summary.levels;
             // A knee the run found (the sweep analysis: the last load before
             // the jump) wins over this page's own rule.
-            let found =
-                d.run.summary.sweep.as_ref().and_then(|s| s.knee.as_ref()).map(|k| k.previous).or(d.run.extras.knee);
+            let found = d.run.summary.sweep.as_ref().and_then(|s| s.knee.as_ref()).map(|k| k.previous);
             let k = match found {
                 Some(k) => levels.iter().position(|l| l.rate.unwrap_or(f64::from(l.concurrency)) == k),
                 None => knee::knee(
