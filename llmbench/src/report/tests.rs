@@ -351,3 +351,51 @@ fn an_empty_root_renders_an_empty_report() {
     assert_eq!(report.runs, 0);
     assert!(read(&report.index).contains("0 benchmarks"));
 }
+
+/// Throughput-against-latency charts of a one-target fixture whose latency
+/// climbs past c=16, after `edit` on its summary: the page, and how many
+/// knees it rings.
+fn curves_page(edit: impl FnOnce(&mut crate::results::RunSummary)) -> (String, usize) {
+    let root = tempfile::tempdir().unwrap();
+    let spec = FixtureSpec { benches: 1, targets: 1, requests: 800, baseline: false, ..FixtureSpec::default() };
+    fixture::write(root.path(), &spec).unwrap();
+    edit_summary(root.path(), "bench_00", edit);
+    let report = write_report(root.path(), &ReportOptions::default()).unwrap();
+    let page = read(&report.pages[0]);
+    let knees = page.matches("class=\"knee\"").count();
+    (page, knees)
+}
+
+#[test]
+fn the_knee_the_run_found_is_ringed() {
+    let (page, knees) = curves_page(|s| {
+        let sweep = s.sweep.as_mut().expect("a sweep over four levels");
+        sweep.knee = Some(crate::stats::Knee {
+            level: 16.0,
+            previous: 4.0,
+            metric: "ttft".into(),
+            from: 40.0,
+            to: 80.0,
+            reason: "p99 ttft rose 2.0× in one step".into(),
+        });
+    });
+    assert!(page.contains("id=\"levels\""));
+    // On the TTFT and E2E charts, the p50 line of the one target.
+    assert_eq!(knees, 2, "{page}");
+}
+
+#[test]
+fn no_knee_is_drawn_when_the_run_found_none_even_if_the_curve_bends() {
+    let mut bends = false;
+    let (page, knees) = curves_page(|s| {
+        // Past the fixture's capacity (c=16) throughput stops paying for
+        // latency: tok/s per ms of E2E p50 peaks before the last level.
+        let power: Vec<f64> =
+            s.levels.iter().map(|l| l.output_tok_per_s / l.e2e.as_ref().and_then(|m| m.p50).unwrap()).collect();
+        bends = power[3] < power[2];
+        s.sweep.as_mut().expect("a sweep over four levels").knee = None;
+    });
+    assert!(bends, "the fixture's curve bends past its capacity");
+    assert!(page.contains("id=\"levels\""));
+    assert_eq!(knees, 0, "{page}");
+}

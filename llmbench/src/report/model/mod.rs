@@ -7,7 +7,6 @@
 //! skipped, with the reason.
 
 pub(crate) mod definitions;
-pub(crate) mod knee;
 pub(crate) mod requests;
 pub(crate) mod verdict;
 
