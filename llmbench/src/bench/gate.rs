@@ -16,7 +16,8 @@ use crate::config::file::Config;
 use crate::exit_code;
 use crate::gate::{self, Fingerprint, Limit, Outcome, Run, SourcedLimit};
 use crate::record::RequestRecord;
-use crate::report::{change, events, junit, markdown};
+use crate::report::ci::{events, junit, markdown};
+use crate::report::terminal::change;
 use crate::results::{self, RunSummary};
 use crate::stats::compare::Settings;
 

@@ -24,7 +24,8 @@ use crate::gate::SourcedLimit;
 use crate::load::{self, Cancel, RequestOptions};
 use crate::provider::Provider;
 use crate::record::{Phase, RequestRecord};
-use crate::report::{events, terminal};
+use crate::report::ci::events;
+use crate::report::terminal;
 use crate::results::{self, BenchInfo, ColdStart, FORMAT_VERSION, RunSettings, RunSummary, ToolInfo};
 use crate::workload::Workload;
 

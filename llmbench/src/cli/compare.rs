@@ -18,7 +18,8 @@ use crate::baseline::{self, SavedRun, Store};
 use crate::config::file::{self, Config};
 use crate::exit_code;
 use crate::gate::{self, Fingerprint, Outcome, Run, SourcedLimit};
-use crate::report::{change, events, terminal};
+use crate::report::ci::events;
+use crate::report::terminal::{self, change};
 use crate::results;
 use crate::stats::compare::Settings;
 

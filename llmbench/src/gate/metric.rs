@@ -119,7 +119,7 @@ impl Unit {
             Unit::PerSecond => format!("{v:.1}/s"),
             Unit::Count => format!("{v:.1}"),
             Unit::Fraction => format!("{:.2}%", v * 100.0),
-            Unit::Usd => crate::report::cost::usd(v),
+            Unit::Usd => crate::report::terminal::cost::usd(v),
         }
     }
 }

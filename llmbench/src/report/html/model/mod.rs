@@ -6,7 +6,6 @@
 //! Reading never fails the report: a run that cannot be read is listed as
 //! skipped, with the reason.
 
-pub(crate) mod definitions;
 pub(crate) mod requests;
 pub(crate) mod verdict;
 

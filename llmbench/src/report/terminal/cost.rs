@@ -105,7 +105,7 @@ pub(crate) fn lines(run: &RunSummary) -> String {
     }
     for level in &run.levels {
         let Some(cost) = &level.cost else { continue };
-        let mut line = format!("  {}:", super::terminal::load_label(level));
+        let mut line = format!("  {}:", super::load_label(level));
         match cost.cost_total {
             Some(total) => {
                 let _ = write!(line, " total {}", usd(total));
@@ -139,7 +139,7 @@ pub(crate) fn lines(run: &RunSummary) -> String {
         out.push_str(&line);
         out.push('\n');
         for w in &cost.warnings {
-            let _ = writeln!(out, "  ! {}: {w}", super::terminal::load_label(level));
+            let _ = writeln!(out, "  ! {}: {w}", super::load_label(level));
         }
     }
     out

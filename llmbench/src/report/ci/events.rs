@@ -19,7 +19,7 @@ use std::io::Write;
 use serde_json::{Value, json};
 
 /// Version of the event schema.
-pub const EVENT_VERSION: u32 = 1;
+pub(crate) const EVENT_VERSION: u32 = 1;
 
 /// Writes one event to stdout when `enabled`.
 pub(crate) fn emit(enabled: bool, reason: &str, fields: Value) {

@@ -3,8 +3,10 @@
 //! a capacity limit that makes latency climb with concurrency, throttling
 //! and server errors), written to a results root with the real writer.
 //!
-//! Not a public API: it exists so examples and scripts can exercise the
-//! report without sending requests.
+//! Not a public API: outside the crate it is reachable only as the hidden
+//! `llmbench::report::__fixture`, so that `examples/report.rs` and
+//! `scripts/browser-check.sh` can exercise the report without sending
+//! requests.
 
 use std::path::Path;
 

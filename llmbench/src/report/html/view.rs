@@ -683,8 +683,3 @@ fn verdict_for(verdict: &model::Verdict, level: &str, key: &str, stat: &str) -> 
         title: name,
     })
 }
-
-/// The metric dictionary, for templates.
-pub(crate) fn definitions() -> &'static [model::definitions::Definition] {
-    model::definitions::DEFINITIONS
-}

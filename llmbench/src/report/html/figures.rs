@@ -1,13 +1,12 @@
-//! The charts of a benchmark's page: model data turned into the chart
-//! module's inputs, with a caption that says how to read each one.
+//! The charts of a benchmark's page: model data turned into the `chart`
+//! module's inputs, as template figures with a caption that says how to
+//! read each one.
 
 use minijinja::{Value, context};
 
-use crate::report::chart::{
-    self, CdfSeries, Curve, CurvePoint, DumbbellRow, DumbbellValue, HistPanel, TimelinePanel, Unit,
-};
-use crate::report::model::requests::{self, LevelSamples, Point, RunRequests};
-use crate::report::model::{BenchGroup, Run, level_label, summary_level_label};
+use super::chart::{self, CdfSeries, Curve, CurvePoint, DumbbellRow, DumbbellValue, HistPanel, TimelinePanel, Unit};
+use super::model::requests::{self, LevelSamples, Point, RunRequests};
+use super::model::{BenchGroup, Run, level_label, summary_level_label};
 use crate::stats::LevelSummary;
 
 /// Timeline points drawn per target before thinning.
