@@ -1,7 +1,9 @@
 //! What a report shows, read from the results store: every
-//! `<root>/<bench>/<target>/new/` run, its baseline beside it when one
-//! exists, and (per benchmark, when its page is rendered) the per-request
-//! records. The HTML pages and the Markdown twin are both views of this.
+//! `<root>/<bench>/<target>/new/` run (its `summary.json` as the
+//! [`RunSummary`] the run wrote, and the gate's [`Verdict`] on it), its
+//! baseline beside it when one exists, and (per benchmark, when its page is
+//! rendered) the per-request records. The HTML pages and the Markdown twin
+//! are both views of this.
 //!
 //! Reading never fails the report: a run that cannot be read is listed as
 //! skipped, with the reason.
