@@ -9,6 +9,7 @@ pub mod calibrate;
 #[cfg(feature = "_eventstream")]
 pub(crate) mod eventstream;
 pub mod exit_code;
+pub(crate) mod metric;
 pub mod record;
 pub mod units;
 pub mod workload;
@@ -26,6 +27,7 @@ pub(crate) mod provider;
 pub mod report;
 pub mod results;
 pub(crate) mod rng;
+pub(crate) mod settings;
 pub mod sim;
 pub mod stats;
 

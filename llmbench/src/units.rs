@@ -39,6 +39,23 @@ pub fn format_ms(ms: f64) -> String {
     }
 }
 
+/// USD with a precision that suits its size: `$1234`, `$12.35`, `$0.000412`.
+pub fn format_usd(v: f64) -> String {
+    if v == 0.0 {
+        return "$0".into();
+    }
+    let a = v.abs();
+    if a >= 1000.0 {
+        format!("${v:.0}")
+    } else if a >= 1.0 {
+        format!("${v:.2}")
+    } else {
+        // Three significant digits.
+        let decimals = ((-a.log10()).floor() as usize + 3).min(12);
+        format!("${v:.decimals$}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

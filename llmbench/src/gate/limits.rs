@@ -30,121 +30,15 @@
 //! value the run could not measure (p99 of 60 requests) fails, with the
 //! reason, rather than passing unchecked.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
-use super::metric::{MetricId, Unit};
+use crate::metric::Scale;
 use crate::stats::LevelSummary;
-use crate::stats::compare::{self, ChangeKind, Direction, Sample, Scale, Settings};
+use crate::stats::compare::{self, ChangeKind, Sample, Settings};
 
-/// A parsed limit.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Limit {
-    text: String,
-    metric: MetricId,
-    check: Check,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Check {
-    Absolute {
-        op: Op,
-        value: f64,
-    },
-    /// The budget, as a non-negative change in the bad direction.
-    Relative {
-        budget: f64,
-    },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Le,
-    Lt,
-    Ge,
-    Gt,
-}
-
-impl Op {
-    fn holds(self, measured: f64, value: f64) -> bool {
-        match self {
-            Op::Le => measured <= value,
-            Op::Lt => measured < value,
-            Op::Ge => measured >= value,
-            Op::Gt => measured > value,
-        }
-    }
-}
-
-/// A limit that does not parse: names the limit and says what to write.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid limit {text:?}: {reason}")]
-pub struct LimitError {
-    /// The limit as written.
-    pub text: String,
-    /// What is wrong.
-    pub reason: String,
-}
-
-impl fmt::Display for Limit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl std::str::FromStr for Limit {
-    type Err = LimitError;
-
-    fn from_str(text: &str) -> Result<Limit, LimitError> {
-        Limit::parse(text)
-    }
-}
+pub use crate::settings::{Check, Limit, LimitError};
 
 impl Limit {
-    /// Parses a limit (grammar in the module docs).
-    pub fn parse(text: &str) -> Result<Limit, LimitError> {
-        let err = |reason: String| LimitError { text: text.to_owned(), reason };
-        let t = text.trim();
-        let Some(at) = t.find(['<', '>', '=']) else {
-            return Err(err("expected `metric<=value`, `metric>=value` or `metric=+N%` (e.g. ttft.p90<=500ms)".into()));
-        };
-        let (name, rest) = t.split_at(at);
-        let (op, value) = ["<=", ">=", "<", ">", "="]
-            .iter()
-            .find_map(|op| rest.strip_prefix(op).map(|v| (*op, v.trim())))
-            .ok_or_else(|| err("unknown operator".into()))?;
-        if value.starts_with(['<', '>', '=']) {
-            return Err(err(format!("unknown operator `{op}{}` (use <=, <, >=, > or =)", &value[..1])));
-        }
-        let metric = MetricId::parse(name.trim()).map_err(err)?;
-        if value.is_empty() {
-            return Err(err("missing value after the operator".into()));
-        }
-        let check = if op == "=" {
-            Check::Relative { budget: budget(&metric, value).map_err(err)? }
-        } else {
-            let op = match op {
-                "<=" => Op::Le,
-                "<" => Op::Lt,
-                ">=" => Op::Ge,
-                _ => Op::Gt,
-            };
-            Check::Absolute { op, value: absolute(&metric, value).map_err(err)? }
-        };
-        Ok(Limit { text: t.to_owned(), metric, check })
-    }
-
-    /// The metric it is about.
-    pub(crate) fn metric_id(&self) -> MetricId {
-        self.metric
-    }
-
-    /// Whether the limit needs a baseline.
-    pub fn is_relative(&self) -> bool {
-        matches!(self.check, Check::Relative { .. })
-    }
-
     /// Checks the limit on one level. `baseline` is the baseline's level
     /// and records, when there is a baseline with this level.
     pub(crate) fn evaluate(
@@ -245,63 +139,6 @@ pub(crate) fn signed(change: f64, scale: Scale) -> String {
     }
 }
 
-fn number(text: &str) -> Result<f64, String> {
-    let v: f64 = text.trim().parse().map_err(|_| format!("{:?} is not a number", text.trim()))?;
-    if !v.is_finite() || v < 0.0 {
-        return Err(format!("{:?} must be a finite number ≥ 0", text.trim()));
-    }
-    Ok(v)
-}
-
-fn absolute(metric: &MetricId, value: &str) -> Result<f64, String> {
-    let value = if metric.unit == Unit::Usd { value.strip_prefix('$').unwrap_or(value).trim_start() } else { value };
-    let split = value.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(value.len());
-    let (num, unit) = value.split_at(split);
-    let unit = unit.trim();
-    if num.is_empty() {
-        return Err(format!("{value:?} is not a number"));
-    }
-    let v = number(num)?;
-    match (metric.unit, unit) {
-        (Unit::Ms, "" | "ms") => Ok(v),
-        (Unit::Ms, "s") => Ok(v * 1e3),
-        (Unit::Ms, "us" | "µs") => Ok(v / 1e3),
-        (Unit::Ms, other) => Err(format!("unknown unit {other:?} for {metric} (use ms, s or us)")),
-        (Unit::Fraction, "%") => Ok(v / 100.0),
-        (Unit::Fraction, "") if v <= 1.0 => Ok(v),
-        (Unit::Fraction, "") => Err(format!("{metric} is a fraction: write {v}% or a number ≤ 1")),
-        (Unit::Fraction, other) => Err(format!("unknown unit {other:?} for {metric} (use % or a fraction)")),
-        (Unit::PerSecond, "" | "/s") | (Unit::Count | Unit::Usd, "") => Ok(v),
-        (_, other) => Err(format!("unknown unit {other:?} for {metric} (write a bare number)")),
-    }
-}
-
-fn budget(metric: &MetricId, value: &str) -> Result<f64, String> {
-    let Some(num) = value.strip_suffix('%') else {
-        return Err(format!("a relative limit is a percentage, e.g. {metric}=+5%; for a threshold use <= or >="));
-    };
-    let (sign, num) = match num.trim().strip_prefix('+') {
-        Some(n) => (Some(1.0), n),
-        None => match num.trim().strip_prefix('-') {
-            Some(n) => (Some(-1.0), n),
-            None => (None, num),
-        },
-    };
-    let v = number(num)?;
-    let bad = if metric.direction == Direction::LowerIsBetter { 1.0 } else { -1.0 };
-    if let Some(sign) = sign
-        && sign != bad
-        && v != 0.0
-    {
-        let (way, example) = if bad > 0.0 { ("grow", "+") } else { ("drop", "-") };
-        return Err(format!(
-            "{metric} is {}: a budget says how much it may {way}, e.g. {metric}={example}{v}%",
-            if bad > 0.0 { "lower-is-better" } else { "higher-is-better" }
-        ));
-    }
-    Ok(v / 100.0)
-}
-
 /// Whether a limit held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -340,6 +177,7 @@ pub struct LimitOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::Op;
 
     fn ok(text: &str) -> Limit {
         Limit::parse(text).unwrap_or_else(|e| panic!("{e}"))

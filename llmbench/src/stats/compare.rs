@@ -108,25 +108,7 @@ impl ChangeKind {
     }
 }
 
-/// Which way is better for a metric.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    /// Latency, error rate, cost.
-    LowerIsBetter,
-    /// Throughput, goodput, decode speed.
-    HigherIsBetter,
-}
-
-/// How a change is expressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Scale {
-    /// `current / baseline − 1` (0.05 is +5%).
-    Relative,
-    /// `current − baseline`, for rates (0.01 is +1 percentage point).
-    Absolute,
-}
+pub use crate::metric::{Direction, Scale};
 
 /// The statistic computed over a [`Sample`].
 #[derive(Debug, Clone, Copy, PartialEq)]

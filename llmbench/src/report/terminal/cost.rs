@@ -6,26 +6,10 @@ use std::fmt::Write;
 use crate::cost::{LevelCost, Origin, Price, PriceFrom, PriceTier};
 use crate::results::RunSummary;
 use crate::stats::LevelSummary;
+use crate::units::format_usd as usd;
 
 /// Title of the cost column.
 pub(crate) const COLUMN: &str = "$/ok req";
-
-/// USD with a precision that suits its size: `$1234`, `$12.35`, `$0.000412`.
-pub(crate) fn usd(v: f64) -> String {
-    if v == 0.0 {
-        return "$0".into();
-    }
-    let a = v.abs();
-    if a >= 1000.0 {
-        format!("${v:.0}")
-    } else if a >= 1.0 {
-        format!("${v:.2}")
-    } else {
-        // Three significant digits.
-        let decimals = ((-a.log10()).floor() as usize + 3).min(12);
-        format!("${v:.decimals$}")
-    }
-}
 
 /// A price as given: `$0.80`, `$0.00875`, `$1.4084` (no rounding, at least cents).
 pub(crate) fn rate(v: f64) -> String {
