@@ -14,7 +14,8 @@ use crate::baseline::{self, Mode, Store};
 use crate::exit_code;
 use crate::gate::{self, Baseline, Differences, Fingerprint, Outcome, Run, SourcedLimit};
 use crate::record::RequestRecord;
-use crate::report::{change, events, junit, markdown};
+use crate::report::ci::{events, junit, markdown};
+use crate::report::terminal::change;
 use crate::results::{self, RunSummary};
 use crate::stats::compare::Statistics;
 

@@ -12,7 +12,7 @@ use crate::load::sweep::{self, Level};
 use crate::load::{self, Cancel, ClosedPlan, LevelOutcome, OpenPlan, RequestOptions};
 use crate::provider::{GenRequest, Provider};
 use crate::record::{ErrorClass, Phase, RequestError, RequestRecord, TokenSource};
-use crate::report::progress::LevelProgress;
+use crate::report::terminal::progress::LevelProgress;
 use crate::settings::{LoadPlan, Shape};
 use crate::stats::selfcheck::{self, LevelLoad};
 use crate::stats::{self, LevelSummary, StageInfo, SweepAnalysis, goodput, knee};
@@ -335,7 +335,7 @@ fn level_done(input: &LevelsInput<'_>, level: &LevelSummary, records: usize) {
             "done": records,
             "total": records,
         });
-        crate::report::events::emit(true, "progress", fields);
+        crate::report::ci::events::emit(true, "progress", fields);
     }
 }
 

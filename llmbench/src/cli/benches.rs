@@ -20,7 +20,8 @@ use crate::bench::{FromParent, PARENT_ENV};
 use crate::config::file::CONFIG_FILE;
 use crate::exit_code;
 use crate::gate::Outcome;
-use crate::report::{change, events, terminal};
+use crate::report::ci::events;
+use crate::report::terminal::{self, change};
 
 /// What the binaries reported, gathered for the outputs at the end.
 #[derive(Default)]

@@ -1,9 +1,14 @@
-//! The terminal summary table: one row per concurrency level, with TTFT,
-//! TPOT, ITL and E2E at p50/p90/p99, output tokens/s and ok/failed counts.
+//! What people see in a terminal: the summary table of a run (one row per
+//! level, with TTFT, TPOT, ITL and E2E at p50/p90/p99, output tokens/s,
+//! ok/failed counts, goodput and cost), the combined table `cargo llmbench`
+//! prints at the end, the progress bar, and the change block of the gate.
+
+pub(crate) mod change;
+pub(crate) mod cost;
+pub(crate) mod progress;
 
 use std::fmt::Write;
 
-use super::cost;
 use crate::results::RunSummary;
 use crate::stats::{LatencySummary, LevelSummary};
 

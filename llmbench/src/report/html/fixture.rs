@@ -3,8 +3,10 @@
 //! a capacity limit that makes latency climb with concurrency, throttling
 //! and server errors), written to a results root with the real writer.
 //!
-//! Not a public API: it exists so examples and scripts can exercise the
-//! report without sending requests.
+//! Not a public API: outside the crate it is reachable only as the hidden
+//! `llmbench::report::__fixture`, so that `examples/report.rs` and
+//! `scripts/browser-check.sh` can exercise the report without sending
+//! requests.
 
 use std::path::Path;
 
@@ -132,13 +134,7 @@ fn run(
             let mut r = request(spec, p, &mut rng, i, phase, c, slots[slot], load * warm * speed);
             // Throttling grows with overload.
             if rng.next_f64() < p.error_rate * load {
-                let e = RequestError::new(p.error, error_message(spec, p.error));
-                r.error = Some(if p.error == ErrorClass::Throttled { e.with_status(429) } else { e.with_status(503) });
-                r.e2e_ms = 5.0 + rng.next_f64() * 20.0;
-                r.ttft_ms = None;
-                r.last_content_ms = None;
-                r.gaps_us.clear();
-                r.chunks = 0;
+                fail(spec, p, &mut rng, &mut r);
             }
             slots[slot] = r.end_us() + 200;
             level.push(r);
@@ -240,6 +236,17 @@ fn request(
         attempts: None,
         variant: None,
     }
+}
+
+/// Turns a request into the profile's failure: fast, with no content.
+fn fail(spec: &FixtureSpec, p: &Profile, rng: &mut Rng, r: &mut RequestRecord) {
+    let e = RequestError::new(p.error, error_message(spec, p.error));
+    r.error = Some(if p.error == ErrorClass::Throttled { e.with_status(429) } else { e.with_status(503) });
+    r.e2e_ms = 5.0 + rng.next_f64() * 20.0;
+    r.ttft_ms = None;
+    r.last_content_ms = None;
+    r.gaps_us.clear();
+    r.chunks = 0;
 }
 
 fn error_message(spec: &FixtureSpec, class: ErrorClass) -> String {

@@ -50,7 +50,7 @@ fn one(o: &Outcome) -> String {
                 if m.change.baseline.is_none() && m.change.current.is_none() {
                     continue;
                 }
-                let unit = super::change::unit_of(m);
+                let unit = crate::report::terminal::change::unit_of(m);
                 let value = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |v| unit.format(v));
                 let change = match (m.change.change, m.change.ci) {
                     (Some(ch), Some([lo, hi])) => format!(

@@ -27,7 +27,7 @@ pub(crate) fn report(outcomes: &[Outcome]) -> Report {
                     }
                     _ => TestCaseStatus::success(),
                 };
-                let line = super::change::line(m);
+                let line = crate::report::terminal::change::line(m);
                 if let TestCaseStatus::NonSuccess { .. } = status {
                     status.set_message(format!("{} regressed at {level} against {}", m.metric, c.baseline.name));
                     status.set_description(line.clone());

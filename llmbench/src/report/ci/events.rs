@@ -17,7 +17,7 @@
 use serde_json::{Value, json};
 
 /// Version of the event schema.
-pub const EVENT_VERSION: u32 = 1;
+pub(crate) const EVENT_VERSION: u32 = 1;
 
 /// Writes one event to stdout when `enabled`.
 pub(crate) fn emit(enabled: bool, reason: &str, fields: Value) {

@@ -1,22 +1,22 @@
 //! What a report shows, read from the results store: every
-//! `<root>/<bench>/<target>/new/` run, its baseline beside it when one
-//! exists, and (per benchmark, when its page is rendered) the per-request
-//! records. The HTML pages and the Markdown twin are both views of this.
+//! `<root>/<bench>/<target>/new/` run (its `summary.json` as the
+//! [`RunSummary`] the run wrote, and the gate's [`Verdict`] on it), its
+//! baseline beside it when one exists, and (per benchmark, when its page is
+//! rendered) the per-request records. The HTML pages and the Markdown twin
+//! are both views of this.
 //!
 //! Reading never fails the report: a run that cannot be read is listed as
 //! skipped, with the reason.
 
-pub(crate) mod definitions;
-pub(crate) mod extras;
-pub(crate) mod knee;
 pub(crate) mod requests;
+pub(crate) mod verdict;
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::results::{self, NEW_DIR, RunSummary, SUMMARY_FILE};
-pub(crate) use extras::Extras;
+pub(crate) use verdict::Verdict;
 
 /// The baseline directory shown beside `new/` when none is named
 /// (criterion's default `--save-baseline` name).
@@ -46,8 +46,8 @@ pub(crate) struct Run {
     pub(crate) dir: PathBuf,
     /// Its summary.
     pub(crate) summary: RunSummary,
-    /// Figures other parts of llmbench may have added.
-    pub(crate) extras: Extras,
+    /// The gate's verdict on it (`change/`), when it judged this run.
+    pub(crate) verdict: Verdict,
     /// The baseline beside it, if any.
     pub(crate) baseline: Option<Baseline>,
 }
@@ -75,15 +75,15 @@ pub(crate) fn load(root: &Path, baseline: Option<&str>, baseline_dir: Option<&Pa
             if !dir.join(SUMMARY_FILE).is_file() {
                 continue;
             }
-            match read(&dir) {
-                Ok((summary, mut extras)) => {
-                    let judged = extras.add_verdict(&target_dir.join(crate::baseline::CHANGE_DIR), &summary.started_at);
-                    let name = baseline.or(judged.as_deref()).unwrap_or(DEFAULT_BASELINE);
+            match results::read_summary(&dir) {
+                Ok(summary) => {
+                    let verdict = Verdict::read(&target_dir.join(crate::baseline::CHANGE_DIR), &summary.started_at);
+                    let name = baseline.or(verdict.baseline()).unwrap_or(DEFAULT_BASELINE);
                     let elsewhere = baseline_dir.zip(target_dir.strip_prefix(root).ok()).map(|(d, r)| d.join(r));
                     let baseline = elsewhere
                         .and_then(|dir| read_baseline(&dir, name, &mut skipped))
                         .or_else(|| read_baseline(&target_dir, name, &mut skipped));
-                    by_bench.entry(summary.bench.id.clone()).or_default().push(Run { dir, summary, extras, baseline });
+                    by_bench.entry(summary.bench.id.clone()).or_default().push(Run { dir, summary, verdict, baseline });
                 }
                 Err(e) => skipped.push(e),
             }
@@ -99,15 +99,6 @@ pub(crate) fn load(root: &Path, baseline: Option<&str>, baseline_dir: Option<&Pa
         })
         .collect();
     Report { benches, skipped }
-}
-
-fn read(dir: &Path) -> Result<(RunSummary, Extras), String> {
-    let path = dir.join(SUMMARY_FILE);
-    let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let raw: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let extras = Extras::from_json(&raw);
-    let summary: RunSummary = serde_json::from_value(raw).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok((summary, extras))
 }
 
 fn read_baseline(target_dir: &Path, name: &str, skipped: &mut Vec<String>) -> Option<Baseline> {
@@ -153,20 +144,13 @@ fn unique_slug(id: &str, used: &mut std::collections::HashSet<String>) -> String
     slug
 }
 
-/// The label of a level: its concurrency, or its offered rate when the
-/// run was open-loop.
+/// The label of a run's level `index` (as [`summary_level_label`]).
 pub(crate) fn level_label(run: &Run, index: usize) -> String {
-    match run.summary.levels.get(index) {
-        Some(level) if level.rate.is_some() => summary_level_label(level),
-        level => match run.extras.levels.get(index).and_then(|l| l.rate.clone()) {
-            Some(rate) => format!("rate {rate}"),
-            None => format!("c={}", level.map(|l| l.concurrency).unwrap_or(0)),
-        },
-    }
+    run.summary.levels.get(index).map_or_else(|| "c=0".to_owned(), summary_level_label)
 }
 
-/// The label of a level from its summary alone (as [`level_label`] when
-/// the summary records the rate).
+/// The label of a level: its concurrency, or its offered rate when the
+/// run was open-loop.
 pub(crate) fn summary_level_label(level: &crate::stats::LevelSummary) -> String {
     match level.rate {
         Some(rate) => format!("rate {rate}/s"),

@@ -3,29 +3,13 @@
 
 use std::fmt::Write;
 
-use crate::cost::{Price, PriceFrom, PriceTier};
+use crate::cost::{LevelCost, Origin, Price, PriceFrom, PriceTier};
 use crate::results::RunSummary;
 use crate::stats::LevelSummary;
+use crate::units::format_usd as usd;
 
 /// Title of the cost column.
 pub(crate) const COLUMN: &str = "$/ok req";
-
-/// USD with a precision that suits its size: `$1234`, `$12.35`, `$0.000412`.
-pub(crate) fn usd(v: f64) -> String {
-    if v == 0.0 {
-        return "$0".into();
-    }
-    let a = v.abs();
-    if a >= 1000.0 {
-        format!("${v:.0}")
-    } else if a >= 1.0 {
-        format!("${v:.2}")
-    } else {
-        // Three significant digits.
-        let decimals = ((-a.log10()).floor() as usize + 3).min(12);
-        format!("${v:.decimals$}")
-    }
-}
 
 /// A price as given: `$0.80`, `$0.00875`, `$1.4084` (no rounding, at least cents).
 pub(crate) fn rate(v: f64) -> String {
@@ -52,24 +36,22 @@ pub(crate) fn lines(run: &RunSummary) -> String {
         );
         return out;
     };
-    let origin = price.origin();
-    let provenance = {
-        let source = match origin.from {
-            // The table's sources read "KEY: description"; the key is enough here.
-            PriceFrom::Table => {
-                let key = origin.source.split(':').next().unwrap_or_default();
-                match &origin.name {
-                    Some(name) => format!("bundled table: {name}, {key}"),
-                    None => format!("bundled table: {key}"),
-                }
-            }
-            PriceFrom::Config | PriceFrom::Litellm => origin.source.clone(),
-        };
-        match &origin.date {
-            Some(date) if !source.contains(date.as_str()) => format!("{source}, {date}"),
-            _ => source,
+    out.push_str(&price_lines(price));
+    for level in &run.levels {
+        let Some(cost) = &level.cost else { continue };
+        let _ = writeln!(out, "{}", level_line(level, cost));
+        for w in &cost.warnings {
+            let _ = writeln!(out, "  ! {}: {w}", super::load_label(level));
         }
-    };
+    }
+    out
+}
+
+/// The price a run used, where it came from, and its caveats.
+fn price_lines(price: &Price) -> String {
+    let mut out = String::new();
+    let origin = price.origin();
+    let provenance = provenance(origin);
     match price {
         Price::PerToken { model, rates, tier, scope, .. } => {
             let mut r = format!("{} in · {} out", rate(rates.input), rate(rates.output));
@@ -103,52 +85,67 @@ pub(crate) fn lines(run: &RunSummary) -> String {
     if let Some(note) = &origin.note {
         let _ = writeln!(out, "  note: {note}");
     }
-    for level in &run.levels {
-        let Some(cost) = &level.cost else { continue };
-        let mut line = format!("  {}:", super::terminal::load_label(level));
-        match cost.cost_total {
-            Some(total) => {
-                let _ = write!(line, " total {}", usd(total));
-            }
-            None => line.push_str(" total unknown"),
-        }
-        if let Some(v) = cost.cost_per_request {
-            let _ = write!(line, " · per request {}", usd(v));
-        }
-        if let Some(v) = cost.cost_per_1m_output_tokens {
-            let _ = write!(line, " · per 1M output tokens {}", usd(v));
-        }
-        if let Some(hours) = cost.instance_hours {
-            let _ = write!(line, " · {hours:.4} instance-hours");
-        }
-        if let Some(p) = &cost.projection {
-            let volume = crate::cost::Volume::per_hour(p.requests_per_hour);
-            match (p.cost_per_hour, p.cost_per_month) {
-                (Some(h), Some(m)) => {
-                    let _ = write!(line, " │ at {volume}: {}/h, {}/month", usd(h), usd(m));
-                    if let Some(n) = p.instances_needed {
-                        let _ =
-                            write!(line, " with {n} instance(s) (from this level's {:.2} ok req/s)", level.req_per_s);
-                    }
-                }
-                _ => {
-                    let _ = write!(line, " │ at {volume}: {}", p.basis);
-                }
+    out
+}
+
+/// Where a price came from, and its date when the source does not say it.
+fn provenance(origin: &Origin) -> String {
+    let source = match origin.from {
+        // The table's sources read "KEY: description"; the key is enough here.
+        PriceFrom::Table => {
+            let key = origin.source.split(':').next().unwrap_or_default();
+            match &origin.name {
+                Some(name) => format!("bundled table: {name}, {key}"),
+                None => format!("bundled table: {key}"),
             }
         }
-        out.push_str(&line);
-        out.push('\n');
-        for w in &cost.warnings {
-            let _ = writeln!(out, "  ! {}: {w}", super::terminal::load_label(level));
+        PriceFrom::Config | PriceFrom::Litellm => origin.source.clone(),
+    };
+    match &origin.date {
+        Some(date) if !source.contains(date.as_str()) => format!("{source}, {date}"),
+        _ => source,
+    }
+}
+
+/// A level's cost figures and projection, on one line.
+fn level_line(level: &LevelSummary, cost: &LevelCost) -> String {
+    let mut line = format!("  {}:", super::load_label(level));
+    match cost.cost_total {
+        Some(total) => {
+            let _ = write!(line, " total {}", usd(total));
+        }
+        None => line.push_str(" total unknown"),
+    }
+    if let Some(v) = cost.cost_per_request {
+        let _ = write!(line, " · per request {}", usd(v));
+    }
+    if let Some(v) = cost.cost_per_1m_output_tokens {
+        let _ = write!(line, " · per 1M output tokens {}", usd(v));
+    }
+    if let Some(hours) = cost.instance_hours {
+        let _ = write!(line, " · {hours:.4} instance-hours");
+    }
+    if let Some(p) = &cost.projection {
+        let volume = crate::cost::Volume::per_hour(p.requests_per_hour);
+        match (p.cost_per_hour, p.cost_per_month) {
+            (Some(h), Some(m)) => {
+                let _ = write!(line, " │ at {volume}: {}/h, {}/month", usd(h), usd(m));
+                if let Some(n) = p.instances_needed {
+                    let _ = write!(line, " with {n} instance(s) (from this level's {:.2} ok req/s)", level.req_per_s);
+                }
+            }
+            _ => {
+                let _ = write!(line, " │ at {volume}: {}", p.basis);
+            }
         }
     }
-    out
+    line
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cost::{LevelCost, Origin, Projection, TokenRates};
+    use crate::cost::{Projection, TokenRates};
     use crate::record::{Phase, RequestRecord, TokenSource};
     use crate::stats::summarize_level;
 

@@ -1,16 +1,12 @@
-//! The charts of a benchmark's page: model data turned into the chart
-//! module's inputs, with a caption that says how to read each one.
-
-use std::collections::BTreeMap;
+//! The charts of a benchmark's page: model data turned into the `chart`
+//! module's inputs, as template figures with a caption that says how to
+//! read each one.
 
 use minijinja::{Value, context};
 
-use crate::report::chart::{
-    self, CdfSeries, Curve, CurvePoint, DumbbellRow, DumbbellValue, HistPanel, TimelinePanel, Unit,
-};
-use crate::report::model::knee::{self, Point as KneePoint};
-use crate::report::model::requests::{self, LevelSamples, Point, RunRequests};
-use crate::report::model::{BenchGroup, Run, level_label, summary_level_label};
+use super::chart::{self, CdfSeries, Curve, CurvePoint, DumbbellRow, DumbbellValue, HistPanel, TimelinePanel, Unit};
+use super::model::requests::{self, LevelSamples, Point, RunRequests};
+use super::model::{BenchGroup, Run, level_label, summary_level_label};
 use crate::stats::LevelSummary;
 
 /// Timeline points drawn per target before thinning.
@@ -227,52 +223,28 @@ fn curves(data: &[RunData<'_>]) -> Vec<Value> {
         return Vec::new();
     }
     let mut out = Vec::new();
-    let knees: BTreeMap<String, Option<usize>> = runs
-        .iter()
-        .map(|d| {
-            let levels = &d.run.summary.levels;
-            // A knee the run found (the sweep analysis: the last load before
-            // the jump) wins over this page's own rule.
-            let found =
-                d.run.summary.sweep.as_ref().and_then(|s| s.knee.as_ref()).map(|k| k.previous).or(d.run.extras.knee);
-            let k = match found {
-                Some(k) => levels.iter().position(|l| l.rate.unwrap_or(f64::from(l.concurrency)) == k),
-                None => knee::knee(
-                    &levels
-                        .iter()
-                        .map(|l| KneePoint {
-                            throughput: l.output_tok_per_s,
-                            latency: l.e2e.as_ref().and_then(|s| s.p50).unwrap_or(0.0),
-                        })
-                        .collect::<Vec<_>>(),
-                ),
-            };
-            (d.run.summary.target.name.clone(), k)
-        })
-        .collect();
     for (key, name) in [("ttft", "TTFT"), ("e2e", "E2E")] {
         let mut lines = Vec::new();
         for d in &runs {
             let target = &d.run.summary.target.name;
             for (stat, dashed) in [("p50", false), ("p99", true)] {
-                let points: Vec<CurvePoint> = d
+                // (level index, point): levels without the figure are left out.
+                let (levels, points): (Vec<usize>, Vec<CurvePoint>) = d
                     .run
                     .summary
                     .levels
                     .iter()
                     .enumerate()
                     .filter_map(|(i, l)| {
-                        Some(CurvePoint {
-                            x: l.output_tok_per_s,
-                            y: l.metric(key)?.get(stat)?,
-                            label: if dashed { String::new() } else { level_label(d.run, i) },
-                        })
+                        let y = l.metric(key)?.get(stat)?;
+                        let label = if dashed { String::new() } else { level_label(d.run, i) };
+                        Some((i, CurvePoint { x: l.output_tok_per_s, y, label }))
                     })
-                    .collect();
+                    .unzip();
                 if points.is_empty() {
                     continue;
                 }
-                let knee = if dashed { None } else { knees.get(target).copied().flatten() };
+                let knee = knee_level(d.run).filter(|_| !dashed).and_then(|k| levels.iter().position(|&i| i == k));
                 lines.push(Curve { label: format!("{target} {name} {stat}"), series: d.color, dashed, points, knee });
             }
         }
@@ -292,6 +264,14 @@ fn curves(data: &[RunData<'_>]) -> Vec<Value> {
         out.push(figure(title, svg, ""));
     }
     out
+}
+
+/// The level (index) the run's own sweep analysis (`stats::knee`, the
+/// knee the terminal prints) puts the knee at: the last load before latency
+/// or errors jumped. None when the run found none: the page draws no other.
+fn knee_level(run: &Run) -> Option<usize> {
+    let knee = run.summary.sweep.as_ref()?.knee.as_ref()?;
+    run.summary.levels.iter().position(|l| crate::stats::knee::load_of(l) == knee.previous)
 }
 
 fn side_by_side(data: &[RunData<'_>]) -> Value {

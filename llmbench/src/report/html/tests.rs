@@ -26,58 +26,60 @@ fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap()
 }
 
+/// The tags the templates and the chart writer write.
+const TAGS: &[&str] = &[
+    "!doctype",
+    "html",
+    "head",
+    "meta",
+    "title",
+    "style",
+    "body",
+    "header",
+    "main",
+    "footer",
+    "a",
+    "span",
+    "h1",
+    "h2",
+    "h3",
+    "p",
+    "dl",
+    "dt",
+    "dd",
+    "div",
+    "section",
+    "ul",
+    "li",
+    "code",
+    "pre",
+    "nav",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "details",
+    "summary",
+    "b",
+    "br",
+    "figure",
+    "figcaption",
+    "svg",
+    "g",
+    "path",
+    "line",
+    "rect",
+    "circle",
+    "text",
+];
+
 /// Nothing in a page may fetch or run anything: every tag is one the
 /// templates write, no attribute is an event handler or a source, and links
 /// stay inside the report. (All text is escaped, so every literal `<` in
 /// the page starts a real tag.)
 fn assert_inert(html: &str) {
-    const TAGS: &[&str] = &[
-        "!doctype",
-        "html",
-        "head",
-        "meta",
-        "title",
-        "style",
-        "body",
-        "header",
-        "main",
-        "footer",
-        "a",
-        "span",
-        "h1",
-        "h2",
-        "h3",
-        "p",
-        "dl",
-        "dt",
-        "dd",
-        "div",
-        "section",
-        "ul",
-        "li",
-        "code",
-        "pre",
-        "nav",
-        "table",
-        "thead",
-        "tbody",
-        "tr",
-        "th",
-        "td",
-        "details",
-        "summary",
-        "b",
-        "br",
-        "figure",
-        "figcaption",
-        "svg",
-        "g",
-        "path",
-        "line",
-        "rect",
-        "circle",
-        "text",
-    ];
     let lower = html.to_ascii_lowercase();
     let mut rest = lower.as_str();
     while let Some(i) = rest.find('<') {
@@ -203,17 +205,27 @@ fn figures_from_other_features_appear_when_present() {
         &FixtureSpec { benches: 2, targets: 1, requests: 120, concurrency: vec![1, 8], ..FixtureSpec::default() },
     )
     .unwrap();
-    // Add what the baseline, goodput and cost features write to one run.
+    // Give one run the goodput and cost figures of its levels, as a run with
+    // SLOs and a price records them.
+    edit_summary(root.path(), "bench_01", |s| {
+        for level in &mut s.levels {
+            level.goodput = Some(crate::stats::Goodput {
+                slo: vec!["ttft<=500ms".into()],
+                good: 97,
+                attempted: 100,
+                ratio: 0.97,
+                good_per_s: 3.0,
+                target: 0.99,
+                meets_slo: false,
+                failed: Vec::new(),
+            });
+            level.cost = Some(crate::cost::LevelCost { cost_per_ok_request: Some(0.00042), ..Default::default() });
+        }
+    });
+    // A key llmbench never writes is not looked for.
     let path = root.path().join("bench_01/sim/new/summary.json");
     let mut v: serde_json::Value = serde_json::from_str(&read(&path)).unwrap();
     v["fingerprint"] = serde_json::json!("f00dfeed");
-    for level in v["levels"].as_array_mut().unwrap() {
-        level["goodput"] = serde_json::json!({
-            "slo": ["ttft<=500ms"], "good": 97, "attempted": 100, "ratio": 0.97,
-            "good_per_s": 3.0, "target": 0.99, "meets_slo": false
-        });
-        level["cost"] = serde_json::json!({"cost_per_ok_request": 0.00042});
-    }
     fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
     write_verdict(root.path(), "bench_01");
     let report = write_report(root.path(), &ReportOptions::default()).unwrap();
@@ -221,7 +233,7 @@ fn figures_from_other_features_appear_when_present() {
     assert!(index.contains("<th>goodput</th>") && index.contains("97.0%"));
     assert!(index.contains("<th>cost / ok req</th>") && index.contains("$0.000420"));
     assert!(index.contains("regressed: ttft.p50 +12.0%"));
-    assert!(index.contains("f00dfeed"));
+    assert!(!index.contains("f00dfeed"));
     // Failed limits come first: the alert, and bench_01's rows before bench_00's.
     let alert = index.find("2 limits failed").expect("failed-limits alert (one per level)");
     assert!(alert < index.find("id=\"results\"").unwrap());
@@ -232,6 +244,14 @@ fn figures_from_other_features_appear_when_present() {
     assert!(page.contains("badge bad\">regressed"));
     let md = read(&report.markdown);
     assert!(md.contains("## Failed limits") && md.contains("goodput |"));
+}
+
+/// Rewrites the summary of `bench`'s `sim` new/ run through its type.
+fn edit_summary(root: &Path, bench: &str, edit: impl FnOnce(&mut crate::results::RunSummary)) {
+    let dir = root.join(bench).join("sim").join(crate::results::NEW_DIR);
+    let mut summary = crate::results::read_summary(&dir).unwrap();
+    edit(&mut summary);
+    fs::write(dir.join(crate::results::SUMMARY_FILE), serde_json::to_vec_pretty(&summary).unwrap()).unwrap();
 }
 
 /// The gate's verdict on `bench`'s new/ run, as `cargo llmbench` writes
@@ -287,10 +307,7 @@ fn a_verdict_on_an_older_run_is_not_shown() {
         .unwrap();
     write_verdict(root.path(), "bench_00");
     // A later run replaces new/: the verdict judged the run before it.
-    let path = root.path().join("bench_00/sim/new/summary.json");
-    let mut v: serde_json::Value = serde_json::from_str(&read(&path)).unwrap();
-    v["started_at"] = serde_json::json!("2030-01-01T00:00:00Z");
-    fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
+    edit_summary(root.path(), "bench_00", |s| s.started_at = "2030-01-01T00:00:00Z".into());
     let index = read(&write_report(root.path(), &ReportOptions::default()).unwrap().index);
     assert!(!index.contains("regressed") && !index.contains("limit failed"), "{index}");
 }
@@ -335,4 +352,52 @@ fn an_empty_root_renders_an_empty_report() {
     let report = write_report(root.path(), &ReportOptions::default()).unwrap();
     assert_eq!(report.runs, 0);
     assert!(read(&report.index).contains("0 benchmarks"));
+}
+
+/// Throughput-against-latency charts of a one-target fixture whose latency
+/// climbs past c=16, after `edit` on its summary: the page, and how many
+/// knees it rings.
+fn curves_page(edit: impl FnOnce(&mut crate::results::RunSummary)) -> (String, usize) {
+    let root = tempfile::tempdir().unwrap();
+    let spec = FixtureSpec { benches: 1, targets: 1, requests: 800, baseline: false, ..FixtureSpec::default() };
+    fixture::write(root.path(), &spec).unwrap();
+    edit_summary(root.path(), "bench_00", edit);
+    let report = write_report(root.path(), &ReportOptions::default()).unwrap();
+    let page = read(&report.pages[0]);
+    let knees = page.matches("class=\"knee\"").count();
+    (page, knees)
+}
+
+#[test]
+fn the_knee_the_run_found_is_ringed() {
+    let (page, knees) = curves_page(|s| {
+        let sweep = s.sweep.as_mut().expect("a sweep over four levels");
+        sweep.knee = Some(crate::stats::Knee {
+            level: 16.0,
+            previous: 4.0,
+            metric: "ttft".into(),
+            from: 40.0,
+            to: 80.0,
+            reason: "p99 ttft rose 2.0× in one step".into(),
+        });
+    });
+    assert!(page.contains("id=\"levels\""));
+    // On the TTFT and E2E charts, the p50 line of the one target.
+    assert_eq!(knees, 2, "{page}");
+}
+
+#[test]
+fn no_knee_is_drawn_when_the_run_found_none_even_if_the_curve_bends() {
+    let mut bends = false;
+    let (page, knees) = curves_page(|s| {
+        // Past the fixture's capacity (c=16) throughput stops paying for
+        // latency: tok/s per ms of E2E p50 peaks before the last level.
+        let power: Vec<f64> =
+            s.levels.iter().map(|l| l.output_tok_per_s / l.e2e.as_ref().and_then(|m| m.p50).unwrap()).collect();
+        bends = power[3] < power[2];
+        s.sweep.as_mut().expect("a sweep over four levels").knee = None;
+    });
+    assert!(bends, "the fixture's curve bends past its capacity");
+    assert!(page.contains("id=\"levels\""));
+    assert_eq!(knees, 0, "{page}");
 }

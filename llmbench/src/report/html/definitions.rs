@@ -1,4 +1,4 @@
-//! The metric dictionary of METRICS.md, as the report prints it: each
+//! The metric dictionary of docs/metrics.md, as the report prints it: each
 //! metric's definition and the names it carries in other tools.
 
 use serde::Serialize;
