@@ -273,7 +273,7 @@ pub(crate) mod tests {
         assert!(started.elapsed() < Duration::from_millis(1500));
         assert_eq!(out.records.len(), 6, "{:?}", out.records.iter().map(|r| &r.error).collect::<Vec<_>>());
         let cut: Vec<_> =
-            out.records.iter().filter(|r| r.error.as_ref().is_some_and(|e| e.class == ErrorClass::Cut)).collect();
+            out.records.iter().filter(|r| r.error.as_ref().is_some_and(|e| e.class == ErrorClass::CutAtEnd)).collect();
         assert_eq!(cut.len(), 3);
         assert!(out.records.iter().take(3).all(|r| r.is_ok()));
         assert_eq!(out.window_end_us, Some(600_000));
@@ -315,7 +315,7 @@ pub(crate) mod tests {
         assert!(ok >= 3, "the first wave completed: {ok}");
         assert_eq!(cut.len(), 3, "each of the 3 in flight has a record: {cut:?}");
         for e in cut {
-            assert_eq!(e.class, ErrorClass::Cut);
+            assert_eq!(e.class, ErrorClass::Interrupted);
             assert_eq!(e.message, "in flight when llmbench was interrupted (SIGTERM): cut");
         }
     }

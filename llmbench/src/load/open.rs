@@ -21,7 +21,7 @@ use tokio::sync::{Semaphore, mpsc};
 
 use super::{Cancel, LevelOutcome, Observer, RequestOptions, cpu, measure};
 use crate::provider::{GenRequest, Provider};
-use crate::record::{ErrorClass, Phase, RequestError, RequestRecord, Timeline};
+use crate::record::{Phase, RequestRecord, Timeline};
 
 /// The pacer sleeps until this long before a deadline, then spins.
 const SPIN: Duration = Duration::from_micros(150);
@@ -193,7 +193,7 @@ fn cut_record(
 ) -> RequestRecord {
     let timeline = Timeline::new(scheduled, opts.deadlines, 0, false);
     let start_us = scheduled.saturating_duration_since(level_start).as_micros() as u64;
-    let error = RequestError::new(ErrorClass::Cut, cut.reason().unwrap_or(super::CUT_AT_END));
+    let error = super::cut_error(cut.reason());
     let mut r = timeline.into_record(index, phase, Some(error), Instant::now(), start_us);
     r.concurrency = 0;
     r
@@ -229,6 +229,7 @@ mod tests {
     use crate::load::closed::tests::{opts, provider};
     use crate::load::schedule::{Arrival, Rate, profiled, stationary};
     use crate::load::stages::StagesPlan;
+    use crate::record::ErrorClass;
     use crate::sim::{Delay, SimConfig, SimServer};
 
     fn plan(offsets: Vec<Duration>) -> OpenPlan {
@@ -320,7 +321,9 @@ mod tests {
             .records
             .iter()
             .filter(|r| {
-                r.error.as_ref().is_some_and(|e| e.class == ErrorClass::Cut && e.message == crate::load::INTERRUPTED)
+                r.error
+                    .as_ref()
+                    .is_some_and(|e| e.class == ErrorClass::Interrupted && e.message == crate::load::INTERRUPTED)
             })
             .count();
         assert!(ok >= 1, "completed requests are kept");
@@ -342,7 +345,8 @@ mod tests {
             open_loop(Arc::new(provider(sim.base_url())), requests(8), &p, opts(), Arc::new(Quiet), &Cancel::default())
                 .await;
         assert_eq!(out.records.len(), n, "every scheduled request has a record");
-        let cut = out.records.iter().filter(|r| r.error.as_ref().is_some_and(|e| e.class == ErrorClass::Cut)).count();
+        let cut =
+            out.records.iter().filter(|r| r.error.as_ref().is_some_and(|e| e.class == ErrorClass::CutAtEnd)).count();
         let ok = out.records.iter().filter(|r| r.is_ok()).count();
         assert!((4..=12).contains(&ok), "{ok} ok");
         assert_eq!(ok + cut, n);
