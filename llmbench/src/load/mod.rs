@@ -20,6 +20,7 @@ pub(crate) mod open;
 pub(crate) mod schedule;
 pub(crate) mod stages;
 pub(crate) mod sweep;
+mod window;
 
 pub(crate) use closed::{ClosedPlan, closed_loop, closed_loop_plan};
 pub(crate) use open::{OpenPlan, open_loop};
@@ -185,6 +186,30 @@ pub(crate) async fn measure(
     };
     let start_us = scheduled.saturating_duration_since(level_start).as_micros() as u64;
     timeline.into_record(index, phase, error, ended, start_us)
+}
+
+/// How a level's load is driven.
+#[derive(Debug, Clone)]
+pub(crate) enum Drive {
+    /// N in flight (fixed, or following a profile).
+    Closed(ClosedPlan),
+    /// Arrivals on a schedule.
+    Open(OpenPlan),
+}
+
+/// Runs one level as `drive` says; request `i` sends `requests[i % len]`.
+pub(crate) async fn run_level(
+    provider: Arc<Provider>,
+    requests: Arc<Vec<GenRequest>>,
+    drive: &Drive,
+    opts: RequestOptions,
+    observer: Arc<dyn Observer>,
+    cancel: &Cancel,
+) -> LevelOutcome {
+    match drive {
+        Drive::Closed(plan) => closed_loop_plan(provider, requests, plan, opts, observer, cancel).await,
+        Drive::Open(plan) => open_loop(provider, requests, plan, opts, observer, cancel).await,
+    }
 }
 
 /// What a level produced.

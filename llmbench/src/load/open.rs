@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, mpsc};
 
-use super::{Cancel, LevelOutcome, Observer, RequestOptions, cpu, measure};
+use super::window::Window;
+use super::{Cancel, LevelOutcome, Observer, RequestOptions, measure};
 use crate::provider::{GenRequest, Provider};
 use crate::record::{Phase, RequestRecord, Timeline};
 
@@ -59,9 +60,8 @@ pub(crate) async fn open_loop(
     cancel: &Cancel,
 ) -> LevelOutcome {
     let n = plan.offsets.len();
-    let cpu_before = cpu::CpuSnapshot::take();
-    let level_start = Instant::now() + LEAD;
-    let cut = Cancel::default();
+    let start = Instant::now() + LEAD;
+    let mut window = Window::open(start, plan.end, plan.grace, plan.client_cores, observer, n);
     let (tx, mut rx) = mpsc::unbounded_channel::<(u64, u64, Option<RequestRecord>)>();
     let pacer = if requests.is_empty() {
         drop(tx);
@@ -75,19 +75,17 @@ pub(crate) async fn open_loop(
             warmup: plan.warmup,
             slots: plan.max_in_flight.map(|m| Arc::new(Semaphore::new(m.max(1) as usize))),
             opts,
-            level_start,
-            cut: cut.clone(),
+            level_start: start,
+            cut: window.cut.clone(),
             cancel: cancel.clone(),
             tx,
         };
         std::thread::Builder::new().name("llmbench-pacer".into()).spawn(move || ctx.run()).ok()
     };
-
-    let mut records = Vec::with_capacity(n);
     let mut lags = vec![0u64; n];
-    let mut interrupted = false;
-    let cut_at = plan.end.map(|e| level_start + e + plan.grace);
+    let cut_at = window.cut_at();
     loop {
+        let cut = window.cut.clone();
         let cut_sleep = async {
             match cut_at {
                 Some(at) if !cut.is_cancelled() => tokio::time::sleep_until(at.into()).await,
@@ -96,37 +94,26 @@ pub(crate) async fn open_loop(
         };
         tokio::select! {
             biased;
-            () = cancel.cancelled(), if !interrupted => {
-                interrupted = true;
-                // The pacer stops dispatching; the requests in flight (or
-                // waiting for a slot) end now as `cut` records saying why.
-                super::interrupt_in_flight(cancel, &cut);
-            }
+            // The pacer stops dispatching; the requests in flight (or
+            // waiting for a slot) end now as records saying why.
+            () = cancel.cancelled(), if !window.interrupted() => window.interrupt(cancel),
             msg = rx.recv() => match msg {
                 Some((i, lag, record)) => {
                     lags[i as usize] = lag;
                     if let Some(record) = record {
-                        observer.request_done(&record);
-                        records.push(record);
+                        window.accept(record);
                     }
                 }
                 None => break,
             },
-            () = cut_sleep => cut.cancel(),
+            () = cut_sleep => window.cut.cancel(),
         }
     }
     if let Some(pacer) = pacer {
         let _ = pacer.join();
     }
-    records.sort_by_key(|r| r.index);
-    lags.truncate(records.last().map_or(0, |r| r.index as usize + 1).max(records.len()));
-    LevelOutcome {
-        records,
-        interrupted,
-        dispatch_lag_us: lags,
-        window_end_us: plan.end.map(|d| d.as_micros() as u64),
-        cpu: cpu_before.and_then(|b| b.since(plan.client_cores)),
-    }
+    lags.truncate(window.indices());
+    window.close(lags)
 }
 
 /// What the pacer thread needs.
