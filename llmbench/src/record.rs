@@ -1,7 +1,7 @@
 //! One compact timeline per request.
 //!
 //! A provider fills a [`Timeline`] while it reads a response: it stamps the
-//! moments of METRICS.md ("Clock") as bytes arrive, before parsing them, and
+//! moments of docs/metrics.md ("Clock") as bytes arrive, before parsing them, and
 //! reports usage and errors. The runner turns a finished timeline into a
 //! [`RequestRecord`], the line written to `requests.jsonl`.
 //!
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-/// The error classes of METRICS.md, one per failed request.
+/// The error classes of docs/metrics.md, one per failed request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorClass {
@@ -64,7 +64,7 @@ impl ErrorClass {
         ErrorClass::Interrupted,
     ];
 
-    /// The METRICS.md key of this class.
+    /// The docs/metrics.md key of this class.
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorClass::Throttled => "throttled",
@@ -109,7 +109,7 @@ impl fmt::Display for ErrorClass {
 /// A classified request failure. The message never carries credentials.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestError {
-    /// The METRICS.md class.
+    /// The docs/metrics.md class.
     pub class: ErrorClass,
     /// The HTTP status, when the failure came with one.
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -151,7 +151,7 @@ pub enum ContentKind {
     Reasoning,
 }
 
-/// Where a token count came from (METRICS.md `output_tokens`).
+/// Where a token count came from (docs/metrics.md `output_tokens`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenSource {
@@ -275,7 +275,7 @@ impl Timeline {
         self.headers = Some(at);
     }
 
-    /// A content chunk read at `at`. Empty text is not content (METRICS.md:
+    /// A content chunk read at `at`. Empty text is not content (docs/metrics.md:
     /// role-only chunks never count) and is ignored.
     pub fn on_content(&mut self, at: Instant, kind: ContentKind, text: &str) {
         if text.is_empty() {
