@@ -5,16 +5,17 @@
 //! benchmark and per endpoint. See the README for a quickstart.
 #![warn(missing_docs)]
 
+#[doc(hidden)]
 pub mod calibrate;
 pub mod exit_code;
 pub(crate) mod metric;
 pub mod record;
-pub mod units;
+pub(crate) mod units;
 pub mod workload;
 
-pub mod baseline;
+pub(crate) mod baseline;
 pub(crate) mod cli;
-pub mod config;
+pub(crate) mod config;
 pub mod cost;
 pub(crate) mod engine;
 pub mod gate;
