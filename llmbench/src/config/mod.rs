@@ -100,7 +100,11 @@ pub(crate) fn known_names(config: &Config) -> Vec<String> {
 /// Resolves `name` against `config`, reading credentials from the
 /// environment; the deadlines are the benchmark's resolved `settings`.
 pub(crate) fn resolve(config: &Config, name: &str, settings: &Settings) -> Result<Target, ConfigError> {
-    let deadlines = Deadlines { first_content: settings.first_content_timeout, total: settings.timeout };
+    let deadlines = Deadlines {
+        first_content: settings.first_content_timeout,
+        total: settings.timeout,
+        idle: settings.idle_timeout,
+    };
     let connect_timeout = settings.connect_timeout;
     if let Some(client) = providers::builtin(name) {
         let endpoint = providers::sim_endpoint(client);
