@@ -149,7 +149,7 @@ async fn read_sse(response: &mut reqwest::Response, tl: &mut Timeline) -> Result
 
 /// One SSE event of the direct API, read at `at`; breaks at
 /// `message_stop` or an error.
-fn on_sse(
+pub(crate) fn on_sse(
     decoder: &mut MessagesDecoder,
     name: &[u8],
     data: &[u8],

@@ -114,13 +114,23 @@ pub fn write_run(dir: &Path, summary: &RunSummary, records: &[RequestRecord]) ->
 pub fn read_summary(dir: &Path) -> Result<RunSummary, String> {
     let path = dir.join(SUMMARY_FILE);
     let text = fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    parse_summary(&text, &path)
+}
+
+/// Parses the text of a `summary.json` read from `path` (named in errors).
+pub fn parse_summary(text: &str, path: &Path) -> Result<RunSummary, String> {
+    serde_json::from_str(text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Reads a run's request records.
 pub fn read_requests(dir: &Path) -> Result<Vec<RequestRecord>, String> {
     let path = dir.join(REQUESTS_FILE);
     let text = fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    parse_requests(&text, &path)
+}
+
+/// Parses the text of a `requests.jsonl` read from `path` (named in errors).
+pub fn parse_requests(text: &str, path: &Path) -> Result<Vec<RequestRecord>, String> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())

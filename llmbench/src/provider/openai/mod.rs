@@ -208,15 +208,8 @@ async fn read_stream(response: &mut reqwest::Response, tl: &mut Timeline) -> Res
             Ok(Err(e)) => return Err(RequestError::new(ErrorClass::Cut, format!("stream broke: {}", describe(&e)))),
         };
         last_read = at;
-        stream.bytes += bytes.len();
-        if let ControlFlow::Break(outcome) = decoder.feed(&bytes, |event| stream.on_event(event, at, tl)) {
+        if let ControlFlow::Break(outcome) = stream.on_read(&mut decoder, &bytes, at, tl) {
             return outcome;
-        }
-        if decoder.pending_len() > MAX_EVENT_BYTES {
-            return Err(RequestError::new(
-                ErrorClass::Protocol,
-                format!("an SSE event grew past {} MiB without ending", MAX_EVENT_BYTES >> 20),
-            ));
         }
     }
 }
@@ -244,6 +237,26 @@ pub(crate) struct StreamState {
 }
 
 impl StreamState {
+    /// Decodes the bytes of one read that returned at `at`. Breaks with the
+    /// request's outcome at `[DONE]`, an error, or an event past the cap.
+    pub(crate) fn on_read(
+        &mut self,
+        decoder: &mut SseDecoder,
+        bytes: &[u8],
+        at: Instant,
+        tl: &mut Timeline,
+    ) -> ControlFlow<Result<(), RequestError>> {
+        self.bytes += bytes.len();
+        decoder.feed(bytes, |event| self.on_event(event, at, tl))?;
+        if decoder.pending_len() > MAX_EVENT_BYTES {
+            return ControlFlow::Break(Err(RequestError::new(
+                ErrorClass::Protocol,
+                format!("an SSE event grew past {} MiB without ending", MAX_EVENT_BYTES >> 20),
+            )));
+        }
+        ControlFlow::Continue(())
+    }
+
     /// Handles one SSE event read at `at`. Breaks with the request's outcome
     /// at `[DONE]` or an error.
     pub(crate) fn on_event(
@@ -265,7 +278,12 @@ impl StreamState {
 
     /// The body ended without `[DONE]`. `last_read` is when its last bytes
     /// arrived.
-    fn at_end(&mut self, decoder: &mut SseDecoder, last_read: Instant, tl: &mut Timeline) -> Result<(), RequestError> {
+    pub(crate) fn at_end(
+        &mut self,
+        decoder: &mut SseDecoder,
+        last_read: Instant,
+        tl: &mut Timeline,
+    ) -> Result<(), RequestError> {
         match decoder.finish(|event| self.on_event(event, last_read, tl)) {
             ControlFlow::Break(Err(e)) if e.class == ErrorClass::Protocol => {
                 return Err(RequestError::new(ErrorClass::Cut, "stream closed in the middle of an event"));
