@@ -188,6 +188,8 @@ pub struct Timeline {
     first_content: Option<Instant>,
     first_answer: Option<Instant>,
     last_content: Option<Instant>,
+    /// The last read that returned bytes (or an event) of the body.
+    last_read: Option<Instant>,
     end: Option<Instant>,
     chunk_offsets_us: Vec<u32>,
     usage: Usage,
@@ -213,6 +215,7 @@ impl Timeline {
             first_content: None,
             first_answer: None,
             last_content: None,
+            last_read: None,
             end: None,
             chunk_offsets_us: Vec::with_capacity(expected_chunks + 8),
             usage: Usage::default(),
@@ -328,11 +331,17 @@ impl Timeline {
         }
     }
 
-    /// When the stream counts as stalled: the last content chunk plus the
-    /// idle timeout; `None` before any content (the first-content deadline
-    /// covers that wait, which includes the server's prefill).
+    /// A read of the body returned bytes at `at`: the stream is not idle.
+    pub fn mark_read(&mut self, at: Instant) {
+        self.last_read = Some(at);
+    }
+
+    /// When the stream counts as stalled: the last read (or content) plus
+    /// the idle timeout; `None` before any content (the first-content
+    /// deadline covers that wait, which includes the server's prefill).
     fn idle_deadline(&self) -> Option<Instant> {
-        self.last_content.map(|at| at.checked_add(self.deadlines.idle).unwrap_or(at))
+        let last = self.last_content?.max(self.last_read.unwrap_or(self.scheduled));
+        Some(last.checked_add(self.deadlines.idle).unwrap_or(last))
     }
 
     /// The timeout error for a deadline that passed now.
@@ -625,6 +634,11 @@ mod tests {
         let e = tl.timeout_error();
         assert_eq!(e.class, ErrorClass::Timeout);
         assert!(e.message.contains("idle_timeout"), "{e}");
+        // Bytes still arriving (a long event, keep-alive pings) are not a stall.
+        let mut tl = Timeline::new(t0, deadlines, 1, false);
+        tl.on_content(t0, ContentKind::Answer, "x");
+        tl.mark_read(t0 + Duration::from_secs(3));
+        assert_eq!(tl.next_deadline(), t0 + Duration::from_secs(5));
     }
 
     #[test]

@@ -4,6 +4,8 @@
 
 mod args;
 mod connect;
+#[cfg(test)]
+mod fault_matrix_tests;
 mod gate;
 mod levels;
 pub(crate) use gate::write_outputs;

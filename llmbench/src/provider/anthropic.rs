@@ -136,6 +136,7 @@ async fn read_sse(response: &mut reqwest::Response, tl: &mut Timeline) -> Result
             }
         };
         last_read = at;
+        tl.mark_read(at);
         if let ControlFlow::Break(outcome) =
             decoder.feed(&bytes, |event| on_sse(&mut messages, event.name, event.data, at, tl))
         {

@@ -247,6 +247,7 @@ impl StreamState {
         tl: &mut Timeline,
     ) -> ControlFlow<Result<(), RequestError>> {
         self.bytes += bytes.len();
+        tl.mark_read(at);
         decoder.feed(bytes, |event| self.on_event(event, at, tl))?;
         if decoder.pending_len() > MAX_EVENT_BYTES {
             return ControlFlow::Break(Err(RequestError::new(
