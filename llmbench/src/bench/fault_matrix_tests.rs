@@ -126,3 +126,42 @@ fn every_fault_is_classified_and_no_request_is_lost() {
     assert!(after_restart.iter().all(|c| c == &Some(ErrorClass::Server)), "{after_restart:?}");
     assert!(message(17).contains("connection"), "{}", message(17));
 }
+
+/// A valid event larger than the default 8 MiB cap parses once the target
+/// raises `max_event_size`, and fails as `protocol` without it.
+#[test]
+fn a_huge_valid_event_parses_with_the_cap_raised() {
+    static BIG: BenchDef = BenchDef { name: "__sim_huge_event", ..DEF };
+    let config = Config::parse(
+        Path::new("llmbench.toml"),
+        r#"
+[targets.raised]
+provider = "sim"
+max_event_size = "16MiB"
+sim = { ttft = "1ms", itl = "1ms", faults = [{ kind = "huge_event", size = 10000000, after = 1 }] }
+
+[targets.default-cap]
+provider = "sim"
+sim = { ttft = "1ms", itl = "1ms", faults = [{ kind = "huge_event", size = 10000000, after = 1 }] }
+"#,
+    )
+    .expect("config");
+    let argv = ["bench", "--bench", "--sample-size", "1", "--warm-up", "0", "--quiet"];
+    let mut argv: Vec<&str> = argv.to_vec();
+    argv.extend(["--target", "raised", "--target", "default-cap"]);
+    let args = BenchArgs::try_parse_from(argv).expect("valid flags");
+    super::run::run(&args, &config, &[&BIG]).expect("the run completes");
+    let records = |target: &str| {
+        let dir = results::run_dir(&results::default_root(), BIG.name, target, results::NEW_DIR);
+        results::read_requests(&dir).expect("requests.jsonl")
+    };
+    for r in records("raised") {
+        assert_eq!(r.error, None, "a 10 MB event within a 16 MiB cap");
+        assert_eq!(r.chunks, 9, "the huge chunk and the 8 others");
+    }
+    for r in records("default-cap") {
+        let e = r.error.expect("over the default cap");
+        assert_eq!(e.class, ErrorClass::Protocol, "{e}");
+        assert!(e.message.contains("max_event_size"), "{e}");
+    }
+}

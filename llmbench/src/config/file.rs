@@ -143,6 +143,8 @@ pub struct TargetConfig {
     pub connect_timeout: Option<Spec<PositiveTime>>,
     /// Longest wait between content chunks.
     pub idle_timeout: Option<Spec<PositiveTime>>,
+    /// The largest SSE event or SageMaker line accepted (default 8 MiB).
+    pub max_event_size: Option<Spec<crate::settings::value::Size>>,
     /// Simulator settings, for `provider = "sim"`.
     pub sim: Option<SimConfig>,
     /// Price this target as another model id (a table id, a LiteLLM key, a `[prices]` entry).

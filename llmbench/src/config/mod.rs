@@ -83,6 +83,8 @@ pub(crate) struct Target {
     pub(crate) deadlines: Deadlines,
     pub(crate) connect_timeout: Duration,
     pub(crate) exact_output: bool,
+    /// The largest SSE event or SageMaker line accepted (`max_event_size`).
+    pub(crate) max_event_bytes: usize,
 }
 
 /// The `endpoint` of an identity: `base_url` + `route`, without userinfo or
@@ -114,6 +116,7 @@ pub(crate) fn resolve(config: &Config, name: &str, settings: &Settings) -> Resul
             deadlines,
             connect_timeout,
             exact_output: false,
+            max_event_bytes: crate::wire::DEFAULT_MAX_EVENT_BYTES,
         });
     }
     let Some(spanned) = config.targets.get(name) else {
@@ -130,7 +133,15 @@ pub(crate) fn resolve(config: &Config, name: &str, settings: &Settings) -> Resul
         EndpointKind::Completions => "completions",
     };
     let exact_output = t.exact_output.unwrap_or(false);
-    let other = |(identity, connection)| Target { identity, connection, deadlines, connect_timeout, exact_output };
+    let max_event_bytes = t.max_event_size.as_ref().map_or(crate::wire::DEFAULT_MAX_EVENT_BYTES, |s| s.get().0);
+    let other = |(identity, connection)| Target {
+        identity,
+        connection,
+        deadlines,
+        connect_timeout,
+        exact_output,
+        max_event_bytes,
+    };
     match t.provider {
         ProviderKind::Sim => {
             let client = providers::sim_client(config, name, t, at)?;
@@ -149,6 +160,7 @@ pub(crate) fn resolve(config: &Config, name: &str, settings: &Settings) -> Resul
                 deadlines,
                 connect_timeout,
                 exact_output,
+                max_event_bytes,
             })
         }
         ProviderKind::Anthropic => providers::anthropic(config, name, t, at, connect_timeout).map(other),
@@ -203,6 +215,7 @@ pub(crate) fn resolve(config: &Config, name: &str, settings: &Settings) -> Resul
                 deadlines,
                 connect_timeout,
                 exact_output,
+                max_event_bytes,
             })
         }
     }
