@@ -7,8 +7,8 @@ use std::path::Path;
 
 use clap::Parser;
 
-use super::args::BenchArgs;
 use super::registry::BenchDef;
+use crate::cli::bench::args::BenchArgs;
 use crate::config::file::Config;
 use crate::record::{ErrorClass, Phase, RequestRecord};
 use crate::results::{self, RunSummary};
@@ -77,7 +77,7 @@ fn every_fault_is_classified_and_no_request_is_lost() {
     ];
     let args = BenchArgs::try_parse_from(argv).expect("valid flags");
     let started = std::time::Instant::now();
-    super::run::run(&args, &config, &[&DEF]).expect("the run completes");
+    super::run(&args.invocation(), &config, vec![DEF.spec().expect("a spec")]).expect("the run completes");
     // Each stall costs one client timeout, not the server's hour-long stall.
     assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
 
@@ -150,7 +150,7 @@ sim = { ttft = "1ms", itl = "1ms", faults = [{ kind = "huge_event", size = 10000
     let mut argv: Vec<&str> = argv.to_vec();
     argv.extend(["--target", "raised", "--target", "default-cap"]);
     let args = BenchArgs::try_parse_from(argv).expect("valid flags");
-    super::run::run(&args, &config, &[&BIG]).expect("the run completes");
+    super::run(&args.invocation(), &config, vec![BIG.spec().expect("a spec")]).expect("the run completes");
     let records = |target: &str| {
         let dir = results::run_dir(&results::default_root(), BIG.name, target, results::NEW_DIR);
         results::read_requests(&dir).expect("requests.jsonl")
