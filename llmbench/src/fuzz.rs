@@ -18,9 +18,12 @@ use crate::record::{Deadlines, Phase, RequestError, Timeline};
 use crate::wire::Progress;
 use crate::wire::sse::SseDecoder;
 
+/// A fuzz target's entry point.
+pub type Entry = fn(&[u8]);
+
 /// Every target: its name (the directory of its corpus under
 /// `fuzz/corpus/`) and its entry point.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Entry)] = &[
     ("sse", sse),
     ("openai", openai),
     ("anthropic", anthropic),

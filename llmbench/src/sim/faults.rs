@@ -188,7 +188,7 @@ impl Fault {
             return false;
         }
         if let Some(every) = self.every
-            && (n - from + 1) % every != 0
+            && !(n - from + 1).is_multiple_of(every)
         {
             return false;
         }

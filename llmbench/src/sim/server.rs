@@ -68,8 +68,7 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut 
     let mut listener = Some(listener);
     let restarts = shared.restarts.lock().ok().and_then(|mut r| r.take());
     let Some(mut restarts) = restarts else { return };
-    loop {
-        let Some(accepting) = &listener else { break };
+    while let Some(accepting) = &listener {
         tokio::select! {
             _ = stop.changed() => break,
             Some(pause) = restarts.recv() => {
