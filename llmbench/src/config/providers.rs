@@ -101,8 +101,12 @@ pub(crate) fn sim(
     at: usize,
 ) -> Result<(TargetIdentity, Connection), ConfigError> {
     let client = sim_client(config, name, t, at)?;
-    let identity =
-        TargetIdentity { name: name.into(), provider: "sim".into(), model: "sim".into(), endpoint: sim_endpoint(client) };
+    let identity = TargetIdentity {
+        name: name.into(),
+        provider: "sim".into(),
+        model: "sim".into(),
+        endpoint: sim_endpoint(client),
+    };
     let sim = t.sim.clone().unwrap_or_else(|| config.sim.clone());
     Ok((identity, Connection::Sim { sim, endpoint: t.endpoint, client }))
 }
