@@ -11,7 +11,7 @@ mod summary;
 pub use crate::load::cpu::CpuUse;
 pub use compare::ChangeKind;
 pub use goodput::{Correctness, Goodput};
-pub use knee::{Knee, SweepAnalysis};
+pub use knee::{Knee, Search, SweepAnalysis};
 pub use level::{InFlight, LevelSummary, RequestCounts};
 pub(crate) use level::{short_number, summarize_level};
 pub use selfcheck::LoadCheck;

@@ -166,8 +166,33 @@ fn notes(run: &RunSummary) -> String {
             let levels: Vec<String> = sweep.invalid_levels.iter().map(|&v| fmt(v)).collect();
             let _ = writeln!(out, "  left out of the sweep analysis (client could not keep up): {}", levels.join(", "));
         }
+        if let Some(search) = &sweep.search {
+            let _ = writeln!(out, "  {}", capacity_line(search, &fmt));
+        }
     }
     out
+}
+
+/// A capacity search's answer, with how sure it is.
+fn capacity_line(s: &crate::stats::Search, fmt: &dyn Fn(f64) -> String) -> String {
+    let how = match s.bracket {
+        Some([pass, fail]) => format!(
+            "between {} and {}, {} levels tried, tolerance {:.0}%",
+            fmt(pass),
+            fmt(fail),
+            s.levels_tried,
+            s.tolerance * 100.0
+        ),
+        None => format!("{} levels tried, none failed", s.levels_tried),
+    };
+    match (s.answer, &s.refused) {
+        (_, Some(why)) => format!("capacity: no answer: {why}"),
+        (None, None) => format!("capacity: no level met the SLOs ({} levels tried)", s.levels_tried),
+        (Some(a), None) => {
+            let cost = s.cost_per_ok_request.map(|c| format!(", {} per ok request", crate::units::format_usd(c)));
+            format!("capacity: {} meets the SLOs ({how}){}", fmt(a), cost.unwrap_or_default())
+        }
+    }
 }
 
 /// `p50 / p90 / p99`, with `—` where a percentile is missing.
@@ -289,6 +314,18 @@ mod tests {
         assert!(t.contains("96.7"), "29 of 30 good: {t}");
         assert!(t.contains("INVALID") && t.contains("CPU-bound"), "{t}");
         assert!(t.contains("knee: none found") && t.contains("max load meeting the SLOs: c=2"), "{t}");
+        let mut sweep = knee::analyse(&run.levels[..2]);
+        sweep.search = Some(crate::stats::Search {
+            answer: Some(6.0),
+            bracket: Some([6.0, 7.0]),
+            tolerance: 0.05,
+            levels_tried: 6,
+            refused: None,
+            cost_per_ok_request: Some(0.0004),
+        });
+        run.sweep = Some(sweep);
+        let t = table(&run);
+        assert!(t.contains("capacity: c=6 meets the SLOs (between c=6 and c=7, 6 levels tried, tolerance 5%), $0.000400 per ok request"), "{t}");
     }
 
     #[test]
