@@ -299,6 +299,7 @@ async fn stream(
     failure: Option<MidStream>,
     fail_at: Option<u32>,
 ) -> Result<Response<SimBody>, StreamCut> {
+    let received = std::time::Instant::now();
     let config = &shared.config;
     let output_tokens = match (config.output_tokens, request.max_tokens) {
         (Some(fixed), Some(limit)) => fixed.min(limit),
@@ -329,7 +330,7 @@ async fn stream(
     if !request.stream {
         return whole_response(spec, schedule, words, permit).await;
     }
-    let sink = config.record_flushes.then(|| Arc::clone(&shared.flushes));
+    let sink = config.record_flushes.then(|| (received, Arc::clone(&shared.flushes)));
     let mut response = Response::new(SimBody::Sse(Box::new(SseBody::new(spec, schedule, words, sink, permit))));
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
