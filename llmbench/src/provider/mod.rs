@@ -116,6 +116,14 @@ impl crate::wire::Sink for Stamp<'_> {
         self.tl.set_server_latency_ms(ms);
     }
 
+    fn tool_call_start(&mut self, name: &str) {
+        self.tl.on_tool_call_start(self.at, name);
+    }
+
+    fn tool_call_end(&mut self) {
+        self.tl.on_tool_call_end(self.at);
+    }
+
     fn server_first_byte_ms(&mut self, ms: f64) {
         self.tl.set_server_first_byte_ms(ms);
     }

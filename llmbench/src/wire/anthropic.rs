@@ -72,6 +72,8 @@ pub(crate) fn messages_body(
 pub(crate) struct MessagesDecoder {
     /// A stop reason arrived (`message_delta`): the generation is complete.
     stopped: bool,
+    /// The index of the open `tool_use` block.
+    tool_block: Option<u32>,
 }
 
 impl MessagesDecoder {
@@ -96,8 +98,18 @@ impl MessagesDecoder {
                             output_tokens: None,
                             cache_read_tokens: u.cache_read_input_tokens,
                             cache_write_tokens: u.cache_creation_input_tokens,
+                            reasoning_tokens: None,
+                            input_excludes_cache: true,
                         });
                     }
+                }
+            }
+            "content_block_start" => {
+                if let Some(block) = event.content_block
+                    && block.kind.0 == "tool_use"
+                {
+                    sink.tool_call_start(block.name.as_ref().map_or("", |n| n.0.as_ref()));
+                    self.tool_block = Some(event.index.unwrap_or(0));
                 }
             }
             "content_block_delta" => {
@@ -109,8 +121,14 @@ impl MessagesDecoder {
                         sink.content(ContentKind::Reasoning, &thinking.0);
                     }
                     if let Some(json) = d.partial_json {
-                        sink.content(ContentKind::Answer, &json.0);
+                        sink.content(ContentKind::ToolCall, &json.0);
                     }
+                }
+            }
+            "content_block_stop" => {
+                if self.tool_block.is_some() && self.tool_block == event.index.or(Some(0)) {
+                    self.tool_block = None;
+                    sink.tool_call_end();
                 }
             }
             "message_delta" => {
@@ -119,7 +137,11 @@ impl MessagesDecoder {
                     self.stopped = true;
                 }
                 if let Some(u) = event.usage {
-                    sink.usage(Usage { output_tokens: u.output_tokens, ..Usage::default() });
+                    sink.usage(Usage {
+                        output_tokens: u.output_tokens,
+                        input_excludes_cache: true,
+                        ..Usage::default()
+                    });
                 }
                 if self.stopped {
                     return Ok(Progress::Complete);
@@ -133,7 +155,7 @@ impl MessagesDecoder {
                 };
                 return Err(stream_error(format!("{message} ({kind})")));
             }
-            // content_block_start/stop, ping and newer event types.
+            // ping and newer event types.
             _ => {}
         }
         Ok(Progress::More)
@@ -144,6 +166,10 @@ impl MessagesDecoder {
 struct Event<'a> {
     #[serde(rename = "type", borrow)]
     kind: Text<'a>,
+    /// The content block a `content_block_*` event is about.
+    index: Option<u32>,
+    #[serde(borrow)]
+    content_block: Option<ContentBlock<'a>>,
     #[serde(borrow)]
     message: Option<EventMessage<'a>>,
     #[serde(borrow)]
@@ -157,6 +183,15 @@ struct EventMessage<'a> {
     #[serde(borrow)]
     id: Option<Text<'a>>,
     usage: Option<WireUsage>,
+}
+
+/// The block a `content_block_start` opens: `text`, `thinking`, `tool_use`…
+#[derive(Deserialize)]
+struct ContentBlock<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Text<'a>,
+    #[serde(borrow)]
+    name: Option<Text<'a>>,
 }
 
 /// A `content_block_delta` delta or a `message_delta` delta.

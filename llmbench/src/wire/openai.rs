@@ -136,12 +136,17 @@ pub(crate) struct Delta<'a> {
 
 #[derive(Deserialize)]
 pub(crate) struct ToolCall<'a> {
+    /// Which call of the response a delta belongs to.
+    pub(crate) index: Option<u32>,
     #[serde(borrow)]
     pub(crate) function: Option<ToolFunction<'a>>,
 }
 
 #[derive(Deserialize)]
 pub(crate) struct ToolFunction<'a> {
+    /// Sent once, in the delta that opens the call.
+    #[serde(borrow)]
+    pub(crate) name: Option<Text<'a>>,
     #[serde(borrow)]
     pub(crate) arguments: Option<Text<'a>>,
 }
@@ -151,6 +156,12 @@ pub(crate) struct WireUsage {
     pub(crate) prompt_tokens: Option<u64>,
     pub(crate) completion_tokens: Option<u64>,
     pub(crate) prompt_tokens_details: Option<PromptTokensDetails>,
+    pub(crate) completion_tokens_details: Option<CompletionTokensDetails>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CompletionTokensDetails {
+    pub(crate) reasoning_tokens: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -167,6 +178,9 @@ impl From<WireUsage> for Usage {
             output_tokens: u.completion_tokens,
             cache_read_tokens: details.as_ref().and_then(|d| d.cached_tokens),
             cache_write_tokens: details.as_ref().and_then(|d| d.cache_write_tokens),
+            reasoning_tokens: u.completion_tokens_details.and_then(|d| d.reasoning_tokens),
+            // `prompt_tokens` counts cached tokens too.
+            input_excludes_cache: false,
         }
     }
 }
@@ -290,6 +304,8 @@ pub(crate) struct StreamDecoder {
     finished: bool,
     /// The response id was handed on.
     id_seen: bool,
+    /// The index of the tool call whose arguments are streaming.
+    open_call: Option<u32>,
 }
 
 impl StreamDecoder {
@@ -362,8 +378,17 @@ impl StreamDecoder {
                 }
             }
             for call in delta.tool_calls.into_iter().flatten() {
-                if let Some(arguments) = call.function.and_then(|f| f.arguments) {
-                    sink.content(ContentKind::Answer, &arguments.0);
+                let Some(function) = call.function else { continue };
+                // A call opens with its name; a new index closes the one before.
+                if let Some(name) = function.name.filter(|n| !n.0.is_empty()) {
+                    if self.open_call.take().is_some() {
+                        sink.tool_call_end();
+                    }
+                    sink.tool_call_start(&name.0);
+                    self.open_call = Some(call.index.unwrap_or(0));
+                }
+                if let Some(arguments) = function.arguments {
+                    sink.content(ContentKind::ToolCall, &arguments.0);
                 }
             }
         }
@@ -371,6 +396,9 @@ impl StreamDecoder {
             sink.content(ContentKind::Answer, &text.0);
         }
         if let Some(reason) = choice.finish_reason.filter(|r| !r.0.is_empty()) {
+            if self.open_call.take().is_some() {
+                sink.tool_call_end();
+            }
             sink.stop_reason(&reason.0);
             self.finished = true;
         }

@@ -71,8 +71,9 @@ pub(super) async fn send(
         op = op.interceptor(counter.clone());
     }
     let mut out = send_timed(tl, op.send()).await?;
+    let mut decoder = converse::ConverseDecoder::default();
     aws::read_stream(&mut out.stream, tl, "stream closed before messageStop", |event, at, tl| {
-        Ok(converse::on_event(event, &mut Stamp { tl, at }))
+        Ok(decoder.on_event(event, &mut Stamp { tl, at }))
     })
     .await
 }

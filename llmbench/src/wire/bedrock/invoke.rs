@@ -231,6 +231,9 @@ impl ChunkDecoder {
                     output_tokens: m.output_token_count,
                     cache_read_tokens: m.cache_read_input_token_count,
                     cache_write_tokens: m.cache_write_input_token_count,
+                    reasoning_tokens: None,
+                    // Bedrock bills cache reads and writes beside `inputTokenCount`.
+                    input_excludes_cache: true,
                 });
                 if let Some(ms) = m.invocation_latency {
                     sink.server_latency_ms(ms);
@@ -295,6 +298,8 @@ fn on_native(family: Family, bytes: &[u8], sink: &mut impl Sink) -> Result<Progr
                     output_tokens: u.output_tokens,
                     cache_read_tokens: u.cache_read_input_tokens,
                     cache_write_tokens: u.cache_write_input_tokens,
+                    reasoning_tokens: None,
+                    input_excludes_cache: true,
                 });
             }
             stop = chunk.message_stop.and_then(|m| m.stop_reason);
