@@ -151,7 +151,10 @@ fn plan(args: &BenchArgs, config: &Config, prices: &PriceBook, def: &'static Ben
             jobs.push(Job {
                 def,
                 id: id.clone(),
-                workload: workload.clone(),
+                workload: match &target.tokenizer {
+                    Some(tokenizer) => workload.clone().tokenizer(tokenizer.clone()),
+                    None => workload.clone(),
+                },
                 target: target.clone(),
                 settings: settings.clone(),
                 check: def.check,
@@ -232,8 +235,8 @@ async fn test_all(jobs: &[Job], providers: &BTreeMap<String, Arc<Provider>>) -> 
         )
         .await;
         let checked = match (&record.error, &record.text) {
-            (None, Some(text)) if job.workload.has_checks() || job.check.is_some() => {
-                job.workload.check_response(0, text, record.output_tokens, job.check).err()
+            (None, Some(_)) if job.workload.has_checks() || job.check.is_some() => {
+                job.workload.check_record(0, &record, job.check).err()
             }
             _ => None,
         };

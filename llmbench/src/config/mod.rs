@@ -83,6 +83,8 @@ pub(crate) struct Target {
     pub(crate) deadlines: Deadlines,
     pub(crate) connect_timeout: Duration,
     pub(crate) exact_output: bool,
+    /// `tokenizer`: what sizes and counts this target's prompts.
+    pub(crate) tokenizer: Option<crate::tokenizer::Tokenizer>,
 }
 
 /// The `endpoint` of an identity: `base_url` + `route`, without userinfo or
@@ -110,6 +112,7 @@ pub(crate) fn resolve(config: &Config, name: &str, settings: &Settings) -> Resul
             deadlines,
             connect_timeout,
             exact_output: false,
+            tokenizer: None,
         });
     }
     let Some(spanned) = config.targets.get(name) else {
@@ -126,7 +129,27 @@ pub(crate) fn resolve(config: &Config, name: &str, settings: &Settings) -> Resul
         EndpointKind::Completions => "completions",
     };
     let exact_output = t.exact_output.unwrap_or(false);
-    let other = |(identity, connection)| Target { identity, connection, deadlines, connect_timeout, exact_output };
+    let tokenizer = match &t.tokenizer {
+        Some(path) => {
+            let file = match config.path().and_then(std::path::Path::parent) {
+                Some(dir) => dir.join(path),
+                None => std::path::PathBuf::from(path),
+            };
+            let tokenizer = crate::tokenizer::Tokenizer::from_file(&file).map_err(|e| {
+                config.invalid(at, format!("targets.{name}.tokenizer"), format!("{}: {e}", file.display()))
+            })?;
+            Some(tokenizer)
+        }
+        None => None,
+    };
+    let other = |(identity, connection)| Target {
+        identity,
+        connection,
+        deadlines,
+        connect_timeout,
+        exact_output,
+        tokenizer: tokenizer.clone(),
+    };
     match t.provider {
         ProviderKind::Sim => {
             let client = providers::sim_client(config, name, t, at)?;
@@ -145,6 +168,7 @@ pub(crate) fn resolve(config: &Config, name: &str, settings: &Settings) -> Resul
                 deadlines,
                 connect_timeout,
                 exact_output,
+                tokenizer,
             })
         }
         ProviderKind::Anthropic => providers::anthropic(config, name, t, at, connect_timeout).map(other),
@@ -199,6 +223,7 @@ pub(crate) fn resolve(config: &Config, name: &str, settings: &Settings) -> Resul
                 deadlines,
                 connect_timeout,
                 exact_output,
+                tokenizer,
             })
         }
     }
