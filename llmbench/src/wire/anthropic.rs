@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Progress, Sink, Text, insert_sampling, merge_extra, not_json, quote, stream_error};
-use crate::provider::{GenRequest, Role};
+use crate::provider::{GenRequest, Image, Role};
 use crate::record::{ContentKind, RequestError, Usage};
 
 /// The API version header sent with every direct request.
@@ -35,11 +35,23 @@ pub(crate) fn messages_body(
 ) -> Vec<u8> {
     let system: Vec<&str> =
         req.messages.iter().filter(|m| m.role == Role::System).map(|m| m.content.as_str()).collect();
+    let with_images = req.image_message();
     let messages: Vec<Value> = req
         .messages
         .iter()
-        .filter(|m| m.role != Role::System)
-        .map(|m| json!({"role": m.role.as_str(), "content": m.content}))
+        .enumerate()
+        .filter(|(_, m)| m.role != Role::System)
+        .map(|(i, m)| {
+            if with_images != Some(i) {
+                return json!({"role": m.role.as_str(), "content": m.content});
+            }
+            let mut content = vec![json!({"type": "text", "text": m.content})];
+            content.extend(req.images.iter().map(|image| {
+                json!({"type": "image", "source": {"type": "base64", "media_type": Image::MEDIA_TYPE,
+                                                   "data": &*image.base64}})
+            }));
+            json!({"role": m.role.as_str(), "content": content})
+        })
         .collect();
     let mut body = serde_json::Map::new();
     match host {
@@ -54,12 +66,32 @@ pub(crate) fn messages_body(
     // Required by the API; Bedrock reserves quota for it.
     body.insert("max_tokens".into(), json!(req.max_tokens.unwrap_or(crate::workload::DEFAULT_OUTPUT_TOKENS)));
     body.insert("messages".into(), Value::Array(messages));
-    if !system.is_empty() {
-        body.insert("system".into(), json!(system.join("\n\n")));
+    match system.split_first() {
+        // The shared prefix is a block of its own, marked for the cache.
+        Some((prefix, rest)) if req.cache_prefix => {
+            let mut blocks = vec![json!({"type": "text", "text": prefix, "cache_control": {"type": "ephemeral"}})];
+            blocks.extend(rest.iter().map(|text| json!({"type": "text", "text": text})));
+            body.insert("system".into(), Value::Array(blocks));
+        }
+        Some(_) => {
+            body.insert("system".into(), json!(system.join("\n\n")));
+        }
+        None => {}
     }
     insert_sampling(&mut body, req);
     if !req.stop.is_empty() {
         body.insert("stop_sequences".into(), json!(req.stop));
+    }
+    if let Some(budget) = req.thinking_budget_tokens() {
+        body.insert("thinking".into(), json!({"type": "enabled", "budget_tokens": budget}));
+    }
+    if !req.tools.is_empty() {
+        let tools: Vec<Value> = req
+            .tools
+            .iter()
+            .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.parameters}))
+            .collect();
+        body.insert("tools".into(), Value::Array(tools));
     }
     merge_extra(&mut body, extra);
     serde_json::to_vec(&body).unwrap_or_default()

@@ -27,6 +27,8 @@ pub(crate) mod bedrock;
 #[cfg(feature = "_eventstream")]
 pub(crate) mod eventstream;
 pub(crate) mod openai;
+#[cfg(test)]
+mod request_tests;
 pub(crate) mod sagemaker;
 pub(crate) mod sse;
 

@@ -78,12 +78,61 @@ pub(crate) struct Body<'a> {
     pub(crate) min_tokens: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) ignore_eos: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) reasoning_effort: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) tools: Option<Vec<Value>>,
 }
 
 #[derive(Serialize)]
 pub(crate) struct WireMessage<'a> {
     pub(crate) role: &'static str,
-    pub(crate) content: &'a str,
+    pub(crate) content: WireContent<'a>,
+}
+
+/// A message's content: its text, or content parts when images go with it.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub(crate) enum WireContent<'a> {
+    Text(&'a str),
+    Parts(Vec<Value>),
+}
+
+/// The chat `messages` of `req`: images go with the last user message, as
+/// `image_url` parts holding data URIs, after its text.
+pub(crate) fn wire_messages(req: &GenRequest) -> Vec<WireMessage<'_>> {
+    let with_images = req.image_message();
+    req.messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let content = if with_images == Some(i) {
+                let mut parts = vec![serde_json::json!({"type": "text", "text": m.content})];
+                parts.extend(
+                    req.images
+                        .iter()
+                        .map(|image| serde_json::json!({"type": "image_url", "image_url": {"url": image.data_uri()}})),
+                );
+                WireContent::Parts(parts)
+            } else {
+                WireContent::Text(&m.content)
+            };
+            WireMessage { role: m.role.as_str(), content }
+        })
+        .collect()
+}
+
+/// The `tools` of `req` in OpenAI's function form.
+pub(crate) fn wire_tools(req: &GenRequest) -> Option<Vec<Value>> {
+    (!req.tools.is_empty()).then(|| {
+        req.tools
+            .iter()
+            .map(|t| {
+                serde_json::json!({"type": "function", "function": {"name": t.name, "description": t.description,
+                                   "parameters": t.parameters}})
+            })
+            .collect()
+    })
 }
 
 #[derive(Serialize)]
@@ -251,10 +300,7 @@ pub(crate) struct BodyOptions<'a> {
 /// The JSON body of a streamed request for `req`.
 pub(crate) fn request_body(o: BodyOptions<'_>, req: &GenRequest) -> serde_json::Result<Vec<u8>> {
     let (messages, prompt) = match o.endpoint {
-        Endpoint::Chat => {
-            let messages = req.messages.iter().map(|m| WireMessage { role: m.role.as_str(), content: &m.content });
-            (Some(messages.collect()), None)
-        }
+        Endpoint::Chat => (Some(wire_messages(req)), None),
         Endpoint::Completions => (None, Some(req.prompt_text())),
     };
     let body = Body {
@@ -270,6 +316,8 @@ pub(crate) fn request_body(o: BodyOptions<'_>, req: &GenRequest) -> serde_json::
         stop: (!req.stop.is_empty()).then_some(&req.stop),
         min_tokens: req.min_tokens.filter(|_| o.send_min_tokens),
         ignore_eos: (o.send_min_tokens && req.ignore_eos).then_some(true),
+        reasoning_effort: req.reasoning_effort.map(|e| e.as_str()),
+        tools: wire_tools(req),
     };
     let bytes = serde_json::to_vec(&body)?;
     let Some(extra) = o.extra else { return Ok(bytes) };
