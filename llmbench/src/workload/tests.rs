@@ -194,3 +194,31 @@ fn bad_traffic_settings_are_reported_naming_the_key() {
     assert!(!r.cache_prefix, "a share of 0 shares nothing");
     assert!(Workload::synthetic().with_param("prefix_share", "0.5").unwrap_err().contains("needs a shared prefix"));
 }
+
+/// How far the 4-characters-a-token heuristic that sized prompts before the
+/// tokenizer was off, per length class (docs/load.md quotes the result):
+/// `cargo test -p llmbench --lib heuristic_error -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn heuristic_error_against_the_tokenizer() {
+    let tokenizer = Tokenizer::default();
+    for class in [LengthClass::Short, LengthClass::Medium, LengthClass::Long] {
+        let mut rng = Rng::new(11);
+        let (mut asked_sum, mut counted_sum, mut worst) = (0.0, 0.0, 0.0f64);
+        for _ in 0..200 {
+            let asked = class.input().sample(&mut rng);
+            let counted = tokenizer.count(&synthetic::heuristic_prompt(&mut rng, asked));
+            asked_sum += f64::from(asked);
+            counted_sum += f64::from(counted);
+            worst = worst.max((f64::from(counted) / f64::from(asked) - 1.0).abs());
+        }
+        println!(
+            "{class:?}: asked {:.0} tokens on average, {} counted {:.0} ({:+.1}%), worst {:.1}%",
+            asked_sum / 200.0,
+            tokenizer.name(),
+            counted_sum / 200.0,
+            (counted_sum / asked_sum - 1.0) * 100.0,
+            worst * 100.0
+        );
+    }
+}

@@ -522,3 +522,13 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> bool {
         }
     }
 }
+
+#[tokio::test]
+async fn reasoning_tokens_and_cached_tokens_come_from_usage() {
+    let rec = chat(fixture!("reasoning_usage.sse")).await;
+    assert_eq!(rec.error, None);
+    assert_eq!((rec.output_tokens, rec.reasoning_tokens, rec.answer_tokens()), (25, Some(24), 1));
+    assert_eq!(rec.reasoning_source, Some(TokenSource::Usage));
+    assert_eq!((rec.prompt_tokens, rec.cache_read_tokens, rec.cache_hit()), (Some(1040), Some(1024), Some(true)));
+    assert!(rec.thinking_ms().is_some());
+}
