@@ -13,10 +13,10 @@ pub mod units;
 pub mod workload;
 
 pub mod baseline;
-mod bench;
 pub(crate) mod cli;
 pub mod config;
 pub mod cost;
+pub(crate) mod engine;
 pub mod gate;
 pub(crate) mod interrupt;
 pub(crate) mod load;
@@ -35,7 +35,7 @@ pub(crate) mod term;
 pub mod tokenizer;
 pub(crate) mod wire;
 
-pub use bench::registry::BenchDef;
+pub use engine::registry::BenchDef;
 pub use llmbench_macros::llm_bench;
 pub use provider::{GenRequest, Image, Message, ReasoningEffort, Role, Tool};
 pub use workload::{Check, LengthClass, Response, Tokens, Workload};
@@ -73,7 +73,7 @@ pub fn cargo_llmbench_main() -> i32 {
 /// Not public API: what `#[llm_bench]` and `main!` expand to.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::bench::registry::BenchDef;
+    pub use crate::engine::registry::BenchDef;
     pub use crate::settings::setting_keys;
     pub use crate::workload::{CheckOutcome, Response, Workload};
     pub use inventory;
@@ -100,11 +100,11 @@ pub mod __private {
 
     /// The registered benchmarks, sorted.
     pub fn registry() -> Vec<&'static BenchDef> {
-        crate::bench::registry::all()
+        crate::engine::registry::all()
     }
 
     /// The body of a benchmark binary's `main`; returns the exit code.
     pub fn bench_main(manifest_dir: &'static str) -> i32 {
-        crate::bench::main(manifest_dir)
+        crate::cli::bench::main(manifest_dir)
     }
 }

@@ -4,10 +4,10 @@
 
 use clap::Parser;
 
-use super::args::BenchArgs;
 use super::connect::connect;
 use super::registry::BenchDef;
 use super::sim_host::SimHost;
+use crate::cli::bench::args::BenchArgs;
 use crate::config::file::Config;
 use crate::load::{self, RequestOptions};
 use crate::record::{ErrorClass, Phase, RequestRecord};
@@ -43,7 +43,7 @@ fn every_sim_protocol_runs_through_the_runner_with_server_metrics() {
         argv.extend(["--target", t]);
     }
     let args = BenchArgs::try_parse_from(argv).expect("valid flags");
-    let code = super::run::run(&args, &Config::default(), &[&DEF]).expect("the run");
+    let code = super::run(&args.invocation(), &Config::default(), vec![DEF.spec().expect("a spec")]).expect("the run");
     assert_eq!(code, crate::exit_code::OK);
     for target in targets {
         let records = read_records(target);
