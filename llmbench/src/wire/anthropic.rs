@@ -157,11 +157,9 @@ impl MessagesDecoder {
                     }
                 }
             }
-            "content_block_stop" => {
-                if self.tool_block.is_some() && self.tool_block == event.index.or(Some(0)) {
-                    self.tool_block = None;
-                    sink.tool_call_end();
-                }
+            "content_block_stop" if self.tool_block.is_some() && self.tool_block == event.index.or(Some(0)) => {
+                self.tool_block = None;
+                sink.tool_call_end();
             }
             "message_delta" => {
                 if let Some(reason) = event.delta.and_then(|d| d.stop_reason) {
