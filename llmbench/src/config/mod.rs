@@ -85,6 +85,8 @@ pub(crate) struct Target {
     pub(crate) exact_output: bool,
     /// The largest SSE event or SageMaker line accepted (`max_event_size`).
     pub(crate) max_event_bytes: usize,
+    /// `tokenizer`: what sizes and counts this target's prompts.
+    pub(crate) tokenizer: Option<crate::tokenizer::Tokenizer>,
 }
 
 /// The `endpoint` of an identity: `base_url` + `route`, without userinfo or
@@ -117,6 +119,7 @@ pub(crate) fn resolve(config: &Config, name: &str, settings: &Settings) -> Resul
             connect_timeout,
             exact_output: false,
             max_event_bytes: crate::wire::DEFAULT_MAX_EVENT_BYTES,
+            tokenizer: None,
         });
     }
     let Some(spanned) = config.targets.get(name) else {
@@ -126,6 +129,19 @@ pub(crate) fn resolve(config: &Config, name: &str, settings: &Settings) -> Resul
     let at = spanned.span().start;
     let exact_output = t.exact_output.unwrap_or(false);
     let max_event_bytes = t.max_event_size.as_ref().map_or(crate::wire::DEFAULT_MAX_EVENT_BYTES, |s| s.get().0);
+    let tokenizer = match &t.tokenizer {
+        Some(path) => {
+            let file = match config.path().and_then(std::path::Path::parent) {
+                Some(dir) => dir.join(path),
+                None => std::path::PathBuf::from(path),
+            };
+            let tokenizer = crate::tokenizer::Tokenizer::from_file(&file).map_err(|e| {
+                config.invalid(at, format!("targets.{name}.tokenizer"), format!("{}: {e}", file.display()))
+            })?;
+            Some(tokenizer)
+        }
+        None => None,
+    };
     let (identity, connection) = match t.provider {
         ProviderKind::Sim => providers::sim(config, name, t, at)?,
         ProviderKind::Openai => providers::openai(config, name, t, at, connect_timeout)?,
@@ -139,7 +155,7 @@ pub(crate) fn resolve(config: &Config, name: &str, settings: &Settings) -> Resul
         #[cfg(not(feature = "sagemaker"))]
         ProviderKind::Sagemaker => return Err(providers::unavailable(config, name, at, "sagemaker")),
     };
-    Ok(Target { identity, connection, deadlines, connect_timeout, exact_output, max_event_bytes })
+    Ok(Target { identity, connection, deadlines, connect_timeout, exact_output, max_event_bytes, tokenizer })
 }
 
 #[cfg(test)]

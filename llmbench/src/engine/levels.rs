@@ -421,9 +421,8 @@ fn apply_checks(input: &LevelsInput<'_>, pool: &Pool, records: &mut [RequestReco
     let n = pool.ids.len().max(1) as u64;
     for r in records.iter_mut().filter(|r| r.is_ok()) {
         let id = pool.ids[(r.index % n) as usize];
-        let text = r.text.as_deref().unwrap_or("");
-        match input.workload.check_response(id, text, r.output_tokens, input.check) {
-            Ok(()) => r.text = None,
+        match input.workload.check_record(id, r, input.check) {
+            Ok(()) => (r.text, r.tool_call_text) = (None, Vec::new()),
             // The reason may quote the model's output: redacted like server text.
             Err(why) => r.error = Some(crate::redact::redact_error(RequestError::new(ErrorClass::Check, why))),
         }

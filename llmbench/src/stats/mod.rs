@@ -7,6 +7,7 @@ pub(crate) mod knee;
 mod level;
 pub(crate) mod selfcheck;
 mod summary;
+mod traffic;
 
 pub use crate::load::cpu::CpuUse;
 pub use compare::ChangeKind;
@@ -16,6 +17,7 @@ pub use level::{InFlight, LevelSummary, RequestCounts};
 pub(crate) use level::{short_number, summarize_level};
 pub use selfcheck::LoadCheck;
 pub use summary::LatencySummary;
+pub use traffic::CacheSummary;
 
 /// Which stage of a staged (or spike) run a level row covers.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
