@@ -42,7 +42,8 @@ fn bench_mode_writes_results_and_prints_tables() {
         .assert_stdout_contains("other · sim")
         .assert_stdout_contains("TTFT ms p50/p90/p99")
         .assert_stdout_contains("Summary of 2 benchmark runs")
-        .assert_stderr_contains("Running chat");
+        .assert_stderr_contains("Running chat")
+        .assert_built_nothing();
 
     let dir = home.join("short_questions").join("sim").join("new");
     let summary_path = dir.join("summary.json");
@@ -228,9 +229,16 @@ fn a_malformed_config_names_file_line_and_key() {
 fn an_unknown_target_lists_the_known_ones() {
     let fx = Fixture::new();
     let run = rejected(&fx, &["--target", "nope"], exit_code::USAGE);
-    run.assert_stderr_contains(
-        r#"unknown target "nope" (known: sim, sim-bedrock, sim-bedrock-invoke, sim-sagemaker, sim2)"#,
-    );
+    // The fixture builds llmbench without its default features: only the
+    // simulator's OpenAI protocol is built in (see the next test).
+    run.assert_stderr_contains(r#"unknown target "nope" (known: sim, sim2)"#);
+}
+
+/// What a user's build has built in: with the default features, the
+/// simulator speaking every protocol (the list the message above prints).
+#[test]
+fn default_features_build_in_every_simulator_protocol() {
+    assert_eq!(llmbench::config::BUILTIN, ["sim", "sim-bedrock", "sim-bedrock-invoke", "sim-sagemaker"]);
 }
 
 #[test]

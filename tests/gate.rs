@@ -30,6 +30,7 @@ fn the_gate_end_to_end() {
 
     // A strict baseline that does not exist: exit 2 before any request, saying how to make one.
     run(&["--baseline-dir", dir, "--baseline", "main"])
+        .assert_built_nothing()
         .assert_code(exit_code::USAGE)
         .assert_stderr_contains("baseline \"main\" not found")
         .assert_stderr_contains("--save-baseline=main");
