@@ -167,8 +167,14 @@ fn test_mode_sends_one_request_each_and_writes_nothing() {
     let home = fx.scratch_path("results");
 
     // `cargo test --benches` runs the binary without --bench: test mode.
-    let run = common::run(fx.cargo("test", &["--benches"]).env("LLMBENCH_HOME", &home));
+    // `--release` reuses the fixture's one build: its release profile is a
+    // debug build's (no optimisation, debug assertions; tests/common), so
+    // this is `cargo test --benches` without a second build of llmbench.
+    let run = common::run(fx.cargo("test", &["--release", "--benches"]).env("LLMBENCH_HOME", &home));
+    // (The `bench` profile inherits `release`: the setup's `cargo bench
+    // --no-run` built this very binary.)
     run.assert_code(exit_code::OK)
+        .assert_built_nothing()
         .assert_stdout_contains("Testing short_questions")
         .assert_stdout_contains("Testing other")
         .assert_stdout_contains("Success");

@@ -230,9 +230,17 @@ harness = false
 # Its own workspace, although it sits inside the llmbench repository.
 [workspace]
 
-# `cargo test --benches` builds everything in debug: skip debug info.
-[profile.dev]
+# Everything builds in release (`cargo llmbench`, `cargo bench`, and
+# `cargo test --release --benches`), so once: unoptimised and with the
+# checks of a debug build. The scenarios check what is written and printed,
+# and time the simulator's fixed delays within wide bounds; optimising
+# (opt-level 1 or 3) would triple the build.
+[profile.release]
+opt-level = 0
 debug = false
+debug-assertions = true
+overflow-checks = true
+incremental = true
 "#,
         llmbench.display()
     );
