@@ -113,7 +113,7 @@ fn a_filter_and_two_targets_run_side_by_side() {
     let home = fx.scratch_path("results");
     let run =
         common::run(fx.cargo_llmbench(&["short", "--target", "sim", "--target", "sim2"]).env("LLMBENCH_HOME", &home));
-    run.assert_code(exit_code::OK).assert_stdout_contains("Summary of 2 benchmark runs");
+    run.assert_code(exit_code::OK).assert_built_nothing().assert_stdout_contains("Summary of 2 benchmark runs");
     let title = "Summary of 2 benchmark runs";
     assert_eq!(summary_rows(&run.stdout, title, "short_questions · sim "), 2, "one row per level\n{run}");
     assert_eq!(summary_rows(&run.stdout, title, "short_questions · sim2 "), 2, "one row per level\n{run}");
@@ -212,12 +212,12 @@ fn cargo_bench_without_the_subcommand_measures() {
 }
 
 /// Runs `cargo llmbench ARGS` with a scratch results root and checks the
-/// exit code, that nothing panicked and that no results were written.
+/// exit code, that nothing panicked, was rebuilt or written.
 #[track_caller]
 fn rejected(fx: &Fixture, args: &[&str], code: i32) -> common::Run {
     let home = fx.scratch_path("results");
     let run = common::run(fx.cargo_llmbench(args).env("LLMBENCH_HOME", &home));
-    run.assert_code(code).assert_no_panic();
+    run.assert_code(code).assert_no_panic().assert_built_nothing();
     assert!(!home.exists(), "results were written: {:?}\n{run}", dir_names(&home));
     run
 }
