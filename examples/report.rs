@@ -14,7 +14,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use llmbench::report::fixture::{self, FixtureSpec};
+use llmbench::report::__fixture::{self as fixture, FixtureSpec};
 use llmbench::report::{ReportOptions, write_report};
 
 fn main() -> anyhow::Result<()> {

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use llmbench::gate::{Comparison, Run, compare_runs};
 use llmbench::sim::{Delay, SimConfig, model_run};
 use llmbench::stats::ChangeKind;
-use llmbench::stats::compare::Settings;
+use llmbench::stats::compare::Statistics as Settings;
 
 const OUTPUT_TOKENS: u32 = 16;
 /// Streams of the real-simulator runs (TTFT does not depend on it: the

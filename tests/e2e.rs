@@ -228,7 +228,7 @@ fn a_malformed_config_names_file_line_and_key() {
     let config = fx.scratch_file("llmbench.toml", "[sim]\nttft = \"5ms\"\nitl = \"1ms\"\n\n[defaults]\nsampels = 3\n");
     let config = config.to_string_lossy().into_owned();
     let run = rejected(&fx, &["--config", &config], exit_code::USAGE);
-    run.assert_stderr_contains(&config).assert_stderr_contains("line 6").assert_stderr_contains("sampels");
+    run.assert_stderr_contains(&format!("{config}:6: defaults.sampels: unknown field"));
 }
 
 #[test]
@@ -283,12 +283,50 @@ fn a_missing_api_key_variable_is_named() {
     run.assert_stderr_contains("LLMBENCH_E2E_UNSET_KEY").assert_stderr_contains("targets.remote.api_key_env");
 }
 
+/// Starts a server on 127.0.0.1 that answers every request with HTTP 401
+/// and an OpenAI-style error quoting the request's `Authorization` header
+/// (escape sequences included); returns its port.
+fn echo_401_server() -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = listener.local_addr().expect("bound").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let (mut auth, mut length) = (String::new(), 0usize);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                let lower = line.to_ascii_lowercase();
+                if lower.starts_with("authorization:") {
+                    auth = line["authorization:".len()..].trim().to_owned();
+                }
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0u8; length];
+            let _ = std::io::Read::read_exact(&mut reader, &mut body);
+            let error = serde_json::json!({ "error": { "message": format!("\u{1b}]0;pwned\u{7}Incorrect API key provided: {auth}") } });
+            let error = error.to_string();
+            let mut stream = reader.into_inner();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{error}",
+                error.len()
+            );
+        }
+    });
+    port
+}
+
 #[test]
 fn the_api_key_never_reaches_results_or_output() {
     let fx = Fixture::new();
     let secret = "sk-e2e-7f3a91c4-do-not-print";
-    // A port nobody listens on: every request fails fast, and is recorded.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    // A server that refuses every request and quotes the key it was sent,
+    // as some do in their 401s: the key must still reach nothing.
+    let port = echo_401_server();
     let config = fx.scratch_file(
         "llmbench.toml",
         &format!(
@@ -302,6 +340,8 @@ fn the_api_key_never_reaches_results_or_output() {
     let run = common::run(cmd.env("LLMBENCH_HOME", &home).env("LLMBENCH_E2E_KEY", secret));
     run.assert_no_panic();
     assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret), "the key was printed\n{run}");
+    assert!(run.stderr.contains("[REDACTED]"), "the server's echo is shown, redacted\n{run}");
+    assert!(!run.stderr.contains('\u{1b}') && !run.stdout.contains('\u{1b}'), "an escape sequence was printed\n{run}");
     // Nothing succeeded: the run says so and fails, so CI notices a dead endpoint.
     assert_eq!(run.code(), Some(1), "{run}");
     assert!(run.stderr.contains("no request to keyed succeeded"), "{run}");
@@ -320,4 +360,156 @@ fn the_api_key_never_reaches_results_or_output() {
         let text = std::fs::read_to_string(home.join("report").join(file)).expect("the report was written");
         assert!(!text.contains(secret), "the report's {file} holds the API key");
     }
+}
+
+/// A `cargo llmbench` run of `short_questions` slow enough to be stopped in
+/// the middle (about 0.3 s a request, 42 of them at concurrency 1), with
+/// NDJSON events on stdout, read as they come.
+#[cfg(unix)]
+struct LongRun {
+    child: std::process::Child,
+    events: std::sync::mpsc::Receiver<String>,
+    stderr: std::thread::JoinHandle<String>,
+    home: std::path::PathBuf,
+}
+
+#[cfg(unix)]
+impl LongRun {
+    fn start(fx: &Fixture) -> LongRun {
+        use std::io::{BufRead, Read};
+        use std::process::Stdio;
+        let config = fx.scratch_file("llmbench.toml", "[sim]\nttft = \"20ms\"\nitl = \"20ms\"\n");
+        let home = fx.scratch_path("results");
+        let args = ["short_questions", "--config", &config.to_string_lossy(), "--concurrency", "1"];
+        let mut cmd = fx.cargo_llmbench(&args);
+        cmd.args(["--sample-size", "40", "--message-format", "json", "--no-report"]).env("LLMBENCH_HOME", &home);
+        let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start");
+        let (tx, events) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().expect("piped");
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut pipe = child.stderr.take().expect("piped");
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        });
+        LongRun { child, events, stderr, home }
+    }
+
+    /// Waits for the benchmark binary to start measuring (the first build of
+    /// the fixture's benches may take minutes), then a little longer, so
+    /// some requests completed and one is in flight.
+    fn wait_until_measuring(&mut self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20 * 60);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(line) if line.contains("\"bench-started\"") => break,
+                Ok(_) => {}
+                Err(e) => {
+                    let _ = self.child.kill();
+                    panic!("no bench-started event ({e}); exit {:?}", self.child.wait());
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2500));
+    }
+
+    fn signal(&self, pid: u32, signal: &str) {
+        let status = std::process::Command::new("kill").args([signal, &pid.to_string()]).status().expect("kill runs");
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
+    /// Waits (at most 60 s) for the exit; returns the code and stderr.
+    fn finish(mut self) -> (Option<i32>, String, std::path::PathBuf) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let stderr = self.stderr.join().unwrap_or_default();
+        assert!(status.is_some(), "still running 60 s after the signal\n{stderr}");
+        (status.and_then(|s| s.code()), stderr, self.home)
+    }
+}
+
+/// The benchmark binaries that `parent` started (Linux: from /proc).
+#[cfg(target_os = "linux")]
+fn children_of(parent: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // "pid (comm) state ppid …": the comm may hold spaces, the rest not.
+        let fields: Vec<&str> =
+            stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+        if fields.get(1).and_then(|p| p.parse::<u32>().ok()) == Some(parent) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// Whether `pid` still runs (a zombie no longer does).
+#[cfg(target_os = "linux")]
+fn running(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next());
+    state.is_some_and(|s| s != "Z" && s != "X")
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_keeps_the_completed_requests_and_exits_143() {
+    let fx = Fixture::new();
+    let mut run = LongRun::start(&fx);
+    run.wait_until_measuring();
+    // To cargo llmbench, which forwards it to the benchmark binary.
+    run.signal(run.child.id(), "-TERM");
+    let (code, stderr, home) = run.finish();
+    assert_eq!(code, Some(exit_code::TERMINATED), "{stderr}");
+    assert!(stderr.contains("interrupted (SIGTERM)") && !stderr.contains("panicked"), "{stderr}");
+    let dir = home.join("short_questions").join("sim").join("new");
+    let summary = read_json(&dir.join("summary.json"));
+    assert_eq!(summary["partial"], true, "{summary:#}");
+    let records = read_jsonl(&dir.join("requests.jsonl"));
+    let ok = records.iter().filter(|r| r["error"].is_null()).count();
+    let cut: Vec<&Value> = records.iter().filter(|r| r["error"]["class"] == "cut").collect();
+    assert!(ok >= 3, "the completed requests are kept: {ok} of {}", records.len());
+    assert!(records.len() < 1 + 42, "the run stopped early: {} records", records.len());
+    assert_eq!(cut.len(), 1, "the request in flight is recorded, not dropped: {records:?}");
+    let message = cut[0]["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("interrupted (SIGTERM)"), "{message}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_benchmark_binary_never_outlives_cargo_llmbench() {
+    let fx = Fixture::new();
+    let mut run = LongRun::start(&fx);
+    run.wait_until_measuring();
+    let parent = run.child.id();
+    let children = children_of(parent);
+    assert_eq!(children.len(), 1, "one benchmark binary runs: {children:?}");
+    run.signal(parent, "-KILL");
+    let (code, _, home) = run.finish();
+    assert_eq!(code, None, "SIGKILL leaves no exit code");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while running(children[0]) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(!running(children[0]), "the benchmark binary {} still runs without its parent", children[0]);
+    // It stopped as if told to (SIGTERM): what it measured is on disk.
+    let summary = read_json(&home.join("short_questions").join("sim").join("new").join("summary.json"));
+    assert_eq!(summary["partial"], true, "{summary:#}");
 }

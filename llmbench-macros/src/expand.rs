@@ -130,12 +130,21 @@ fn register(options: &Options, function: &ItemFn) -> TokenStream {
     // attribute's.
     let line = quote_spanned!(ident.span()=> ::core::line!());
     let workload = workload(function);
-    let samples = option(options.samples);
-    let warmup = option(options.warmup);
-    let timeout_ms = option(options.timeout_ms);
-    let concurrency = &options.concurrency;
-    let targets = &options.targets;
-    let limits = &options.limits;
+    // Each setting's key names a constant of `__private::setting_keys`, so
+    // an unknown key is a compile error at the key (with rustc's "a
+    // constant with a similar name exists"); its value is checked by
+    // llmbench's grammar when the binary starts.
+    let key_checks = options.settings.iter().map(|s| {
+        let key = &s.key;
+        let keys = respan(quote!(#private::setting_keys), key.span());
+        quote_spanned!(key.span()=> const _: () = #keys::#key;)
+    });
+    let settings = options.settings.iter().map(|s| {
+        let key = s.key.unraw().to_string();
+        let toml = &s.toml;
+        let line = quote_spanned!(s.key.span()=> ::core::line!());
+        quote!((#key, #toml, #line))
+    });
     let ignore = match &options.ignore {
         Some(condition) => quote! {
             ::core::option::Option::Some({
@@ -145,17 +154,6 @@ fn register(options: &Options, function: &ItemFn) -> TokenStream {
         },
         None => quote!(::core::option::Option::None),
     };
-    let string = |v: &Option<LitStr>| option(v.clone());
-    let (rate, arrival, stages, sweep, slo) = (
-        string(&options.rate),
-        string(&options.arrival),
-        string(&options.stages),
-        string(&options.sweep),
-        string(&options.slo),
-    );
-    let duration_ms = option(options.duration_ms);
-    let grace_ms = option(options.grace_ms);
-    let max_in_flight = option(options.max_in_flight);
     let check = match &options.check {
         // The closure gets its parameter type from `as_check`'s bound, and
         // may return `bool` or `Result<(), impl Display>`.
@@ -177,12 +175,13 @@ fn register(options: &Options, function: &ItemFn) -> TokenStream {
         }
         None => quote!(::core::option::Option::None),
     };
-    let params = options.params.iter().map(|(key, values)| quote!((#key, &[#(#values),*])));
 
     quote! {
         #[doc(hidden)]
         #[allow(dead_code, non_upper_case_globals)]
         const #guard: () = ();
+
+        #(#key_checks)*
 
         const _: () = {
             #private::inventory::submit! {
@@ -192,23 +191,9 @@ fn register(options: &Options, function: &ItemFn) -> TokenStream {
                     file: ::core::file!(),
                     line: #line,
                     workload: #workload,
-                    samples: #samples,
-                    warmup: #warmup,
-                    concurrency: &[#(#concurrency),*],
-                    targets: &[#(#targets),*],
-                    timeout_ms: #timeout_ms,
-                    limits: &[#(#limits),*],
                     ignore: #ignore,
-                    rate: #rate,
-                    arrival: #arrival,
-                    duration_ms: #duration_ms,
-                    grace_ms: #grace_ms,
-                    stages: #stages,
-                    sweep: #sweep,
-                    max_in_flight: #max_in_flight,
-                    slo: #slo,
                     check: #check,
-                    params: &[#(#params),*],
+                    settings: &[#(#settings),*],
                 }
             }
         };
@@ -242,13 +227,6 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
             tree
         })
         .collect()
-}
-
-fn option<T: ToTokens>(value: Option<T>) -> TokenStream {
-    match value {
-        Some(value) => quote!(::core::option::Option::Some(#value)),
-        None => quote!(::core::option::Option::None),
-    }
 }
 
 #[cfg(test)]
@@ -288,15 +266,13 @@ mod tests {
         assert!(out.starts_with(&item.to_string()), "{out}");
         for fragment in [
             "const __LLMBENCH_short : () = () ;",
+            "const _ : () = :: llmbench :: __private :: setting_keys :: samples ;",
+            "const _ : () = :: llmbench :: __private :: setting_keys :: limits ;",
             "const _ : () = { :: llmbench :: __private :: inventory :: submit ! { :: llmbench :: __private :: BenchDef {",
             r#"name : "short" ,"#,
             "workload : short ,",
-            "samples : :: core :: option :: Option :: Some (100u32) ,",
-            "warmup : :: core :: option :: Option :: None ,",
-            "concurrency : & [1u32 , 8u32] ,",
-            r#"targets : & ["a"] ,"#,
-            "timeout_ms : :: core :: option :: Option :: Some (30000u64) ,",
-            r#"limits : & ["e2e.p50<1s"] ,"#,
+            r#"settings : & [("samples" , "100" , :: core :: line ! ()) , ("concurrency" , "[1, 8]" , :: core :: line ! ())"#,
+            r#"("timeout" , "\"30s\"" , :: core :: line ! ())"#,
             "fn __llmbench_ignore () -> :: core :: primitive :: bool { f () }",
         ] {
             assert!(out.contains(fragment), "missing `{fragment}` in {out}");
@@ -325,13 +301,13 @@ mod tests {
         let item = quote!(
             async fn short<T>(x: u32) {}
         );
-        let out = expand(quote!(samplez = 1), item.clone());
+        let out = expand(quote!(samples = N), item.clone());
         assert!(out.starts_with(&item.to_string()), "{out}");
         assert!(!out.contains("submit"), "{out}");
         assert_eq!(
             errors(&out),
             [
-                r#""unknown option `samplez` (valid: name, samples, warmup, concurrency, targets, timeout, rate, arrival, duration, grace, stages, sweep, max_in_flight, slo, check, params, limits, ignore, crate)""#,
+                r#""`samples` must be a literal (a string, a number, a boolean) or a list of them, read as in llmbench.toml""#,
                 r#""a benchmark function cannot be `async`: it only builds the `Workload`, llmbench sends the requests""#,
                 r#""a benchmark function cannot be generic""#,
                 r#""a benchmark function takes no parameters: it is called as `fn() -> Workload`""#,

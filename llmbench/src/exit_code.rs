@@ -14,10 +14,34 @@ pub const REGRESSION: i32 = 3;
 /// No benchmark matched the filter.
 pub const NO_BENCHMARKS: i32 = 4;
 
-/// Combines the exit codes of several benchmark binaries into one: usage
-/// errors first, then errors, then regressions; "nothing matched" only when
+// A run stopped by a signal exits 128 + the signal's number, as a shell
+// reports a process killed by it, after keeping what it measured: every
+// completed request, the requests in flight as `cut`, the run marked
+// `partial`, results (and the report) written.
+
+/// Stopped by SIGHUP (the terminal went away).
+pub const HANGUP: i32 = 129;
+/// Stopped by SIGINT (Ctrl-C).
+pub const INTERRUPTED: i32 = 130;
+/// Stopped because standard output was closed (`… | head -1`), as SIGPIPE
+/// would have, but quietly and with the results written.
+pub const BROKEN_PIPE: i32 = 141;
+/// Stopped by SIGTERM, or because `cargo llmbench` (the parent) died.
+pub const TERMINATED: i32 = 143;
+
+/// Whether `code` says the run was stopped by a signal (or a closed stdout).
+pub fn is_interruption(code: i32) -> bool {
+    [HANGUP, INTERRUPTED, BROKEN_PIPE, TERMINATED].contains(&code)
+}
+
+/// Combines the exit codes of several benchmark binaries into one: an
+/// interruption first (the user asked to stop, and scripts must see that),
+/// then usage errors, errors, regressions; "nothing matched" only when
 /// nothing matched anywhere.
 pub fn combine(codes: &[i32]) -> i32 {
+    if let Some(&stopped) = codes.iter().find(|&&c| is_interruption(c)) {
+        return stopped;
+    }
     let worst = [USAGE, ERROR, REGRESSION].into_iter().find(|c| codes.contains(c));
     if let Some(code) = worst {
         return code;
@@ -43,5 +67,7 @@ mod tests {
         assert_eq!(combine(&[OK, REGRESSION, ERROR]), ERROR);
         assert_eq!(combine(&[REGRESSION, USAGE]), USAGE);
         assert_eq!(combine(&[OK, 101]), 101);
+        assert_eq!(combine(&[USAGE, TERMINATED]), TERMINATED);
+        assert_eq!(combine(&[OK, INTERRUPTED, ERROR]), INTERRUPTED);
     }
 }

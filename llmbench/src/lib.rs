@@ -6,30 +6,35 @@
 #![warn(missing_docs)]
 
 pub mod calibrate;
-#[cfg(feature = "_eventstream")]
-pub(crate) mod eventstream;
 pub mod exit_code;
+pub(crate) mod metric;
 pub mod record;
 pub mod units;
 pub mod workload;
 
 pub mod baseline;
-mod bench;
 pub(crate) mod cli;
 pub mod config;
 pub mod cost;
+pub(crate) mod engine;
 pub mod gate;
+pub(crate) mod interrupt;
 pub(crate) mod load;
 #[cfg(any(feature = "mock", all(test, feature = "_eventstream")))]
 pub mod mock;
+pub(crate) mod process;
 pub(crate) mod provider;
+pub(crate) mod redact;
 pub mod report;
 pub mod results;
 pub(crate) mod rng;
+pub(crate) mod settings;
 pub mod sim;
 pub mod stats;
+pub(crate) mod term;
+pub(crate) mod wire;
 
-pub use bench::registry::BenchDef;
+pub use engine::registry::BenchDef;
 pub use llmbench_macros::llm_bench;
 pub use provider::{GenRequest, Message, Role};
 pub use workload::{Check, LengthClass, Response, Tokens, Workload};
@@ -66,7 +71,8 @@ pub fn cargo_llmbench_main() -> i32 {
 /// Not public API: what `#[llm_bench]` and `main!` expand to.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::bench::registry::BenchDef;
+    pub use crate::engine::registry::BenchDef;
+    pub use crate::settings::setting_keys;
     pub use crate::workload::{CheckOutcome, Response, Workload};
     pub use inventory;
 
@@ -84,13 +90,19 @@ pub mod __private {
         r.into_outcome()
     }
 
+    /// The settings of a benchmark's attribute as the JSON llmbench reads
+    /// them, or the error it would report (exit 2).
+    pub fn settings_json(def: &BenchDef) -> Result<serde_json::Value, String> {
+        def.layer().map(|l| serde_json::Value::Object(l.to_map())).map_err(|e| e.to_string())
+    }
+
     /// The registered benchmarks, sorted.
     pub fn registry() -> Vec<&'static BenchDef> {
-        crate::bench::registry::all()
+        crate::engine::registry::all()
     }
 
     /// The body of a benchmark binary's `main`; returns the exit code.
     pub fn bench_main(manifest_dir: &'static str) -> i32 {
-        crate::bench::main(manifest_dir)
+        crate::cli::bench::main(manifest_dir)
     }
 }

@@ -35,11 +35,21 @@ pub enum ErrorClass {
     Protocol,
     /// The response arrived but failed a response check.
     Check,
+    /// A client-side resource ran out (file descriptors, memory, ports):
+    /// not the endpoint's fault.
+    Local,
+    /// llmbench itself ended the request: still in flight when a
+    /// duration-bounded level (plus its grace) ran out. Not a failure of the
+    /// endpoint; reported apart.
+    CutAtEnd,
+    /// llmbench itself ended the request: in flight when the run was
+    /// interrupted (SIGINT, SIGTERM, SIGHUP). Not a failure of the endpoint.
+    Interrupted,
 }
 
 impl ErrorClass {
     /// Every class, in the order reports list them.
-    pub const ALL: [ErrorClass; 9] = [
+    pub const ALL: [ErrorClass; 12] = [
         ErrorClass::Throttled,
         ErrorClass::NotReady,
         ErrorClass::Client,
@@ -49,6 +59,9 @@ impl ErrorClass {
         ErrorClass::Cut,
         ErrorClass::Protocol,
         ErrorClass::Check,
+        ErrorClass::Local,
+        ErrorClass::CutAtEnd,
+        ErrorClass::Interrupted,
     ];
 
     /// The METRICS.md key of this class.
@@ -63,7 +76,17 @@ impl ErrorClass {
             ErrorClass::Cut => "cut",
             ErrorClass::Protocol => "protocol",
             ErrorClass::Check => "check",
+            ErrorClass::Local => "local",
+            ErrorClass::CutAtEnd => "cut_at_end",
+            ErrorClass::Interrupted => "interrupted",
         }
+    }
+
+    /// Whether llmbench, not the endpoint, ended the request (the end of a
+    /// duration-bounded level, an interruption): such records are kept but
+    /// count neither as attempted nor as failed.
+    pub fn is_llmbench_cut(self) -> bool {
+        matches!(self, ErrorClass::CutAtEnd | ErrorClass::Interrupted)
     }
 
     /// The class of an HTTP error status received before the stream began.

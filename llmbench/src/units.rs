@@ -3,8 +3,7 @@
 
 use std::time::Duration;
 
-/// Parses a duration such as `500ms`, `30s`, `1.5s`, `2m`, `1h` or `250us`.
-/// A bare number is seconds.
+/// Parses a duration such as `500ms`, `30s`, `1.5s`, `2m`, `1h` or `250us`. A bare number is seconds; at most [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
@@ -23,8 +22,21 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if !secs.is_finite() || secs < 0.0 {
         return Err(format!("invalid duration {text:?}"));
     }
+    // Durations are added to instants and scaled: a bound keeps every such
+    // sum representable (Duration::from_secs_f64 itself panics past ~584
+    // billion years), and no benchmark waits longer than a year.
+    if secs > MAX_DURATION.as_secs_f64() {
+        return Err(format!(
+            "duration {text:?} is too long (at most {} days, {}h)",
+            MAX_DURATION.as_secs() / 86_400,
+            MAX_DURATION.as_secs() / 3600
+        ));
+    }
     Ok(Duration::from_secs_f64(secs))
 }
+
+/// The longest duration accepted anywhere: the settings' bound (366 days).
+pub const MAX_DURATION: Duration = crate::settings::value::MAX_DURATION;
 
 /// Formats a duration in milliseconds with a precision suited to its size.
 pub fn format_ms(ms: f64) -> String {
@@ -36,6 +48,23 @@ pub fn format_ms(ms: f64) -> String {
         format!("{ms:.1} ms")
     } else {
         format!("{ms:.2} ms")
+    }
+}
+
+/// USD with a precision that suits its size: `$1234`, `$12.35`, `$0.000412`.
+pub fn format_usd(v: f64) -> String {
+    if v == 0.0 {
+        return "$0".into();
+    }
+    let a = v.abs();
+    if a >= 1000.0 {
+        format!("${v:.0}")
+    } else if a >= 1.0 {
+        format!("${v:.2}")
+    } else {
+        // Three significant digits.
+        let decimals = ((-a.log10()).floor() as usize + 3).min(12);
+        format!("${v:.decimals$}")
     }
 }
 
@@ -53,6 +82,15 @@ mod tests {
         assert!(parse_duration("fast").is_err());
         assert!(parse_duration("5 parsecs").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn huge_durations_are_errors_not_panics() {
+        for text in ["999999999999999999h", "1e400s", "99999999999999999999999999999999", "8785h"] {
+            let err = parse_duration(text).unwrap_err();
+            assert!(err.contains("too long") || err.contains("invalid"), "{text}: {err}");
+        }
+        assert_eq!(parse_duration("8784h"), Ok(MAX_DURATION));
     }
 
     #[test]

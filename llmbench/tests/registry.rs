@@ -1,8 +1,9 @@
 //! `#[llm_bench]` as a user writes it: every declaration below must come out
 //! of `llmbench::__private::registry()` sorted by name, with its options.
 
-use llmbench::__private::{BenchDef, registry};
+use llmbench::__private::{BenchDef, registry, settings_json};
 use llmbench::prelude::*;
+use serde_json::json;
 
 /// Declared first, sorted last.
 #[llm_bench(
@@ -85,37 +86,50 @@ fn sorted_by_name_whatever_the_source_order() {
     assert_eq!(names, ["alpha", "defaults", "gamma", "open_loop", "staged", "zeta"]);
 }
 
+/// The attribute's settings of `def`, as llmbench reads them.
+fn settings(def: &BenchDef) -> serde_json::Value {
+    settings_json(def).unwrap_or_else(|e| panic!("{e}"))
+}
+
 #[test]
 fn all_options() {
     let def = find("zeta");
-    assert_eq!(def.samples, Some(100));
-    assert_eq!(def.warmup, Some(10));
-    assert_eq!(def.concurrency, [1, 8]);
-    assert_eq!(def.targets, ["local", "haiku"]);
-    assert_eq!(def.timeout_ms, Some(30_000));
+    assert_eq!(
+        settings(def),
+        json!({ "samples": "100", "warmup": "10", "concurrency": "1, 8", "targets": ["local", "haiku"], "timeout": "30s" })
+    );
     let ignore = def.ignore.expect("`ignore` given");
     assert!(ignore(), "the variable is unset, so the bench is ignored");
     assert_eq!(def.module_path, "registry");
     assert!(def.file.ends_with("registry.rs"), "{}", def.file);
-    // The line of the function name, not of the attribute above it.
+    // The line of the function name, not of the attribute above it; each
+    // setting carries the line of its own key.
     assert_eq!(def.line, line_of("fn short_questions"));
+    assert_eq!(def.settings[0], ("samples", "100", line_of("    samples = 100")));
     assert_eq!((def.workload)().max_output_tokens(), 200);
 }
 
 #[test]
 fn load_options_and_checks() {
     let def = find("open_loop");
-    assert_eq!(def.rate, Some("5/s, 10/s"));
-    assert_eq!(def.arrival, Some("gamma:0.5"));
-    assert_eq!((def.duration_ms, def.grace_ms, def.max_in_flight), (Some(2000), Some(500), Some(8)));
-    assert_eq!(def.slo, Some("ttft <= 300ms, goodput >= 95%"));
-    assert_eq!(def.params, [("temperature", &["0.0", "0.7"][..]), ("max_tokens", &["256", "1024"][..])]);
+    assert_eq!(
+        settings(def),
+        json!({
+            "rate": "5/s, 10/s",
+            "arrival": "gamma:0.5",
+            "duration": "2s",
+            "grace": "500ms",
+            "max_in_flight": "8",
+            "slo": "ttft <= 300ms, goodput >= 95%",
+            "params": { "temperature": ["0.0", "0.7"], "max_tokens": ["256", "1024"] },
+        })
+    );
     let check = def.check.expect("`check` given");
     let resp = |text| Response { text, expected: None, output_tokens: 3, index: 0 };
     assert_eq!(check(&resp("we will refund it")), Ok(()));
     assert_eq!(check(&resp("no")), Err("the check returned false".to_owned()));
     let staged = find("staged");
-    assert_eq!((staged.stages, staged.sweep), (Some("1s@2/s, 1s@8/s"), Some("1,2")));
+    assert_eq!(settings(staged), json!({ "stages": "1s@2/s, 1s@8/s", "sweep": "1, 2" }));
     let check = staged.check.expect("`check` given");
     assert!(check(&resp("{\"a\": 1}")).is_ok());
     assert!(check(&resp("{")).unwrap_err().contains("EOF"));
@@ -124,14 +138,9 @@ fn load_options_and_checks() {
 #[test]
 fn no_options_means_defaults() {
     let def = find("defaults");
-    assert_eq!(def.samples, None);
-    assert_eq!(def.warmup, None);
-    assert!(def.concurrency.is_empty());
-    assert!(def.targets.is_empty());
-    assert_eq!(def.timeout_ms, None);
-    assert!(def.ignore.is_none());
-    assert!(def.rate.is_none() && def.stages.is_none() && def.sweep.is_none() && def.check.is_none());
-    assert!(def.params.is_empty());
+    assert!(def.settings.is_empty());
+    assert_eq!(settings(def), json!({}));
+    assert!(def.ignore.is_none() && def.check.is_none());
     assert_eq!(def.line, line_of("fn defaults"));
     assert_eq!((def.workload)().max_output_tokens(), 1);
 }
@@ -140,16 +149,13 @@ fn no_options_means_defaults() {
 fn nested_modules() {
     let alpha = find("alpha");
     assert_eq!(alpha.module_path, "registry::nested");
-    assert_eq!((alpha.samples, alpha.warmup), (Some(5), Some(0)));
-    assert_eq!(alpha.timeout_ms, Some(500));
+    assert_eq!(settings(alpha), json!({ "samples": "5", "warmup": "0", "timeout": "500ms" }));
     assert!(!(alpha.ignore.expect("`ignore` given"))());
     assert_eq!((alpha.workload)().max_output_tokens(), 2);
 
     let gamma = find("gamma");
     assert_eq!(gamma.module_path, "registry::nested::deeper");
-    assert_eq!(gamma.concurrency, [4]);
-    assert_eq!(gamma.targets, ["sim"]);
-    assert_eq!(gamma.timeout_ms, Some(120_000));
+    assert_eq!(settings(gamma), json!({ "concurrency": "4", "targets": ["sim"], "timeout": "2m" }));
     assert!(gamma.line > 0);
     assert_eq!((gamma.workload)().max_output_tokens(), 3);
 }

@@ -219,7 +219,7 @@ publish = false
 # No default features: the Bedrock and SageMaker providers (the AWS SDKs)
 # would be most of the fixture's build, and it only speaks the simulator's
 # OpenAI protocol. The AWS protocols are tested in process, with the default
-# features, by llmbench/src/bench/sim_protocol_tests.rs.
+# features, by llmbench/src/engine/sim_protocol_tests.rs.
 [dev-dependencies]
 llmbench = {{ path = '{}', default-features = false }}
 

@@ -12,15 +12,17 @@ use anyhow::Context;
 use clap::Args;
 use regex::Regex;
 
-use super::GateArgs;
 use super::build::UsageError;
 use crate::baseline::{self, SavedRun, Store};
 use crate::config::file::{self, Config};
 use crate::exit_code;
-use crate::gate::{self, Fingerprint, Outcome, Run, SourcedLimit};
-use crate::report::{change, events, terminal};
+use crate::gate::{self, Baseline, Differences, Run};
+use crate::report::ci::events;
+use crate::report::terminal::{self, change};
 use crate::results;
-use crate::stats::compare::Settings;
+use crate::settings::value::Spec;
+use crate::settings::{GateArgs, MessageFormat};
+use crate::settings::{Layer, Limit, Settings, SettingsLayer, Source, SourcedLimit};
 
 /// `cargo llmbench compare`.
 #[derive(Debug, Args)]
@@ -42,6 +44,15 @@ pub(crate) struct CompareArgs {
     config: Option<PathBuf>,
     #[command(flatten)]
     pub(super) gate: GateArgs,
+    /// A limit (repeatable): `ttft.p90<=500ms`, `error_rate<=1%`, `ttft.p50=+5%`.
+    #[arg(long = "limit", value_name = "LIMIT", help_heading = "Gate")]
+    pub(super) limits: Vec<Spec<Limit>>,
+    /// `md`: a Markdown summary on stdout (tables go to stderr).
+    #[arg(long, value_name = "FORMAT")]
+    format: Option<String>,
+    /// `human` (default) or `json`: NDJSON events on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    message_format: MessageFormat,
     /// Path to Cargo.toml: whose target directory and llmbench.toml to use.
     #[arg(long, value_name = "PATH", help_heading = "Cargo options")]
     manifest_path: Option<PathBuf>,
@@ -104,8 +115,9 @@ pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<i32> {
         (Side::Name(n), _) => store.list(n),
     };
     let config = load_config(args)?;
-    let settings = settings(&args.gate);
-    let json = args.gate.json();
+    let settings = crate::engine::statistics(&args.gate);
+    let json = args.message_format == MessageFormat::Json;
+    let markdown = matches!(args.format.as_deref(), Some("md" | "markdown"));
     let mut outcomes = Vec::new();
     let mut missing = Vec::new();
     for (bench_dir, target_dir) in keys {
@@ -118,33 +130,14 @@ pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<i32> {
             missing.push(format!("{bench} · {target}"));
             continue;
         };
-        let diffs = Fingerprint::of(&current.summary).differences(&Fingerprint::of(&base.summary));
-        if !diffs.is_empty() && !args.gate.force_compare {
-            let list: Vec<String> = diffs.iter().map(|d| format!("  - {d}")).collect();
-            return Err(UsageError(format!(
-                "refusing to compare {bench} · {target}: the runs are not comparable\n{}\n(pass --force-compare to compare anyway)",
-                list.join("\n")
-            ))
-            .into());
-        }
-        let cur_run = Run { summary: &current.summary, records: &current.records };
-        let base_run = Run { summary: &base.summary, records: &base.records };
-        let comparison =
-            gate::compare_runs((&args.baseline, base_run.clone()), (&args.current, cur_run.clone()), &settings, diffs);
-        let limits =
-            SourcedLimit::from_flags_and_config(&args.gate.limits, config.as_ref(), &bench).map_err(UsageError)?;
-        let limit_outcomes = gate::check_limits(&limits, &cur_run, Some(&base_run), &settings);
-        let outcome = Outcome {
-            version: gate::COMPARISON_VERSION,
-            bench: bench.clone(),
-            target: target.clone(),
-            summary: current.summary.clone(),
-            comparison: Some(comparison),
-            no_comparison: None,
-            limits: limit_outcomes,
-        };
+        let limits = limits(args, config.as_ref(), &bench)?;
+        let current_run = (args.current.as_str(), Run { summary: &current.summary, records: &current.records });
+        let baseline = Baseline::Saved(&args.baseline, Run { summary: &base.summary, records: &base.records });
+        let differences = if args.gate.force_compare { Differences::Force } else { Differences::Refuse };
+        let outcome = gate::judge(baseline, current_run, &limits, &settings, differences)
+            .map_err(|r| UsageError(r.to_string()))?;
         let human = format!("{}{}", terminal::table(&outcome.summary), change::render(&outcome));
-        if args.gate.markdown() || json {
+        if markdown || json {
             eprintln!("{human}");
         } else {
             println!("{human}");
@@ -170,14 +163,10 @@ pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<i32> {
     }
     let cwd = std::env::current_dir().unwrap_or_default();
     let junit = args.gate.junit.as_ref().map(|p| cwd.join(p));
-    crate::bench::write_outputs(&outcomes, args.gate.markdown(), junit.as_deref()).map_err(anyhow::Error::msg)?;
+    crate::engine::write_outputs(&outcomes, markdown, junit.as_deref()).map_err(anyhow::Error::msg)?;
     let regressions: usize = outcomes.iter().map(|o| o.regressions().len()).sum();
     let failed: usize = outcomes.iter().map(|o| o.failed_limits().count()).sum();
-    let code = if failed > 0 || (args.gate.fail_on_regression && regressions > 0) {
-        exit_code::REGRESSION
-    } else {
-        exit_code::OK
-    };
+    let code = gate::exit_code(&outcomes, args.gate.fail_on_regression);
     events::emit(
         json,
         "finished",
@@ -186,15 +175,20 @@ pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<i32> {
     Ok(code)
 }
 
-fn settings(g: &GateArgs) -> Settings {
-    let d = Settings::default();
-    Settings {
-        nresamples: g.nresamples.map_or(d.nresamples, |n| n.max(100) as usize),
-        confidence_level: g.confidence_level.unwrap_or(d.confidence_level),
-        significance_level: g.significance_level.unwrap_or(d.significance_level),
-        noise_threshold: g.noise_threshold.unwrap_or(d.noise_threshold),
-        ..d
+/// The limits of `--limit` and of llmbench.toml (`[benches.NAME]`, then
+/// `[defaults]`), merged as a run merges them.
+fn limits(args: &CompareArgs, config: Option<&Config>, bench: &str) -> anyhow::Result<Vec<SourcedLimit>> {
+    let flags = SettingsLayer { limits: args.limits.clone(), ..SettingsLayer::default() };
+    let mut layers = vec![Layer { source: &Source::Flags, settings: &flags }];
+    let from_config = config.map(|c| (c.bench_layer(bench), c.defaults_layer()));
+    if let Some((bench_layer, defaults)) = &from_config {
+        if let Some((source, settings)) = bench_layer {
+            layers.push(Layer { source, settings });
+        }
+        layers.push(Layer { source: &defaults.0, settings: defaults.1 });
     }
+    let settings = Settings::resolve(&layers, |_, _| Ok(())).map_err(|e| UsageError(e.to_string()))?;
+    Ok(settings.limits)
 }
 
 fn load_config(args: &CompareArgs) -> anyhow::Result<Option<Config>> {
@@ -204,13 +198,4 @@ fn load_config(args: &CompareArgs) -> anyhow::Result<Option<Config>> {
     };
     let found = file::find(args.config.as_deref(), &[&start]).map_err(|e| UsageError(e.to_string()))?;
     found.map(|p| Config::load(&p).map_err(|e| UsageError(e.to_string()).into())).transpose()
-}
-
-/// The outcomes the benchmark binaries appended to the outcome log.
-pub(crate) fn read_outcomes(path: &Path) -> Vec<Outcome> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|line| serde_json::from_str(line).ok())
-        .collect()
 }

@@ -34,11 +34,13 @@ pub(crate) struct SimArgs {
 /// Serves until Ctrl-C; returns the exit code.
 pub(crate) fn run(args: &SimArgs) -> anyhow::Result<i32> {
     let sim = sim_config(args)?;
+    // Every client connection costs the server a descriptor.
+    crate::process::raise_fd_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(async {
         let addr = SocketAddr::new(args.host, args.port);
         let server = SimServer::bind(sim, addr).await.with_context(|| format!("listening on {addr}"))?;
-        print!("{}", banner(&server.url()));
+        crate::term::print(&banner(&server.url()));
         let stopped = tokio::signal::ctrl_c().await;
         server.shutdown().await;
         stopped.context("waiting for Ctrl-C")?;

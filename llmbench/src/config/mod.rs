@@ -4,9 +4,9 @@
 //! A resolved [`Target`] knows how to build its provider; it never holds a
 //! secret in anything that is serialized or printed.
 
-pub mod bench_config;
 pub mod file;
 mod providers;
+mod target_keys;
 
 use std::time::Duration;
 
@@ -14,8 +14,8 @@ use serde::Serialize;
 
 use crate::provider::openai::{Endpoint, OpenAiSettings};
 use crate::record::Deadlines;
+use crate::settings::Settings;
 use crate::sim::SimConfig;
-use crate::units::parse_duration;
 use file::{Config, ConfigError, EndpointKind, ProviderKind, TargetConfig};
 
 /// Targets that exist without configuration: the simulator, speaking each
@@ -31,15 +31,6 @@ pub const BUILTIN: &[&str] = &["sim", "sim-sagemaker"];
 /// Targets that exist without configuration.
 #[cfg(not(any(feature = "bedrock", feature = "sagemaker")))]
 pub const BUILTIN: &[&str] = &["sim"];
-/// The target used when nothing names one.
-pub const DEFAULT_TARGET: &str = "sim";
-
-/// Default per-request total timeout.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
-/// Default time allowed until the first content.
-pub const DEFAULT_FIRST_CONTENT_TIMEOUT: Duration = Duration::from_secs(120);
-/// Default connect timeout.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What identifies a target in results: never a secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -94,26 +85,30 @@ pub(crate) struct Target {
     pub(crate) exact_output: bool,
 }
 
+/// The `endpoint` of an identity: `base_url` + `route`, without userinfo or
+/// credential query values (crate::redact), since results are shared.
+pub(crate) fn endpoint_of(base_url: &str, route: &str) -> String {
+    let joined = format!("{}/{route}", base_url.trim_end_matches('/'));
+    crate::redact::redact_url(&joined).into_owned()
+}
+
 /// Every name that can be asked for: built-ins, then configured ones.
 pub(crate) fn known_names(config: &Config) -> Vec<String> {
     BUILTIN.iter().map(|s| s.to_string()).chain(config.targets.keys().cloned()).collect()
 }
 
 /// Resolves `name` against `config`, reading credentials from the
-/// environment. `timeout` (from the benchmark) overrides the total deadline.
-pub(crate) fn resolve(config: &Config, name: &str, timeout: Option<Duration>) -> Result<Target, ConfigError> {
-    let defaults = &config.defaults;
-    let dur = |v: &Option<String>| v.as_deref().and_then(|s| parse_duration(s).ok());
+/// environment; the deadlines are the benchmark's resolved `settings`.
+pub(crate) fn resolve(config: &Config, name: &str, settings: &Settings) -> Result<Target, ConfigError> {
+    let deadlines = Deadlines { first_content: settings.first_content_timeout, total: settings.timeout };
+    let connect_timeout = settings.connect_timeout;
     if let Some(client) = providers::builtin(name) {
         let endpoint = providers::sim_endpoint(client);
         return Ok(Target {
             identity: TargetIdentity { name: name.into(), provider: "sim".into(), model: "sim".into(), endpoint },
             connection: Connection::Sim { sim: config.sim.clone(), endpoint: Endpoint::Chat, client },
-            deadlines: Deadlines {
-                first_content: dur(&defaults.first_content_timeout).unwrap_or(DEFAULT_FIRST_CONTENT_TIMEOUT),
-                total: timeout.or(dur(&defaults.timeout)).unwrap_or(DEFAULT_TIMEOUT),
-            },
-            connect_timeout: dur(&defaults.connect_timeout).unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+            deadlines,
+            connect_timeout,
             exact_output: false,
         });
     }
@@ -122,13 +117,6 @@ pub(crate) fn resolve(config: &Config, name: &str, timeout: Option<Duration>) ->
     };
     let t: &TargetConfig = spanned.get_ref();
     let at = spanned.span().start;
-    let deadlines = Deadlines {
-        first_content: dur(&t.first_content_timeout)
-            .or(dur(&defaults.first_content_timeout))
-            .unwrap_or(DEFAULT_FIRST_CONTENT_TIMEOUT),
-        total: timeout.or(dur(&t.timeout)).or(dur(&defaults.timeout)).unwrap_or(DEFAULT_TIMEOUT),
-    };
-    let connect_timeout = dur(&t.connect_timeout).or(dur(&defaults.connect_timeout)).unwrap_or(DEFAULT_CONNECT_TIMEOUT);
     let endpoint = match t.endpoint {
         EndpointKind::Chat => Endpoint::Chat,
         EndpointKind::Completions => Endpoint::Completions,
@@ -196,7 +184,7 @@ pub(crate) fn resolve(config: &Config, name: &str, timeout: Option<Duration>) ->
                     name: name.into(),
                     provider: "openai".into(),
                     model: model.clone(),
-                    endpoint: format!("{}/{route}", base_url.trim_end_matches('/')),
+                    endpoint: endpoint_of(&base_url, route),
                 },
                 connection: Connection::OpenAi(OpenAiSettings {
                     base_url,
@@ -228,7 +216,7 @@ mod tests {
             "[targets.local]\nprovider = \"openai\"\nbase_url = \"http://h/v1\"\nmodel = \"m\"\n",
         )
         .unwrap();
-        let err = resolve(&c, "haiku", None).unwrap_err().to_string();
+        let err = resolve(&c, "haiku", &settings(&c, "haiku", &Default::default())).unwrap_err().to_string();
         assert_eq!(err, format!("unknown target \"haiku\" (known: {}, local)", BUILTIN.join(", ")));
     }
 
@@ -236,19 +224,45 @@ mod tests {
     fn missing_api_key_env_is_a_config_error_naming_the_variable() {
         let text = "\n[targets.local]\nprovider = \"openai\"\nbase_url = \"http://h/v1\"\nmodel = \"m\"\napi_key_env = \"LLMBENCH_TEST_SURELY_UNSET\"\n";
         let c = Config::parse(Path::new("llmbench.toml"), text).unwrap();
-        let err = resolve(&c, "local", None).unwrap_err().to_string();
+        let err = resolve(&c, "local", &settings(&c, "local", &Default::default())).unwrap_err().to_string();
         assert!(err.contains("LLMBENCH_TEST_SURELY_UNSET") && err.contains("llmbench.toml:2:"), "{err}");
+    }
+
+    /// The settings of `name` from the config alone: `[targets.NAME]` over `[defaults]`.
+    fn settings(c: &Config, name: &str, flags: &crate::settings::SettingsLayer) -> Settings {
+        use crate::settings::{Layer, Source};
+        let target = c.target_layer(name);
+        let defaults = c.defaults_layer();
+        let mut layers = vec![Layer { source: &Source::Flags, settings: flags }];
+        if let Some((source, layer)) = &target {
+            layers.push(Layer { source, settings: layer });
+        }
+        layers.push(Layer { source: &defaults.0, settings: defaults.1 });
+        Settings::resolve(&layers, |_, _| Ok(())).unwrap()
     }
 
     #[test]
     fn identity_has_no_secret_and_timeouts_layer() {
         let text = "[defaults]\ntimeout = \"9s\"\n[targets.local]\nprovider = \"openai\"\nbase_url = \"http://h/v1/\"\nmodel = \"m\"\nfirst_content_timeout = \"3s\"\n";
         let c = Config::parse(Path::new("llmbench.toml"), text).unwrap();
-        let t = resolve(&c, "local", None).unwrap();
+        let none = crate::settings::SettingsLayer::default();
+        let t = resolve(&c, "local", &settings(&c, "local", &none)).unwrap();
         assert_eq!(t.identity.endpoint, "http://h/v1/chat/completions");
         assert_eq!(t.deadlines.first_content, Duration::from_secs(3));
         assert_eq!(t.deadlines.total, Duration::from_secs(9));
-        let t = resolve(&c, "local", Some(Duration::from_secs(1))).unwrap();
+        let flags: crate::settings::SettingsLayer = toml::from_str("timeout = \"1s\"").unwrap();
+        let t = resolve(&c, "local", &settings(&c, "local", &flags)).unwrap();
         assert_eq!(t.deadlines.total, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn endpoints_keep_no_userinfo_or_credential_parameters() {
+        let text = "[targets.local]\nprovider = \"openai\"\nbase_url = \"https://bob:hunter2pw@h:8443/v1?v=1&api_key=k3y-abcdef\"\nmodel = \"m\"\n[targets.claude]\nprovider = \"anthropic\"\nbase_url = \"https://tok-123456@proxy/\"\nmodel = \"m\"\n";
+        let c = Config::parse(Path::new("llmbench.toml"), text).unwrap();
+        let t = resolve(&c, "local", &settings(&c, "local", &Default::default())).unwrap();
+        assert_eq!(t.identity.endpoint, "https://h:8443/v1?v=1&api_key=[REDACTED]");
+        let t = resolve(&c, "claude", &settings(&c, "claude", &Default::default())).unwrap();
+        assert_eq!(t.identity.endpoint, "https://proxy/v1/messages");
+        assert_eq!(endpoint_of("http://h/v1/", "completions"), "http://h/v1/completions");
     }
 }

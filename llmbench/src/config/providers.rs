@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::file::{Config, ConfigError, TargetConfig};
+use super::file::{Config, ConfigError, SimProtocol, TargetConfig};
 use super::{Connection, SimClient, TargetIdentity};
 use crate::provider::anthropic::{AnthropicSettings, DEFAULT_BASE_URL};
 
@@ -43,33 +43,29 @@ pub(crate) fn sim_endpoint(client: SimClient) -> String {
 }
 
 /// The protocol of a configured sim target (`protocol`, `family`, `format`).
+#[cfg_attr(all(feature = "bedrock", feature = "sagemaker"), allow(unused_variables))]
 pub(crate) fn sim_client(config: &Config, name: &str, t: &TargetConfig, at: usize) -> Result<SimClient, ConfigError> {
-    let key = format!("targets.{name}.protocol");
-    match t.protocol.as_deref().unwrap_or("openai") {
-        "openai" => Ok(SimClient::OpenAi),
+    match t.protocol.unwrap_or_default() {
+        SimProtocol::Openai => Ok(SimClient::OpenAi),
         #[cfg(feature = "bedrock")]
-        "bedrock" => Ok(SimClient::Bedrock(crate::provider::bedrock::Api::Converse)),
+        SimProtocol::Bedrock => Ok(SimClient::Bedrock(crate::provider::bedrock::Api::Converse)),
         #[cfg(feature = "bedrock")]
-        "bedrock-invoke" => {
-            let family = t.family.as_deref().unwrap_or("anthropic");
-            let family =
-                crate::provider::bedrock::Family::parse(family).unwrap_or(crate::provider::bedrock::Family::Anthropic);
+        SimProtocol::BedrockInvoke => {
+            let family = t.family.unwrap_or(crate::wire::bedrock::Family::Anthropic);
             Ok(SimClient::Bedrock(crate::provider::bedrock::Api::Invoke(family)))
         }
         #[cfg(feature = "sagemaker")]
-        "sagemaker" => {
-            let format = t.format.as_deref().unwrap_or("tgi");
-            let format =
-                crate::provider::sagemaker::Format::parse(format).unwrap_or(crate::provider::sagemaker::Format::Tgi);
-            Ok(SimClient::SageMaker(format))
-        }
-        other => Err(config.invalid(at, key, missing_feature(other))),
+        SimProtocol::Sagemaker => Ok(SimClient::SageMaker(t.format.unwrap_or(crate::wire::sagemaker::Format::Tgi))),
+        #[cfg(not(all(feature = "bedrock", feature = "sagemaker")))]
+        other => Err(config.invalid(at, format!("targets.{name}.protocol"), missing_feature(other))),
     }
 }
 
 /// The error for a protocol this build was compiled without.
-fn missing_feature(protocol: &str) -> String {
-    let feature = if protocol.starts_with("bedrock") { "bedrock" } else { "sagemaker" };
+#[cfg(not(all(feature = "bedrock", feature = "sagemaker")))]
+fn missing_feature(protocol: SimProtocol) -> String {
+    let feature = if protocol == SimProtocol::Sagemaker { "sagemaker" } else { "bedrock" };
+    let protocol = protocol.as_str();
     format!("this llmbench was built without the `{feature}` cargo feature (enable it to use {protocol:?})")
 }
 
@@ -109,7 +105,7 @@ pub(crate) fn anthropic(
         name: name.into(),
         provider: "anthropic".into(),
         model: model.clone(),
-        endpoint: format!("{}/v1/messages", base_url.trim_end_matches('/')),
+        endpoint: super::endpoint_of(&base_url, "v1/messages"),
     };
     let settings =
         AnthropicSettings { base_url, model, api_key, connect_timeout, extra_body: json_fields(&t.extra_body) };
@@ -125,10 +121,11 @@ pub(crate) fn bedrock(
     at: usize,
     connect_timeout: Duration,
 ) -> Result<(TargetIdentity, Connection), ConfigError> {
-    use crate::provider::bedrock::{Api, BedrockSettings, Family};
+    use super::file::BedrockApi;
+    use crate::provider::bedrock::{Api, BedrockSettings};
     let bearer_token = key_from_env(config, name, t, at)?;
-    let api = match (t.api.as_deref(), t.family.as_deref().and_then(Family::parse)) {
-        (Some("invoke"), Some(family)) => Api::Invoke(family),
+    let api = match (t.api, t.family) {
+        (Some(BedrockApi::Invoke), Some(family)) => Api::Invoke(family),
         _ => Api::Converse,
     };
     let model = t.model.clone().unwrap_or_default();
@@ -146,8 +143,8 @@ pub(crate) fn bedrock(
         aws: aws_settings(t, connect_timeout, bearer_token),
         model,
         api,
-        latency: t.latency.clone(),
-        service_tier: t.service_tier.clone(),
+        latency: t.latency.map(|l| l.as_str().to_owned()),
+        service_tier: t.service_tier.map(|tier| tier.as_str().to_owned()),
         extra,
     };
     Ok((identity, Connection::Bedrock(settings)))
@@ -164,7 +161,7 @@ pub(crate) fn sagemaker(
 ) -> Result<(TargetIdentity, Connection), ConfigError> {
     use crate::provider::sagemaker::{Format, SageMakerSettings};
     let endpoint_name = t.endpoint_name.clone().unwrap_or_default();
-    let format = t.format.as_deref().and_then(Format::parse).unwrap_or(Format::Tgi);
+    let format = t.format.unwrap_or(Format::Tgi);
     let identity = TargetIdentity {
         name: name.into(),
         provider: "sagemaker".into(),
@@ -217,7 +214,7 @@ fn aws_settings(
 #[cfg(feature = "_aws")]
 fn aws_base(t: &TargetConfig, service: &str) -> String {
     match (&t.endpoint_url, &t.region) {
-        (Some(url), _) => url.trim_end_matches('/').to_owned(),
+        (Some(url), _) => crate::redact::redact_url(url.trim_end_matches('/')).into_owned(),
         (None, Some(region)) => format!("https://{service}.{region}.amazonaws.com"),
         (None, None) => format!("https://{service}.<default region>.amazonaws.com"),
     }

@@ -68,7 +68,7 @@ pub enum PriceTier {
 /// [`Config::parse`].
 pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
     if let Some(file) = config.defaults.litellm_prices.as_deref()
-        && file.trim().is_empty()
+        && file.as_os_str().is_empty()
     {
         return Err(config.invalid_key("defaults.litellm_prices", "must be a path to a LiteLLM price file"));
     }
@@ -531,9 +531,9 @@ mod tests {
         let e = err("[prices.m]\n");
         assert!(e.contains("prices.m:") && e.contains("give input and output"), "{e}");
         let e = err("[prices.m]\ninput = 1\noutptu = 2\n");
-        assert!(e.contains("line 3") && e.contains("outptu"), "{e}");
+        assert!(e.starts_with("llmbench.toml:3: prices.m.outptu: unknown field"), "{e}");
         let e = err("[prices.m]\ninput = \"cheap\"\noutput = 2\n");
-        assert!(e.contains("line 2") && e.contains("input"), "{e}");
+        assert!(e.starts_with("llmbench.toml:2: prices.m.input:"), "{e}");
         let e = err("[prices.m]\ninput = 1\noutput = 2\ndate = \"last week\"\n");
         assert!(e.contains("prices.m.date"), "{e}");
         let e = err("[targets.x]\nprovider = \"sim\"\ninstances = 0\n");
@@ -543,6 +543,6 @@ mod tests {
         let e = err("[targets.x]\nprovider = \"sim\"\nprice_per_hour = 1\nprice_tier = \"batch\"\n");
         assert!(e.contains("targets.x.price_tier"), "{e}");
         let e = err("[targets.x]\nprovider = \"sim\"\nprice_tier = \"flex\"\n");
-        assert!(e.contains("line 3") && e.contains("flex"), "{e}");
+        assert!(e.starts_with("llmbench.toml:3: targets.x.price_tier:") && e.contains("flex"), "{e}");
     }
 }

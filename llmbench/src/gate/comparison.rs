@@ -6,13 +6,13 @@
 use serde::{Deserialize, Serialize};
 
 use super::fingerprint::FingerprintDifference;
-use super::limits::{Limit, LimitOutcome, LimitStatus};
+use super::limits::{LimitOutcome, LimitStatus};
 use super::metric::{self, DEFAULT_SET, MetricId};
 use crate::cost::Price;
 use crate::record::RequestRecord;
 use crate::results::RunSummary;
 use crate::stats::LevelSummary;
-use crate::stats::compare::{self, ChangeKind, Direction, Settings};
+use crate::stats::compare::{self, ChangeKind, Direction, Statistics};
 
 /// Version of the [`Comparison`] and [`Outcome`] JSON. Adding an optional
 /// field keeps it; changing or removing one bumps it.
@@ -75,7 +75,7 @@ pub struct Comparison {
     /// The run being judged.
     pub current: RunRef,
     /// The analysis settings used.
-    pub settings: Settings,
+    pub settings: Statistics,
     /// Fingerprint differences that `--force-compare` overrode (empty
     /// normally: differing runs are otherwise refused).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -120,7 +120,7 @@ impl Run<'_> {
 pub fn compare_runs(
     baseline: (&str, Run<'_>),
     current: (&str, Run<'_>),
-    settings: &Settings,
+    settings: &Statistics,
     forced_differences: Vec<FingerprintDifference>,
 ) -> Comparison {
     let (base_name, base) = baseline;
@@ -153,7 +153,7 @@ fn compare_level(
     base: (&LevelSummary, &[&RequestRecord]),
     cur: (&LevelSummary, &[&RequestRecord]),
     prices: (Option<&Price>, Option<&Price>),
-    settings: &Settings,
+    settings: &Statistics,
 ) -> Vec<MetricChange> {
     let ids: Vec<MetricId> = names.iter().filter_map(|n| MetricId::parse(n).ok()).collect();
     let mut out: Vec<Option<MetricChange>> = vec![None; ids.len()];
@@ -195,41 +195,7 @@ fn compare_level(
     out.into_iter().flatten().collect()
 }
 
-/// A limit and where it was declared.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SourcedLimit {
-    /// The limit.
-    pub limit: Limit,
-    /// `--limit`, `llmbench.toml` or `#[llm_bench]`.
-    pub source: String,
-}
-
-impl SourcedLimit {
-    /// The limits of the `--limit` flags, then of `llmbench.toml`
-    /// (`[defaults]`, then `[benches.NAME]`) for benchmark `bench`. A
-    /// malformed one in the config (already checked when it was loaded)
-    /// is an error naming the file.
-    pub(crate) fn from_flags_and_config(
-        flags: &[Limit],
-        config: Option<&crate::config::file::Config>,
-        bench: &str,
-    ) -> Result<Vec<SourcedLimit>, String> {
-        let mut out: Vec<SourcedLimit> =
-            flags.iter().map(|l| SourcedLimit { limit: l.clone(), source: "--limit".into() }).collect();
-        let Some(config) = config else { return Ok(out) };
-        let texts = config
-            .defaults
-            .limits
-            .iter()
-            .flatten()
-            .chain(config.benches.get(bench).and_then(|b| b.get_ref().limits.as_ref()).into_iter().flatten());
-        for text in texts {
-            let limit = Limit::parse(text).map_err(|e| format!("llmbench.toml: {e}"))?;
-            out.push(SourcedLimit { limit, source: "llmbench.toml".into() });
-        }
-        Ok(out)
-    }
-}
+pub use crate::settings::SourcedLimit;
 
 /// Checks every limit on every level of `current`; relative limits against
 /// `baseline` when there is one.
@@ -237,7 +203,7 @@ pub fn check_limits(
     limits: &[SourcedLimit],
     current: &Run<'_>,
     baseline: Option<&Run<'_>>,
-    settings: &Settings,
+    settings: &Statistics,
 ) -> Vec<LimitOutcome> {
     let mut out = Vec::new();
     for (row, level) in current.summary.levels.iter().enumerate() {

@@ -10,6 +10,7 @@
 
 mod comparison;
 mod fingerprint;
+mod judge;
 mod limits;
 pub(crate) mod metric;
 #[cfg(test)]
@@ -20,5 +21,6 @@ pub use comparison::{
     compare_runs,
 };
 pub use fingerprint::{Fingerprint, FingerprintDifference};
+pub use judge::{Baseline, Differences, Refusal, exit_code, judge};
 pub(crate) use limits::signed as format_change;
 pub use limits::{Limit, LimitError, LimitOutcome, LimitStatus};

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::sim::{Delay, SimConfig, model_run};
-use crate::stats::compare::{ChangeKind, Settings};
+use crate::stats::compare::{ChangeKind, Statistics};
 
 fn noisy(seed: u64, ttft_ms: u64) -> SimConfig {
     SimConfig {
@@ -15,8 +15,8 @@ fn noisy(seed: u64, ttft_ms: u64) -> SimConfig {
     }
 }
 
-fn settings() -> Settings {
-    Settings { nresamples: 1000, ..Settings::default() }
+fn settings() -> Statistics {
+    Statistics { nresamples: 1000, ..Statistics::default() }
 }
 
 fn kind(c: &Comparison, metric: &str) -> ChangeKind {
@@ -181,4 +181,41 @@ fn relative_limits_are_budgets_against_the_baseline() {
     let skipped = check_limits(&set, &cur, None, &settings());
     assert!(skipped.iter().all(|o| o.status == Skipped));
     assert_eq!(skipped[0].message, "ttft.p50=+5%: no baseline to compare with");
+}
+
+#[test]
+fn judge_compares_comparable_runs_and_checks_every_limit() {
+    let (a, ra) = model_run(&noisy(1, 100), "b", 100, &[1], 16);
+    let (b, rb) = model_run(&noisy(2, 160), "b", 100, &[1], 16);
+    let base = Run { summary: &a, records: &ra };
+    let cur = ("new", Run { summary: &b, records: &rb });
+    let lims = limits(&["ttft.p50<=1s", "ttft.p50=+5%"]);
+    let o = judge(Baseline::Saved("main", base.clone()), cur.clone(), &lims, &settings(), Differences::Refuse).unwrap();
+    assert!(o.comparison.is_some() && o.no_comparison.is_none());
+    assert_eq!(kind(o.comparison.as_ref().unwrap(), "ttft.p50"), ChangeKind::Regressed);
+    assert_eq!(o.limits.len(), 2);
+    assert_eq!(o.failed_limits().count(), 1, "the budget fails, the threshold holds: {:#?}", o.limits);
+    assert_eq!(exit_code(std::slice::from_ref(&o), false), crate::exit_code::REGRESSION, "a failed limit fails");
+
+    let missing = Baseline::Missing("no previous run".into());
+    let o = judge(missing, cur, &limits(&["ttft.p50<=1s"]), &settings(), Differences::Skip).unwrap();
+    assert_eq!(o.no_comparison.as_deref(), Some("no previous run"));
+    assert_eq!(exit_code(&[o], true), crate::exit_code::OK);
+}
+
+#[test]
+fn judge_refuses_skips_or_forces_runs_that_differ() {
+    let (a, ra) = model_run(&noisy(1, 100), "b", 100, &[1], 16);
+    let (mut b, rb) = model_run(&noisy(2, 100), "b", 100, &[1], 16);
+    b.settings.warmup += 1;
+    let base = || Baseline::Saved("main", Run { summary: &a, records: &ra });
+    let cur = || ("new", Run { summary: &b, records: &rb });
+    let refusal = judge(base(), cur(), &[], &settings(), Differences::Refuse).unwrap_err();
+    assert_eq!(refusal.baseline, "main");
+    assert!(refusal.to_string().contains("settings.warmup"), "{refusal}");
+    let skipped = judge(base(), cur(), &[], &settings(), Differences::Skip).unwrap();
+    assert!(skipped.comparison.is_none());
+    assert!(skipped.no_comparison.unwrap().starts_with("\"main\" is not comparable"));
+    let forced = judge(base(), cur(), &[], &settings(), Differences::Force).unwrap();
+    assert_eq!(forced.comparison.unwrap().forced_differences.len(), 1);
 }

@@ -20,12 +20,13 @@ pub(crate) mod open;
 pub(crate) mod schedule;
 pub(crate) mod stages;
 pub(crate) mod sweep;
+mod window;
 
 pub(crate) use closed::{ClosedPlan, closed_loop, closed_loop_plan};
 pub(crate) use open::{OpenPlan, open_loop};
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
@@ -57,25 +58,45 @@ impl Observer for Quiet {
     fn request_done(&self, _: &RequestRecord) {}
 }
 
-/// Stops a run early (Ctrl-C): requests in flight are abandoned, completed
-/// ones are kept.
+/// Stops a run early (a signal, the end of a duration-bounded level):
+/// requests in flight are abandoned and recorded as `cut` with the cancel's
+/// reason, completed ones are kept.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Cancel {
-    inner: Arc<(AtomicBool, Notify)>,
+    inner: Arc<CancelState>,
+}
+
+#[derive(Debug, Default)]
+struct CancelState {
+    cancelled: AtomicBool,
+    notify: Notify,
+    /// Why, for the records of the requests it cuts (the first reason wins).
+    reason: OnceLock<String>,
 }
 
 impl Cancel {
     pub(crate) fn cancel(&self) {
-        self.inner.0.store(true, Ordering::SeqCst);
-        self.inner.1.notify_waiters();
+        self.inner.cancelled.store(true, Ordering::SeqCst);
+        self.inner.notify.notify_waiters();
+    }
+
+    /// Cancels, saying why: the message of every request it cuts.
+    pub(crate) fn cancel_because(&self, reason: impl Into<String>) {
+        let _ = self.inner.reason.set(reason.into());
+        self.cancel();
+    }
+
+    /// Why it was cancelled, when a reason was given.
+    pub(crate) fn reason(&self) -> Option<&str> {
+        self.inner.reason.get().map(String::as_str)
     }
 
     pub(crate) fn is_cancelled(&self) -> bool {
-        self.inner.0.load(Ordering::SeqCst)
+        self.inner.cancelled.load(Ordering::SeqCst)
     }
 
     pub(crate) async fn cancelled(&self) {
-        let notified = self.inner.1.notified();
+        let notified = self.inner.notify.notified();
         if self.is_cancelled() {
             return;
         }
@@ -106,10 +127,30 @@ pub(crate) async fn run_one(
 
 /// The message of a request cut at the end of a duration-bounded run.
 pub(crate) const CUT_AT_END: &str = "still in flight at the end of the run (duration + grace): cut";
+/// The message of a request in flight when the run was stopped, when the
+/// stop gave no reason of its own.
+pub(crate) const INTERRUPTED: &str = "in flight when llmbench was interrupted: cut";
+
+/// What stops the requests in flight when `cancel` stops a level: `cut`,
+/// told the reason (the stop's, or [`INTERRUPTED`]), so each becomes a
+/// record saying why instead of being dropped.
+pub(crate) fn interrupt_in_flight(cancel: &Cancel, cut: &Cancel) {
+    cut.cancel_because(cancel.reason().unwrap_or(INTERRUPTED));
+}
+
+/// The error of a request llmbench cut: at the end of a duration-bounded
+/// level, or by an interruption (whose reason the cut carries).
+pub(crate) fn cut_error(reason: Option<&str>) -> RequestError {
+    match reason {
+        None | Some(CUT_AT_END) => RequestError::new(ErrorClass::CutAtEnd, CUT_AT_END),
+        Some(why) => RequestError::new(ErrorClass::Interrupted, why),
+    }
+}
 
 /// Sends one request that was due at `scheduled` (latency counts from
 /// there, so a late start shows instead of hiding) and records it. When
-/// `cut` fires first, the request is abandoned and recorded as class `cut`.
+/// `cut` fires first, the request is abandoned and recorded as class `cut`
+/// with the cut's reason ([`CUT_AT_END`] when it gave none).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn measure(
     provider: &Provider,
@@ -141,10 +182,34 @@ pub(crate) async fn measure(
         Some(Ok(Ok(()))) => None,
         Some(Ok(Err(e))) => Some(e),
         Some(Err(_)) => Some(RequestError::new(ErrorClass::Timeout, "request exceeded its total deadline")),
-        None => Some(RequestError::new(ErrorClass::Cut, CUT_AT_END)),
+        None => Some(cut_error(cut.and_then(Cancel::reason))),
     };
     let start_us = scheduled.saturating_duration_since(level_start).as_micros() as u64;
     timeline.into_record(index, phase, error, ended, start_us)
+}
+
+/// How a level's load is driven.
+#[derive(Debug, Clone)]
+pub(crate) enum Drive {
+    /// N in flight (fixed, or following a profile).
+    Closed(ClosedPlan),
+    /// Arrivals on a schedule.
+    Open(OpenPlan),
+}
+
+/// Runs one level as `drive` says; request `i` sends `requests[i % len]`.
+pub(crate) async fn run_level(
+    provider: Arc<Provider>,
+    requests: Arc<Vec<GenRequest>>,
+    drive: &Drive,
+    opts: RequestOptions,
+    observer: Arc<dyn Observer>,
+    cancel: &Cancel,
+) -> LevelOutcome {
+    match drive {
+        Drive::Closed(plan) => closed_loop_plan(provider, requests, plan, opts, observer, cancel).await,
+        Drive::Open(plan) => open_loop(provider, requests, plan, opts, observer, cancel).await,
+    }
 }
 
 /// What a level produced.

@@ -19,9 +19,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, mpsc};
 
-use super::{Cancel, LevelOutcome, Observer, RequestOptions, cpu, measure};
+use super::window::Window;
+use super::{Cancel, LevelOutcome, Observer, RequestOptions, measure};
 use crate::provider::{GenRequest, Provider};
-use crate::record::{ErrorClass, Phase, RequestError, RequestRecord, Timeline};
+use crate::record::{Phase, RequestRecord, Timeline};
 
 /// The pacer sleeps until this long before a deadline, then spins.
 const SPIN: Duration = Duration::from_micros(150);
@@ -59,9 +60,8 @@ pub(crate) async fn open_loop(
     cancel: &Cancel,
 ) -> LevelOutcome {
     let n = plan.offsets.len();
-    let cpu_before = cpu::CpuSnapshot::take();
-    let level_start = Instant::now() + LEAD;
-    let cut = Cancel::default();
+    let start = Instant::now() + LEAD;
+    let mut window = Window::open(start, plan.end, plan.grace, plan.client_cores, observer, n);
     let (tx, mut rx) = mpsc::unbounded_channel::<(u64, u64, Option<RequestRecord>)>();
     let pacer = if requests.is_empty() {
         drop(tx);
@@ -75,19 +75,17 @@ pub(crate) async fn open_loop(
             warmup: plan.warmup,
             slots: plan.max_in_flight.map(|m| Arc::new(Semaphore::new(m.max(1) as usize))),
             opts,
-            level_start,
-            cut: cut.clone(),
+            level_start: start,
+            cut: window.cut.clone(),
             cancel: cancel.clone(),
             tx,
         };
         std::thread::Builder::new().name("llmbench-pacer".into()).spawn(move || ctx.run()).ok()
     };
-
-    let mut records = Vec::with_capacity(n);
     let mut lags = vec![0u64; n];
-    let mut interrupted = false;
-    let cut_at = plan.end.map(|e| level_start + e + plan.grace);
+    let cut_at = window.cut_at();
     loop {
+        let cut = window.cut.clone();
         let cut_sleep = async {
             match cut_at {
                 Some(at) if !cut.is_cancelled() => tokio::time::sleep_until(at.into()).await,
@@ -96,32 +94,26 @@ pub(crate) async fn open_loop(
         };
         tokio::select! {
             biased;
-            () = cancel.cancelled(), if !interrupted => interrupted = true,
+            // The pacer stops dispatching; the requests in flight (or
+            // waiting for a slot) end now as records saying why.
+            () = cancel.cancelled(), if !window.interrupted() => window.interrupt(cancel),
             msg = rx.recv() => match msg {
                 Some((i, lag, record)) => {
                     lags[i as usize] = lag;
                     if let Some(record) = record {
-                        observer.request_done(&record);
-                        records.push(record);
+                        window.accept(record);
                     }
                 }
                 None => break,
             },
-            () = cut_sleep => cut.cancel(),
+            () = cut_sleep => window.cut.cancel(),
         }
     }
     if let Some(pacer) = pacer {
         let _ = pacer.join();
     }
-    records.sort_by_key(|r| r.index);
-    lags.truncate(records.last().map_or(0, |r| r.index as usize + 1).max(records.len()));
-    LevelOutcome {
-        records,
-        interrupted,
-        dispatch_lag_us: lags,
-        window_end_us: plan.end.map(|d| d.as_micros() as u64),
-        cpu: cpu_before.and_then(|b| b.since(plan.client_cores)),
-    }
+    lags.truncate(window.indices());
+    window.close(lags)
 }
 
 /// What the pacer thread needs.
@@ -150,46 +142,45 @@ impl Dispatch {
             let i = i as u64;
             let phase = if i < self.warmup { Phase::Warmup } else { Phase::Measured };
             let (provider, requests, tx) = (self.provider.clone(), self.requests.clone(), self.tx.clone());
-            let (cut, cancel, slots, opts, level_start) =
-                (self.cut.clone(), self.cancel.clone(), self.slots.clone(), self.opts, self.level_start);
+            let (cut, slots, opts, level_start) = (self.cut.clone(), self.slots.clone(), self.opts, self.level_start);
             self.handle.spawn(async move {
                 let lag = Instant::now().saturating_duration_since(scheduled).as_micros() as u64;
-                let record = tokio::select! {
-                    biased;
-                    () = cancel.cancelled() => None,
-                    record = async {
-                        let _slot = match &slots {
-                            Some(s) => tokio::select! {
-                                biased;
-                                () = cut.cancelled() => return cut_record(i, phase, opts, scheduled, level_start),
-                                slot = s.clone().acquire_owned() => slot.ok(),
-                            },
-                            None => None,
-                        };
-                        let request = &requests[(i % pool) as usize];
-                        let mut r = measure(&provider, request, i, phase, opts, scheduled, level_start, Some(&cut)).await;
-                        r.concurrency = 0;
-                        r
-                    } => Some(record),
-                };
-                let _ = tx.send((i, lag, record));
+                // An interruption reaches the task through `cut` (open_loop
+                // passes it on), so the request still leaves a record.
+                let record = async {
+                    let _slot = match &slots {
+                        Some(s) => tokio::select! {
+                            biased;
+                            () = cut.cancelled() => return cut_record(i, phase, opts, scheduled, level_start, &cut),
+                            slot = s.clone().acquire_owned() => slot.ok(),
+                        },
+                        None => None,
+                    };
+                    let request = &requests[(i % pool) as usize];
+                    let mut r = measure(&provider, request, i, phase, opts, scheduled, level_start, Some(&cut)).await;
+                    r.concurrency = 0;
+                    r
+                }
+                .await;
+                let _ = tx.send((i, lag, Some(record)));
             });
         }
     }
 }
 
-/// A request cut at the end of the run before it could be sent (it was
-/// waiting for a `max_in_flight` slot).
+/// A request cut at the end of the run (or by an interruption) before it
+/// could be sent (it was waiting for a `max_in_flight` slot).
 fn cut_record(
     index: u64,
     phase: Phase,
     opts: RequestOptions,
     scheduled: Instant,
     level_start: Instant,
+    cut: &Cancel,
 ) -> RequestRecord {
     let timeline = Timeline::new(scheduled, opts.deadlines, 0, false);
     let start_us = scheduled.saturating_duration_since(level_start).as_micros() as u64;
-    let error = RequestError::new(ErrorClass::Cut, super::CUT_AT_END);
+    let error = super::cut_error(cut.reason());
     let mut r = timeline.into_record(index, phase, Some(error), Instant::now(), start_us);
     r.concurrency = 0;
     r
@@ -225,6 +216,7 @@ mod tests {
     use crate::load::closed::tests::{opts, provider};
     use crate::load::schedule::{Arrival, Rate, profiled, stationary};
     use crate::load::stages::StagesPlan;
+    use crate::record::ErrorClass;
     use crate::sim::{Delay, SimConfig, SimServer};
 
     fn plan(offsets: Vec<Duration>) -> OpenPlan {
@@ -293,6 +285,41 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_interruption_records_the_requests_in_flight_and_waiting() {
+        // Capacity 1, 200 ms per request, 50/s capped at 2 in flight: at the
+        // cancel some are in flight and some wait for a slot.
+        let sim = sim(200, Some(1)).await;
+        let offsets = stationary(Rate(50.0), Arrival::Constant, 50, 0);
+        let p = OpenPlan { max_in_flight: Some(2), ..plan(offsets) };
+        let cancel = Cancel::default();
+        let stopper = {
+            let cancel = cancel.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                cancel.cancel();
+            })
+        };
+        let out =
+            open_loop(Arc::new(provider(sim.base_url())), requests(8), &p, opts(), Arc::new(Quiet), &cancel).await;
+        stopper.await.unwrap();
+        assert!(out.interrupted);
+        let ok = out.records.iter().filter(|r| r.is_ok()).count();
+        let interrupted = out
+            .records
+            .iter()
+            .filter(|r| {
+                r.error
+                    .as_ref()
+                    .is_some_and(|e| e.class == ErrorClass::Interrupted && e.message == crate::load::INTERRUPTED)
+            })
+            .count();
+        assert!(ok >= 1, "completed requests are kept");
+        // Every request dispatched before the cancel (~25) has a record.
+        assert!(interrupted >= 10, "{interrupted} interrupted of {}", out.records.len());
+        assert_eq!(ok + interrupted, out.records.len());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_capped_overloaded_run_is_cut_at_the_end_not_dropped() {
         // Capacity 1 and 40 ms per request cannot serve 100/s: a queue builds.
         let sim = sim(40, Some(1)).await;
@@ -305,7 +332,8 @@ mod tests {
             open_loop(Arc::new(provider(sim.base_url())), requests(8), &p, opts(), Arc::new(Quiet), &Cancel::default())
                 .await;
         assert_eq!(out.records.len(), n, "every scheduled request has a record");
-        let cut = out.records.iter().filter(|r| r.error.as_ref().is_some_and(|e| e.class == ErrorClass::Cut)).count();
+        let cut =
+            out.records.iter().filter(|r| r.error.as_ref().is_some_and(|e| e.class == ErrorClass::CutAtEnd)).count();
         let ok = out.records.iter().filter(|r| r.is_ok()).count();
         assert!((4..=12).contains(&ok), "{ok} ok");
         assert_eq!(ok + cut, n);

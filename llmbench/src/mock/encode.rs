@@ -1,10 +1,19 @@
 //! The response bodies of [`MockLlm`](super::MockLlm): byte-exact streams of
-//! each protocol, built from its settings.
+//! each protocol, built from its settings with [`crate::wire`]'s encoders.
+//! How these bytes differ from the simulator's is listed in
+//! `sim/aws/wire.rs`.
 
 use serde_json::{Value, json};
 
-use super::{BedrockFamily, MockError, MockLlm, Protocol, SageMakerFormat};
-use crate::eventstream;
+use super::{MockError, MockLlm, Protocol, SageMakerFormat};
+use crate::wire::bedrock::converse;
+use crate::wire::bedrock::invoke::encode::{Head, invocation_metrics, write_chunk};
+use crate::wire::openai::{self, ChunkHead, Endpoint};
+use crate::wire::sagemaker::{self, End, Format};
+use crate::wire::{anthropic, eventstream, sse};
+
+/// The message of every injected error.
+const MESSAGE: &str = "mock: injected error";
 
 /// The stream body (without any HTTP error, which `mount` handles).
 pub(super) fn body(m: &MockLlm) -> Vec<u8> {
@@ -64,42 +73,42 @@ impl Encoder<'_> {
         self.m.usage.unwrap_or((1, self.m.tokens.len() as u64))
     }
 
-    fn stop(&self, default: &'static str) -> String {
-        self.m.stop_reason.clone().unwrap_or_else(|| default.to_owned())
+    fn stop<'s>(&'s self, default: &'s str) -> &'s str {
+        self.m.stop_reason.as_deref().unwrap_or(default)
     }
 
-    fn metrics(&self) -> Value {
-        let (input, output) = self.usage();
-        let mut m = json!({"inputTokenCount": input, "outputTokenCount": output,
-                           "invocationLatency": self.m.server_latency_ms.unwrap_or(0)});
-        if let Some(first) = self.m.first_byte_latency_ms {
-            m["firstByteLatency"] = json!(first);
-        }
-        m
+    /// What OpenAI-style chunks repeat, in every protocol that has them.
+    fn openai(&self) -> ChunkHead<'_> {
+        let endpoint =
+            if self.m.protocol == Protocol::OpenAiCompletions { Endpoint::Completions } else { Endpoint::Chat };
+        ChunkHead { id: "chatcmpl-mock", endpoint, created: Some(0), model: &self.m.model }
     }
 
-    fn sse(&mut self, event: Option<&str>, data: &str) {
-        if let Some(name) = event {
-            self.out.extend_from_slice(format!("event: {name}\n").as_bytes());
-        }
-        self.out.extend_from_slice(format!("data: {data}\n\n").as_bytes());
+    /// What the chunks of an invoke response repeat.
+    fn head(&self) -> Head<'_> {
+        let id = if self.m.protocol == Protocol::BedrockInvoke(crate::wire::bedrock::Family::OpenAi) {
+            "chatcmpl-mock"
+        } else {
+            "msg_mock"
+        };
+        Head { id, model: &self.m.model, input_tokens: self.usage().0, created: Some(0) }
     }
 
-    fn converse(&mut self, event: &str, payload: Value) {
-        eventstream::event(self.out, event, "application/json", payload.to_string().as_bytes());
+    fn sse(&mut self, event: Option<&str>, data: &Value) {
+        sse::write_event(self.out, event, data.to_string().as_bytes());
     }
 
-    fn chunk(&mut self, payload: Value) {
-        eventstream::bedrock_chunk(self.out, payload.to_string().as_bytes());
+    /// An Anthropic event, named by its type.
+    fn anthropic(&mut self, event: &str, data: &Value) {
+        self.sse(Some(event), data);
     }
 
     /// Container bytes for SageMaker: a line, framed as PayloadParts.
     fn line(&mut self, line: &str) {
-        let bytes = match self.m.protocol {
-            Protocol::SageMaker(SageMakerFormat::Lmi) => format!("{line}\n"),
-            _ => format!("data:{line}\n\n"),
-        };
-        self.text.extend_from_slice(bytes.as_bytes());
+        match self.m.protocol {
+            Protocol::SageMaker(SageMakerFormat::Lmi) => Format::Lmi.write_line(&mut self.text, line),
+            _ => sagemaker::write_sse_line(&mut self.text, line),
+        }
         self.flush_parts(false);
     }
 
@@ -123,236 +132,121 @@ impl Encoder<'_> {
         }
     }
 
-    fn openai_chunk(&self, choice: Value, usage: Option<Value>) -> String {
-        let mut chunk = json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 0,
-                               "model": self.m.model, "choices": [choice]});
-        if self.m.protocol == Protocol::OpenAiCompletions {
-            chunk["object"] = json!("text_completion");
-        }
-        if let Some(usage) = usage {
-            chunk["choices"] = json!([]);
-            chunk["usage"] = usage;
-        }
-        chunk.to_string()
-    }
-
     fn start(&mut self) {
-        let (input, _) = self.usage();
-        let model = self.m.model.clone();
+        let role_chunk = self.m.role_chunk;
         match &self.m.protocol {
-            Protocol::OpenAiChat if self.m.role_chunk => {
-                let data = self.openai_chunk(
-                    json!({"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}),
-                    None,
-                );
+            Protocol::OpenAiChat if role_chunk => {
+                let openai = self.openai();
+                let data = openai.chunk(openai.role_choice());
                 self.sse(None, &data);
             }
             Protocol::OpenAiChat | Protocol::OpenAiCompletions => {}
             Protocol::Anthropic => {
-                let start = json!({"type": "message_start", "message": {"id": "msg_mock", "type": "message",
-                    "role": "assistant", "model": model, "content": [], "usage": {"input_tokens": input, "output_tokens": 1}}});
-                self.sse(Some("message_start"), &start.to_string());
-                let block =
-                    json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}});
-                self.sse(Some("content_block_start"), &block.to_string());
-                self.sse(Some("ping"), r#"{"type":"ping"}"#);
+                let (input, _) = self.usage();
+                self.anthropic("message_start", &anthropic::message_start("msg_mock", &self.m.model, input));
+                self.anthropic("content_block_start", &anthropic::content_block_start());
+                sse::write_event(self.out, Some("ping"), anthropic::PING.as_bytes());
             }
-            Protocol::BedrockConverse => self.converse("messageStart", json!({"role": "assistant"})),
-            Protocol::BedrockInvoke(BedrockFamily::Anthropic) => {
-                self.chunk(json!({"type": "message_start", "message": {"id": "msg_mock", "type": "message",
-                    "role": "assistant", "model": model, "content": [], "usage": {"input_tokens": input, "output_tokens": 1}}}));
-                self.chunk(
-                    json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
-                );
+            Protocol::BedrockConverse => {
+                converse::write_event(self.out, converse::MESSAGE_START, &converse::message_start());
             }
-            Protocol::BedrockInvoke(BedrockFamily::AmazonNova) => {
-                self.chunk(json!({"messageStart": {"role": "assistant"}}))
+            Protocol::BedrockInvoke(family) => {
+                for chunk in family.start_chunks(&self.head(), role_chunk) {
+                    write_chunk(self.out, &chunk);
+                }
             }
-            Protocol::BedrockInvoke(BedrockFamily::OpenAi) if self.m.role_chunk => {
-                let data = self.openai_chunk(
-                    json!({"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}),
-                    None,
-                );
-                self.chunk(serde_json::from_str(&data).unwrap_or_default());
-            }
-            Protocol::SageMaker(SageMakerFormat::OpenAi) if self.m.role_chunk => {
-                let data = self.openai_chunk(
-                    json!({"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}),
-                    None,
-                );
+            Protocol::SageMaker(SageMakerFormat::OpenAi) if role_chunk => {
+                let openai = self.openai();
+                let data = openai.chunk(openai.role_choice()).to_string();
                 self.line(&data);
             }
-            Protocol::BedrockInvoke(_) | Protocol::SageMaker(_) => {}
+            Protocol::SageMaker(_) => {}
         }
     }
 
     fn content(&mut self, token: &str) {
         self.sent += 1;
-        let (input, _) = self.usage();
         let n = self.sent;
         match &self.m.protocol {
-            Protocol::OpenAiChat => {
-                let data =
-                    self.openai_chunk(json!({"index": 0, "delta": {"content": token}, "finish_reason": null}), None);
+            Protocol::OpenAiChat | Protocol::OpenAiCompletions => {
+                let openai = self.openai();
+                let data = openai.chunk(openai.content_choice(token));
                 self.sse(None, &data);
             }
-            Protocol::OpenAiCompletions => {
-                let data = self.openai_chunk(json!({"index": 0, "text": token, "finish_reason": null}), None);
-                self.sse(None, &data);
+            Protocol::Anthropic => self.anthropic("content_block_delta", &anthropic::text_delta(token)),
+            Protocol::BedrockConverse => {
+                let payload = converse::content_block_delta(token, "abcdefghijklmnop");
+                converse::write_event(self.out, converse::CONTENT_BLOCK_DELTA, &payload);
             }
-            Protocol::Anthropic => {
-                let delta =
-                    json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": token}});
-                self.sse(Some("content_block_delta"), &delta.to_string());
-            }
-            Protocol::BedrockConverse => self.converse(
-                "contentBlockDelta",
-                json!({"contentBlockIndex": 0, "delta": {"text": token}, "p": "abcdefghijklmnop"}),
-            ),
             Protocol::BedrockInvoke(family) => {
-                let payload = match family {
-                    BedrockFamily::Anthropic => {
-                        json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": token}})
-                    }
-                    BedrockFamily::Meta => json!({"generation": token, "prompt_token_count": (n == 1).then_some(input),
-                                                  "generation_token_count": n, "stop_reason": null}),
-                    BedrockFamily::AmazonNova => {
-                        json!({"contentBlockDelta": {"delta": {"text": token}, "contentBlockIndex": 0}})
-                    }
-                    BedrockFamily::AmazonTitan => {
-                        json!({"outputText": token, "index": 0, "totalOutputTextTokenCount": n,
-                                                         "completionReason": null, "inputTextTokenCount": input})
-                    }
-                    BedrockFamily::Mistral => json!({"outputs": [{"text": token, "stop_reason": null}]}),
-                    BedrockFamily::OpenAi => {
-                        serde_json::from_str(&self.openai_chunk(
-                            json!({"index": 0, "delta": {"content": token}, "finish_reason": null}),
-                            None,
-                        ))
-                        .unwrap_or_default()
-                    }
-                };
-                let mut payload = payload;
+                let mut payload = family.content_chunk(&self.head(), token, n == 1, n);
+                // Bedrock pads chunks too; a client must ignore the key.
                 payload["p"] = json!("abcdefgh");
-                self.chunk(payload);
+                write_chunk(self.out, &payload);
             }
             Protocol::SageMaker(format) => {
                 let line = match format {
-                    SageMakerFormat::Tgi => {
-                        json!({"index": n, "token": {"id": n, "text": token, "logprob": -0.1, "special": false},
-                                                   "generated_text": null, "details": null})
-                        .to_string()
-                    }
-                    SageMakerFormat::Lmi => json!({"token": {"id": n, "text": token, "log_prob": -0.1}}).to_string(),
-                    SageMakerFormat::LmiBatch => json!({"outputs": [token]}).to_string(),
-                    SageMakerFormat::OpenAi => {
-                        self.openai_chunk(json!({"index": 0, "delta": {"content": token}, "finish_reason": null}), None)
-                    }
+                    SageMakerFormat::LmiBatch => sagemaker::lmi_batch_line(token),
+                    _ => format.format().content_line(&self.openai(), token, n),
                 };
-                self.line(&line);
+                self.line(&line.to_string());
             }
         }
     }
 
     fn tail(&mut self) {
         let (input, output) = self.usage();
-        let text: String = self.m.tokens.concat();
         match self.m.protocol.clone() {
             Protocol::OpenAiChat | Protocol::OpenAiCompletions => {
-                let finish = self.stop("stop");
-                let choice = if self.m.protocol == Protocol::OpenAiChat {
-                    json!({"index": 0, "delta": {}, "finish_reason": finish})
-                } else {
-                    json!({"index": 0, "text": "", "finish_reason": finish})
-                };
-                let data = self.openai_chunk(choice, None);
+                let openai = self.openai();
+                let data = openai.chunk(openai.finish_choice(self.stop("stop")));
                 self.sse(None, &data);
                 if self.m.usage_chunk {
-                    let usage =
-                        json!({"prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output});
-                    let data = self.openai_chunk(Value::Null, Some(usage));
+                    let data = self.openai().usage_chunk(input, output);
                     self.sse(None, &data);
                 }
-                self.sse(None, "[DONE]");
+                sse::write_event(self.out, None, openai::DONE.as_bytes());
             }
             Protocol::Anthropic => {
-                self.sse(Some("content_block_stop"), r#"{"type":"content_block_stop","index":0}"#);
-                let delta = json!({"type": "message_delta", "delta": {"stop_reason": self.stop("end_turn"), "stop_sequence": null},
-                                   "usage": {"output_tokens": output}});
-                self.sse(Some("message_delta"), &delta.to_string());
-                self.sse(Some("message_stop"), r#"{"type":"message_stop"}"#);
+                sse::write_event(self.out, Some("content_block_stop"), anthropic::CONTENT_BLOCK_STOP.as_bytes());
+                self.anthropic("message_delta", &anthropic::message_delta(self.stop("end_turn"), output));
+                sse::write_event(self.out, Some("message_stop"), anthropic::MESSAGE_STOP.as_bytes());
             }
             Protocol::BedrockConverse => {
-                self.converse("contentBlockStop", json!({"contentBlockIndex": 0}));
-                let stop = self.stop("end_turn");
-                self.converse("messageStop", json!({"stopReason": stop}));
-                self.converse(
-                    "metadata",
-                    json!({"usage": {"inputTokens": input, "outputTokens": output, "totalTokens": input + output},
-                           "metrics": {"latencyMs": self.m.server_latency_ms.unwrap_or(0)}}),
-                );
+                let latency = self.m.server_latency_ms.unwrap_or(0);
+                for (event, payload) in converse::end_events(self.stop("end_turn"), input, output, latency) {
+                    converse::write_event(self.out, event, &payload);
+                }
             }
             Protocol::BedrockInvoke(family) => {
-                let metrics = self.metrics();
-                let last = match family {
-                    BedrockFamily::Anthropic => {
-                        self.chunk(json!({"type": "content_block_stop", "index": 0}));
-                        let stop = self.stop("end_turn");
-                        self.chunk(
-                            json!({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": null},
-                                          "usage": {"output_tokens": output}}),
-                        );
-                        json!({"type": "message_stop"})
-                    }
-                    BedrockFamily::Meta => json!({"generation": "", "prompt_token_count": null,
-                                                  "generation_token_count": output, "stop_reason": self.stop("stop")}),
-                    BedrockFamily::AmazonNova => {
-                        self.chunk(json!({"contentBlockStop": {"contentBlockIndex": 0}}));
-                        let stop = self.stop("end_turn");
-                        self.chunk(json!({"messageStop": {"stopReason": stop}}));
-                        json!({"metadata": {"usage": {"inputTokens": input, "outputTokens": output}}})
-                    }
-                    BedrockFamily::AmazonTitan => {
-                        json!({"outputText": "", "index": 0, "totalOutputTextTokenCount": output,
-                                                         "completionReason": self.stop("FINISH"), "inputTextTokenCount": input})
-                    }
-                    BedrockFamily::Mistral => json!({"outputs": [{"text": "", "stop_reason": self.stop("stop")}]}),
-                    BedrockFamily::OpenAi => serde_json::from_str(
-                        &self.openai_chunk(json!({"index": 0, "delta": {}, "finish_reason": self.stop("stop")}), None),
-                    )
-                    .unwrap_or_default(),
-                };
-                let mut last = last;
-                last["amazon-bedrock-invocationMetrics"] = metrics;
-                self.chunk(last);
+                let latency = self.m.server_latency_ms.unwrap_or(0);
+                let metrics = invocation_metrics(input, output, latency, self.m.first_byte_latency_ms);
+                let stop = self.stop(family.stop_reason(false));
+                for chunk in family.end_chunks(&self.head(), stop, output, metrics) {
+                    write_chunk(self.out, &chunk);
+                }
             }
             Protocol::SageMaker(format) => {
-                match format {
-                    SageMakerFormat::Tgi => {
-                        let line = json!({"index": output + 1, "token": {"id": 2, "text": "</s>", "logprob": 0.0, "special": true},
-                                          "generated_text": text,
-                                          "details": {"finish_reason": self.stop("eos_token"), "generated_tokens": output,
-                                                      "seed": null, "input_length": input}});
-                        self.line(&line.to_string());
+                // The batch form has no end line: the stream just closes.
+                if format != SageMakerFormat::LmiBatch {
+                    let format = format.format();
+                    let text: String = self.m.tokens.concat();
+                    let end = End {
+                        text: &text,
+                        stop_reason: self.stop(format.stop_reason(false)),
+                        input_tokens: input,
+                        output_tokens: output,
+                    };
+                    let lines: Vec<String> = format
+                        .end_lines(&self.openai(), &end, self.m.usage_chunk)
+                        .iter()
+                        .map(Value::to_string)
+                        .collect();
+                    for line in lines {
+                        self.line(&line);
                     }
-                    SageMakerFormat::Lmi => {
-                        let line = json!({"token": {"id": 2, "text": "", "log_prob": 0.0, "special_token": true},
-                                          "generated_text": text,
-                                          "details": {"finish_reason": self.stop("eos_token"), "generated_tokens": output,
-                                                      "input_length": input}});
-                        self.line(&line.to_string());
-                    }
-                    SageMakerFormat::LmiBatch => {}
-                    SageMakerFormat::OpenAi => {
-                        let data = self
-                            .openai_chunk(json!({"index": 0, "delta": {}, "finish_reason": self.stop("stop")}), None);
-                        self.line(&data);
-                        if self.m.usage_chunk {
-                            let usage = json!({"prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output});
-                            let data = self.openai_chunk(Value::Null, Some(usage));
-                            self.line(&data);
-                        }
-                        self.line("[DONE]");
+                    if format == Format::OpenAi {
+                        self.line(openai::DONE);
                     }
                 }
                 self.flush_parts(true);
@@ -361,7 +255,6 @@ impl Encoder<'_> {
     }
 
     fn error(&mut self, error: MockError) {
-        let message = "mock: injected error";
         match self.m.protocol.clone() {
             Protocol::OpenAiChat | Protocol::OpenAiCompletions => {
                 let kind = match error {
@@ -369,8 +262,8 @@ impl Encoder<'_> {
                     MockError::Validation => "invalid_request_error",
                     _ => "server_error",
                 };
-                self.sse(None, &json!({"error": {"message": message, "type": kind, "code": 500}}).to_string());
-                self.sse(None, "[DONE]");
+                self.sse(None, &openai::error_json(MESSAGE, kind, 500));
+                sse::write_event(self.out, None, openai::DONE.as_bytes());
             }
             Protocol::Anthropic => {
                 let kind = match error {
@@ -379,51 +272,47 @@ impl Encoder<'_> {
                     MockError::ServiceUnavailable => "overloaded_error",
                     _ => "api_error",
                 };
-                self.sse(
-                    Some("error"),
-                    &json!({"type": "error", "error": {"type": kind, "message": message}}).to_string(),
-                );
+                self.anthropic("error", &anthropic::error(kind, MESSAGE));
             }
             Protocol::BedrockConverse | Protocol::BedrockInvoke(_) | Protocol::SageMaker(_)
                 if error == MockError::Unmodelled =>
             {
                 self.flush_parts(true);
-                eventstream::error(self.out, "InternalFailure", message);
+                eventstream::error(self.out, "InternalFailure", MESSAGE);
             }
-            Protocol::BedrockConverse | Protocol::BedrockInvoke(_) => {
-                let (kind, payload) = match error {
-                    MockError::Throttled => ("throttlingException", json!({"message": message})),
-                    MockError::ModelStream => (
-                        "modelStreamErrorException",
-                        json!({"message": message, "originalStatusCode": 500, "originalMessage": "model failed"}),
-                    ),
-                    MockError::Server | MockError::Unmodelled => {
-                        ("internalServerException", json!({"message": message}))
-                    }
-                    MockError::ServiceUnavailable => ("serviceUnavailableException", json!({"message": message})),
-                    MockError::Validation => ("validationException", json!({"message": message})),
-                    MockError::ModelTimeout => ("modelTimeoutException", json!({"message": message})),
-                };
-                eventstream::exception(self.out, kind, payload.to_string().as_bytes());
-            }
+            Protocol::BedrockConverse | Protocol::BedrockInvoke(_) => self.bedrock_exception(error),
             Protocol::SageMaker(format) => {
                 if format == SageMakerFormat::Lmi && error == MockError::ModelStream {
                     // LMI reports a failed generation in a line, with HTTP 200.
-                    let line = json!({"token": {"id": -1, "text": "", "log_prob": -1, "special_token": true},
-                                      "generated_text": "", "details": {"finish_reason": "error", "generated_tokens": self.sent}});
-                    self.line(&line.to_string());
+                    self.line(&sagemaker::lmi_error_line(self.sent).to_string());
                     self.flush_parts(true);
                     return;
                 }
                 self.flush_parts(true);
                 let (kind, payload) = match error {
                     MockError::Server | MockError::ServiceUnavailable => {
-                        ("InternalStreamFailure", json!({"Message": message}))
+                        ("InternalStreamFailure", json!({"Message": MESSAGE}))
                     }
-                    _ => ("ModelStreamError", json!({"Message": message, "ErrorCode": "ModelInvocationTimeExceeded"})),
+                    _ => ("ModelStreamError", json!({"Message": MESSAGE, "ErrorCode": "ModelInvocationTimeExceeded"})),
                 };
                 eventstream::exception(self.out, kind, payload.to_string().as_bytes());
             }
         }
+    }
+
+    /// A Bedrock exception frame for `error`.
+    fn bedrock_exception(&mut self, error: MockError) {
+        let (kind, payload) = match error {
+            MockError::Throttled => ("throttlingException", json!({"message": MESSAGE})),
+            MockError::ModelStream => (
+                "modelStreamErrorException",
+                json!({"message": MESSAGE, "originalStatusCode": 500, "originalMessage": "model failed"}),
+            ),
+            MockError::Server | MockError::Unmodelled => ("internalServerException", json!({"message": MESSAGE})),
+            MockError::ServiceUnavailable => ("serviceUnavailableException", json!({"message": MESSAGE})),
+            MockError::Validation => ("validationException", json!({"message": MESSAGE})),
+            MockError::ModelTimeout => ("modelTimeoutException", json!({"message": MESSAGE})),
+        };
+        eventstream::exception(self.out, kind, payload.to_string().as_bytes());
     }
 }

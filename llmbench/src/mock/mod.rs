@@ -36,24 +36,14 @@ mod encode;
 use wiremock::matchers::{body_partial_json, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-/// A Bedrock `InvokeModelWithResponseStream` model family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BedrockFamily {
-    /// Anthropic Claude (Messages events, `message_stop` carries the metrics).
-    Anthropic,
-    /// Meta Llama (`generation`, `generation_token_count`, `stop_reason`).
-    Meta,
-    /// Amazon Nova (`contentBlockDelta`, `messageStop`, `metadata` keys).
-    AmazonNova,
-    /// Amazon Titan Text (`outputText`, `completionReason`).
-    AmazonTitan,
-    /// Mistral (`outputs[0].text`, `stop_reason`).
-    Mistral,
-    /// OpenAI-style models (`chat.completion.chunk`).
-    OpenAi,
-}
+/// A Bedrock `InvokeModelWithResponseStream` model family: the one the
+/// `family` key of `llmbench.toml` names.
+pub use crate::wire::bedrock::Family as BedrockFamily;
 
-/// A SageMaker container's stream format.
+/// A SageMaker container's stream: one of the formats `llmbench.toml`
+/// names (`format`), or the batch form of LMI, a second shape the `lmi`
+/// format may stream and that config never names (which is why this is
+/// not the config enum itself).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SageMakerFormat {
     /// TGI: SSE `data:` lines with `token.text`, last with `generated_text` and `details`.
@@ -64,6 +54,18 @@ pub enum SageMakerFormat {
     LmiBatch,
     /// OpenAI chat chunks as SSE, ending with `data: [DONE]` (vLLM, TGI Messages API).
     OpenAi,
+}
+
+impl SageMakerFormat {
+    /// The container format a client is configured with for this stream.
+    pub(crate) fn format(self) -> crate::wire::sagemaker::Format {
+        use crate::wire::sagemaker::Format;
+        match self {
+            SageMakerFormat::Tgi => Format::Tgi,
+            SageMakerFormat::Lmi | SageMakerFormat::LmiBatch => Format::Lmi,
+            SageMakerFormat::OpenAi => Format::OpenAi,
+        }
+    }
 }
 
 /// An error injected in the stream, after some tokens, as each protocol
@@ -356,15 +358,9 @@ fn max_tokens_json(protocol: &Protocol, max: u32) -> serde_json::Value {
     use serde_json::json;
     match protocol {
         Protocol::OpenAiChat | Protocol::OpenAiCompletions | Protocol::Anthropic => json!({"max_tokens": max}),
-        Protocol::BedrockConverse => json!({"inferenceConfig": {"maxTokens": max}}),
-        Protocol::BedrockInvoke(family) => match family {
-            BedrockFamily::Anthropic | BedrockFamily::Mistral | BedrockFamily::OpenAi => json!({"max_tokens": max}),
-            BedrockFamily::Meta => json!({"max_gen_len": max}),
-            BedrockFamily::AmazonNova => json!({"inferenceConfig": {"maxTokens": max}}),
-            BedrockFamily::AmazonTitan => json!({"textGenerationConfig": {"maxTokenCount": max}}),
-        },
-        Protocol::SageMaker(SageMakerFormat::OpenAi) => json!({"max_tokens": max}),
-        Protocol::SageMaker(_) => json!({"parameters": {"max_new_tokens": max}}),
+        Protocol::BedrockConverse => crate::wire::bedrock::converse::max_tokens_json(max),
+        Protocol::BedrockInvoke(family) => family.max_tokens_json(max),
+        Protocol::SageMaker(format) => format.format().max_tokens_json(max),
     }
 }
 

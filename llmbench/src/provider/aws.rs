@@ -1,6 +1,6 @@
 //! What the Bedrock and SageMaker providers share: building the SDK's
 //! configuration for a benchmark, counting attempts, and classifying the
-//! SDK's errors into METRICS.md's classes.
+//! SDK's errors into the error classes of docs/metrics.md.
 //!
 //! Benchmark settings differ from the SDK's defaults on purpose:
 //!
@@ -38,9 +38,7 @@ use aws_smithy_types::event_stream::RawMessage;
 
 use super::Progress;
 use crate::record::{ErrorClass, RequestError, Timeline};
-
-/// The most bytes of server text quoted in an error message.
-const MAX_QUOTE: usize = 300;
+use crate::wire::truncate;
 
 /// How to reach an AWS service. `Debug` never prints the bearer token.
 #[derive(Clone, Default)]
@@ -134,15 +132,34 @@ pub(crate) async fn sdk_config(settings: &AwsSettings) -> Result<SdkConfig, Stri
     if config.region().is_none() {
         return Err("no AWS region (set `region` in the target, or AWS_REGION, or a region in the profile)".into());
     }
+    // Secrets to keep out of results and output (crate::redact): the
+    // static ones from the environment, the token, what the chain resolved.
+    for var in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK"] {
+        if let Ok(value) = std::env::var(var) {
+            crate::redact::register(&value);
+        }
+    }
+    if let Some(token) = &settings.bearer_token {
+        crate::redact::register(token);
+    }
     if settings.bearer_token.is_none() {
         let Some(provider) = config.credentials_provider() else {
             return Err("no AWS credentials provider could be built".into());
         };
-        if let Err(e) = provider.provide_credentials().await {
-            return Err(format!(
-                "no AWS credentials ({}); set AWS_PROFILE or `profile`, run `aws sso login`, or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
-                one_line(&e)
-            ));
+        match provider.provide_credentials().await {
+            Ok(credentials) => {
+                crate::redact::register(credentials.access_key_id());
+                crate::redact::register(credentials.secret_access_key());
+                if let Some(token) = credentials.session_token() {
+                    crate::redact::register(token);
+                }
+            }
+            Err(e) => {
+                return Err(format!(
+                    "no AWS credentials ({}); set AWS_PROFILE or `profile`, run `aws sso login`, or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
+                    one_line(&e)
+                ));
+            }
         }
     }
     Ok(config)
@@ -307,6 +324,10 @@ where
         SdkError::DispatchFailure(failure) if failure.is_timeout() => {
             RequestError::new(ErrorClass::Timeout, format!("connect timed out: {}", one_line(&err)))
         }
+        SdkError::DispatchFailure(_) if crate::process::is_local_exhaustion(&err) => RequestError::new(
+            ErrorClass::Local,
+            format!("{}: connection failed: {}", super::LOCAL_EXHAUSTION, one_line(&err)),
+        ),
         SdkError::DispatchFailure(_) => {
             RequestError::new(ErrorClass::Server, format!("connection failed: {}", one_line(&err)))
         }
@@ -399,19 +420,6 @@ pub(crate) fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     truncate(out)
-}
-
-/// `s` cut to about [`MAX_QUOTE`] bytes, on a character boundary.
-pub(crate) fn truncate(mut s: String) -> String {
-    if s.len() > MAX_QUOTE {
-        let mut cut = MAX_QUOTE;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-        s.push('…');
-    }
-    s
 }
 
 #[cfg(test)]

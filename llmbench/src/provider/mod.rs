@@ -1,6 +1,9 @@
-//! One module per protocol. A provider turns one [`GenRequest`] into timed
-//! events on a [`Timeline`] and nothing else: it knows nothing of load shape,
-//! statistics or reports.
+//! One module per protocol's client. A provider turns one [`GenRequest`]
+//! into timed events on a [`Timeline`] and nothing else: it knows nothing of
+//! load shape, statistics or reports. It owns the transport (HTTP client or
+//! AWS SDK) and the stamping: each read is stamped when it returns, then its
+//! bytes go to the protocol's decoder in [`crate::wire`], whose findings
+//! land on the timeline through [`Stamp`].
 
 pub(crate) mod anthropic;
 #[cfg(all(test, feature = "_eventstream"))]
@@ -12,9 +15,11 @@ pub(crate) mod bedrock;
 pub(crate) mod openai;
 #[cfg(feature = "sagemaker")]
 pub(crate) mod sagemaker;
-mod sse;
 
-use crate::record::{RequestError, Timeline};
+use std::time::Instant;
+
+use crate::record::{ContentKind, ErrorClass, RequestError, Timeline, Usage};
+pub(crate) use crate::wire::Progress;
 
 /// Who said a chat message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,18 +87,38 @@ impl GenRequest {
     }
 }
 
-/// What one event of a stream meant for its end; ordered, so that the
-/// most final of several events decoded from one read wins.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Progress {
-    /// More is expected.
-    More,
-    /// The generation is complete: a close from now on is a clean end
-    /// (Converse `messageStop`, a model's stop reason).
-    Complete,
-    /// The protocol's last event (Converse `metadata`, the chunk with
-    /// `amazon-bedrock-invocationMetrics`, `[DONE]`, `message_stop`).
-    Last,
+/// The timeline, and when the read being decoded returned: the
+/// [`Sink`](crate::wire::Sink) every decoder writes to. Everything a read
+/// carried is stamped with its time.
+pub(crate) struct Stamp<'a> {
+    pub(crate) tl: &'a mut Timeline,
+    pub(crate) at: Instant,
+}
+
+impl crate::wire::Sink for Stamp<'_> {
+    fn content(&mut self, kind: ContentKind, text: &str) {
+        self.tl.on_content(self.at, kind, text);
+    }
+
+    fn usage(&mut self, usage: Usage) {
+        self.tl.on_usage(usage);
+    }
+
+    fn stop_reason(&mut self, reason: &str) {
+        self.tl.set_stop_reason(reason);
+    }
+
+    fn response_id(&mut self, id: &str) {
+        self.tl.set_response_id(id);
+    }
+
+    fn server_latency_ms(&mut self, ms: f64) {
+        self.tl.set_server_latency_ms(ms);
+    }
+
+    fn server_first_byte_ms(&mut self, ms: f64) {
+        self.tl.set_server_first_byte_ms(ms);
+    }
 }
 
 /// A configured client for one target.
@@ -119,8 +144,42 @@ impl Provider {
             #[cfg(feature = "sagemaker")]
             Provider::SageMaker(p) => p.send(req, timeline).await,
         }
+        // Where error text is born, once per failed request: a server may
+        // echo the key it was sent, an error may quote a URL with
+        // credentials (docs/security.md).
+        .map_err(crate::redact::redact_error)
     }
 }
+
+/// Registers the secrets of an HTTP target for redaction: its API key and
+/// any password (or token-like user name) in its `base_url`.
+pub(crate) fn register_secrets(api_key: Option<&str>, base_url: &str) {
+    if let Some(key) = api_key {
+        crate::redact::register(key);
+    }
+    if let Ok(url) = reqwest::Url::parse(base_url) {
+        crate::redact::register(url.username());
+        if let Some(password) = url.password() {
+            crate::redact::register(password);
+        }
+    }
+}
+
+/// The error of a request whose connection could not be made: `local` when
+/// a client-side resource ran out (too many open files, no memory), which
+/// is never the endpoint's fault; otherwise `server`.
+pub(crate) fn connection_failed(e: &reqwest::Error) -> RequestError {
+    let detail = openai::describe(e);
+    if crate::process::is_local_exhaustion(e) {
+        RequestError::new(ErrorClass::Local, format!("{LOCAL_EXHAUSTION}: connection failed: {detail}"))
+    } else {
+        RequestError::new(ErrorClass::Server, format!("connection failed: {detail}"))
+    }
+}
+
+/// The start of a `local` error's message.
+pub(crate) const LOCAL_EXHAUSTION: &str =
+    "a client-side resource ran out (not the endpoint's fault; raise `ulimit -n` or lower the load)";
 
 /// The HTTP client shared by the HTTP providers (OpenAI-compatible and
 /// Anthropic): one connection pool, `TCP_NODELAY`, and no overall timeout,

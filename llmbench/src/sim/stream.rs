@@ -1,6 +1,7 @@
-//! One simulated response body: the OpenAI SSE bytes (role chunk, content
-//! chunks, finish, usage, `[DONE]`), paced on absolute deadlines, with the
-//! flush log. Owns the wire format and the pacing; knows nothing of sockets,
+//! One simulated response body: the OpenAI SSE stream (role chunk, content
+//! chunks, finish, usage, `[DONE]`, written by
+//! [`StreamWriter`](crate::wire::openai::StreamWriter)), paced on absolute
+//! deadlines, with the flush log. Owns the pacing; knows nothing of sockets,
 //! routing or request parsing (that is `server.rs`).
 
 use std::pin::Pin;
@@ -8,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Instant as StdInstant;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use hyper::body::{Body, Frame, SizeHint};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, Sleep};
@@ -16,6 +17,8 @@ use tokio::time::{Instant, Sleep};
 use super::FlushRecord;
 use super::delay::Delay;
 use crate::rng::Rng;
+pub(crate) use crate::wire::openai::Endpoint;
+use crate::wire::openai::StreamWriter;
 
 /// The words the simulated model says, one token each. A power of two in
 /// length so that picking one is a shift; no character needs JSON escaping;
@@ -93,15 +96,6 @@ pub(crate) fn next_word(words: &mut Rng) -> &'static str {
     VOCAB[(words.next_u64() >> 58) as usize]
 }
 
-/// Which OpenAI endpoint a response belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Endpoint {
-    /// `/v1/chat/completions`: `choices[0].delta.content`, role-only first chunk.
-    Chat,
-    /// `/v1/completions`: `choices[0].text`, no role chunk.
-    Completions,
-}
-
 /// How a stream that started fine goes wrong, after about half its chunks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum MidStream {
@@ -139,6 +133,45 @@ impl Schedule {
     }
 }
 
+/// Waits for a [`Schedule`]'s deadlines from a body's `poll_frame`.
+pub(crate) struct Pacer {
+    schedule: Schedule,
+    /// A timer, made on the first wait only: zero-delay streams never touch it.
+    sleep: Option<Pin<Box<Sleep>>>,
+    /// Whether `sleep` is set to the current deadline.
+    armed: bool,
+}
+
+impl Pacer {
+    pub(crate) fn new(schedule: Schedule) -> Pacer {
+        Pacer { schedule, sleep: None, armed: false }
+    }
+
+    /// Moves on to the next chunk.
+    pub(crate) fn advance(&mut self) {
+        self.schedule.advance();
+    }
+
+    /// Waits for the current chunk's deadline; `Ready` once it has passed.
+    pub(crate) fn poll_due(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let due = self.schedule.due();
+        if due <= Instant::now() {
+            // Already due (always, with zero delays): no timer at all. Tokio
+            // would otherwise round the deadline up to its next 1 ms tick.
+            self.armed = false;
+            return Poll::Ready(());
+        }
+        let sleep = self.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
+        if !self.armed {
+            sleep.as_mut().reset(due);
+            self.armed = true;
+        }
+        std::task::ready!(sleep.as_mut().poll(cx));
+        self.armed = false;
+        Poll::Ready(())
+    }
+}
+
 /// What a streamed response says, fixed when the request is accepted.
 #[derive(Debug, Clone)]
 pub(crate) struct StreamSpec {
@@ -167,9 +200,6 @@ impl StreamSpec {
     }
 }
 
-const DONE: &[u8] = b"data: [DONE]\n\n";
-const MODEL_ERROR_AND_DONE: &[u8] =
-    b"data: {\"error\":{\"message\":\"sim: model failed\",\"type\":\"server_error\",\"code\":500}}\n\ndata: [DONE]\n\n";
 /// How many bytes a fresh buffer holds: enough for a couple of dozen
 /// chunks, so the per-chunk `Bytes` are carved out of one allocation.
 const BUF_CAPACITY: usize = 4 * 1024;
@@ -191,16 +221,10 @@ enum Phase {
 /// next returns `Pending`, i.e. at once unless the next chunk is already due).
 pub(crate) struct SseBody {
     spec: StreamSpec,
-    /// `data: {"id":…,"object":…,"created":…,"model":…,"choices":[`: the
-    /// prefix every event of this response shares.
-    head: Vec<u8>,
+    writer: StreamWriter,
     buf: BytesMut,
     phase: Phase,
-    schedule: Schedule,
-    /// A timer, made on the first wait only: zero-delay streams never touch it.
-    sleep: Option<Pin<Box<Sleep>>>,
-    /// Whether `sleep` is set to the current deadline.
-    armed: bool,
+    pacer: Pacer,
     words: Rng,
     chunks_sent: u32,
     tokens_left: u32,
@@ -228,17 +252,7 @@ impl SseBody {
         flush_sink: Option<Arc<Mutex<Vec<FlushRecord>>>>,
         permit: Option<OwnedSemaphorePermit>,
     ) -> SseBody {
-        let object = match spec.endpoint {
-            Endpoint::Chat => "chat.completion.chunk",
-            Endpoint::Completions => "text_completion",
-        };
-        let head = format!(
-            "data: {{\"id\":\"{}\",\"object\":\"{object}\",\"created\":{},\"model\":{},\"choices\":[",
-            spec.id,
-            spec.created,
-            serde_json::Value::from(spec.model.as_str()),
-        )
-        .into_bytes();
+        let writer = StreamWriter::new(&spec.id, spec.endpoint, spec.created, &spec.model);
         let chunks = spec.chunks();
         // Capped: a request may ask for billions of tokens.
         let capacity = chunks.min(4096) as usize;
@@ -248,11 +262,9 @@ impl SseBody {
             tokens_left: spec.output_tokens,
             fail_at: StreamSpec::failure_chunk(chunks),
             spec,
-            head,
+            writer,
             buf: BytesMut::with_capacity(BUF_CAPACITY),
-            schedule,
-            sleep: None,
-            armed: false,
+            pacer: Pacer::new(schedule),
             words,
             chunks_sent: 0,
             flush,
@@ -260,60 +272,39 @@ impl SseBody {
         }
     }
 
-    /// Starts one event with the shared head, with room for `extra` more
-    /// bytes. Frozen chunks share the buffer's allocation until hyper has
-    /// written them, so a new block is taken only every few dozen chunks.
-    fn event(&mut self, extra: usize) -> &mut BytesMut {
-        let need = self.head.len() + extra;
+    /// Makes room for `events` events of up to `extra` bytes each beyond
+    /// the shared head. Frozen chunks share the buffer's allocation until
+    /// hyper has written them, so a new block is taken only every few dozen
+    /// chunks.
+    fn reserve(&mut self, events: usize, extra: usize) {
+        let need = events * (self.writer.head_len() + extra);
         if self.buf.capacity() - self.buf.len() < need {
             self.buf.reserve(BUF_CAPACITY.max(need));
         }
-        self.buf.put_slice(&self.head);
-        &mut self.buf
     }
 
     fn role_chunk(&mut self) -> Bytes {
-        self.event(96).put_slice(
-            b"{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n",
-        );
+        self.reserve(1, 96);
+        self.writer.role(&mut self.buf);
         self.buf.split().freeze()
     }
 
     fn content_chunk(&mut self) -> Bytes {
         let tokens = self.spec.chunk_tokens.min(self.tokens_left);
         self.tokens_left -= tokens;
-        let (open, close): (&[u8], &[u8]) = match self.spec.endpoint {
-            Endpoint::Chat => (b"{\"index\":0,\"delta\":{\"content\":\"", b"\"},\"finish_reason\":null}]}\n\n"),
-            Endpoint::Completions => (b"{\"index\":0,\"text\":\"", b"\",\"finish_reason\":null}]}\n\n"),
-        };
-        self.event(64 + 16 * tokens as usize).put_slice(open);
-        for _ in 0..tokens {
-            let word = next_word(&mut self.words);
-            self.buf.put_slice(word.as_bytes());
-        }
-        self.buf.put_slice(close);
+        self.reserve(1, 64 + 16 * tokens as usize);
+        let words = &mut self.words;
+        self.writer.content(&mut self.buf, (0..tokens).map(|_| next_word(words)));
         self.buf.split().freeze()
     }
 
     /// The end of a successful stream: finish chunk, usage chunk if asked
     /// for, `[DONE]` — one frame, since they are due together.
     fn tail(&mut self) -> Bytes {
-        let finish = self.spec.finish_reason;
-        match self.spec.endpoint {
-            Endpoint::Chat => self.event(96).put_slice(b"{\"index\":0,\"delta\":{},\"finish_reason\":\""),
-            Endpoint::Completions => self.event(96).put_slice(b"{\"index\":0,\"text\":\"\",\"finish_reason\":\""),
-        }
-        self.buf.put_slice(finish.as_bytes());
-        self.buf.put_slice(b"\"}]}\n\n");
-        if self.spec.include_usage {
-            let (prompt, completion) = (u64::from(self.spec.prompt_tokens), u64::from(self.spec.output_tokens));
-            let usage = format!(
-                "],\"usage\":{{\"prompt_tokens\":{prompt},\"completion_tokens\":{completion},\"total_tokens\":{}}}}}\n\n",
-                prompt + completion
-            );
-            self.event(usage.len()).put_slice(usage.as_bytes());
-        }
-        self.buf.put_slice(DONE);
+        self.reserve(2, 96);
+        let usage =
+            self.spec.include_usage.then(|| (u64::from(self.spec.prompt_tokens), u64::from(self.spec.output_tokens)));
+        self.writer.tail(&mut self.buf, self.spec.finish_reason, usage);
         self.buf.split().freeze()
     }
 
@@ -326,22 +317,6 @@ impl SseBody {
             let record = FlushRecord { response_id: self.spec.id.clone(), chunk_times: log.times };
             log.sink.lock().unwrap_or_else(PoisonError::into_inner).push(record);
         }
-    }
-
-    /// Waits for the current chunk's deadline; `Ready` once it has passed.
-    fn poll_due(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let due = self.schedule.due();
-        if due <= Instant::now() {
-            // Already due (always, with zero delays): no timer at all. Tokio
-            // would otherwise round the deadline up to its next 1 ms tick.
-            return Poll::Ready(());
-        }
-        let sleep = self.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
-        if !self.armed {
-            sleep.as_mut().reset(due);
-            self.armed = true;
-        }
-        sleep.as_mut().poll(cx)
     }
 }
 
@@ -362,12 +337,12 @@ impl Body for SseBody {
                 this.role_chunk()
             }
             Phase::Content => {
-                std::task::ready!(this.poll_due(cx));
-                this.armed = false;
+                std::task::ready!(this.pacer.poll_due(cx));
                 match this.spec.failure {
                     Some(MidStream::ModelError) if this.chunks_sent == this.fail_at => {
                         this.finish();
-                        return Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(MODEL_ERROR_AND_DONE)))));
+                        StreamWriter::error_and_done(&mut this.buf, "sim: model failed", "server_error", 500);
+                        return Poll::Ready(Some(Ok(Frame::data(this.buf.split().freeze()))));
                     }
                     Some(MidStream::Cut) if this.chunks_sent == this.fail_at => {
                         // Yield once so hyper flushes the chunks it has
@@ -390,7 +365,7 @@ impl Body for SseBody {
                     log.times.push(StdInstant::now());
                 }
                 if this.tokens_left > 0 {
-                    this.schedule.advance();
+                    this.pacer.advance();
                 }
                 chunk
             }

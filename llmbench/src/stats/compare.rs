@@ -108,25 +108,7 @@ impl ChangeKind {
     }
 }
 
-/// Which way is better for a metric.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    /// Latency, error rate, cost.
-    LowerIsBetter,
-    /// Throughput, goodput, decode speed.
-    HigherIsBetter,
-}
-
-/// How a change is expressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Scale {
-    /// `current / baseline − 1` (0.05 is +5%).
-    Relative,
-    /// `current − baseline`, for rates (0.01 is +1 percentage point).
-    Absolute,
-}
+pub use crate::metric::{Direction, Scale};
 
 /// The statistic computed over a [`Sample`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -281,7 +263,7 @@ fn draw(rng: &mut Rng, w: &mut [u32], n: usize) {
 /// The knobs of the analysis (`--nresamples`, `--confidence-level`,
 /// `--significance-level`, `--noise-threshold`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Settings {
+pub struct Statistics {
     /// Bootstrap resamples per interval and per test.
     pub nresamples: usize,
     /// Confidence level of the interval, in (0, 1).
@@ -296,9 +278,9 @@ pub struct Settings {
     pub min_samples: usize,
 }
 
-impl Default for Settings {
+impl Default for Statistics {
     fn default() -> Self {
-        Settings {
+        Statistics {
             nresamples: DEFAULT_NRESAMPLES,
             confidence_level: DEFAULT_CONFIDENCE_LEVEL,
             significance_level: DEFAULT_SIGNIFICANCE_LEVEL,
@@ -340,7 +322,7 @@ pub fn compare(
     stat: Statistic,
     direction: Direction,
     scale: Scale,
-    settings: &Settings,
+    settings: &Statistics,
 ) -> Change {
     compare_many(baseline, current, &[stat], direction, scale, settings).remove(0)
 }
@@ -353,7 +335,7 @@ pub fn compare_many(
     stats: &[Statistic],
     direction: Direction,
     scale: Scale,
-    settings: &Settings,
+    settings: &Statistics,
 ) -> Vec<Change> {
     let samples = [baseline.len(), current.len()];
     let (pa, pc) = (Prepared::new(&[baseline]), Prepared::new(&[current]));
@@ -468,7 +450,7 @@ pub fn compare_many(
 }
 
 /// Criterion's rule, direction-aware (see the module docs).
-pub fn classify(p_value: f64, ci: [f64; 2], direction: Direction, scale: Scale, settings: &Settings) -> ChangeKind {
+pub fn classify(p_value: f64, ci: [f64; 2], direction: Direction, scale: Scale, settings: &Statistics) -> ChangeKind {
     if p_value >= settings.significance_level {
         return ChangeKind::NoChange;
     }
@@ -494,8 +476,8 @@ mod tests {
         (0..n).map(|_| (mean + sd * r.normal()).max(0.0)).collect()
     }
 
-    fn quick() -> Settings {
-        Settings { nresamples: 2000, ..Settings::default() }
+    fn quick() -> Statistics {
+        Statistics { nresamples: 2000, ..Statistics::default() }
     }
 
     fn lat(a: Vec<f64>, b: Vec<f64>, stat: Statistic) -> Change {

@@ -19,6 +19,14 @@ pub struct RequestCounts {
     pub failed: u64,
     /// Failures by METRICS.md class.
     pub by_class: BTreeMap<String, u64>,
+    /// Requests llmbench itself cut (`cut_at_end`, `interrupted`): kept in
+    /// the records, counted neither as attempted nor as failed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cut_by_llmbench: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Requests in flight over the measured window.
@@ -178,11 +186,17 @@ impl LevelSummary {
 
 /// Summarizes the measured records of one level.
 pub(crate) fn summarize_level(concurrency: u32, records: &[RequestRecord]) -> LevelSummary {
-    let measured: Vec<&RequestRecord> = records.iter().filter(|r| r.phase == Phase::Measured).collect();
+    let cut_by_llmbench = |r: &&RequestRecord| r.error.as_ref().is_some_and(|e| e.class.is_llmbench_cut());
+    let all_measured = records.iter().filter(|r| r.phase == Phase::Measured);
+    let (cut, measured): (Vec<&RequestRecord>, Vec<&RequestRecord>) = all_measured.partition(cut_by_llmbench);
     let ok: Vec<&RequestRecord> = measured.iter().copied().filter(|r| r.is_ok()).collect();
 
-    let mut counts =
-        RequestCounts { attempted: measured.len() as u64, ok: ok.len() as u64, ..RequestCounts::default() };
+    let mut counts = RequestCounts {
+        attempted: measured.len() as u64,
+        ok: ok.len() as u64,
+        cut_by_llmbench: cut.len() as u64,
+        ..RequestCounts::default()
+    };
     for r in &measured {
         if let Some(e) = &r.error {
             counts.failed += 1;

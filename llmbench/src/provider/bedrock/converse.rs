@@ -1,21 +1,18 @@
-//! `ConverseStream`: the request from a [`GenRequest`], and its events on
-//! the timeline. Text deltas are answers; reasoning deltas count for `ttft`
-//! but not `ttfo`; tool-use input is answer text. Usage, cache tokens and
-//! `latencyMs` come from the trailing `metadata` event.
-
-use std::time::Instant;
+//! `ConverseStream`: the request from a [`GenRequest`] through the SDK's
+//! builders, and its events on the timeline, decoded by
+//! [`crate::wire::bedrock::converse`].
 
 use aws_sdk_bedrockruntime::Client;
 use aws_sdk_bedrockruntime::types::{
-    ContentBlock, ContentBlockDelta, ConversationRole, ConverseStreamOutput, InferenceConfiguration, Message,
-    PerformanceConfigLatency, PerformanceConfiguration, ReasoningContentBlockDelta, ServiceTier, ServiceTierType,
-    SystemContentBlock,
+    ContentBlock, ConversationRole, InferenceConfiguration, Message, PerformanceConfigLatency,
+    PerformanceConfiguration, ServiceTier, ServiceTierType, SystemContentBlock,
 };
 
 use super::{BedrockSettings, document, send_timed};
 use crate::provider::aws::{self, AttemptCounter};
-use crate::provider::{GenRequest, Progress, Role};
-use crate::record::{ContentKind, ErrorClass, RequestError, Timeline, Usage};
+use crate::provider::{GenRequest, Role, Stamp};
+use crate::record::{ErrorClass, RequestError, Timeline};
+use crate::wire::bedrock::converse;
 
 pub(super) async fn send(
     client: &Client,
@@ -74,41 +71,8 @@ pub(super) async fn send(
         op = op.interceptor(counter.clone());
     }
     let mut out = send_timed(tl, op.send()).await?;
-    aws::read_stream(&mut out.stream, tl, "stream closed before messageStop", on_event).await
-}
-
-/// One ConverseStream event, received at `at`.
-fn on_event(event: ConverseStreamOutput, at: Instant, tl: &mut Timeline) -> Result<Progress, RequestError> {
-    match event {
-        ConverseStreamOutput::ContentBlockDelta(d) => match d.delta() {
-            Some(ContentBlockDelta::Text(text)) => tl.on_content(at, ContentKind::Answer, text),
-            Some(ContentBlockDelta::ReasoningContent(ReasoningContentBlockDelta::Text(text))) => {
-                tl.on_content(at, ContentKind::Reasoning, text)
-            }
-            Some(ContentBlockDelta::ToolUse(tool)) => tl.on_content(at, ContentKind::Answer, tool.input()),
-            _ => {}
-        },
-        ConverseStreamOutput::MessageStop(stop) => {
-            tl.set_stop_reason(stop.stop_reason().as_str());
-            return Ok(Progress::Complete);
-        }
-        ConverseStreamOutput::Metadata(meta) => {
-            if let Some(u) = meta.usage() {
-                let count = |n: i32| u64::try_from(n).ok();
-                tl.on_usage(Usage {
-                    input_tokens: count(u.input_tokens()),
-                    output_tokens: count(u.output_tokens()),
-                    cache_read_tokens: u.cache_read_input_tokens().and_then(count),
-                    cache_write_tokens: u.cache_write_input_tokens().and_then(count),
-                });
-            }
-            if let Some(metrics) = meta.metrics() {
-                tl.set_server_latency_ms(metrics.latency_ms() as f64);
-            }
-            return Ok(Progress::Last);
-        }
-        // messageStart, contentBlockStart/Stop and events newer than this SDK.
-        _ => {}
-    }
-    Ok(Progress::More)
+    aws::read_stream(&mut out.stream, tl, "stream closed before messageStop", |event, at, tl| {
+        Ok(converse::on_event(event, &mut Stamp { tl, at }))
+    })
+    .await
 }

@@ -1,15 +1,15 @@
 //! `InvokeModelWithResponseStream`: the family's body in, the family's
-//! chunks out (parsed by [`ChunkParser`]).
+//! chunks out (decoded by [`ChunkDecoder`]).
 
 use aws_sdk_bedrockruntime::Client;
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::{PerformanceConfigLatency, ResponseStream, ServiceTierType};
 
-use super::families::{ChunkParser, Family};
 use super::{BedrockSettings, send_timed};
 use crate::provider::aws::{self, AttemptCounter};
-use crate::provider::{GenRequest, Progress};
+use crate::provider::{GenRequest, Progress, Stamp};
 use crate::record::{RequestError, Timeline};
+use crate::wire::bedrock::invoke::{ChunkDecoder, Family};
 
 pub(super) async fn send(
     client: &Client,
@@ -37,10 +37,10 @@ pub(super) async fn send(
         op = op.interceptor(counter.clone());
     }
     let mut out = send_timed(tl, op.send()).await?;
-    let mut parser = ChunkParser::new(family);
+    let mut decoder = ChunkDecoder::new(family);
     aws::read_stream(&mut out.body, tl, "stream closed before the model's stop", |event, at, tl| match event {
         ResponseStream::Chunk(part) => match part.bytes() {
-            Some(bytes) => parser.on_chunk(bytes.as_ref(), at, tl),
+            Some(bytes) => decoder.on_chunk(bytes.as_ref(), &mut Stamp { tl, at }),
             None => Ok(Progress::More),
         },
         _ => Ok(Progress::More),

@@ -1,13 +1,12 @@
 //! Amazon Bedrock through `aws-sdk-bedrockruntime`: `ConverseStream`
 //! (`api = "converse"`, the default) and `InvokeModelWithResponseStream`
-//! (`api = "invoke"`, with the model family's own request and chunk bodies).
-//! Facts: protocols-and-prices.md §1–2 and §6.
+//! (`api = "invoke"`, with the model family's own request and chunk bodies,
+//! in [`crate::wire::bedrock`]). Facts: docs/providers.md.
 //!
 //! Every request sets `maxTokens`: Bedrock reserves quota for it at request
-//! start, and an unset one reserves the model's maximum (§6.1).
+//! start, and an unset one reserves the model's maximum.
 
 mod converse;
-mod families;
 mod invoke;
 #[cfg(test)]
 mod tests;
@@ -24,11 +23,12 @@ use super::GenRequest;
 use super::aws::{self, AttemptCounter, AwsSettings};
 use crate::record::{RequestError, Timeline};
 
-pub(crate) use families::Family;
+pub(crate) use crate::wire::bedrock::Family;
 
 aws::impl_receive!(aws_sdk_bedrockruntime::primitives::event_stream::EventReceiver<T, E>);
 
-/// Which Bedrock operation to call.
+/// Which Bedrock operation to call: config's `api`, resolved with the
+/// `family` an invoke needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Api {
     /// `ConverseStream`: one request and event shape for every model.

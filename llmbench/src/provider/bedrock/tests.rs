@@ -197,8 +197,8 @@ async fn a_stream_cut_inside_a_frame_or_before_the_end_is_cut() {
 
     // Whole frames, then a clean close without messageStop.
     let mut body = Vec::new();
-    crate::eventstream::event(&mut body, "messageStart", "application/json", br#"{"role":"assistant"}"#);
-    crate::eventstream::event(
+    crate::wire::eventstream::event(&mut body, "messageStart", "application/json", br#"{"role":"assistant"}"#);
+    crate::wire::eventstream::event(
         &mut body,
         "contentBlockDelta",
         "application/json",
@@ -206,7 +206,7 @@ async fn a_stream_cut_inside_a_frame_or_before_the_end_is_cut() {
     );
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(body, crate::eventstream::CONTENT_TYPE))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, crate::wire::eventstream::CONTENT_TYPE))
         .mount(&server)
         .await;
     let rec = run(settings(server.uri(), Api::Converse), GENEROUS).await;
@@ -252,7 +252,7 @@ async fn an_api_key_is_sent_as_a_bearer_token_and_never_printed() {
         .and(header("authorization", "Bearer ABSK-test-key"))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_raw(MockLlm::bedrock_converse(MODEL).body(), crate::eventstream::CONTENT_TYPE),
+                .set_body_raw(MockLlm::bedrock_converse(MODEL).body(), crate::wire::eventstream::CONTENT_TYPE),
         )
         .expect(1)
         .mount(&server)

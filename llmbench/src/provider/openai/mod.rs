@@ -1,19 +1,12 @@
 //! The OpenAI-compatible provider: `POST {base_url}/chat/completions` or
 //! `/completions` with `stream: true`, as served by OpenAI, vLLM, TGI,
-//! Ollama's `/v1`, llama.cpp and others (protocols-and-prices.md §4).
+//! Ollama's `/v1`, llama.cpp and others (docs/providers.md).
 //!
 //! It sends one request and stamps its stream on a [`Timeline`]; every read
-//! is stamped when it returns, before its bytes are parsed. What it absorbs
-//! from the servers' deviations:
-//!
-//! - a role-only first chunk (`content: ""`) is passed on as empty text,
-//!   which is not content;
-//! - the usage chunk's `choices` may be `[]`, `null` or missing;
-//! - Ollama puts a zero-valued `usage` on every chunk before the real one;
-//! - errors may arrive after HTTP 200 as a `data:` object with an `error`
-//!   key (vLLM, TGI, Ollama), or as an `event: error`;
-//! - some servers close the stream after the finishing chunk without
-//!   `data: [DONE]`.
+//! is stamped when it returns, before its bytes are decoded by
+//! [`crate::wire::openai`], which also absorbs the servers' deviations.
+//! Some servers close the stream after the finishing chunk without
+//! `data: [DONE]`: that is a clean end here.
 
 use std::fmt;
 use std::ops::ControlFlow;
@@ -22,17 +15,18 @@ use std::time::{Duration, Instant};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde_json::Value;
 
-use super::GenRequest;
-use super::sse::{Event, SseDecoder};
-use crate::record::{ContentKind, ErrorClass, RequestError, Timeline};
-pub(crate) use wire::Text;
-use wire::{Body, Choice, Chunk, ErrorBody, StreamOptions, WireMessage};
+use super::{GenRequest, Stamp};
+use crate::record::{ErrorClass, RequestError, Timeline};
+#[cfg(test)]
+use crate::wire::openai::Chunk;
+pub(crate) use crate::wire::openai::Endpoint;
+use crate::wire::openai::{BodyOptions, ErrorBody, StreamDecoder};
+use crate::wire::sse::{Event, SseDecoder};
+use crate::wire::{Progress, quote, truncate};
 
 /// The most of an error response's body read to explain it: any JSON error
 /// fits, and a server that answers with an endless page cannot hold us.
 const MAX_ERROR_BODY: usize = 64 * 1024;
-/// The most bytes of server text quoted in an error message.
-const MAX_QUOTE: usize = 300;
 /// The largest SSE event accepted. Real chunks are a few hundred bytes; the
 /// bound keeps a server that never ends a line from exhausting memory.
 pub(crate) const MAX_EVENT_BYTES: usize = 8 << 20;
@@ -40,25 +34,6 @@ pub(crate) const MAX_EVENT_BYTES: usize = 8 << 20;
 /// the connection go back to the pool, so the next request does not pay a
 /// new handshake inside its measured time.
 pub(crate) const DRAIN_GRACE: Duration = Duration::from_millis(250);
-
-/// Which OpenAI route to call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Endpoint {
-    /// `/chat/completions`, with `messages`.
-    Chat,
-    /// The legacy `/completions`, with the conversation flattened to `prompt`.
-    Completions,
-}
-
-impl Endpoint {
-    /// The route appended to `base_url`.
-    pub(crate) fn route(self) -> &'static str {
-        match self {
-            Endpoint::Chat => "/chat/completions",
-            Endpoint::Completions => "/completions",
-        }
-    }
-}
 
 /// How to reach one OpenAI-compatible server. `Debug` never prints the key.
 #[derive(Clone)]
@@ -126,7 +101,7 @@ impl OpenAiProvider {
             _ => {
                 return Err(format!(
                     "base_url {:?} is not an http(s) URL (example: http://127.0.0.1:8000/v1)",
-                    settings.base_url
+                    crate::redact::redact_url(&settings.base_url)
                 ));
             }
         }
@@ -137,29 +112,14 @@ impl OpenAiProvider {
             .map(|key| super::secret_header(&format!("Bearer {key}")))
             .transpose()?;
         let client = super::http_client(settings.connect_timeout)?;
+        super::register_secrets(settings.api_key.as_deref(), &settings.base_url);
         Ok(OpenAiProvider { client, url, auth, settings })
     }
 
     /// Sends `req` and records its stream on `tl`: the measured path.
     pub(crate) async fn send(&self, req: &GenRequest, tl: &mut Timeline) -> Result<(), RequestError> {
         let request = self.request(req)?;
-        tl.mark_sent(Instant::now());
-        let sent = tokio::time::timeout_at(deadline(tl), self.client.execute(request)).await;
-        let headers_at = Instant::now();
-        let mut response = match sent {
-            Err(_elapsed) => return Err(tl.timeout_error()),
-            Ok(Err(e)) if e.is_timeout() => {
-                return Err(RequestError::new(ErrorClass::Timeout, format!("connect timed out: {}", describe(&e))));
-            }
-            Ok(Err(e)) => {
-                return Err(RequestError::new(ErrorClass::Server, format!("connection failed: {}", describe(&e))));
-            }
-            Ok(Ok(response)) => response,
-        };
-        tl.mark_headers(headers_at);
-        if !response.status().is_success() {
-            return Err(status_error(response, tl).await);
-        }
+        let mut response = execute(&self.client, request, tl).await?;
         let outcome = read_stream(&mut response, tl).await;
         if outcome.is_ok() {
             drain(&mut response).await;
@@ -189,37 +149,40 @@ impl OpenAiProvider {
     /// The JSON body of `req`.
     fn body(&self, req: &GenRequest) -> serde_json::Result<Vec<u8>> {
         let s = &self.settings;
-        let (messages, prompt) = match s.endpoint {
-            Endpoint::Chat => {
-                let messages = req.messages.iter().map(|m| WireMessage { role: m.role.as_str(), content: &m.content });
-                (Some(messages.collect()), None)
-            }
-            Endpoint::Completions => (None, Some(req.prompt_text())),
-        };
-        let body = Body {
+        let options = BodyOptions {
             model: &s.model,
-            messages,
-            prompt,
-            stream: true,
-            stream_options: s.include_usage.then_some(StreamOptions { include_usage: true }),
-            max_tokens: req.max_tokens,
-            temperature: req.temperature,
-            top_p: req.top_p,
-            seed: req.seed,
-            stop: (!req.stop.is_empty()).then_some(&req.stop),
-            min_tokens: req.min_tokens.filter(|_| s.send_min_tokens),
-            ignore_eos: (s.send_min_tokens && req.ignore_eos).then_some(true),
+            endpoint: s.endpoint,
+            include_usage: s.include_usage,
+            send_min_tokens: s.send_min_tokens,
+            extra: s.extra_body.as_ref(),
         };
-        let bytes = serde_json::to_vec(&body)?;
-        let Some(extra) = &s.extra_body else { return Ok(bytes) };
-        // Merging through a map lets an extra field replace a standard one
-        // instead of repeating the key. Re-reading our own output keeps
-        // floats exact: an f32 turned straight into a JSON value prints
-        // 0.7 as 0.699999988079071.
-        let mut map: serde_json::Map<String, Value> = serde_json::from_slice(&bytes)?;
-        map.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
-        serde_json::to_vec(&map)
+        crate::wire::openai::request_body(options, req)
     }
+}
+
+/// Sends `request`, stamping `sent` before and `headers` when the response
+/// head is in. A non-2xx status is an error explained by its body.
+pub(crate) async fn execute(
+    client: &reqwest::Client,
+    request: reqwest::Request,
+    tl: &mut Timeline,
+) -> Result<reqwest::Response, RequestError> {
+    tl.mark_sent(Instant::now());
+    let sent = tokio::time::timeout_at(deadline(tl), client.execute(request)).await;
+    let headers_at = Instant::now();
+    let response = match sent {
+        Err(_elapsed) => return Err(tl.timeout_error()),
+        Ok(Err(e)) if e.is_timeout() => {
+            return Err(RequestError::new(ErrorClass::Timeout, format!("connect timed out: {}", describe(&e))));
+        }
+        Ok(Err(e)) => return Err(super::connection_failed(&e)),
+        Ok(Ok(response)) => response,
+    };
+    tl.mark_headers(headers_at);
+    if !response.status().is_success() {
+        return Err(status_error(response, tl).await);
+    }
+    Ok(response)
 }
 
 /// The timeline's next deadline, on tokio's clock.
@@ -277,10 +240,7 @@ pub(crate) struct StreamState {
     bytes: usize,
     /// SSE events decoded.
     events: usize,
-    /// A `finish_reason` arrived: the generation is complete.
-    pub(crate) finished: bool,
-    /// The response id was recorded.
-    id_seen: bool,
+    decoder: StreamDecoder,
 }
 
 impl StreamState {
@@ -293,81 +253,13 @@ impl StreamState {
         tl: &mut Timeline,
     ) -> ControlFlow<Result<(), RequestError>> {
         self.events += 1;
-        if event.name == b"error" {
-            let message = serde_json::from_slice::<ErrorBody>(event.data)
-                .ok()
-                .and_then(ErrorBody::message)
-                .unwrap_or_else(|| quote(event.data));
-            return ControlFlow::Break(Err(stream_error(message)));
-        }
-        let data = event.data.trim_ascii();
-        if data.is_empty() {
-            return ControlFlow::Continue(());
-        }
-        if data == b"[DONE]" {
-            tl.mark_end(at);
-            return ControlFlow::Break(Ok(()));
-        }
-        let chunk: Chunk<'_> = match serde_json::from_slice(data) {
-            Ok(chunk) => chunk,
-            Err(e) => {
-                let message = format!("chunk is not valid JSON ({e}): {}", quote(data));
-                return ControlFlow::Break(Err(RequestError::new(ErrorClass::Protocol, message)));
+        match self.decoder.on_event(event, &mut Stamp { tl, at }) {
+            Ok(Progress::Last) => {
+                tl.mark_end(at);
+                ControlFlow::Break(Ok(()))
             }
-        };
-        if let Some(error) = chunk.error {
-            let body = ErrorBody { error: Some(error), error_type: chunk.error_type, message: None, detail: None };
-            let message = body.message().unwrap_or_else(|| "the server sent an error without a message".into());
-            return ControlFlow::Break(Err(stream_error(message)));
-        }
-        if !self.id_seen
-            && let Some(id) = chunk.id.filter(|id| !id.0.is_empty())
-        {
-            tl.set_response_id(&id.0);
-            self.id_seen = true;
-        }
-        let has_choice = chunk.choices.0.is_some();
-        if let Some(choice) = chunk.choices.0 {
-            self.on_choice(choice, at, tl);
-        }
-        // Usage policy: a report is taken when it counts output tokens, or
-        // when it comes on a chunk without choices (the include_usage
-        // chunk). That drops Ollama's zero-valued usage on every content
-        // chunk, yet keeps an honest zero from the final chunk; among the
-        // reports taken the last wins, which suits vLLM's cumulative
-        // continuous_usage_stats.
-        if let Some(usage) = chunk.usage
-            && (!has_choice || usage.completion_tokens.is_some_and(|n| n > 0))
-        {
-            tl.on_usage(usage.into());
-        }
-        ControlFlow::Continue(())
-    }
-
-    fn on_choice(&mut self, choice: Choice<'_>, at: Instant, tl: &mut Timeline) {
-        if let Some(delta) = choice.delta {
-            for (kind, text) in [
-                (ContentKind::Reasoning, delta.reasoning_content),
-                (ContentKind::Reasoning, delta.reasoning),
-                (ContentKind::Answer, delta.content),
-                (ContentKind::Answer, delta.refusal),
-            ] {
-                if let Some(text) = text {
-                    tl.on_content(at, kind, &text.0);
-                }
-            }
-            for call in delta.tool_calls.into_iter().flatten() {
-                if let Some(arguments) = call.function.and_then(|f| f.arguments) {
-                    tl.on_content(at, ContentKind::Answer, &arguments.0);
-                }
-            }
-        }
-        if let Some(text) = choice.text {
-            tl.on_content(at, ContentKind::Answer, &text.0);
-        }
-        if let Some(reason) = choice.finish_reason.filter(|r| !r.0.is_empty()) {
-            tl.set_stop_reason(&reason.0);
-            self.finished = true;
+            Ok(_) => ControlFlow::Continue(()),
+            Err(e) => ControlFlow::Break(Err(e)),
         }
     }
 
@@ -381,7 +273,7 @@ impl StreamState {
             ControlFlow::Break(outcome) => return outcome,
             ControlFlow::Continue(()) => {}
         }
-        if tl.has_content() && self.finished {
+        if tl.has_content() && self.decoder.finished() {
             // Servers that omit [DONE] end the stream with their last event.
             tl.mark_end(last_read);
             return Ok(());
@@ -419,11 +311,6 @@ pub(crate) async fn status_error(mut response: reqwest::Response, tl: &Timeline)
     RequestError::new(class, message).with_status(status.as_u16())
 }
 
-/// An error reported inside the stream.
-pub(crate) fn stream_error(message: String) -> RequestError {
-    RequestError::new(ErrorClass::ModelStream, truncate(format!("server error in stream: {message}")))
-}
-
 /// A reqwest error and its causes, one line (e.g. "… tcp connect error:
 /// Connection refused (os error 111)"). Carries no header, so no key.
 pub(crate) fn describe(e: &reqwest::Error) -> String {
@@ -437,24 +324,5 @@ pub(crate) fn describe(e: &reqwest::Error) -> String {
     truncate(out)
 }
 
-/// Server bytes fit for a message: lossy UTF-8, bounded.
-pub(crate) fn quote(bytes: &[u8]) -> String {
-    truncate(String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_QUOTE + 4)]).into_owned())
-}
-
-/// `s` cut to about [`MAX_QUOTE`] bytes, on a character boundary.
-pub(crate) fn truncate(mut s: String) -> String {
-    if s.len() > MAX_QUOTE {
-        let mut cut = MAX_QUOTE;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-        s.push('…');
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests;
-mod wire;

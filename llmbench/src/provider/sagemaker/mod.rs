@@ -1,20 +1,17 @@
 //! Amazon SageMaker real-time endpoints through `aws-sdk-sagemakerruntime`:
 //! `InvokeEndpointWithResponseStream`, with the request body and the line
 //! format of the serving container (`format`): TGI, DJL LMI, or
-//! OpenAI-compatible chat (vLLM, TGI's Messages API, LMI chat). Facts:
-//! protocols-and-prices.md §3.
+//! OpenAI-compatible chat (vLLM, TGI's Messages API, LMI chat), all in
+//! [`crate::wire::sagemaker`]. Facts: docs/providers.md.
 //!
-//! The stream's `PayloadPart`s carry raw container bytes; [`LineBuffer`]
-//! rebuilds the lines across parts. The production variant that served each
+//! The stream's `PayloadPart`s carry raw container bytes, which
+//! [`PartDecoder`] rebuilds into lines across parts and decodes. The production variant that served each
 //! request is recorded.
 
-mod format;
-mod lines;
 #[cfg(test)]
 mod tests;
 
 use std::fmt;
-use std::ops::ControlFlow;
 use std::time::Instant;
 
 use aws_sdk_sagemakerruntime::Client;
@@ -23,14 +20,12 @@ use aws_sdk_sagemakerruntime::types::ResponseStream;
 use serde_json::Value;
 
 use super::aws::{self, AttemptCounter, AwsSettings};
-use super::{GenRequest, Progress};
+use super::{GenRequest, Progress, Stamp};
 use crate::record::{ErrorClass, RequestError, Timeline};
-
-pub(crate) use format::Format;
-use format::LineParser;
+pub(crate) use crate::wire::sagemaker::Format;
+use crate::wire::sagemaker::PartDecoder;
 
 aws::impl_receive!(aws_sdk_sagemakerruntime::primitives::event_stream::EventReceiver<T, E>);
-use lines::{LineBuffer, MAX_LINE_BYTES};
 
 /// One SageMaker target.
 #[derive(Debug, Clone)]
@@ -122,43 +117,18 @@ impl SageMakerProvider {
         if let Some(variant) = out.invoked_production_variant() {
             tl.set_variant(variant);
         }
-        let mut lines = LineBuffer::default();
-        let mut parser = LineParser::new(s.format);
+        let mut parts = PartDecoder::new(s.format);
         let outcome = aws::read_stream(&mut out.body, tl, "", |event, at, tl| {
             let ResponseStream::PayloadPart(part) = event else { return Ok(Progress::More) };
             let Some(bytes) = part.bytes() else { return Ok(Progress::More) };
-            let mut progress = Progress::More;
-            let flow = lines.feed(bytes.as_ref(), |line| match parser.on_line(line, at, tl) {
-                Ok(p) => {
-                    progress = progress.max(p);
-                    ControlFlow::Continue(())
-                }
-                Err(e) => ControlFlow::Break(e),
-            });
-            if let ControlFlow::Break(e) = flow {
-                return Err(e);
-            }
-            if lines.pending_len() > MAX_LINE_BYTES {
-                return Err(RequestError::new(ErrorClass::Protocol, "a line grew past 8 MiB without ending"));
-            }
-            Ok(progress)
+            parts.on_part(bytes.as_ref(), &mut Stamp { tl, at })
         })
         .await;
         // A close before the end marker: the last line may lack its newline.
         match outcome {
             Err(e) if e.class == ErrorClass::Cut && e.message.is_empty() => {
-                let mut progress = Progress::More;
                 let at = Instant::now();
-                if let ControlFlow::Break(e) = lines.finish(|line| match parser.on_line(line, at, tl) {
-                    Ok(p) => {
-                        progress = progress.max(p);
-                        ControlFlow::Continue(())
-                    }
-                    Err(e) => ControlFlow::Break(e),
-                }) {
-                    return Err(e);
-                }
-                if progress >= Progress::Complete {
+                if parts.finish(&mut Stamp { tl, at })? >= Progress::Complete {
                     tl.mark_end(at);
                     return Ok(());
                 }

@@ -107,7 +107,7 @@ async fn the_request_carries_the_body_and_sagemaker_headers() {
         .and(header("x-amzn-sagemaker-accept", "application/jsonlines"))
         .respond_with(ResponseTemplate::new(200).set_body_raw(
             MockLlm::sagemaker("my-endpoint", SageMakerFormat::Lmi).body(),
-            crate::eventstream::CONTENT_TYPE,
+            crate::wire::eventstream::CONTENT_TYPE,
         ))
         .expect(1)
         .mount(&server)
@@ -168,10 +168,10 @@ async fn a_truncated_stream_is_cut() {
 #[tokio::test]
 async fn a_wrong_content_type_on_parts_is_a_protocol_error() {
     let mut body = Vec::new();
-    crate::eventstream::event(&mut body, "PayloadPart", "application/json", b"data:{}\n\n");
+    crate::wire::eventstream::event(&mut body, "PayloadPart", "application/json", b"data:{}\n\n");
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(body, crate::eventstream::CONTENT_TYPE))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, crate::wire::eventstream::CONTENT_TYPE))
         .mount(&server)
         .await;
     let rec = run(settings(server.uri(), Format::Tgi)).await;

@@ -1,7 +1,7 @@
 //! The paced body of one AWS response: start frames, one frame group per
 //! content chunk on the [`Schedule`], then the tail with server metrics; or
-//! the failure after about half the chunks. The pacing follows
-//! `stream::SseBody` (absolute deadlines, no timer for zero delays).
+//! the failure after about half the chunks. The pacing is `stream::Pacer`'s,
+//! as for the OpenAI stream (absolute deadlines, no timer for zero delays).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -9,11 +9,11 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use hyper::body::{Body, Frame};
 use tokio::sync::OwnedSemaphorePermit;
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 
 use super::wire::{ServerTimes, Wire};
 use crate::rng::Rng;
-use crate::sim::stream::{MidStream, Schedule, StreamCut, StreamSpec, next_word};
+use crate::sim::stream::{MidStream, Pacer, Schedule, StreamCut, StreamSpec, next_word};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -27,9 +27,7 @@ enum Phase {
 pub(crate) struct FramedBody {
     wire: Wire,
     phase: Phase,
-    schedule: Schedule,
-    sleep: Option<Pin<Box<Sleep>>>,
-    armed: bool,
+    pacer: Pacer,
     words: Rng,
     chunk_tokens: u32,
     tokens_left: u32,
@@ -60,9 +58,7 @@ impl FramedBody {
         FramedBody {
             wire,
             phase: Phase::Start,
-            schedule,
-            sleep: None,
-            armed: false,
+            pacer: Pacer::new(schedule),
             words,
             chunk_tokens: chunk_tokens.max(1),
             tokens_left: output_tokens,
@@ -74,19 +70,6 @@ impl FramedBody {
             first_content: None,
             text: String::with_capacity(64),
         }
-    }
-
-    fn poll_due(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let due = self.schedule.due();
-        if due <= Instant::now() {
-            return Poll::Ready(());
-        }
-        let sleep = self.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
-        if !self.armed {
-            sleep.as_mut().reset(due);
-            self.armed = true;
-        }
-        sleep.as_mut().poll(cx)
     }
 
     fn finish(&mut self) {
@@ -121,8 +104,7 @@ impl Body for FramedBody {
             }
             Phase::Content => {}
         }
-        std::task::ready!(this.poll_due(cx));
-        this.armed = false;
+        std::task::ready!(this.pacer.poll_due(cx));
         match this.failure {
             Some(MidStream::ModelError) if this.chunks_sent == this.fail_at => {
                 let mut out = Vec::new();
@@ -165,7 +147,7 @@ impl Body for FramedBody {
         this.chunks_sent += 1;
         this.first_content.get_or_insert(now);
         if this.tokens_left > 0 {
-            this.schedule.advance();
+            this.pacer.advance();
         }
         FramedBody::frame(out)
     }

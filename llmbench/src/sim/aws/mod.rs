@@ -34,6 +34,7 @@ use tokio::time::Instant;
 use super::server::{DEFAULT_MAX_TOKENS, MAX_REQUEST_BYTES, Shared, draws, text_chars};
 use super::stream::{MidStream, Schedule, SimBody, StreamCut};
 use super::{SimConfig, SimError};
+use crate::wire::bedrock::converse;
 pub(crate) use body::FramedBody;
 use wire::{Family, Format, Proto, Wire, WireSpec};
 
@@ -135,10 +136,15 @@ pub(crate) async fn handle(
     let wire = Wire::new(parsed.proto, spec);
     let body = FramedBody::new(wire, output_tokens, config.chunk_tokens, failure, schedule, words, permit, accepted);
     let mut response = Response::new(SimBody::Framed(Box::new(body)));
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(crate::eventstream::CONTENT_TYPE));
+    stream_headers(response.headers_mut(), parsed.proto, n, &variant);
+    Ok(response)
+}
+
+/// The headers of a streamed response, as each service sends them.
+fn stream_headers(headers: &mut hyper::HeaderMap, proto: Proto, n: u64, variant: &str) {
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(crate::wire::eventstream::CONTENT_TYPE));
     headers.insert(HeaderName::from_static("x-amzn-requestid"), request_id(n));
-    match parsed.proto {
+    match proto {
         Proto::Converse => {}
         Proto::Invoke(_) => {
             headers.insert(
@@ -147,17 +153,15 @@ pub(crate) async fn handle(
             );
         }
         Proto::SageMaker(format) => {
-            let content_type = if format == Format::Lmi { "application/jsonlines" } else { "text/event-stream" };
             headers.insert(
                 HeaderName::from_static("x-amzn-sagemaker-content-type"),
-                HeaderValue::from_static(content_type),
+                HeaderValue::from_static(format.accept()),
             );
-            if let Ok(value) = HeaderValue::from_str(&variant) {
+            if let Ok(value) = HeaderValue::from_str(variant) {
                 headers.insert(HeaderName::from_static("x-amzn-invoked-production-variant"), value);
             }
         }
     }
-    Ok(response)
 }
 
 fn request_id(n: u64) -> HeaderValue {
@@ -176,52 +180,24 @@ struct Parsed {
 /// prompt length (about 4 characters a token) and its output limit.
 fn parse(route: Route, body: &[u8], accept: Option<&str>) -> Result<Parsed, String> {
     let v: Value = serde_json::from_slice(body).map_err(|e| format!("sim: the body is not JSON: {e}"))?;
-    let int = |x: &Value| x.as_u64().map(|n| u32::try_from(n).unwrap_or(u32::MAX));
-    let has = |key: &str| v.get(key).is_some();
     let (proto, max_tokens) = match route {
         Route::Converse => {
-            if !has("messages") {
+            if v.get("messages").is_none() {
                 return Err("sim: `messages` is required".into());
             }
-            (Proto::Converse, int(&v["inferenceConfig"]["maxTokens"]))
+            (Proto::Converse, converse::max_tokens(&v))
         }
         Route::Invoke => {
-            let family = if has("anthropic_version") {
-                Family::Anthropic
-            } else if has("schemaVersion") || has("inferenceConfig") {
-                Family::Nova
-            } else if has("inputText") {
-                Family::Titan
-            } else if has("max_gen_len") {
-                Family::Meta
-            } else if has("prompt") {
-                Family::Mistral
-            } else if has("messages") {
-                Family::OpenAi
-            } else {
-                return Err("sim: cannot tell the model family from the body".into());
-            };
-            let max = match family {
-                Family::Anthropic | Family::Mistral => int(&v["max_tokens"]),
-                Family::Nova => int(&v["inferenceConfig"]["maxTokens"]),
-                Family::Titan => int(&v["textGenerationConfig"]["maxTokenCount"]),
-                Family::Meta => int(&v["max_gen_len"]),
-                Family::OpenAi => int(&v["max_completion_tokens"]).or_else(|| int(&v["max_tokens"])),
-            };
-            (Proto::Invoke(family), max)
+            let family = Family::detect(&v).ok_or("sim: cannot tell the model family from the body")?;
+            (Proto::Invoke(family), family.max_tokens(&v))
         }
         Route::SageMaker => {
-            if has("messages") {
-                (Proto::SageMaker(Format::OpenAi), int(&v["max_completion_tokens"]).or_else(|| int(&v["max_tokens"])))
-            } else if has("inputs") {
-                let lmi = accept.is_some_and(|a| a.contains("jsonlines"));
-                let format = if lmi { Format::Lmi } else { Format::Tgi };
-                (Proto::SageMaker(format), int(&v["parameters"]["max_new_tokens"]))
-            } else {
-                return Err("sim: expected `inputs` (TGI, LMI) or `messages` (OpenAI chat)".into());
-            }
+            let format =
+                Format::detect(&v, accept).ok_or("sim: expected `inputs` (TGI, LMI) or `messages` (OpenAI chat)")?;
+            (Proto::SageMaker(format), format.max_tokens(&v))
         }
     };
+    let max_tokens = max_tokens.map(|n| u32::try_from(n).unwrap_or(u32::MAX));
     if max_tokens == Some(0) {
         return Err("sim: the output limit must be at least 1".into());
     }
@@ -308,14 +284,14 @@ mod tests {
                 Route::Invoke,
                 r#"{"schemaVersion":"messages-v1","messages":[],"inferenceConfig":{"maxTokens":4}}"#,
                 None,
-                Proto::Invoke(Family::Nova),
+                Proto::Invoke(Family::AmazonNova),
                 Some(4),
             ),
             (
                 Route::Invoke,
                 r#"{"inputText":"x","textGenerationConfig":{"maxTokenCount":6}}"#,
                 None,
-                Proto::Invoke(Family::Titan),
+                Proto::Invoke(Family::AmazonTitan),
                 Some(6),
             ),
             (

@@ -1,31 +1,24 @@
 //! The bytes of the simulator's Bedrock and SageMaker streams: event stream
-//! frames (via [`crate::eventstream`]) holding each protocol's JSON, for the
-//! start of a response, each content chunk, its end with usage and
+//! frames holding each protocol's JSON, built by [`crate::wire`]'s encoders,
+//! for the start of a response, each content chunk, its end with usage and
 //! server-side metrics, and an in-stream model error.
+//!
+//! Where the simulator's bytes differ from [`crate::mock`]'s for the same
+//! answer, on purpose: ids and model names are the request's; a chunk may
+//! carry several tokens; Converse pads with a shorter `p` and invoke chunks
+//! carry none; OpenAI-style chunks have no `created`; Anthropic's
+//! `message_start` names `stop_reason: null` as the service does; every
+//! SageMaker line is split across two `PayloadPart`s (parts need not end at
+//! line ends), and `[DONE]` is sent as `data: [DONE]` in a part of its own.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::eventstream;
-
-/// A Bedrock `InvokeModelWithResponseStream` model family, as the simulator
-/// recognises it from the request body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Family {
-    Anthropic,
-    Meta,
-    Nova,
-    Titan,
-    Mistral,
-    OpenAi,
-}
-
-/// A SageMaker container format, recognised from the body and `Accept`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Format {
-    Tgi,
-    Lmi,
-    OpenAi,
-}
+use crate::wire::bedrock::converse;
+use crate::wire::bedrock::invoke::encode::{Head, invocation_metrics, write_chunk};
+use crate::wire::eventstream;
+use crate::wire::openai::{ChunkHead, Endpoint};
+use crate::wire::sagemaker::End;
+pub(crate) use crate::wire::{bedrock::Family, sagemaker::Format};
 
 /// Which stream a response is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +47,9 @@ pub(crate) struct ServerTimes {
     pub first_byte_ms: u64,
 }
 
+/// The `p` padding of Converse content events.
+const PADDING: &str = "abcdefgh";
+
 /// Encodes one response's frames; keeps what later frames need.
 #[derive(Debug)]
 pub(crate) struct Wire {
@@ -72,31 +68,32 @@ impl Wire {
         Wire { proto, spec, sent: 0, text: String::with_capacity(capacity) }
     }
 
+    fn head(&self) -> Head<'_> {
+        let s = &self.spec;
+        Head { id: &s.id, model: &s.model, input_tokens: u64::from(s.prompt_tokens), created: None }
+    }
+
+    fn openai(&self) -> ChunkHead<'_> {
+        ChunkHead { id: &self.spec.id, endpoint: Endpoint::Chat, created: None, model: &self.spec.model }
+    }
+
     /// Frames before the first content (may be none).
     pub(crate) fn start(&mut self, out: &mut Vec<u8>) {
-        let s = &self.spec;
         match self.proto {
-            Proto::Converse => event(out, "messageStart", &json!({"role": "assistant"})),
-            Proto::Invoke(Family::Anthropic) => {
-                let start = json!({"type": "message_start", "message": {
-                    "id": s.id, "type": "message", "role": "assistant", "model": s.model, "content": [],
-                    "stop_reason": null, "usage": {"input_tokens": s.prompt_tokens, "output_tokens": 1}}});
-                chunk(out, &start);
-                chunk(
-                    out,
-                    &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
-                );
-            }
-            Proto::Invoke(Family::Nova) => chunk(out, &json!({"messageStart": {"role": "assistant"}})),
-            Proto::Invoke(Family::OpenAi) => {
-                chunk(out, &self.openai_chunk(json!({"role": "assistant", "content": ""}), None))
+            Proto::Converse => converse::write_event(out, converse::MESSAGE_START, &converse::message_start()),
+            Proto::Invoke(family) => {
+                for mut chunk in family.start_chunks(&self.head(), true) {
+                    if family == Family::Anthropic && chunk["type"] == "message_start" {
+                        chunk["message"]["stop_reason"] = Value::Null;
+                    }
+                    write_chunk(out, &chunk);
+                }
             }
             Proto::SageMaker(Format::OpenAi) => {
-                let line = self.openai_chunk(json!({"role": "assistant", "content": ""}), None);
-                sse_part(out, &line);
+                let openai = self.openai();
+                line_parts(out, Format::OpenAi, &openai.chunk(openai.role_choice()));
             }
-            Proto::Invoke(Family::Meta | Family::Titan | Family::Mistral)
-            | Proto::SageMaker(Format::Tgi | Format::Lmi) => {}
+            Proto::SageMaker(Format::Tgi | Format::Lmi) => {}
         }
     }
 
@@ -104,49 +101,17 @@ impl Wire {
     pub(crate) fn content(&mut self, text: &str, tokens: u32, out: &mut Vec<u8>) {
         let first = self.sent == 0;
         self.sent += tokens;
-        let s = &self.spec;
+        let sent = u64::from(self.sent);
         match self.proto {
             Proto::Converse => {
-                // `p`: Bedrock pads events with a random-length field.
-                event(
-                    out,
-                    "contentBlockDelta",
-                    &json!({"contentBlockIndex": 0, "delta": {"text": text}, "p": "abcdefgh"}),
-                );
+                let payload = converse::content_block_delta(text, PADDING);
+                converse::write_event(out, converse::CONTENT_BLOCK_DELTA, &payload);
             }
-            Proto::Invoke(Family::Anthropic) => chunk(
-                out,
-                &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}),
-            ),
-            Proto::Invoke(Family::Meta) => chunk(
-                out,
-                &json!({"generation": text, "prompt_token_count": first.then_some(s.prompt_tokens),
-                        "generation_token_count": self.sent, "stop_reason": null}),
-            ),
-            Proto::Invoke(Family::Nova) => {
-                chunk(out, &json!({"contentBlockDelta": {"delta": {"text": text}, "contentBlockIndex": 0}}))
-            }
-            Proto::Invoke(Family::Titan) => chunk(
-                out,
-                &json!({"outputText": text, "index": 0, "totalOutputTextTokenCount": self.sent,
-                        "completionReason": null, "inputTextTokenCount": s.prompt_tokens}),
-            ),
-            Proto::Invoke(Family::Mistral) => chunk(out, &json!({"outputs": [{"text": text, "stop_reason": null}]})),
-            Proto::Invoke(Family::OpenAi) => chunk(out, &self.openai_chunk(json!({"content": text}), None)),
+            Proto::Invoke(family) => write_chunk(out, &family.content_chunk(&self.head(), text, first, sent)),
             Proto::SageMaker(format) => {
-                let line = match format {
-                    Format::Tgi => {
-                        json!({"index": self.sent, "token": {"id": self.sent, "text": text, "logprob": -0.1, "special": false},
-                                          "generated_text": null, "details": null})
-                    }
-                    Format::Lmi => json!({"token": {"id": self.sent, "text": text, "log_prob": -0.1}}),
-                    Format::OpenAi => self.openai_chunk(json!({"content": text}), None),
-                };
+                let line = format.content_line(&self.openai(), text, sent);
                 self.text.push_str(text);
-                match format {
-                    Format::Lmi => jsonl_part(out, &line),
-                    Format::Tgi | Format::OpenAi => sse_part(out, &line),
-                }
+                line_parts(out, format, &line);
             }
         }
     }
@@ -154,86 +119,34 @@ impl Wire {
     /// The end of a complete response: stop reason, usage, server metrics.
     pub(crate) fn tail(&mut self, times: ServerTimes, out: &mut Vec<u8>) {
         let s = &self.spec;
-        let (prompt, output) = (s.prompt_tokens, s.output_tokens);
+        let (prompt, output) = (u64::from(s.prompt_tokens), u64::from(s.output_tokens));
         let limited = s.length_limited;
-        let metrics = json!({"inputTokenCount": prompt, "outputTokenCount": output,
-                             "invocationLatency": times.latency_ms, "firstByteLatency": times.first_byte_ms});
-        let with_metrics = |mut v: Value| {
-            v["amazon-bedrock-invocationMetrics"] = metrics.clone();
-            v
-        };
         match self.proto {
             Proto::Converse => {
-                event(out, "contentBlockStop", &json!({"contentBlockIndex": 0}));
-                event(out, "messageStop", &json!({"stopReason": if limited { "max_tokens" } else { "end_turn" }}));
-                event(
-                    out,
-                    "metadata",
-                    &json!({"usage": {"inputTokens": prompt, "outputTokens": output, "totalTokens": prompt + output},
-                            "metrics": {"latencyMs": times.latency_ms}}),
-                );
+                let stop = converse::stop_reason(limited);
+                for (event, payload) in converse::end_events(stop, prompt, output, times.latency_ms) {
+                    converse::write_event(out, event, &payload);
+                }
             }
-            Proto::Invoke(Family::Anthropic) => {
-                chunk(out, &json!({"type": "content_block_stop", "index": 0}));
-                let reason = if limited { "max_tokens" } else { "end_turn" };
-                chunk(
-                    out,
-                    &json!({"type": "message_delta", "delta": {"stop_reason": reason, "stop_sequence": null},
-                            "usage": {"output_tokens": output}}),
-                );
-                chunk(out, &with_metrics(json!({"type": "message_stop"})));
+            Proto::Invoke(family) => {
+                let metrics = invocation_metrics(prompt, output, times.latency_ms, Some(times.first_byte_ms));
+                for chunk in family.end_chunks(&self.head(), family.stop_reason(limited), output, metrics) {
+                    write_chunk(out, &chunk);
+                }
             }
-            Proto::Invoke(Family::Meta) => chunk(
-                out,
-                &with_metrics(json!({"generation": "", "prompt_token_count": null, "generation_token_count": output,
-                                     "stop_reason": if limited { "length" } else { "stop" }})),
-            ),
-            Proto::Invoke(Family::Nova) => {
-                chunk(out, &json!({"contentBlockStop": {"contentBlockIndex": 0}}));
-                chunk(out, &json!({"messageStop": {"stopReason": if limited { "max_tokens" } else { "end_turn" }}}));
-                chunk(
-                    out,
-                    &with_metrics(json!({"metadata": {"usage": {"inputTokens": prompt, "outputTokens": output}}})),
-                );
-            }
-            Proto::Invoke(Family::Titan) => chunk(
-                out,
-                &with_metrics(json!({"outputText": "", "index": 0, "totalOutputTextTokenCount": output,
-                                     "completionReason": if limited { "LENGTH" } else { "FINISH" },
-                                     "inputTextTokenCount": prompt})),
-            ),
-            Proto::Invoke(Family::Mistral) => chunk(
-                out,
-                &with_metrics(
-                    json!({"outputs": [{"text": "", "stop_reason": if limited { "length" } else { "stop" }}]}),
-                ),
-            ),
-            Proto::Invoke(Family::OpenAi) => {
-                let reason = if limited { "length" } else { "stop" };
-                chunk(out, &with_metrics(self.openai_chunk(json!({}), Some(reason))));
-            }
-            Proto::SageMaker(Format::Tgi) => {
-                let line = json!({"index": output + 1, "token": {"id": 2, "text": "</s>", "logprob": 0.0, "special": true},
-                                  "generated_text": self.text,
-                                  "details": {"finish_reason": if limited { "length" } else { "eos_token" },
-                                              "generated_tokens": output, "seed": null, "input_length": prompt}});
-                sse_part(out, &line);
-            }
-            Proto::SageMaker(Format::Lmi) => {
-                let line = json!({"token": {"id": 2, "text": "", "log_prob": 0.0, "special_token": true},
-                                  "generated_text": self.text,
-                                  "details": {"finish_reason": if limited { "length" } else { "eos_token" },
-                                              "generated_tokens": output, "input_length": prompt}});
-                jsonl_part(out, &line);
-            }
-            Proto::SageMaker(Format::OpenAi) => {
-                let reason = if limited { "length" } else { "stop" };
-                sse_part(out, &self.openai_chunk(json!({}), Some(reason)));
-                let usage = json!({"id": s.id, "object": "chat.completion.chunk", "model": s.model, "choices": [],
-                                   "usage": {"prompt_tokens": prompt, "completion_tokens": output,
-                                             "total_tokens": prompt + output}});
-                sse_part(out, &usage);
-                eventstream::sagemaker_part(out, b"data: [DONE]\n\n");
+            Proto::SageMaker(format) => {
+                let end = End {
+                    text: &self.text,
+                    stop_reason: format.stop_reason(limited),
+                    input_tokens: prompt,
+                    output_tokens: output,
+                };
+                for line in format.end_lines(&self.openai(), &end, true) {
+                    line_parts(out, format, &line);
+                }
+                if format == Format::OpenAi {
+                    eventstream::sagemaker_part(out, b"data: [DONE]\n\n");
+                }
             }
         }
     }
@@ -253,39 +166,95 @@ impl Wire {
             ),
         }
     }
-
-    fn openai_chunk(&self, delta: Value, finish: Option<&str>) -> Value {
-        json!({"id": self.spec.id, "object": "chat.completion.chunk", "model": self.spec.model,
-               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
-    }
 }
 
-/// A Bedrock event frame with a JSON payload.
-fn event(out: &mut Vec<u8>, event_type: &str, payload: &Value) {
-    eventstream::event(out, event_type, "application/json", payload.to_string().as_bytes());
-}
-
-/// An InvokeModelWithResponseStream chunk frame.
-fn chunk(out: &mut Vec<u8>, model_json: &Value) {
-    eventstream::bedrock_chunk(out, model_json.to_string().as_bytes());
-}
-
-/// One SSE `data:` line in two PayloadParts, split mid-line: SageMaker does
-/// not promise that parts end at line ends, so neither does the simulator.
-fn sse_part(out: &mut Vec<u8>, line: &Value) {
-    let bytes = format!("data:{line}\n\n").into_bytes();
-    split_parts(out, &bytes);
-}
-
-/// One JSON line in two PayloadParts, split mid-line.
-fn jsonl_part(out: &mut Vec<u8>, line: &Value) {
-    let mut bytes = line.to_string().into_bytes();
-    bytes.push(b'\n');
-    split_parts(out, &bytes);
-}
-
-fn split_parts(out: &mut Vec<u8>, bytes: &[u8]) {
+/// One line of `format`'s stream in two PayloadParts, split mid-line:
+/// SageMaker does not promise that parts end at line ends, so neither does
+/// the simulator.
+fn line_parts(out: &mut Vec<u8>, format: Format, line: &Value) {
+    let mut bytes = Vec::new();
+    format.write_line(&mut bytes, &line.to_string());
     let (a, b) = bytes.split_at(bytes.len() / 2);
     eventstream::sagemaker_part(out, a);
     eventstream::sagemaker_part(out, b);
+}
+
+/// The simulator against [`crate::mock`] for the same answer: where their
+/// bytes are meant to match, they do (the intended differences are listed
+/// at the top of this file).
+#[cfg(test)]
+mod tests {
+    use aws_smithy_eventstream::frame::read_message_from;
+    use aws_smithy_types::event_stream::Message;
+
+    use super::*;
+    use crate::mock::{MockLlm, SageMakerFormat};
+
+    const TOKENS: [&str; 3] = [" the", " model", " a"];
+
+    fn sim(proto: Proto) -> Vec<u8> {
+        let spec =
+            WireSpec { id: "x".into(), model: "m".into(), prompt_tokens: 7, output_tokens: 3, length_limited: false };
+        let mut wire = Wire::new(proto, spec);
+        let mut out = Vec::new();
+        wire.start(&mut out);
+        for token in TOKENS {
+            wire.content(token, 1, &mut out);
+        }
+        wire.tail(ServerTimes { latency_ms: 40, first_byte_ms: 12 }, &mut out);
+        out
+    }
+
+    fn mock(m: MockLlm) -> Vec<u8> {
+        m.tokens(TOKENS).usage(7, 3).server_latency_ms(40).first_byte_latency_ms(12).body()
+    }
+
+    fn frames(mut bytes: &[u8]) -> Vec<Message> {
+        let mut out = Vec::new();
+        while !bytes.is_empty() {
+            out.push(read_message_from(&mut bytes).expect("whole frames"));
+        }
+        out
+    }
+
+    /// The event type and JSON payload of each frame; an invoke chunk's
+    /// model JSON is unwrapped from its base64, and the padding key `p`
+    /// dropped.
+    fn events(bytes: &[u8]) -> Vec<(String, Value)> {
+        let event_type = |m: &Message| {
+            let header = m.headers().iter().find(|h| h.name().as_str() == ":event-type");
+            header.map(|h| h.value().as_string().unwrap().as_str().to_owned()).unwrap_or_default()
+        };
+        let unwrap = |m: &Message| {
+            let mut v: Value = serde_json::from_slice(m.payload()).unwrap();
+            if let Some(b64) = v.get("bytes").and_then(Value::as_str) {
+                v = serde_json::from_slice(&aws_smithy_types::base64::decode(b64).unwrap()).unwrap();
+            }
+            if let Some(map) = v.as_object_mut() {
+                map.remove("p");
+            }
+            v
+        };
+        frames(bytes).iter().map(|m| (event_type(m), unwrap(m))).collect()
+    }
+
+    #[test]
+    fn sagemaker_containers_write_the_same_bytes() {
+        for (format, mocked) in [(Format::Tgi, SageMakerFormat::Tgi), (Format::Lmi, SageMakerFormat::Lmi)] {
+            let joined = |bytes: Vec<u8>| frames(&bytes).iter().flat_map(|m| m.payload().to_vec()).collect::<Vec<_>>();
+            let sim = joined(sim(Proto::SageMaker(format)));
+            let mock = joined(mock(MockLlm::sagemaker("m", mocked)));
+            assert_eq!(String::from_utf8(sim).unwrap(), String::from_utf8(mock).unwrap(), "{format:?}");
+        }
+    }
+
+    #[test]
+    fn invoke_and_converse_events_match_but_for_padding() {
+        for family in [Family::Meta, Family::AmazonNova, Family::AmazonTitan, Family::Mistral] {
+            let (sim, mock) = (sim(Proto::Invoke(family)), mock(MockLlm::bedrock_invoke("m", family)));
+            assert_eq!(events(&sim), events(&mock), "{family:?}");
+        }
+        let (sim, mock) = (sim(Proto::Converse), mock(MockLlm::bedrock_converse("m")));
+        assert_eq!(events(&sim), events(&mock));
+    }
 }

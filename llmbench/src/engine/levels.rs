@@ -1,0 +1,505 @@
+//! Runs a benchmark's load levels — closed or open loop, count- or
+//! duration-bounded, fixed, swept (automatically too) or staged — and turns
+//! each into a [`LevelSummary`] with its self-check, goodput, correctness
+//! and warnings; then analyses a sweep for its knee.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::load::closed::Concurrency;
+use crate::load::schedule::{self, Rate};
+use crate::load::stages::{Stage, StageValue, StagesPlan};
+use crate::load::sweep::{self, Level};
+use crate::load::{self, Cancel, ClosedPlan, Drive, OpenPlan, RequestOptions};
+use crate::provider::{GenRequest, Provider};
+use crate::record::{ErrorClass, Phase, RequestError, RequestRecord, TokenSource};
+use crate::report::terminal::progress::LevelProgress;
+use crate::settings::{LoadPlan, Shape};
+use crate::stats::selfcheck::{self, LevelLoad};
+use crate::stats::{self, LevelSummary, StageInfo, SweepAnalysis, goodput, knee};
+use crate::workload::{CheckFn, Workload};
+
+/// Requests prepared for a duration-bounded closed loop (cycled), when the
+/// sample count is smaller.
+const DURATION_POOL: u64 = 256;
+/// Below this share of the requested output tokens (on average), a level
+/// warns that TPOT and throughput are not comparable.
+const OUTPUT_SHORTFALL: f64 = 0.5;
+
+/// What one benchmark × target run needs to run its levels.
+pub(crate) struct LevelsInput<'a> {
+    pub(crate) label: String,
+    pub(crate) workload: &'a Workload,
+    pub(crate) check: Option<CheckFn>,
+    pub(crate) samples: u32,
+    pub(crate) warmup: u32,
+    pub(crate) load: &'a LoadPlan,
+    pub(crate) opts: RequestOptions,
+    pub(crate) client_cores: usize,
+    pub(crate) progress: bool,
+    /// What the target costs, if known: each level gets its cost figures.
+    pub(crate) price: Option<&'a crate::cost::Price>,
+    /// The target's provider (how it reports cache tokens).
+    pub(crate) provider: &'a str,
+    /// `--project`: the volume to project cost to.
+    pub(crate) project: Option<crate::cost::Volume>,
+    /// `--message-format json`: the benchmark id and target of the
+    /// `progress` event sent as each level finishes.
+    pub(crate) events: Option<(&'a str, &'a str)>,
+}
+
+/// What the levels produced.
+pub(crate) struct LevelsOutput {
+    pub(crate) levels: Vec<LevelSummary>,
+    pub(crate) records: Vec<RequestRecord>,
+    pub(crate) partial: bool,
+    pub(crate) sweep: Option<SweepAnalysis>,
+}
+
+/// Requests prepared for a level: measured request `i` sends workload
+/// request `i`, so levels (and runs) compare like with like; warm-up
+/// requests come first and use the indices after the measured ones.
+struct Pool {
+    requests: Arc<Vec<GenRequest>>,
+    ids: Vec<u64>,
+}
+
+fn pool(workload: &Workload, measured: u64, warmup: u64) -> Pool {
+    let ids: Vec<u64> = (measured..measured + warmup).chain(0..measured).collect();
+    Pool { requests: Arc::new(ids.iter().map(|&i| workload.request(i)).collect()), ids }
+}
+
+/// What runs as one stretch of load: a level, or the whole of a staged run
+/// (one load, reported per stage).
+#[derive(Clone, Copy)]
+enum Stretch<'a> {
+    /// A level; `k` seeds its arrival schedule.
+    Level(Level, u64),
+    /// Every stage.
+    Stages(&'a StagesPlan),
+}
+
+/// A stretch ready to run: its requests, how load is driven, its label and
+/// how many requests it sends (when known).
+struct Prepared {
+    pool: Pool,
+    drive: Drive,
+    label: String,
+    total: Option<u64>,
+}
+
+/// Runs every level of `input.load`.
+pub(crate) async fn run_levels(input: &LevelsInput<'_>, provider: Arc<Provider>, cancel: &Cancel) -> LevelsOutput {
+    let mut out = LevelsOutput { levels: Vec::new(), records: Vec::new(), partial: false, sweep: None };
+    match &input.load.shape {
+        Shape::Levels(levels) => {
+            for (k, &level) in levels.iter().enumerate() {
+                if !run_stretch(input, &provider, cancel, Stretch::Level(level, k as u64), &mut out).await {
+                    break;
+                }
+            }
+        }
+        Shape::Auto(start) => {
+            let mut level = Some(*start);
+            let mut k = 0;
+            while let Some(l) = level {
+                if !run_stretch(input, &provider, cancel, Stretch::Level(l, k), &mut out).await {
+                    break;
+                }
+                k += 1;
+                if knee::auto_should_stop(&out.levels) || out.levels.len() >= sweep::AUTO_MAX_LEVELS {
+                    break;
+                }
+                level = sweep::auto_next(l);
+            }
+        }
+        Shape::Stages(stages) => {
+            run_stretch(input, &provider, cancel, Stretch::Stages(stages), &mut out).await;
+        }
+    }
+    if out.levels.len() >= 2 && !matches!(input.load.shape, Shape::Stages(_)) {
+        out.sweep = Some(knee::analyse(&out.levels));
+    }
+    out
+}
+
+/// Runs one stretch and analyses each row it reports; false when the run
+/// was interrupted.
+async fn run_stretch(
+    input: &LevelsInput<'_>,
+    provider: &Arc<Provider>,
+    cancel: &Cancel,
+    stretch: Stretch<'_>,
+    out: &mut LevelsOutput,
+) -> bool {
+    if cancel.is_cancelled() {
+        out.partial = true;
+        return false;
+    }
+    let prepared = prepare(input, stretch);
+    let progress = Arc::new(LevelProgress::new(&prepared.label, prepared.total.unwrap_or(0), input.progress));
+    let requests = prepared.pool.requests.clone();
+    let outcome =
+        load::run_level(provider.clone(), requests, &prepared.drive, request_options(input), progress.clone(), cancel)
+            .await;
+    progress.finish();
+    let mut records = outcome.records;
+    apply_checks(input, &prepared.pool, &mut records);
+    let open = matches!(prepared.drive, Drive::Open(_));
+    for row in rows(stretch, &mut records, open, out.levels.len()) {
+        let plan = input.load;
+        let load = LevelLoad {
+            open,
+            arrival: open.then(|| plan.arrival.to_string()),
+            dispatch_lag_us: &outcome.dispatch_lag_us,
+            max_in_flight: if open { plan.max_in_flight } else { None },
+            duration_s: row.duration_s.or(plan.duration.map(|d| d.as_secs_f64())),
+            grace_s: (row.duration_s.is_some() || plan.duration.is_some()).then_some(plan.grace.as_secs_f64()),
+            cpu: outcome.cpu,
+        };
+        let window_end = row.window_end_us.or(outcome.window_end_us);
+        let mut summary = analyse(input, &prepared.pool, &row.records, row.concurrency, &load, window_end);
+        (summary.rate, summary.stage) = (row.rate, row.stage);
+        level_done(input, &summary, row.records.len());
+        out.levels.push(summary);
+    }
+    out.records.extend(records);
+    out.partial |= outcome.interrupted;
+    !outcome.interrupted
+}
+
+/// The requests and the load driver of a stretch: the one place closed
+/// and open loops, count- and time-bounded levels and stages are told apart.
+fn prepare(input: &LevelsInput<'_>, stretch: Stretch<'_>) -> Prepared {
+    let plan = input.load;
+    let (samples, warmup) = (u64::from(input.samples), u64::from(input.warmup));
+    let cores = input.client_cores;
+    let closed = |concurrency, total: Option<u64>, end| {
+        Drive::Closed(ClosedPlan { warmup, concurrency, total, end, grace: plan.grace, client_cores: cores })
+    };
+    let open = |offsets: Vec<Duration>, end| {
+        let n = offsets.len() as u64;
+        let pool = pool(input.workload, n.saturating_sub(warmup).max(1), warmup.min(n));
+        let drive = Drive::Open(OpenPlan {
+            offsets: offsets.into(),
+            warmup,
+            max_in_flight: plan.max_in_flight,
+            end,
+            grace: plan.grace,
+            client_cores: cores,
+        });
+        (pool, drive, Some(n))
+    };
+    let (label, (pool, drive, total)) = match stretch {
+        Stretch::Level(Level::Concurrency(c), _) => {
+            let total = plan.duration.is_none().then_some(samples + warmup);
+            let measured = if plan.duration.is_some() { samples.max(DURATION_POOL) } else { samples };
+            (
+                level_label(input, stretch),
+                (pool(input.workload, measured, warmup), closed(Concurrency::Fixed(c), total, plan.duration), total),
+            )
+        }
+        Stretch::Level(Level::Rate(r), k) => {
+            let seed = 0x5EED_0000 + k;
+            let offsets = match plan.duration {
+                Some(d) => schedule::profiled(&constant_rate(r, d).profile(), plan.arrival, seed),
+                None => schedule::stationary(Rate(r), plan.arrival, samples + warmup, seed),
+            };
+            (level_label(input, stretch), open(offsets, plan.duration))
+        }
+        Stretch::Stages(stages) if stages.is_rate() => {
+            let offsets = schedule::profiled(&stages.profile(), plan.arrival, 0x5EED_57A6);
+            (level_label(input, stretch), open(offsets, Some(stages.total())))
+        }
+        Stretch::Stages(stages) => {
+            let pool = pool(input.workload, samples.max(DURATION_POOL), warmup);
+            let drive = closed(Concurrency::Profile(stages.profile()), None, Some(stages.total()));
+            (level_label(input, stretch), (pool, drive, None))
+        }
+    };
+    Prepared { pool, drive, label, total }
+}
+
+fn level_label(input: &LevelsInput<'_>, stretch: Stretch<'_>) -> String {
+    match stretch {
+        Stretch::Level(level, _) => format!("{} {level}", input.label),
+        Stretch::Stages(_) => format!("{} stages", input.label),
+    }
+}
+
+/// A constant rate for a time-bounded level, as a one-stage profile.
+fn constant_rate(r: f64, d: Duration) -> StagesPlan {
+    StagesPlan { start: StageValue::Rate(r), stages: vec![Stage { duration: d, target: StageValue::Rate(r) }] }
+}
+
+/// One row of a stretch's report: a level, or one stage of a staged run.
+struct Row {
+    records: Vec<RequestRecord>,
+    concurrency: u32,
+    rate: Option<f64>,
+    stage: Option<StageInfo>,
+    /// A stage's own length (a level's comes from the plan).
+    duration_s: Option<f64>,
+    /// A stage's end within the run, µs.
+    window_end_us: Option<u64>,
+}
+
+/// The rows of a stretch, each record marked with the summary row it
+/// belongs to (`first_row` and on).
+fn rows(stretch: Stretch<'_>, records: &mut [RequestRecord], open: bool, first_row: usize) -> Vec<Row> {
+    let stages = match stretch {
+        Stretch::Level(level, _) => {
+            records.iter_mut().for_each(|r| r.level = first_row as u32);
+            let (concurrency, rate) = match level {
+                Level::Concurrency(c) => (c, None),
+                Level::Rate(r) => (0, Some(r)),
+            };
+            let row = Row {
+                records: records.to_vec(),
+                concurrency,
+                rate,
+                stage: None,
+                duration_s: None,
+                window_end_us: None,
+            };
+            return vec![row];
+        }
+        Stretch::Stages(stages) => stages,
+    };
+    let mut out = Vec::new();
+    let (mut t0, mut from) = (0.0, stages.start.value());
+    for (i, stage) in stages.stages.iter().enumerate() {
+        let (t1, to) = (t0 + stage.duration.as_secs_f64(), stage.target.value());
+        if stage.duration.is_zero() {
+            from = to;
+            continue;
+        }
+        let (lo, hi) = ((t0 * 1e6) as u64, (t1 * 1e6) as u64);
+        let row = (first_row + out.len()) as u32;
+        let in_stage: Vec<RequestRecord> = records
+            .iter_mut()
+            .filter(|r| r.start_us >= lo && r.start_us < hi)
+            .map(|r| {
+                r.level = row;
+                r.clone()
+            })
+            .collect();
+        let info = StageInfo { index: i as u32 + 1, start_s: t0, duration_s: stage.duration.as_secs_f64(), from, to };
+        out.push(Row {
+            records: in_stage,
+            concurrency: if open { 0 } else { from.max(to).round() as u32 },
+            rate: open.then_some((from + to) / 2.0),
+            stage: Some(info),
+            duration_s: Some(stage.duration.as_secs_f64()),
+            window_end_us: Some(hi),
+        });
+        (t0, from) = (t1, to);
+    }
+    out
+}
+
+/// The input's request options, capturing output text when it is checked.
+fn request_options(input: &LevelsInput<'_>) -> RequestOptions {
+    let mut opts = input.opts;
+    opts.capture_text |= input.workload.has_checks() || input.check.is_some();
+    opts
+}
+
+/// The `progress` event of a finished level (`--message-format json`).
+fn level_done(input: &LevelsInput<'_>, level: &LevelSummary, records: usize) {
+    if let Some((bench, target)) = input.events {
+        let fields = serde_json::json!({
+            "bench": bench,
+            "target": target,
+            "level": crate::report::terminal::load_label(level),
+            "concurrency": level.concurrency,
+            "done": records,
+            "total": records,
+        });
+        crate::report::ci::events::emit(true, "progress", fields);
+    }
+}
+
+/// Response checks, off the measured path: a completed response that fails
+/// one becomes class `check`. Text is kept only for failed checks.
+fn apply_checks(input: &LevelsInput<'_>, pool: &Pool, records: &mut [RequestRecord]) {
+    if !input.workload.has_checks() && input.check.is_none() {
+        return;
+    }
+    let n = pool.ids.len().max(1) as u64;
+    for r in records.iter_mut().filter(|r| r.is_ok()) {
+        let id = pool.ids[(r.index % n) as usize];
+        let text = r.text.as_deref().unwrap_or("");
+        match input.workload.check_response(id, text, r.output_tokens, input.check) {
+            Ok(()) => r.text = None,
+            // The reason may quote the model's output: redacted like server text.
+            Err(why) => r.error = Some(crate::redact::redact_error(RequestError::new(ErrorClass::Check, why))),
+        }
+    }
+}
+
+fn analyse(
+    input: &LevelsInput<'_>,
+    pool: &Pool,
+    records: &[RequestRecord],
+    concurrency: u32,
+    load: &LevelLoad<'_>,
+    window_end_us: Option<u64>,
+) -> LevelSummary {
+    let mut s = stats::summarize_level(concurrency, records);
+    if let Some(end) = window_end_us {
+        selfcheck::apply_window(&mut s, records, end);
+    }
+    s.load = Some(selfcheck::check(records, load));
+    s.goodput = Some(goodput::goodput(&input.load.slo, &s, records));
+    if input.workload.has_checks() || input.check.is_some() {
+        s.correctness = Some(goodput::correctness(records));
+    }
+    if !input.workload.is_dataset()
+        && let Some(w) = output_shortfall(pool, records)
+    {
+        s.warnings.push(w);
+    }
+    if let Some(c) = s.load.as_ref().filter(|c| c.cut_at_end > 0) {
+        s.warnings.push(format!(
+            "{} request(s) were still in flight {:.0} s after the level's end and were cut (class `cut`)",
+            c.cut_at_end,
+            c.grace_s.unwrap_or(0.0)
+        ));
+    }
+    if let Some(price) = input.price {
+        s.cost = Some(crate::cost::level_cost(price, input.provider, &s, records, input.project));
+    }
+    s
+}
+
+/// A warning when the server returned far fewer output tokens than asked
+/// (so TPOT and throughput are not comparable with a server that does).
+fn output_shortfall(pool: &Pool, records: &[RequestRecord]) -> Option<String> {
+    let n = pool.requests.len().max(1) as u64;
+    let ratios: Vec<f64> = records
+        .iter()
+        .filter(|r| r.phase == Phase::Measured && r.is_ok() && r.output_source == TokenSource::Usage)
+        .filter_map(|r| {
+            let asked = pool.requests[(r.index % n) as usize].max_tokens?;
+            (asked > 0).then(|| r.output_tokens as f64 / f64::from(asked))
+        })
+        .collect();
+    if ratios.is_empty() {
+        return None;
+    }
+    let mean = ratios.iter().sum::<f64>() / ratios.len() as f64;
+    (mean < OUTPUT_SHORTFALL).then(|| {
+        format!(
+            "the server returned {:.0}% of the requested output tokens on average: TPOT and throughput are not comparable \
+             with runs that generate the full length (try exact_output = true on the target)",
+            mean * 100.0
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::closed::tests::{opts, provider};
+    use crate::load::schedule::Arrival;
+    use crate::sim::{Delay, SimConfig, SimServer};
+    use crate::stats::goodput::Slo;
+
+    async fn sim(capacity: u32) -> SimServer {
+        let config = SimConfig {
+            ttft: Delay::ms(20),
+            itl: Delay::ms(2),
+            output_tokens: Some(5),
+            capacity: Some(capacity),
+            ..SimConfig::default()
+        };
+        SimServer::start(config).await.unwrap()
+    }
+
+    fn plan(shape: Shape) -> LoadPlan {
+        LoadPlan {
+            shape,
+            sweep: None,
+            arrival: Arrival::Poisson,
+            duration: None,
+            grace: std::time::Duration::from_secs(1),
+            max_in_flight: None,
+            slo: Slo::parse("ttft <= 35ms, goodput >= 90%").unwrap(),
+        }
+    }
+
+    fn input<'a>(workload: &'a Workload, load: &'a LoadPlan, samples: u32) -> LevelsInput<'a> {
+        LevelsInput {
+            label: "t".into(),
+            workload,
+            check: None,
+            samples,
+            warmup: 4,
+            load,
+            opts: opts(),
+            client_cores: 1,
+            progress: false,
+            price: None,
+            provider: "sim",
+            project: None,
+            events: None,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_sweep_finds_the_capacity_knee_within_one_step() {
+        let sim = sim(4).await;
+        let workload = Workload::synthetic().input_tokens(16);
+        let load = plan(Shape::Levels([1, 2, 4, 8, 16].map(Level::Concurrency).to_vec()));
+        let out =
+            run_levels(&input(&workload, &load, 40), Arc::new(provider(sim.base_url())), &Cancel::default()).await;
+        assert_eq!(out.levels.len(), 5);
+        let sweep = out.sweep.expect("a sweep of 5 levels is analysed");
+        let knee = sweep.knee.expect("capacity 4 makes a knee");
+        assert_eq!((knee.previous, knee.level), (4.0, 8.0), "{knee:?}");
+        assert_eq!(knee.metric, "ttft");
+        assert_eq!(
+            sweep.max_load_meeting_slo,
+            Some(4.0),
+            "{:?}",
+            out.levels.iter().map(|l| &l.goodput).collect::<Vec<_>>()
+        );
+        assert!(out.levels.iter().all(|l| l.load.as_ref().is_some_and(|c| c.mode == "closed")));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_automatic_sweep_stops_past_the_knee() {
+        let sim = sim(2).await;
+        let workload = Workload::synthetic().input_tokens(16);
+        let load = plan(Shape::Auto(Level::Concurrency(1)));
+        let out =
+            run_levels(&input(&workload, &load, 24), Arc::new(provider(sim.base_url())), &Cancel::default()).await;
+        let loads: Vec<u32> = out.levels.iter().map(|l| l.concurrency).collect();
+        assert_eq!(loads, [1, 2, 4], "stops at the first level past capacity 2");
+        assert_eq!(out.sweep.unwrap().knee.unwrap().level, 4.0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn open_levels_and_checks_end_to_end() {
+        let sim = sim(64).await;
+        let workload = Workload::synthetic().input_tokens(16).check_regex("^never matches$");
+        let load = plan(Shape::Levels(vec![Level::Rate(100.0)]));
+        let out =
+            run_levels(&input(&workload, &load, 30), Arc::new(provider(sim.base_url())), &Cancel::default()).await;
+        let level = &out.levels[0];
+        assert_eq!(level.rate, Some(100.0));
+        assert_eq!(level.concurrency, 0);
+        assert_eq!(level.requests.by_class.get("check"), Some(&30));
+        let c = level.correctness.as_ref().unwrap();
+        assert_eq!((c.checked, c.passed), (30, 0));
+        assert_eq!(level.goodput.as_ref().unwrap().good, 0, "wrong answers are never good");
+        let check = level.load.as_ref().unwrap();
+        assert_eq!(check.mode, "open");
+        assert!((check.offered_rate.unwrap() - 100.0).abs() < 1.0, "{check:?}");
+        assert!(
+            out.records.iter().filter(|r| r.phase == Phase::Measured).all(|r| r.text.is_some()),
+            "failed checks keep their text"
+        );
+    }
+}

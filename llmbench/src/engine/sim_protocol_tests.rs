@@ -1,0 +1,130 @@
+//! End to end through the benchmark runner: each simulator protocol,
+//! driven through its real client (the AWS SDKs for Bedrock and SageMaker),
+//! measured, and written to disk with the server-reported metrics.
+
+use clap::Parser;
+
+use super::connect::connect;
+use super::registry::BenchDef;
+use super::sim_host::SimHost;
+use crate::cli::bench::args::BenchArgs;
+use crate::config::file::Config;
+use crate::load::{self, RequestOptions};
+use crate::record::{ErrorClass, Phase, RequestRecord};
+use crate::sim::{Delay, SimConfig, SimError};
+use crate::workload::Workload;
+
+fn workload() -> Workload {
+    Workload::synthetic().input_tokens(40).output_tokens(8)
+}
+
+static DEF: BenchDef = BenchDef {
+    name: "__sim_protocols_e2e",
+    module_path: module_path!(),
+    file: file!(),
+    line: line!(),
+    workload,
+    ignore: None,
+    check: None,
+    settings: &[],
+};
+
+fn read_records(target: &str) -> Vec<RequestRecord> {
+    let dir = crate::results::run_dir(&crate::results::default_root(), DEF.name, target, crate::results::NEW_DIR);
+    let text = std::fs::read_to_string(dir.join("requests.jsonl")).expect("requests.jsonl written");
+    text.lines().map(|l| serde_json::from_str(l).expect("a record")).collect()
+}
+
+#[test]
+fn every_sim_protocol_runs_through_the_runner_with_server_metrics() {
+    let targets = ["sim", "sim-bedrock", "sim-bedrock-invoke", "sim-sagemaker"];
+    let mut argv = vec!["bench", "--bench", "--sample-size", "4", "--warm-up", "1", "--concurrency", "2", "--quiet"];
+    for t in targets {
+        argv.extend(["--target", t]);
+    }
+    let args = BenchArgs::try_parse_from(argv).expect("valid flags");
+    let code = super::run(&args.invocation(), &Config::default(), vec![DEF.spec().expect("a spec")]).expect("the run");
+    assert_eq!(code, crate::exit_code::OK);
+    for target in targets {
+        let records = read_records(target);
+        assert_eq!(records.len(), 1 + 1 + 4, "{target}: cold start, warm-up, samples");
+        for r in &records {
+            assert_eq!(r.error, None, "{target}");
+            assert_eq!((r.output_tokens, r.chunks), (8, 8), "{target}");
+            assert!(r.input_tokens.is_some(), "{target}");
+            let ttft = r.ttft_ms.expect("ttft");
+            // The sim's default TTFT is 80 ms.
+            assert!((75.0..2_000.0).contains(&ttft), "{target}: ttft {ttft}");
+            match target {
+                "sim-bedrock" | "sim-bedrock-invoke" => {
+                    let server = r.server_latency_ms.expect("server latency");
+                    assert!(server >= 150.0 && server <= r.e2e_ms + 1.0, "{target}: server {server}, e2e {}", r.e2e_ms);
+                }
+                _ => assert_eq!(r.server_latency_ms, None, "{target}"),
+            }
+        }
+        if target == "sim-bedrock-invoke" {
+            assert!(records.iter().all(|r| r.server_first_byte_ms.is_some_and(|ms| ms >= 75.0)));
+        }
+        if target == "sim-sagemaker" {
+            assert!(records.iter().all(|r| r.variant.as_deref() == Some("AllTraffic")));
+        }
+    }
+}
+
+#[test]
+fn sim_failures_reach_each_client_as_its_service_sends_them() {
+    let cases = [
+        (
+            SimError::Throttled,
+            [
+                (ErrorClass::Throttled, Some(429)),
+                (ErrorClass::Throttled, Some(429)),
+                (ErrorClass::Throttled, Some(400)),
+            ],
+        ),
+        (SimError::Server, [(ErrorClass::Server, Some(500)); 3]),
+        (SimError::ModelStream, [(ErrorClass::ModelStream, None); 3]),
+        (SimError::Cut, [(ErrorClass::Cut, None); 3]),
+    ];
+    for (error, expected) in cases {
+        let sim = SimConfig { ttft: Delay::ms(5), itl: Delay::ms(1), error_rate: 1.0, error, ..SimConfig::default() };
+        let text = format!(
+            "[sim]\nttft = \"5ms\"\nitl = \"1ms\"\nerror_rate = 1.0\nerror = \"{}\"\n",
+            match error {
+                SimError::Throttled => "throttled",
+                SimError::Server => "server",
+                SimError::ModelStream => "model_stream",
+                SimError::Cut => "cut",
+            }
+        );
+        let config = Config::parse(std::path::Path::new("llmbench.toml"), &text).expect("config");
+        assert_eq!(config.sim, sim);
+        for (target, (class, status)) in
+            ["sim-bedrock", "sim-bedrock-invoke", "sim-sagemaker"].into_iter().zip(expected)
+        {
+            let flags: crate::settings::SettingsLayer = toml::from_str("timeout = \"5s\"").expect("a layer");
+            let layers = [crate::settings::Layer { source: &crate::settings::Source::Flags, settings: &flags }];
+            let settings = crate::settings::Settings::resolve(&layers, |_, _| Ok(())).expect("settings");
+            let resolved = crate::config::resolve(&config, target, &settings).expect("built in");
+            let host = SimHost::start(sim.clone()).expect("sim");
+            let runtime = load::client_runtime(1).expect("runtime");
+            let record = runtime.block_on(async {
+                let provider = connect(&resolved, Some(&host)).await.expect("client");
+                let opts = RequestOptions { deadlines: resolved.deadlines, expected_chunks: 8, capture_text: false };
+                load::run_one(&provider, &workload().request(0), 0, Phase::Measured, opts, std::time::Instant::now())
+                    .await
+            });
+            drop(runtime);
+            let e = record.error.expect("a failure");
+            assert_eq!((e.class, e.status), (class, status), "{target} {error:?}: {e}");
+            // The failure comes mid-stream. On a loaded machine the SDK may
+            // meet a cut while send() is still reading the response, before
+            // it has handed over any event: still a cut, not a bad response.
+            let at_start = error == SimError::Cut && e.message.starts_with("stream broke at its start");
+            if matches!(error, SimError::ModelStream | SimError::Cut) && !at_start {
+                assert!(record.chunks >= 1, "{target} {error:?}: the failure comes mid-stream");
+            }
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! The Anthropic Messages API, streamed: `POST /v1/messages` with
+//! `stream: true`, answered with SSE events `message_start`,
+//! `content_block_start/delta/stop`, `message_delta`, `message_stop`, `ping`
+//! and `error` (docs/providers.md). Bedrock's Anthropic family
+//! (`InvokeModelWithResponseStream`) sends the same JSON objects as chunks,
+//! without SSE framing, so [`MessagesDecoder`] and the encoders serve both.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Progress, Sink, Text, insert_sampling, merge_extra, not_json, quote, stream_error};
+use crate::provider::{GenRequest, Role};
+use crate::record::{ContentKind, RequestError, Usage};
+
+/// The API version header sent with every direct request.
+pub(crate) const ANTHROPIC_VERSION: &str = "2023-06-01";
+/// The API version Bedrock wants in the body.
+pub(crate) const BEDROCK_VERSION: &str = "bedrock-2023-05-31";
+
+/// Where a Messages body goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Host<'a> {
+    /// The Anthropic API: the body names the model and asks for a stream.
+    Direct { model: &'a str },
+    /// Bedrock: the operation asks for the stream and the path names the
+    /// model; the body names the API version.
+    Bedrock,
+}
+
+/// The Messages request body.
+pub(crate) fn messages_body(
+    host: Host<'_>,
+    req: &GenRequest,
+    extra: Option<&serde_json::Map<String, Value>>,
+) -> Vec<u8> {
+    let system: Vec<&str> =
+        req.messages.iter().filter(|m| m.role == Role::System).map(|m| m.content.as_str()).collect();
+    let messages: Vec<Value> = req
+        .messages
+        .iter()
+        .filter(|m| m.role != Role::System)
+        .map(|m| json!({"role": m.role.as_str(), "content": m.content}))
+        .collect();
+    let mut body = serde_json::Map::new();
+    match host {
+        Host::Direct { model } => {
+            body.insert("model".into(), json!(model));
+            body.insert("stream".into(), json!(true));
+        }
+        Host::Bedrock => {
+            body.insert("anthropic_version".into(), json!(BEDROCK_VERSION));
+        }
+    }
+    // Required by the API; Bedrock reserves quota for it.
+    body.insert("max_tokens".into(), json!(req.max_tokens.unwrap_or(crate::workload::DEFAULT_OUTPUT_TOKENS)));
+    body.insert("messages".into(), Value::Array(messages));
+    if !system.is_empty() {
+        body.insert("system".into(), json!(system.join("\n\n")));
+    }
+    insert_sampling(&mut body, req);
+    if !req.stop.is_empty() {
+        body.insert("stop_sequences".into(), json!(req.stop));
+    }
+    merge_extra(&mut body, extra);
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+// ---- Decoding ----
+
+/// Decodes the events of one Messages stream, in order.
+#[derive(Debug, Default)]
+pub(crate) struct MessagesDecoder {
+    /// A stop reason arrived (`message_delta`): the generation is complete.
+    stopped: bool,
+}
+
+impl MessagesDecoder {
+    /// Whether a stop reason arrived.
+    pub(crate) fn stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// One event's JSON; `message_stop` is [`Progress::Last`].
+    pub(crate) fn on_event(&mut self, data: &[u8], sink: &mut impl Sink) -> Result<Progress, RequestError> {
+        let event: Event<'_> = serde_json::from_slice(data).map_err(|e| not_json("event", &e, data))?;
+        match event.kind.0.as_ref() {
+            "message_start" => {
+                if let Some(message) = event.message {
+                    if let Some(id) = message.id.filter(|id| !id.0.is_empty()) {
+                        sink.response_id(&id.0);
+                    }
+                    if let Some(u) = message.usage {
+                        // Output counts here are placeholders; message_delta has them.
+                        sink.usage(Usage {
+                            input_tokens: u.input_tokens,
+                            output_tokens: None,
+                            cache_read_tokens: u.cache_read_input_tokens,
+                            cache_write_tokens: u.cache_creation_input_tokens,
+                        });
+                    }
+                }
+            }
+            "content_block_delta" => {
+                if let Some(d) = event.delta {
+                    if let Some(text) = d.text {
+                        sink.content(ContentKind::Answer, &text.0);
+                    }
+                    if let Some(thinking) = d.thinking {
+                        sink.content(ContentKind::Reasoning, &thinking.0);
+                    }
+                    if let Some(json) = d.partial_json {
+                        sink.content(ContentKind::Answer, &json.0);
+                    }
+                }
+            }
+            "message_delta" => {
+                if let Some(reason) = event.delta.and_then(|d| d.stop_reason) {
+                    sink.stop_reason(&reason.0);
+                    self.stopped = true;
+                }
+                if let Some(u) = event.usage {
+                    sink.usage(Usage { output_tokens: u.output_tokens, ..Usage::default() });
+                }
+                if self.stopped {
+                    return Ok(Progress::Complete);
+                }
+            }
+            "message_stop" => return Ok(Progress::Last),
+            "error" => {
+                let (kind, message) = match event.error {
+                    Some(e) => (e.kind.unwrap_or_default(), e.message.unwrap_or_default()),
+                    None => (String::new(), quote(data)),
+                };
+                return Err(stream_error(format!("{message} ({kind})")));
+            }
+            // content_block_start/stop, ping and newer event types.
+            _ => {}
+        }
+        Ok(Progress::More)
+    }
+}
+
+#[derive(Deserialize)]
+struct Event<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Text<'a>,
+    #[serde(borrow)]
+    message: Option<EventMessage<'a>>,
+    #[serde(borrow)]
+    delta: Option<Delta<'a>>,
+    usage: Option<WireUsage>,
+    error: Option<WireError>,
+}
+
+#[derive(Deserialize)]
+struct EventMessage<'a> {
+    #[serde(borrow)]
+    id: Option<Text<'a>>,
+    usage: Option<WireUsage>,
+}
+
+/// A `content_block_delta` delta or a `message_delta` delta.
+#[derive(Deserialize)]
+struct Delta<'a> {
+    #[serde(borrow)]
+    text: Option<Text<'a>>,
+    #[serde(borrow)]
+    thinking: Option<Text<'a>>,
+    #[serde(borrow)]
+    partial_json: Option<Text<'a>>,
+    #[serde(borrow)]
+    stop_reason: Option<Text<'a>>,
+}
+
+#[derive(Deserialize)]
+struct WireUsage {
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+    cache_read_input_tokens: Option<u64>,
+    cache_creation_input_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct WireError {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    message: Option<String>,
+}
+
+// ---- Encoding ----
+//
+// Each event is a JSON value whose `type` is also its SSE event name.
+
+/// `message_start`: the response id and the prompt's tokens.
+pub(crate) fn message_start(id: &str, model: &str, input_tokens: u64) -> Value {
+    json!({"type": "message_start", "message": {"id": id, "type": "message", "role": "assistant", "model": model,
+           "content": [], "usage": {"input_tokens": input_tokens, "output_tokens": 1}}})
+}
+
+/// `content_block_start` of the one text block.
+pub(crate) fn content_block_start() -> Value {
+    json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
+}
+
+/// `content_block_delta` carrying `text`.
+pub(crate) fn text_delta(text: &str) -> Value {
+    json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}})
+}
+
+/// `content_block_stop`, in the key order the API sends.
+pub(crate) const CONTENT_BLOCK_STOP: &str = r#"{"type":"content_block_stop","index":0}"#;
+
+/// [`CONTENT_BLOCK_STOP`] as a value.
+pub(crate) fn content_block_stop() -> Value {
+    json!({"type": "content_block_stop", "index": 0})
+}
+
+/// `message_delta`: the stop reason and the output tokens.
+pub(crate) fn message_delta(stop_reason: &str, output_tokens: u64) -> Value {
+    json!({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": null},
+           "usage": {"output_tokens": output_tokens}})
+}
+
+/// `message_stop`, the last event.
+pub(crate) const MESSAGE_STOP: &str = r#"{"type":"message_stop"}"#;
+
+/// `message_stop` as a value, for Bedrock to add its metrics to.
+pub(crate) fn message_stop() -> Value {
+    json!({"type": "message_stop"})
+}
+
+/// `ping`, the keep-alive event.
+pub(crate) const PING: &str = r#"{"type":"ping"}"#;
+
+/// An `error` event.
+pub(crate) fn error(kind: &str, message: &str) -> Value {
+    json!({"type": "error", "error": {"type": kind, "message": message}})
+}
+
+/// The normal stop reason, or the one of a generation cut by its limit.
+pub(crate) fn stop_reason(length_limited: bool) -> &'static str {
+    if length_limited { "max_tokens" } else { "end_turn" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_events_are_the_values_in_the_apis_key_order() {
+        let parsed: Value = serde_json::from_str(CONTENT_BLOCK_STOP).unwrap();
+        assert_eq!(parsed, content_block_stop());
+        let parsed: Value = serde_json::from_str(MESSAGE_STOP).unwrap();
+        assert_eq!(parsed, message_stop());
+    }
+}
