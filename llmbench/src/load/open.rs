@@ -263,7 +263,7 @@ mod tests {
         let mut lags = out.dispatch_lag_us.clone();
         lags.sort_unstable();
         // Generous: a loaded 2-core machine. examples/open_loop.rs measures.
-        assert!(lags[lags.len() / 2] < 5_000, "median dispatch lag {} µs", lags[lags.len() / 2]);
+        assert!(lags[lags.len() / 2] < 25_000, "median dispatch lag {} µs", lags[lags.len() / 2]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,4 +1,4 @@
-//! The figures of one concurrency level (METRICS.md "Per run"), computed
+//! The figures of one concurrency level (docs/metrics.md "Per run"), computed
 //! from its measured request records.
 
 use std::collections::BTreeMap;
@@ -17,7 +17,7 @@ pub struct RequestCounts {
     pub ok: u64,
     /// Requests that failed.
     pub failed: u64,
-    /// Failures by METRICS.md class.
+    /// Failures by docs/metrics.md class.
     pub by_class: BTreeMap<String, u64>,
     /// Requests llmbench itself cut (`cut_at_end`, `interrupted`): kept in
     /// the records, counted neither as attempted nor as failed.
@@ -101,7 +101,7 @@ pub struct LevelSummary {
     pub network_overhead: Option<LatencySummary>,
     /// How many ok requests took their output count from each source.
     pub output_token_source: BTreeMap<String, u64>,
-    /// Cost figures (METRICS.md "Cost"); absent when the target has no price.
+    /// Cost figures (docs/metrics.md "Cost"); absent when the target has no price.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub cost: Option<crate::cost::LevelCost>,
     /// Open loop: the offered rate of the level, requests/s (`concurrency` is 0).
@@ -144,7 +144,7 @@ impl LevelSummary {
         }
     }
 
-    /// The summary of a metric by its METRICS.md key.
+    /// The summary of a metric by its docs/metrics.md key.
     pub fn metric(&self, key: &str) -> Option<&LatencySummary> {
         match key {
             "ttft" => self.ttft.as_ref(),
