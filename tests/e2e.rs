@@ -50,7 +50,7 @@ fn bench_mode_writes_results_and_prints_tables() {
     assert!(summary_path.is_file(), "{} was not written\n{run}", summary_path.display());
     let json = read_json(&summary_path);
     let text = std::fs::read_to_string(&summary_path).expect("summary.json was just read");
-    assert_eq!(json["format_version"], 1, "{text}");
+    assert_eq!(json["format_version"], llmbench::results::FORMAT_VERSION, "{text}");
     assert_eq!(json["target"]["name"], "sim", "{text}");
     assert_eq!(json["settings"]["samples"], 12, "{text}");
     assert_eq!(json["settings"]["warmup"], 2, "{text}");
@@ -235,16 +235,12 @@ fn a_malformed_config_names_file_line_and_key() {
 fn an_unknown_target_lists_the_known_ones() {
     let fx = Fixture::new();
     let run = rejected(&fx, &["--target", "nope"], exit_code::USAGE);
-    // The fixture builds llmbench without its default features: only the
-    // simulator's OpenAI protocol is built in (see the next test).
+    // The fixture builds llmbench without its default features, so only the
+    // simulator's OpenAI protocol is built in. With them, sim-bedrock,
+    // sim-bedrock-invoke and sim-sagemaker join the list: the unit tests run
+    // each by name (llmbench/src/engine/sim_protocol_tests.rs) and check
+    // this message's list (llmbench/src/config/mod.rs).
     run.assert_stderr_contains(r#"unknown target "nope" (known: sim, sim2)"#);
-}
-
-/// What a user's build has built in: with the default features, the
-/// simulator speaking every protocol (the list the message above prints).
-#[test]
-fn default_features_build_in_every_simulator_protocol() {
-    assert_eq!(llmbench::config::BUILTIN, ["sim", "sim-bedrock", "sim-bedrock-invoke", "sim-sagemaker"]);
 }
 
 #[test]
@@ -484,7 +480,8 @@ fn sigterm_keeps_the_completed_requests_and_exits_143() {
     assert_eq!(summary["partial"], true, "{summary:#}");
     let records = read_jsonl(&dir.join("requests.jsonl"));
     let ok = records.iter().filter(|r| r["error"].is_null()).count();
-    let cut: Vec<&Value> = records.iter().filter(|r| r["error"]["class"] == "cut").collect();
+    // llmbench ended it, not the endpoint: its own class, not `cut`.
+    let cut: Vec<&Value> = records.iter().filter(|r| r["error"]["class"] == "interrupted").collect();
     assert!(ok >= 3, "the completed requests are kept: {ok} of {}", records.len());
     assert!(records.len() < 1 + 42, "the run stopped early: {} records", records.len());
     assert_eq!(cut.len(), 1, "the request in flight is recorded, not dropped: {records:?}");
