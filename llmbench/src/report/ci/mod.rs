@@ -4,4 +4,5 @@
 
 pub(crate) mod events;
 pub(crate) mod junit;
+pub(crate) mod export;
 pub(crate) mod markdown;
