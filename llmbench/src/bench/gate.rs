@@ -14,7 +14,9 @@ use crate::baseline::{self, Mode, Store};
 use crate::exit_code;
 use crate::gate::{self, Baseline, Differences, Fingerprint, Outcome, Run, SourcedLimit};
 use crate::record::RequestRecord;
+use crate::report::ci::export::{self, ExportSpec};
 use crate::report::ci::{events, junit, markdown};
+use crate::results::history;
 use crate::report::terminal::change;
 use crate::results::{self, RunSummary};
 use crate::stats::compare::Statistics;
@@ -36,6 +38,12 @@ pub(crate) struct Gate {
     /// combined outputs from this binary's events.
     under_parent: bool,
     outcomes: Vec<Outcome>,
+    /// `--export` and `--history` when run alone (under `cargo llmbench`,
+    /// it writes them), and where each outcome's run was saved.
+    exports: Vec<ExportSpec>,
+    history: Option<std::path::PathBuf>,
+    saved_as: Option<String>,
+    dirs: Vec<Option<std::path::PathBuf>>,
 }
 
 impl Gate {
@@ -54,6 +62,10 @@ impl Gate {
         if let Some(n) = &g.load_baseline {
             baseline::check_name(n, false).map_err(Failure::Usage)?;
         }
+        export::probe(&g.export).map_err(Failure::Usage)?;
+        if let Some(dir) = &args.run.history {
+            history::probe(dir).map_err(|e| Failure::Usage(e.to_string()))?;
+        }
         Ok(Gate {
             store: Store::new(results::default_root(), g.baseline_dir.clone()),
             mode,
@@ -68,6 +80,10 @@ impl Gate {
             junit: g.junit.clone(),
             under_parent: args.under_parent,
             outcomes: Vec::new(),
+            exports: g.export.clone(),
+            history: args.run.history.clone(),
+            saved_as: g.save_baseline.clone(),
+            dirs: Vec::new(),
         })
     }
 
@@ -150,6 +166,12 @@ impl Gate {
             self.human(text.trim_end());
         }
         self.emit_outcome(&outcome, written.as_deref());
+        // Appended as each run ends, so the report written before `finish` shows it.
+        if let Some(dir) = &self.history {
+            history::append_outcomes(dir, std::slice::from_ref(&outcome), self.saved_as.as_deref())
+                .map_err(|e| Failure::Usage(e.to_string()))?;
+        }
+        self.dirs.push(written);
         self.outcomes.push(outcome);
         Ok(())
     }
@@ -239,6 +261,9 @@ impl Gate {
         // Under `cargo llmbench`, it renders the combined outputs.
         if !self.under_parent {
             write_outputs(&self.outcomes, self.markdown, self.junit.as_deref()).map_err(Failure::Error)?;
+            for note in export::write_outcomes(&self.exports, &self.outcomes, &self.dirs).map_err(Failure::Usage)? {
+                self.human(&note);
+            }
         }
         let code = if code == exit_code::OK { verdict } else { code };
         if regressions > 0 && !self.fail_on_regression && failed == 0 {

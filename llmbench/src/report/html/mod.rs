@@ -39,6 +39,9 @@ pub struct ReportOptions {
     /// Where named baselines live (`--baseline-dir`): a baseline is looked
     /// up there first, then beside `new/`.
     pub baseline_dir: Option<PathBuf>,
+    /// The run history (`--history DIR`): a trend page per benchmark ×
+    /// target that has one.
+    pub history: Option<PathBuf>,
 }
 
 /// What [`write_report`] wrote.
