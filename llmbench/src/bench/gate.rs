@@ -16,8 +16,8 @@ use crate::gate::{self, Baseline, Differences, Fingerprint, Outcome, Run, Source
 use crate::record::RequestRecord;
 use crate::report::ci::export::{self, ExportSpec};
 use crate::report::ci::{events, junit, markdown};
-use crate::results::history;
 use crate::report::terminal::change;
+use crate::results::history;
 use crate::results::{self, RunSummary};
 use crate::stats::compare::Statistics;
 

@@ -21,8 +21,8 @@ use crate::config::file::CONFIG_FILE;
 use crate::exit_code;
 use crate::gate::Outcome;
 use crate::report::ci::{events, export};
-use crate::results::history;
 use crate::report::terminal::{self, change};
+use crate::results::history;
 
 /// What the binaries reported, gathered for the outputs at the end.
 #[derive(Default)]

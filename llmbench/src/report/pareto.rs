@@ -116,7 +116,12 @@ impl Pareto {
 
     /// The sentence split at its backticks: `(is_name, text)` pieces.
     pub(crate) fn sentence_parts(&self) -> Vec<(bool, String)> {
-        self.sentence.split('`').enumerate().filter(|(_, t)| !t.is_empty()).map(|(i, t)| (i % 2 == 1, t.to_owned())).collect()
+        self.sentence
+            .split('`')
+            .enumerate()
+            .filter(|(_, t)| !t.is_empty())
+            .map(|(i, t)| (i % 2 == 1, t.to_owned()))
+            .collect()
     }
 }
 
@@ -143,7 +148,8 @@ struct Reach<'a> {
 
 fn reach<'a>(points: &'a [Point], target: &'a str) -> Option<Reach<'a>> {
     let meeting: Vec<&Point> = points.iter().filter(|p| p.target == target && p.meets_slo).collect();
-    let req_per_s = meeting.iter().map(|p| p.req_per_s).fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))?;
+    let req_per_s =
+        meeting.iter().map(|p| p.req_per_s).fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))?;
     let cost = meeting.iter().map(|p| p.cost).fold(f64::INFINITY, f64::min);
     Some(Reach { target, req_per_s, cost })
 }
@@ -159,29 +165,34 @@ pub(crate) fn sentence(points: &[Point], unpriced: &[String]) -> String {
     }
     let reaches: Vec<Reach<'_>> = targets.iter().filter_map(|t| reach(points, t)).collect();
     let missing: Vec<&str> = targets.iter().copied().filter(|t| !reaches.iter().any(|r| r.target == *t)).collect();
-    let mut out = match reaches.iter().min_by(|a, b| a.cost.total_cmp(&b.cost).then(b.req_per_s.total_cmp(&a.req_per_s))) {
-        None => "No target meets the SLO at any measured load.".to_owned(),
-        Some(cheap) => {
-            let rivals: Vec<&Reach<'_>> = reaches.iter().filter(|r| r.target != cheap.target).collect();
-            let rival = rivals
-                .iter()
-                .max_by(|a, b| a.req_per_s.total_cmp(&b.req_per_s).then(a.cost.total_cmp(&b.cost)))
-                .copied();
-            match rival {
-                None => format!(
-                    "`{}` meets the SLO up to {} req/s at {} per ok request{}.",
-                    cheap.target,
-                    short_number(cheap.req_per_s),
-                    usd(cheap.cost),
-                    if missing.is_empty() { "" } else { ", the only target that does" }
-                ),
-                Some(rival) => compare(cheap, rival),
+    let mut out =
+        match reaches.iter().min_by(|a, b| a.cost.total_cmp(&b.cost).then(b.req_per_s.total_cmp(&a.req_per_s))) {
+            None => "No target meets the SLO at any measured load.".to_owned(),
+            Some(cheap) => {
+                let rivals: Vec<&Reach<'_>> = reaches.iter().filter(|r| r.target != cheap.target).collect();
+                let rival = rivals
+                    .iter()
+                    .max_by(|a, b| a.req_per_s.total_cmp(&b.req_per_s).then(a.cost.total_cmp(&b.cost)))
+                    .copied();
+                match rival {
+                    None => format!(
+                        "`{}` meets the SLO up to {} req/s at {} per ok request{}.",
+                        cheap.target,
+                        short_number(cheap.req_per_s),
+                        usd(cheap.cost),
+                        if missing.is_empty() { "" } else { ", the only target that does" }
+                    ),
+                    Some(rival) => compare(cheap, rival),
+                }
             }
-        }
-    };
+        };
     if !missing.is_empty() {
         let names: Vec<String> = missing.iter().map(|t| format!("`{t}`")).collect();
-        out.push_str(&format!(" {} {} it at every measured load.", names.join(", "), if names.len() == 1 { "misses" } else { "miss" }));
+        out.push_str(&format!(
+            " {} {} it at every measured load.",
+            names.join(", "),
+            if names.len() == 1 { "misses" } else { "miss" }
+        ));
     }
     if !unpriced.is_empty() {
         let names: Vec<String> = unpriced.iter().map(|t| format!("`{t}`")).collect();
@@ -198,7 +209,9 @@ fn compare(cheap: &Reach<'_>, rival: &Reach<'_>) -> String {
         let cost = usd(cheap.cost);
         return match cheap.req_per_s.total_cmp(&rival.req_per_s) {
             std::cmp::Ordering::Equal => {
-                format!("`{a}` and `{b}` meet the SLO at the same cost per ok request ({cost}), both up to {load_a} req/s.")
+                format!(
+                    "`{a}` and `{b}` meet the SLO at the same cost per ok request ({cost}), both up to {load_a} req/s."
+                )
             }
             std::cmp::Ordering::Greater => format!(
                 "`{a}` and `{b}` meet the SLO at the same cost per ok request ({cost}); `{a}` holds it to more load ({load_a} against {load_b} req/s)."
@@ -210,9 +223,13 @@ fn compare(cheap: &Reach<'_>, rival: &Reach<'_>) -> String {
     }
     let pct = format!("{:.0}%", share.max(1.0));
     if rival.req_per_s > cheap.req_per_s * 1.05 {
-        format!("`{a}` meets the SLO at {pct} of the cost of `{b}` up to {load_a} req/s; beyond that, `{b}` holds it up to {load_b} req/s.")
+        format!(
+            "`{a}` meets the SLO at {pct} of the cost of `{b}` up to {load_a} req/s; beyond that, `{b}` holds it up to {load_b} req/s."
+        )
     } else {
-        format!("`{a}` meets the SLO at {pct} of the cost of `{b}`, and holds it to as much load or more ({load_a} against {load_b} req/s).")
+        format!(
+            "`{a}` meets the SLO at {pct} of the cost of `{b}`, and holds it to as much load or more ({load_a} against {load_b} req/s)."
+        )
     }
 }
 
@@ -293,7 +310,10 @@ mod tests {
             "`a` meets the SLO up to 3.4 req/s at $0.000375 per ok request, the only target that does. `b` misses it at every measured load. No price for `local`."
         );
         let none = [point("a", "c=1", 0.001, 900.0, 1.0, false)];
-        assert_eq!(sentence(&none, &[]), "No target meets the SLO at any measured load. `a` misses it at every measured load.");
+        assert_eq!(
+            sentence(&none, &[]),
+            "No target meets the SLO at any measured load. `a` misses it at every measured load."
+        );
     }
 
     #[test]
@@ -323,7 +343,10 @@ mod tests {
         assert_eq!(p.targets(), ["fast", "cheap"]);
         assert_eq!(p.unpriced, ["none"]);
         assert!(p.points.iter().all(|p| p.front_ttft && p.front_e2e), "neither beats the other on both");
-        assert_eq!(p.sentence, "No target meets the SLO at any measured load. `fast`, `cheap` miss it at every measured load. No price for `none`.");
+        assert_eq!(
+            p.sentence,
+            "No target meets the SLO at any measured load. `fast`, `cheap` miss it at every measured load. No price for `none`."
+        );
         assert_eq!(p.sentence_parts()[1], (true, "fast".to_owned()), "names are marked for the page");
         assert!(Pareto::of("b", [&none]).is_none());
     }

@@ -313,11 +313,8 @@ pub fn append(
             summary: (*summary).clone(),
         };
         let path = file(dir, &summary.bench.id, &summary.target.name);
-        let fail = |e: &dyn std::fmt::Display| HistoryError::Io {
-            action: "write",
-            path: path.clone(),
-            reason: e.to_string(),
-        };
+        let fail =
+            |e: &dyn std::fmt::Display| HistoryError::Io { action: "write", path: path.clone(), reason: e.to_string() };
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(|e| fail(&e))?;
         }

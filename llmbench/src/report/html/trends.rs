@@ -111,7 +111,11 @@ pub(crate) fn page(series: &Series, link: &TrendLink) -> Value {
         .map(|(i, e)| RunRow {
             n: i + 1,
             started_at: e.summary.started_at.clone(),
-            commit: e.git.as_ref().map(|g| format!("{}{}", g.short(), if g.dirty { " (modified)" } else { "" })).unwrap_or_default(),
+            commit: e
+                .git
+                .as_ref()
+                .map(|g| format!("{}{}", g.short(), if g.dirty { " (modified)" } else { "" }))
+                .unwrap_or_default(),
             branch: e.git.as_ref().map(|g| g.branch.clone()).unwrap_or_default(),
             host: format!("{} ({} {}, {} cores)", e.host.name, e.host.os, e.host.arch, e.host.cpus),
             version: e.summary.tool.version.clone(),
@@ -120,7 +124,8 @@ pub(crate) fn page(series: &Series, link: &TrendLink) -> Value {
                 .levels
                 .iter()
                 .map(|l| {
-                    let cost = l.metric_value("cost_per_ok_request").map(|c| format!(", {}", usd(c))).unwrap_or_default();
+                    let cost =
+                        l.metric_value("cost_per_ok_request").map(|c| format!(", {}", usd(c))).unwrap_or_default();
                     format!("{}: {} ok{}", l.label(), l.requests.ok, cost)
                 })
                 .collect::<Vec<_>>()
@@ -223,11 +228,14 @@ mod tests {
         assert!(!html.contains("<script>") && html.contains("&lt;script&gt;"), "branch names are escaped");
         let index = std::fs::read_to_string(&report.index).unwrap();
         assert!(index.contains("Trends across runs") && index.contains("trends/"));
-        let bench_page = std::fs::read_to_string(report.pages.iter().find(|p| p.parent().unwrap().ends_with("bench")).unwrap()).unwrap();
+        let bench_page =
+            std::fs::read_to_string(report.pages.iter().find(|p| p.parent().unwrap().ends_with("bench")).unwrap())
+                .unwrap();
         assert!(bench_page.contains("../trends/"), "the benchmark page links its trends");
 
         // A broken history costs the trend pages, not the report.
-        std::fs::write(&history::read(hist.path(), |_, _| true).unwrap()[0].path, "{\"history_version\": 9}\n").unwrap();
+        std::fs::write(&history::read(hist.path(), |_, _| true).unwrap()[0].path, "{\"history_version\": 9}\n")
+            .unwrap();
         let report = write_report(root.path(), &options).unwrap();
         assert!(report.skipped.iter().any(|s| s.contains("newer than this llmbench")), "{:?}", report.skipped);
         assert!(!report.pages.iter().any(|p| p.parent().unwrap().ends_with("trends")));

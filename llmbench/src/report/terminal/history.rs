@@ -30,8 +30,20 @@ pub(crate) fn render(series: &Series) -> String {
     let _ = writeln!(
         out,
         " {:>3} {:<16} {:<8} {:<12} {:>level_width$} │ {:>8} {:>8} │ {:>8} {:>8} │ {:>8} {:>8} │ {:>9} │ {:>5} │ {:>10}",
-        "#", "started (UTC)", "commit", "branch", "load", "TTFT p50", "p99", "TPOT p50", "p99", "E2E p50", "p99", "out tok/s",
-        "err%", "$/ok req"
+        "#",
+        "started (UTC)",
+        "commit",
+        "branch",
+        "load",
+        "TTFT p50",
+        "p99",
+        "TPOT p50",
+        "p99",
+        "E2E p50",
+        "p99",
+        "out tok/s",
+        "err%",
+        "$/ok req"
     );
     for (i, e) in series.entries.iter().enumerate() {
         let (commit, branch) = match &e.git {

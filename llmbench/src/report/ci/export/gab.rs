@@ -22,7 +22,8 @@ pub(crate) fn render(runs: &[ExportRun<'_>], direction: Direction) -> Value {
     let mut out = Vec::new();
     for s in series(runs) {
         let extra = extra(&s);
-        let name = |metric: &str| format!("{} · {} · {} — {metric}", s.run.bench.id, s.run.target.name, s.level.label());
+        let name =
+            |metric: &str| format!("{} · {} · {} — {metric}", s.run.bench.id, s.run.target.name, s.level.label());
         let mut push = |metric: &str, unit: &str, value: Option<f64>, range: Option<String>| {
             if let Some(v) = value.filter(|v| v.is_finite()) {
                 let mut e = json!({ "name": name(metric), "unit": unit, "value": v, "extra": extra });
@@ -59,8 +60,5 @@ pub(crate) fn render(runs: &[ExportRun<'_>], direction: Direction) -> Value {
 /// The tooltip line: what the figures rest on.
 fn extra(s: &Series<'_>) -> String {
     let r = &s.level.requests;
-    format!(
-        "{} ok, {} failed; model {}; started {}",
-        r.ok, r.failed, s.run.target.model, s.run.started_at
-    )
+    format!("{} ok, {} failed; model {}; started {}", r.ok, r.failed, s.run.target.model, s.run.started_at)
 }

@@ -85,9 +85,7 @@ impl Measure {
         match self {
             Measure::Ttft => Histogram::of(TTFT_S, ok.filter_map(|r| r.ttft_ms.map(s))),
             Measure::Tpot => Histogram::of(PER_TOKEN_S, ok.filter_map(|r| r.tpot_ms().map(s))),
-            Measure::Itl => {
-                Histogram::of(PER_TOKEN_S, ok.flat_map(|r| r.gaps_us.iter().map(|g| f64::from(*g) / 1e6)))
-            }
+            Measure::Itl => Histogram::of(PER_TOKEN_S, ok.flat_map(|r| r.gaps_us.iter().map(|g| f64::from(*g) / 1e6))),
             Measure::E2e => Histogram::of(DURATION_S, ok.map(|r| s(r.e2e_ms))),
             Measure::InputTokens => Histogram::of(TOKENS, ok.filter_map(|r| r.input_tokens.map(|t| t as f64))),
             Measure::OutputTokens => Histogram::of(TOKENS, ok.map(|r| r.output_tokens as f64)),

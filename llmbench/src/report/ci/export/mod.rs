@@ -93,7 +93,9 @@ impl ExportSpec {
                     .into());
             }
             if !(path.starts_with("http://") || path.starts_with("https://")) {
-                return Err(format!("--export otlp={path}: give the collector's URL, e.g. http://127.0.0.1:4318/v1/metrics"));
+                return Err(format!(
+                    "--export otlp={path}: give the collector's URL, e.g. http://127.0.0.1:4318/v1/metrics"
+                ));
             }
         }
         Ok(ExportSpec { format, path: PathBuf::from(path) })
@@ -209,7 +211,8 @@ pub(crate) fn write_all(specs: &[ExportSpec], runs: &[ExportRun<'_>]) -> Result<
             Format::Emf => emf::render(runs)?.into_bytes(),
             Format::OtlpJson => json_bytes(&otlp::render(runs))?,
             Format::Otlp => {
-                otlp::push(&spec.path.to_string_lossy(), &otlp::render(runs)).map_err(|e| format!("--export {spec}: {e}"))?;
+                otlp::push(&spec.path.to_string_lossy(), &otlp::render(runs))
+                    .map_err(|e| format!("--export {spec}: {e}"))?;
                 continue;
             }
         };

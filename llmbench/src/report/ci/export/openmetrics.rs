@@ -48,7 +48,9 @@ const GAUGES: [(&str, &str, &str, Figure); 5] = [
         s.value("output_tok_per_s")
     }),
     ("llmbench_error_ratio", "ratio", "Failed requests / attempted.", |s| s.value("error_rate")),
-    ("llmbench_goodput_ratio", "ratio", "Requests that succeeded and met every SLO / attempted.", |s| s.goodput_ratio()),
+    ("llmbench_goodput_ratio", "ratio", "Requests that succeeded and met every SLO / attempted.", |s| {
+        s.goodput_ratio()
+    }),
     ("llmbench_cost_per_ok_request_usd", "usd", "Cost of the level / ok requests, USD.", |s| {
         s.value("cost_per_ok_request")
     }),

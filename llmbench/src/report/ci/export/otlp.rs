@@ -109,7 +109,9 @@ pub(crate) fn render(runs: &[ExportRun<'_>]) -> Value {
             })
             .collect();
         if !points.is_empty() {
-            metrics.push(json!({ "name": name, "unit": unit, "description": description, "gauge": { "dataPoints": points } }));
+            metrics.push(
+                json!({ "name": name, "unit": unit, "description": description, "gauge": { "dataPoints": points } }),
+            );
         }
     }
     json!({

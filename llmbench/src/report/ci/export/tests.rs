@@ -36,7 +36,8 @@ fn runs() -> Vec<LoadedRun> {
             let dir = target.join("new");
             let mut summary = read_summary(&dir).unwrap();
             for (i, level) in summary.levels.iter_mut().enumerate() {
-                level.cost = Some(LevelCost { cost_per_ok_request: Some(0.0004 * (i + 1) as f64), ..Default::default() });
+                level.cost =
+                    Some(LevelCost { cost_per_ok_request: Some(0.0004 * (i + 1) as f64), ..Default::default() });
                 level.goodput = Some(Goodput {
                     slo: vec!["ttft <= 500ms".into()],
                     good: level.requests.ok,
@@ -56,8 +57,7 @@ fn runs() -> Vec<LoadedRun> {
 }
 
 fn sorted(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut v: Vec<_> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    let mut v: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
     v.sort();
     v
 }
@@ -120,7 +120,9 @@ fn gab_files_follow_the_action_and_split_by_direction() {
         v.as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap().to_owned()).collect()
     };
     let (small, big) = (names(&smaller), names(&bigger));
-    assert!(small.iter().any(|n| n.ends_with("— TTFT p50")) && small.iter().any(|n| n.ends_with("— cost per ok request")));
+    assert!(
+        small.iter().any(|n| n.ends_with("— TTFT p50")) && small.iter().any(|n| n.ends_with("— cost per ok request"))
+    );
     assert!(big.iter().any(|n| n.ends_with("— output tokens/s")) && big.iter().any(|n| n.ends_with("— goodput")));
     assert!(!small.iter().any(|n| n.contains("tokens/s")), "throughput is not smaller-is-better");
     // Names are unique: the action keys its history by them.
@@ -153,7 +155,8 @@ fn openmetrics_parses_and_its_histograms_count_the_records() {
     assert_eq!(le_100ms, ok.iter().filter(|r| r.ttft_ms.unwrap() <= 100.0).count() as f64);
     let sum: f64 = ok.iter().map(|r| r.ttft_ms.unwrap() / 1e3).sum();
     assert!((h.sum.unwrap().as_f64() - sum).abs() < 1e-9);
-    for family in ["llmbench_requests", "llmbench_error_ratio", "llmbench_cost_per_ok_request_usd", "gen_ai_client_token_usage"]
+    for family in
+        ["llmbench_requests", "llmbench_error_ratio", "llmbench_cost_per_ok_request_usd", "gen_ai_client_token_usage"]
     {
         assert!(parsed.families.contains_key(family), "{family} missing");
     }
@@ -185,7 +188,10 @@ fn emf_lines_follow_the_specification() {
             for set in directive["Dimensions"].as_array().unwrap() {
                 for key in set.as_array().unwrap() {
                     let key = key.as_str().unwrap();
-                    assert!(line[key].as_str().is_some_and(|v| !v.is_empty()), "dimension {key} is not a string member");
+                    assert!(
+                        line[key].as_str().is_some_and(|v| !v.is_empty()),
+                        "dimension {key} is not a string member"
+                    );
                 }
             }
             let mut names = Vec::new();
