@@ -42,10 +42,8 @@ pub(crate) fn section(bench: &str, data: &[RunData<'_>]) -> Option<Value> {
             }
             let svg = chart::scatter(
                 &format!("Cost per ok request against {name}"),
-                "Cost",
-                Unit::UsdPer1k,
-                name,
-                Unit::Ms,
+                ("Cost", Unit::UsdPer1k),
+                (name, Unit::Ms),
                 &points,
                 &series,
                 chart::HALF_WIDTH,

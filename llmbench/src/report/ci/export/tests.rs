@@ -84,7 +84,7 @@ fn validate(schema: &str, instance: &Value) {
     }
 }
 
-fn ok_records<'a>(records: &'a [RequestRecord], row: usize) -> Vec<&'a RequestRecord> {
+fn ok_records(records: &[RequestRecord], row: usize) -> Vec<&RequestRecord> {
     crate::gate::metric::level_records(records, row).into_iter().filter(|r| r.is_ok()).collect()
 }
 

@@ -21,13 +21,12 @@ pub(crate) struct ScatterPoint {
 
 const PLOT_H: f64 = 260.0;
 
-/// Draws the points on linear axes from zero; `legend` names each series.
+/// Draws the points on linear axes from zero (each axis a title and a
+/// unit); `series` names each colour in the legend.
 pub(crate) fn scatter(
     label: &str,
-    x_title: &str,
-    x_unit: Unit,
-    y_title: &str,
-    y_unit: Unit,
+    (x_title, x_unit): (&str, Unit),
+    (y_title, y_unit): (&str, Unit),
     points: &[ScatterPoint],
     series: &[(usize, String)],
     width: f64,
