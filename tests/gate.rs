@@ -84,7 +84,7 @@ fn the_gate_end_to_end() {
     events.assert_code(exit_code::OK);
     let events: Vec<Value> = events.stdout.lines().map(|l| serde_json::from_str(l).expect("NDJSON")).collect();
     let reasons: Vec<&str> = events.iter().map(|e| e["reason"].as_str().unwrap()).collect();
-    assert_eq!(reasons, ["bench-started", "progress", "progress", "result", "comparison", "finished"]);
+    assert_eq!(reasons, ["bench-started", "progress", "progress", "result", "comparison", "outcome", "finished"]);
     assert!(events.iter().all(|e| e["schema"] == "llmbench-event" && e["version"] == 1));
     assert_eq!(events[1]["level"], "c=1");
     let ttft = &events[4]["comparison"]["levels"][0]["metrics"][0];

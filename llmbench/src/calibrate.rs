@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::bench::sim_host::SimHost;
+use crate::engine::sim_host::SimHost;
 use crate::load::{self, Cancel, Quiet, RequestOptions};
 use crate::provider::Provider;
 use crate::provider::openai::{Endpoint, OpenAiProvider, OpenAiSettings};

@@ -5,18 +5,19 @@
 //! benchmark and per endpoint. See the README for a quickstart.
 #![warn(missing_docs)]
 
+#[doc(hidden)]
 pub mod calibrate;
 pub mod exit_code;
 pub(crate) mod metric;
 pub mod record;
-pub mod units;
+pub(crate) mod units;
 pub mod workload;
 
-pub mod baseline;
-mod bench;
+pub(crate) mod baseline;
 pub(crate) mod cli;
-pub mod config;
+pub(crate) mod config;
 pub mod cost;
+pub(crate) mod engine;
 pub mod gate;
 pub(crate) mod interrupt;
 pub(crate) mod load;
@@ -34,7 +35,7 @@ pub mod stats;
 pub(crate) mod term;
 pub(crate) mod wire;
 
-pub use bench::registry::BenchDef;
+pub use engine::registry::BenchDef;
 pub use llmbench_macros::llm_bench;
 pub use provider::{GenRequest, Message, Role};
 pub use workload::{Check, LengthClass, Response, Tokens, Workload};
@@ -71,7 +72,7 @@ pub fn cargo_llmbench_main() -> i32 {
 /// Not public API: what `#[llm_bench]` and `main!` expand to.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::bench::registry::BenchDef;
+    pub use crate::engine::registry::BenchDef;
     pub use crate::settings::setting_keys;
     pub use crate::workload::{CheckOutcome, Response, Workload};
     pub use inventory;
@@ -98,11 +99,11 @@ pub mod __private {
 
     /// The registered benchmarks, sorted.
     pub fn registry() -> Vec<&'static BenchDef> {
-        crate::bench::registry::all()
+        crate::engine::registry::all()
     }
 
     /// The body of a benchmark binary's `main`; returns the exit code.
     pub fn bench_main(manifest_dir: &'static str) -> i32 {
-        crate::bench::main(manifest_dir)
+        crate::cli::bench::main(manifest_dir)
     }
 }

@@ -1,7 +1,7 @@
 //! One compact timeline per request.
 //!
 //! A provider fills a [`Timeline`] while it reads a response: it stamps the
-//! moments of METRICS.md ("Clock") as bytes arrive, before parsing them, and
+//! moments of docs/metrics.md ("Clock") as bytes arrive, before parsing them, and
 //! reports usage and errors. The runner turns a finished timeline into a
 //! [`RequestRecord`], the line written to `requests.jsonl`.
 //!
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-/// The error classes of METRICS.md, one per failed request.
+/// The error classes of docs/metrics.md, one per failed request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorClass {
@@ -38,11 +38,18 @@ pub enum ErrorClass {
     /// A client-side resource ran out (file descriptors, memory, ports):
     /// not the endpoint's fault.
     Local,
+    /// llmbench itself ended the request: still in flight when a
+    /// duration-bounded level (plus its grace) ran out. Not a failure of the
+    /// endpoint; reported apart.
+    CutAtEnd,
+    /// llmbench itself ended the request: in flight when the run was
+    /// interrupted (SIGINT, SIGTERM, SIGHUP). Not a failure of the endpoint.
+    Interrupted,
 }
 
 impl ErrorClass {
     /// Every class, in the order reports list them.
-    pub const ALL: [ErrorClass; 10] = [
+    pub const ALL: [ErrorClass; 12] = [
         ErrorClass::Throttled,
         ErrorClass::NotReady,
         ErrorClass::Client,
@@ -53,9 +60,11 @@ impl ErrorClass {
         ErrorClass::Protocol,
         ErrorClass::Check,
         ErrorClass::Local,
+        ErrorClass::CutAtEnd,
+        ErrorClass::Interrupted,
     ];
 
-    /// The METRICS.md key of this class.
+    /// The docs/metrics.md key of this class.
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorClass::Throttled => "throttled",
@@ -68,7 +77,16 @@ impl ErrorClass {
             ErrorClass::Protocol => "protocol",
             ErrorClass::Check => "check",
             ErrorClass::Local => "local",
+            ErrorClass::CutAtEnd => "cut_at_end",
+            ErrorClass::Interrupted => "interrupted",
         }
+    }
+
+    /// Whether llmbench, not the endpoint, ended the request (the end of a
+    /// duration-bounded level, an interruption): such records are kept but
+    /// count neither as attempted nor as failed.
+    pub fn is_llmbench_cut(self) -> bool {
+        matches!(self, ErrorClass::CutAtEnd | ErrorClass::Interrupted)
     }
 
     /// The class of an HTTP error status received before the stream began.
@@ -91,7 +109,7 @@ impl fmt::Display for ErrorClass {
 /// A classified request failure. The message never carries credentials.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestError {
-    /// The METRICS.md class.
+    /// The docs/metrics.md class.
     pub class: ErrorClass,
     /// The HTTP status, when the failure came with one.
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -133,7 +151,7 @@ pub enum ContentKind {
     Reasoning,
 }
 
-/// Where a token count came from (METRICS.md `output_tokens`).
+/// Where a token count came from (docs/metrics.md `output_tokens`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenSource {
@@ -257,7 +275,7 @@ impl Timeline {
         self.headers = Some(at);
     }
 
-    /// A content chunk read at `at`. Empty text is not content (METRICS.md:
+    /// A content chunk read at `at`. Empty text is not content (docs/metrics.md:
     /// role-only chunks never count) and is ignored.
     pub fn on_content(&mut self, at: Instant, kind: ContentKind, text: &str) {
         if text.is_empty() {

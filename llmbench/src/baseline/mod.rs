@@ -46,8 +46,6 @@ pub struct Store {
 /// A run read back from disk.
 #[derive(Debug, Clone)]
 pub struct SavedRun {
-    /// Its directory.
-    pub dir: PathBuf,
     /// `summary.json`.
     pub summary: RunSummary,
     /// `requests.jsonl`.
@@ -129,11 +127,6 @@ impl Store {
         Ok(dir)
     }
 
-    /// Writes the latest comparison of a benchmark × target.
-    pub fn save_comparison(&self, bench: &str, target: &str, json: &[u8]) -> std::io::Result<PathBuf> {
-        self.save_change(bench, target, COMPARISON_FILE, Some(json))
-    }
-
     /// Writes (or, with `None`, removes) a file of the latest verdict on a
     /// benchmark × target's `new/` run, so none outlives the run it judged.
     pub fn save_change(&self, bench: &str, target: &str, file: &str, json: Option<&[u8]>) -> std::io::Result<PathBuf> {
@@ -173,7 +166,7 @@ impl Store {
 pub fn load_dir(dir: &Path) -> Result<SavedRun, String> {
     let summary = results::read_summary(dir)?;
     let records = results::read_requests(dir)?;
-    Ok(SavedRun { dir: dir.to_owned(), summary, records })
+    Ok(SavedRun { summary, records })
 }
 
 fn subdirs(dir: &Path) -> Vec<PathBuf> {
@@ -221,7 +214,7 @@ mod tests {
         assert_eq!(loaded.records[2].gaps_us, r[2].gaps_us);
         assert!(store.load("chat/short", "sim", "other").unwrap().is_none());
         assert_eq!(store.list("main"), [("chat_short".to_owned(), "sim".to_owned())]);
-        let path = store.save_comparison("chat/short", "sim", b"{}").unwrap();
+        let path = store.save_change("chat/short", "sim", COMPARISON_FILE, Some(b"{}")).unwrap();
         assert_eq!(path, tmp.path().join("chat_short/sim/change/comparison.json"));
     }
 

@@ -15,8 +15,8 @@ use anyhow::Context;
 use serde_json::Value;
 
 use super::LlmbenchArgs;
+use super::bench::{FromParent, PARENT_ENV};
 use super::build::{self, Executable};
-use crate::bench::{FromParent, PARENT_ENV};
 use crate::config::file::CONFIG_FILE;
 use crate::exit_code;
 use crate::gate::Outcome;
@@ -178,7 +178,7 @@ fn finish(args: &LlmbenchArgs, handoff: &FromParent, results_root: &Path, gather
     }
     let cwd = std::env::current_dir().unwrap_or_default();
     let junit = args.gate.junit.as_ref().map(|p| cwd.join(p));
-    crate::bench::write_outputs(outcomes, args.run.markdown(), junit.as_deref()).map_err(anyhow::Error::msg)?;
+    crate::engine::write_outputs(outcomes, args.run.markdown(), junit.as_deref()).map_err(anyhow::Error::msg)?;
     let mut code = exit_code::combine(&gathered.codes);
     if let Err(message) = after_run(args, outcomes, &gathered.dirs) {
         eprintln!("error: {}", crate::term::safe(&message));

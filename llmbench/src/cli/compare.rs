@@ -12,7 +12,6 @@ use anyhow::Context;
 use clap::Args;
 use regex::Regex;
 
-use super::args::{GateArgs, MessageFormat};
 use super::build::UsageError;
 use crate::baseline::{self, SavedRun, Store};
 use crate::config::file::{self, Config};
@@ -22,6 +21,7 @@ use crate::report::ci::{events, export};
 use crate::report::terminal::{self, change};
 use crate::results;
 use crate::settings::value::Spec;
+use crate::settings::{GateArgs, MessageFormat};
 use crate::settings::{Layer, Limit, Settings, SettingsLayer, Source, SourcedLimit};
 
 /// `cargo llmbench compare`.
@@ -116,7 +116,7 @@ pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<i32> {
         (Side::Name(n), _) => store.list(n),
     };
     let config = load_config(args)?;
-    let settings = args.gate.statistics();
+    let settings = crate::engine::statistics(&args.gate);
     let json = args.message_format == MessageFormat::Json;
     let markdown = matches!(args.format.as_deref(), Some("md" | "markdown"));
     let mut outcomes = Vec::new();
@@ -169,7 +169,7 @@ pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<i32> {
     }
     let cwd = std::env::current_dir().unwrap_or_default();
     let junit = args.gate.junit.as_ref().map(|p| cwd.join(p));
-    crate::bench::write_outputs(&outcomes, markdown, junit.as_deref()).map_err(anyhow::Error::msg)?;
+    crate::engine::write_outputs(&outcomes, markdown, junit.as_deref()).map_err(anyhow::Error::msg)?;
     for note in export::write_outcomes(&args.gate.export, &outcomes, &dirs).map_err(UsageError)? {
         eprintln!("{note}");
     }

@@ -4,7 +4,7 @@
 //! report (`benches`); `compare` judges saved runs; `sim` serves the
 //! simulator.
 
-pub(crate) mod args;
+pub(crate) mod bench;
 mod benches;
 mod build;
 mod compare;
@@ -37,11 +37,11 @@ pub(crate) struct LlmbenchArgs {
     #[command(subcommand)]
     command: Option<LlmbenchCommand>,
     #[command(flatten)]
-    run: args::RunArgs,
+    run: crate::settings::RunArgs,
     #[command(flatten)]
     settings: SettingsLayer,
     #[command(flatten)]
-    gate: args::GateArgs,
+    gate: crate::settings::GateArgs,
     /// Test mode: one request per benchmark, no measuring.
     #[arg(long)]
     test: bool,

@@ -52,11 +52,14 @@ async fn ttft_tpot_and_itl_match_the_simulator() {
         assert_eq!(r.gaps_us.len() as u64, r.chunks - 1, "one ITL gap per pair of chunks");
         let ttft = r.ttft_ms.unwrap();
         assert!((99.0..130.0).contains(&ttft), "ttft {ttft} ms, configured 100 ms");
+        // The simulator paces tokens on absolute deadlines: a first chunk read
+        // late on a busy machine shortens the gaps after it, so TPOT and the
+        // mean gap may dip below 10 ms by as much as TTFT rose above 100.
         let tpot = r.tpot_ms().unwrap();
-        assert!((9.0..13.0).contains(&tpot), "tpot {tpot} ms, configured 10 ms");
+        assert!((7.0..13.0).contains(&tpot), "tpot {tpot} ms, configured 10 ms");
         let e2e_expected = 100.0 + 19.0 * 10.0;
         assert!(r.e2e_ms >= e2e_expected - 1.0 && r.e2e_ms < e2e_expected + 60.0, "e2e {} ms", r.e2e_ms);
         let mean_gap = r.gaps_us.iter().map(|&g| f64::from(g)).sum::<f64>() / r.gaps_us.len() as f64 / 1e3;
-        assert!((9.0..13.0).contains(&mean_gap), "mean ITL {mean_gap} ms");
+        assert!((7.0..13.0).contains(&mean_gap), "mean ITL {mean_gap} ms");
     }
 }

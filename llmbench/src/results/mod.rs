@@ -17,8 +17,9 @@ use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+pub use crate::config::TargetIdentity;
 pub(crate) use schema::rfc3339;
-pub use schema::{BenchInfo, ColdStart, FORMAT_VERSION, RunSettings, RunSummary, ToolInfo};
+pub use schema::{BenchInfo, ColdStart, FORMAT_VERSION, OLDEST_READABLE, RunSettings, RunSummary, ToolInfo};
 
 use crate::record::RequestRecord;
 
@@ -111,27 +112,82 @@ pub fn write_run(dir: &Path, summary: &RunSummary, records: &[RequestRecord]) ->
     Ok(())
 }
 
-/// Reads a run's summary.
+/// Reads a run's summary: this format or an older one it can read; a newer
+/// one is an error saying so.
 pub fn read_summary(dir: &Path) -> Result<RunSummary, String> {
     let path = dir.join(SUMMARY_FILE);
     let text = fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    let summary: RunSummary = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !(OLDEST_READABLE..=FORMAT_VERSION).contains(&summary.format_version) {
+        return Err(format!(
+            "{}: results format {} (this llmbench reads {OLDEST_READABLE} to {FORMAT_VERSION}; a newer llmbench wrote it)",
+            path.display(),
+            summary.format_version
+        ));
+    }
+    Ok(summary)
 }
 
-/// Reads a run's request records.
+/// Reads a run's request records (of any readable format: version 1's
+/// `cut` records that llmbench itself cut get their version 2 classes).
 pub fn read_requests(dir: &Path) -> Result<Vec<RequestRecord>, String> {
     let path = dir.join(REQUESTS_FILE);
     let text = fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1)))
+        .map(|(i, l)| serde_json::from_str(l).map(upgrade).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1)))
         .collect()
+}
+
+/// A version 1 record in version 2's terms.
+fn upgrade(mut r: RequestRecord) -> RequestRecord {
+    use crate::record::ErrorClass;
+    if let Some(e) = r.error.as_mut().filter(|e| e.class == ErrorClass::Cut) {
+        if e.message == crate::load::CUT_AT_END {
+            e.class = ErrorClass::CutAtEnd;
+        } else if e.message.starts_with("in flight when llmbench was interrupted") {
+            e.class = ErrorClass::Interrupted;
+        }
+    }
+    r
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn version_1_runs_read_in_version_2_terms() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = run_dir(root.path(), "b", "t", NEW_DIR);
+        let mut summary = RunSummary::example();
+        summary.format_version = 1;
+        write_run(&dir, &summary, &[]).unwrap();
+        let v1 = [
+            r#"{"class":"cut","message":"still in flight at the end of the run (duration + grace): cut"}"#,
+            r#"{"class":"cut","message":"in flight when llmbench was interrupted (SIGTERM): cut"}"#,
+            r#"{"class":"cut","message":"stream closed before data: [DONE]"}"#,
+        ];
+        let lines: Vec<String> = v1
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let mut r = serde_json::to_value(crate::stats::goodput::tests::rec(10.0, 20.0, 4, None)).unwrap();
+                r["index"] = i.into();
+                r["error"] = serde_json::from_str(e).unwrap();
+                r.to_string()
+            })
+            .collect();
+        fs::write(dir.join(REQUESTS_FILE), lines.join("\n")).unwrap();
+        assert_eq!(read_summary(&dir).unwrap().format_version, 1, "version 1 still loads");
+        let classes: Vec<_> = read_requests(&dir).unwrap().into_iter().map(|r| r.error.unwrap().class).collect();
+        use crate::record::ErrorClass;
+        assert_eq!(classes, [ErrorClass::CutAtEnd, ErrorClass::Interrupted, ErrorClass::Cut]);
+        summary.format_version = FORMAT_VERSION + 1;
+        write_run(&dir, &summary, &[]).unwrap();
+        assert!(read_summary(&dir).unwrap_err().contains("a newer llmbench wrote it"));
+    }
 
     #[test]
     fn file_safe_names() {

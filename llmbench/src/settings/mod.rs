@@ -21,6 +21,7 @@
 //! durations. This module is the bottom of the crate: it knows no runner,
 //! provider or report; they consume what it resolves.
 
+mod invocation;
 mod limit;
 mod merge;
 mod rate;
@@ -38,6 +39,7 @@ use serde_json::json;
 
 use value::{Count, Levels, Positive, PositiveTime, Rates, Spec, Time};
 
+pub(crate) use invocation::{GateArgs, MessageFormat, RunArgs, overlay};
 pub use limit::{Check, Limit, LimitError};
 pub use merge::{Layer, SettingsError, Source};
 use merge::{Merged, merge};

@@ -34,6 +34,7 @@ impl<T> Spec<T> {
     }
 
     /// The text as written (lists joined with `, `).
+    #[cfg(test)]
     pub fn text(&self) -> &str {
         &self.text
     }

@@ -232,8 +232,10 @@ async fn capacity_makes_requests_queue() {
     let (a, b) = (a.content_times(), b.content_times());
     let (first, second) = if a[0] < b[0] { (a, b) } else { (b, a) };
     assert!(second[0] > first[5], "the second request generated while the first held the slot");
+    // Without the slot both would start together; with it the second waits
+    // ~90 ms (less when the client read the first one late on a busy machine).
     let lag = second[0] - first[0];
-    assert!(lag >= Duration::from_millis(85), "second started only {lag:?} after the first");
+    assert!(lag >= Duration::from_millis(60), "second started only {lag:?} after the first");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

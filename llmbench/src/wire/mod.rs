@@ -56,7 +56,9 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    /// The config spelling.
+    /// The config spelling (named in the error of a build without a
+    /// protocol's feature).
+    #[cfg_attr(all(feature = "bedrock", feature = "sagemaker"), allow(dead_code))]
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::Openai => "openai",

@@ -9,6 +9,7 @@
 //! | `result` | `bench`, `target`, `path` (the run directory, or null), `summary` (summary.json) |
 //! | `comparison` | `bench`, `target`, `comparison` (a `Comparison`) |
 //! | `limits` | `bench`, `target`, `limits` (`LimitOutcome`s) |
+//! | `outcome` | `path`, `outcome`: the whole verdict of one benchmark × target (`bench`, `target`, `summary`, `comparison`, `no_comparison`, `limits`) — what `cargo llmbench` renders its tables and outputs from |
 //! | `finished` | `exit_code`, `regressions`, `failed_limits` |
 //!
 //! Adding a reason or a field keeps the version; changing one bumps it.

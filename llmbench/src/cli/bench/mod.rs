@@ -2,27 +2,18 @@
 //! line, selects benchmarks from the registry, and runs them in test mode
 //! (one request each) or bench mode (warm-up, samples, results on disk).
 
-mod args;
-mod connect;
-mod gate;
-mod levels;
-pub(crate) use gate::write_outputs;
-pub(crate) mod registry;
-mod run;
-pub(crate) mod sim_host;
-#[cfg(all(test, feature = "bedrock", feature = "sagemaker"))]
-mod sim_protocol_tests;
+pub(crate) mod args;
 
 use std::io::Write;
 use std::path::Path;
 
 use clap::Parser;
-use regex::Regex;
 
 use crate::config::file::{self, Config};
+use crate::engine::registry::{self, BenchDef};
+use crate::engine::{BenchSpec, Filter, RunError};
 use crate::exit_code;
 use args::BenchArgs;
-use registry::BenchDef;
 
 /// The body of a benchmark binary's `main`; returns the exit code.
 pub(crate) fn main(manifest_dir: &str) -> i32 {
@@ -46,14 +37,10 @@ pub(crate) fn main(manifest_dir: &str) -> i32 {
     };
     match run_main(&args, manifest_dir) {
         Ok(code) => code,
-        // Messages may quote a server or a file: no escape sequence gets through.
-        Err(Failure::Usage(message)) => {
-            eprintln!("error: {}", crate::term::safe(&message));
-            exit_code::USAGE
-        }
-        Err(Failure::Error(message)) => {
-            eprintln!("error: {}", crate::term::safe(&message));
-            exit_code::ERROR
+        Err(e) => {
+            // Messages may quote a server or a file: no escape sequence gets through.
+            eprintln!("error: {}", crate::term::safe(&e.to_string()));
+            e.exit_code()
         }
     }
 }
@@ -62,9 +49,9 @@ pub(crate) fn main(manifest_dir: &str) -> i32 {
 /// and checked, in the environment variable [`PARENT_ENV`] as JSON.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct FromParent {
-    pub(crate) run: args::RunArgs,
+    pub(crate) run: crate::settings::RunArgs,
     pub(crate) settings: crate::settings::SettingsLayer,
-    pub(crate) gate: args::GateArgs,
+    pub(crate) gate: crate::settings::GateArgs,
 }
 
 /// The variable holding [`FromParent`].
@@ -76,9 +63,9 @@ fn under_parent(mut args: BenchArgs) -> Result<BenchArgs, String> {
     let Some(json) = std::env::var_os(PARENT_ENV).filter(|v| !v.is_empty()) else { return Ok(args) };
     let parent: FromParent = serde_json::from_str(&json.to_string_lossy())
         .map_err(|e| format!("{PARENT_ENV} is not what cargo llmbench writes: {e}"))?;
-    args.run = crate::cli::args::overlay(&parent.run, &args.run);
-    args.settings = crate::cli::args::overlay(&parent.settings, &args.settings);
-    args.gate = crate::cli::args::overlay(&parent.gate, &args.gate);
+    args.run = crate::settings::overlay(&parent.run, &args.run);
+    args.settings = crate::settings::overlay(&parent.settings, &args.settings);
+    args.gate = crate::settings::overlay(&parent.gate, &args.gate);
     args.under_parent = true;
     Ok(args)
 }
@@ -93,25 +80,17 @@ fn bench_name(exe: &Path) -> Option<String> {
     }
 }
 
-/// Why a benchmark binary stopped early.
-#[derive(Debug)]
-pub(crate) enum Failure {
-    /// Bad input from the user (exit 2).
-    Usage(String),
-    /// Anything else (exit 1).
-    Error(String),
-}
-
-fn run_main(args: &BenchArgs, manifest_dir: &str) -> Result<i32, Failure> {
+fn run_main(args: &BenchArgs, manifest_dir: &str) -> Result<i32, RunError> {
     let all = registry::all();
     if let Some(pair) = all.windows(2).find(|w| w[0].name == w[1].name) {
         let (a, b) = (pair[0], pair[1]);
-        return Err(Failure::Usage(format!(
+        return Err(RunError::Usage(format!(
             "two benchmarks are named {:?} ({}:{} and {}:{}); give one a `name = \"…\"`",
             a.name, a.file, a.line, b.file, b.line
         )));
     }
-    let selected = select(all, args)?;
+    let filter = Filter::new(&args.run)?;
+    let selected: Vec<&BenchDef> = all.into_iter().filter(|d| filter.selects_bench(d.name)).collect();
     if args.run.list {
         let mut out = std::io::stdout().lock();
         for def in &selected {
@@ -124,7 +103,7 @@ fn run_main(args: &BenchArgs, manifest_dir: &str) -> Result<i32, Failure> {
         return Ok(exit_code::OK);
     }
     if selected.is_empty() {
-        match &args.run.filter {
+        match filter.text() {
             Some(f) => eprintln!("no benchmark matched {f:?}"),
             None => eprintln!("no benchmarks are registered in this binary"),
         }
@@ -132,37 +111,25 @@ fn run_main(args: &BenchArgs, manifest_dir: &str) -> Result<i32, Failure> {
     }
     crate::workload::set_base_dir(Path::new(manifest_dir));
     let config = load_config(args, manifest_dir)?;
-    run::run(args, &config, &selected)
-}
-
-/// The registered benchmarks that the filter selects, in registry order.
-fn select(all: Vec<&'static BenchDef>, args: &BenchArgs) -> Result<Vec<&'static BenchDef>, Failure> {
-    let Some(filter) = &args.run.filter else { return Ok(all) };
-    // A filter may also name a parameter-grid combination (`name/key=value`).
-    let prefix = |d: &BenchDef| filter.split('/').next() == Some(d.name);
-    if args.run.exact {
-        return Ok(all.into_iter().filter(|d| d.name == filter || prefix(d)).collect());
+    let mut benches: Vec<BenchSpec> = Vec::new();
+    for def in selected {
+        if def.ignore.is_some_and(|ignore| ignore()) {
+            crate::term::println(&format!("Ignoring {} (ignore = true)", def.name));
+            continue;
+        }
+        benches.push(def.spec()?);
     }
-    let re = Regex::new(filter).map_err(|e| Failure::Usage(format!("invalid FILTER regex {filter:?}: {e}")))?;
-    Ok(all.into_iter().filter(|d| re.is_match(d.name) || filter.contains('/')).collect())
-}
-
-/// Whether a job's id is selected by the filter: all of a selected
-/// benchmark's grid combinations, or those the filter names.
-pub(crate) fn selects_job(args: &BenchArgs, name: &str, id: &str) -> bool {
-    let Some(filter) = &args.run.filter else { return true };
-    if args.run.exact {
-        return filter == name || filter == id;
+    if benches.is_empty() {
+        return Ok(exit_code::OK);
     }
-    Regex::new(filter).is_ok_and(|re| re.is_match(name) || re.is_match(id))
+    crate::engine::run(&args.invocation(), &config, benches)
 }
 
-fn load_config(args: &BenchArgs, manifest_dir: &str) -> Result<Config, Failure> {
+fn load_config(args: &BenchArgs, manifest_dir: &str) -> Result<Config, RunError> {
     let cwd = std::env::current_dir().unwrap_or_default();
-    let found = file::find(args.run.config.as_deref(), &[&cwd, Path::new(manifest_dir)])
-        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let found = file::find(args.run.config.as_deref(), &[&cwd, Path::new(manifest_dir)])?;
     match found {
-        Some(path) => Config::load(&path).map_err(|e| Failure::Usage(e.to_string())),
+        Some(path) => Ok(Config::load(&path)?),
         None => Ok(Config::default()),
     }
 }

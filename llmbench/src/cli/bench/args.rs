@@ -6,8 +6,8 @@
 
 use clap::{ArgAction, Parser};
 
-pub(crate) use crate::cli::args::{GateArgs, RunArgs};
-use crate::settings::SettingsLayer;
+use crate::engine::Invocation;
+use crate::settings::{GateArgs, RunArgs, SettingsLayer};
 
 /// Arguments of a benchmark binary (`cargo bench -- …`, `cargo llmbench -- …`).
 #[derive(Debug, Clone, Parser)]
@@ -52,6 +52,17 @@ impl BenchArgs {
     /// Criterion's rule: without `--bench`, or with `--test`, it is test mode.
     pub(crate) fn test_mode(&self) -> bool {
         self.test || !self.bench
+    }
+
+    /// What the engine is asked to do.
+    pub(crate) fn invocation(&self) -> Invocation {
+        Invocation {
+            run: self.run.clone(),
+            flags: self.settings.clone(),
+            gate: self.gate.clone(),
+            test_mode: self.test_mode(),
+            under_parent: self.under_parent,
+        }
     }
 }
 

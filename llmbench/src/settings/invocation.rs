@@ -168,18 +168,6 @@ pub(crate) struct GateArgs {
 }
 
 impl GateArgs {
-    /// The statistics settings of the comparison.
-    pub(crate) fn statistics(&self) -> crate::stats::compare::Statistics {
-        let d = crate::stats::compare::Statistics::default();
-        crate::stats::compare::Statistics {
-            nresamples: self.nresamples.map_or(d.nresamples, |n| n as usize),
-            confidence_level: self.confidence_level.unwrap_or(d.confidence_level),
-            significance_level: self.significance_level.unwrap_or(d.significance_level),
-            noise_threshold: self.noise_threshold.unwrap_or(d.noise_threshold),
-            ..d
-        }
-    }
-
     /// Paths made absolute against `cwd` (benchmark binaries run in their
     /// package's directory).
     pub(crate) fn absolute(&self, cwd: &std::path::Path) -> GateArgs {

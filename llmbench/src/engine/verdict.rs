@@ -8,8 +8,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::Failure;
-use super::args::BenchArgs;
+use super::{Invocation, RunError};
 use crate::baseline::{self, Mode, Store};
 use crate::exit_code;
 use crate::gate::{self, Baseline, Differences, Fingerprint, Outcome, Run, SourcedLimit};
@@ -19,6 +18,7 @@ use crate::report::ci::{events, junit, markdown};
 use crate::report::terminal::change;
 use crate::results::history;
 use crate::results::{self, RunSummary};
+use crate::settings::GateArgs;
 use crate::stats::compare::Statistics;
 
 /// The gate for one invocation of a benchmark binary.
@@ -48,7 +48,7 @@ pub(crate) struct Gate {
 
 impl Gate {
     /// The gate the flags ask for.
-    pub(crate) fn new(args: &BenchArgs) -> Result<Gate, Failure> {
+    pub(crate) fn new(args: &Invocation) -> Result<Gate, RunError> {
         let g = &args.gate;
         let mode = match (&g.save_baseline, &g.baseline, &g.baseline_lenient) {
             (Some(n), _, _) => Mode::Save(n.clone()),
@@ -57,14 +57,14 @@ impl Gate {
             _ => Mode::Previous,
         };
         if let Mode::Save(n) | Mode::Strict(n) | Mode::Lenient(n) = &mode {
-            baseline::check_name(n, matches!(mode, Mode::Save(_))).map_err(Failure::Usage)?;
+            baseline::check_name(n, matches!(mode, Mode::Save(_))).map_err(RunError::Usage)?;
         }
         if let Some(n) = &g.load_baseline {
-            baseline::check_name(n, false).map_err(Failure::Usage)?;
+            baseline::check_name(n, false).map_err(RunError::Usage)?;
         }
-        export::probe(&g.export).map_err(Failure::Usage)?;
+        export::probe(&g.export).map_err(RunError::Usage)?;
         if let Some(dir) = &args.run.history {
-            history::probe(dir).map_err(|e| Failure::Usage(e.to_string()))?;
+            history::probe(dir).map_err(|e| RunError::Usage(e.to_string()))?;
         }
         Ok(Gate {
             store: Store::new(results::default_root(), g.baseline_dir.clone()),
@@ -72,7 +72,7 @@ impl Gate {
             discard: g.discard_baseline,
             load: g.load_baseline.clone(),
             force: g.force_compare,
-            settings: g.statistics(),
+            settings: statistics(g),
             fail_on_regression: g.fail_on_regression,
             json: args.run.json() || args.under_parent,
             to_stderr: args.run.human_to_stderr() || args.under_parent,
@@ -114,7 +114,7 @@ impl Gate {
     /// Before any request: a strict baseline must exist and be comparable;
     /// a run to load must exist. `planned` is each job's summary before
     /// measuring (everything the fingerprint needs).
-    pub(crate) fn preflight(&self, planned: &[RunSummary]) -> Result<(), Failure> {
+    pub(crate) fn preflight(&self, planned: &[RunSummary]) -> Result<(), RunError> {
         let mut problems = Vec::new();
         for p in planned {
             let (bench, target) = (&p.bench.id, &p.target.name);
@@ -127,7 +127,7 @@ impl Gate {
                 ));
             }
             let Mode::Strict(name) = &self.mode else { continue };
-            match self.store.load(bench, target, name).map_err(Failure::Error)? {
+            match self.store.load(bench, target, name).map_err(RunError::Failed)? {
                 None => problems.push(format!(
                     "baseline {name:?} not found for {bench} · {target} (looked in {}); save one with --save-baseline={name}",
                     self.store.dir(bench, target, name).display()
@@ -147,7 +147,7 @@ impl Gate {
                 Some(_) => {}
             }
         }
-        if problems.is_empty() { Ok(()) } else { Err(Failure::Usage(problems.join("\n"))) }
+        if problems.is_empty() { Ok(()) } else { Err(RunError::Usage(problems.join("\n"))) }
     }
 
     /// After a benchmark × target ran (or was loaded): judge it against its
@@ -158,7 +158,7 @@ impl Gate {
         summary: &RunSummary,
         records: &[RequestRecord],
         limits: &[SourcedLimit],
-    ) -> Result<(), Failure> {
+    ) -> Result<(), RunError> {
         let outcome = self.outcome(summary, records, limits)?;
         let written = self.save(summary, records, &outcome)?;
         let text = change::render(&outcome);
@@ -169,7 +169,7 @@ impl Gate {
         // Appended as each run ends, so the report written before `finish` shows it.
         if let Some(dir) = &self.history {
             history::append_outcomes(dir, std::slice::from_ref(&outcome), self.saved_as.as_deref())
-                .map_err(|e| Failure::Usage(e.to_string()))?;
+                .map_err(|e| RunError::Usage(e.to_string()))?;
         }
         self.dirs.push(written);
         self.outcomes.push(outcome);
@@ -182,10 +182,10 @@ impl Gate {
         summary: &RunSummary,
         records: &[RequestRecord],
         limits: &[SourcedLimit],
-    ) -> Result<Outcome, Failure> {
+    ) -> Result<Outcome, RunError> {
         let (bench, target) = (&summary.bench.id, &summary.target.name);
         let name = self.mode.compare_with().to_owned();
-        let saved = self.store.load(bench, target, &name).map_err(Failure::Error)?;
+        let saved = self.store.load(bench, target, &name).map_err(RunError::Failed)?;
         let baseline = match &saved {
             Some(base) => Baseline::Saved(&name, Run { summary: &base.summary, records: &base.records }),
             None if matches!(self.mode, Mode::Previous) => Baseline::Missing("no previous run".into()),
@@ -198,7 +198,7 @@ impl Gate {
         };
         let current_name = self.load.clone().unwrap_or_else(|| results::NEW_DIR.to_owned());
         let current = (current_name.as_str(), Run { summary, records });
-        gate::judge(baseline, current, limits, &self.settings, differences).map_err(|r| Failure::Usage(r.to_string()))
+        gate::judge(baseline, current, limits, &self.settings, differences).map_err(|r| RunError::Usage(r.to_string()))
     }
 
     /// Saves the run as `new/` (and as the baseline `--save-baseline` names)
@@ -208,7 +208,7 @@ impl Gate {
         summary: &RunSummary,
         records: &[RequestRecord],
         outcome: &Outcome,
-    ) -> Result<Option<std::path::PathBuf>, Failure> {
+    ) -> Result<Option<std::path::PathBuf>, RunError> {
         let mut written = None;
         if self.load.is_none() && !self.discard {
             written = Some(self.store.save(results::NEW_DIR, summary, records).map_err(write_error)?);
@@ -220,7 +220,7 @@ impl Gate {
             // The verdict on new/, beside it, for the report (or nothing, so
             // an older verdict is not shown against this run).
             let to_json =
-                |v: serde_json::Value| serde_json::to_vec_pretty(&v).map_err(|e| Failure::Error(e.to_string()));
+                |v: serde_json::Value| serde_json::to_vec_pretty(&v).map_err(|e| RunError::Failed(e.to_string()));
             let comparison = outcome.comparison.as_ref().map(|c| to_json(json!(c))).transpose()?;
             let limits = (!outcome.limits.is_empty())
                 .then(|| to_json(json!({ "started_at": summary.started_at, "limits": outcome.limits })))
@@ -254,14 +254,14 @@ impl Gate {
 
     /// The outputs at the end, and the exit code (`code` so far: an
     /// interrupted run's error wins over a regression).
-    pub(crate) fn finish(&self, code: i32) -> Result<i32, Failure> {
+    pub(crate) fn finish(&self, code: i32) -> Result<i32, RunError> {
         let regressions: usize = self.outcomes.iter().map(|o| o.regressions().len()).sum();
         let failed: usize = self.outcomes.iter().map(|o| o.failed_limits().count()).sum();
         let verdict = gate::exit_code(&self.outcomes, self.fail_on_regression);
         // Under `cargo llmbench`, it renders the combined outputs.
         if !self.under_parent {
-            write_outputs(&self.outcomes, self.markdown, self.junit.as_deref()).map_err(Failure::Error)?;
-            for note in export::write_outcomes(&self.exports, &self.outcomes, &self.dirs).map_err(Failure::Usage)? {
+            write_outputs(&self.outcomes, self.markdown, self.junit.as_deref()).map_err(RunError::Failed)?;
+            for note in export::write_outcomes(&self.exports, &self.outcomes, &self.dirs).map_err(RunError::Usage)? {
                 self.human(&note);
             }
         }
@@ -275,6 +275,18 @@ impl Gate {
             json!({ "exit_code": code, "regressions": regressions, "failed_limits": failed }),
         );
         Ok(code)
+    }
+}
+
+/// The statistics of the comparison the gate flags ask for.
+pub(crate) fn statistics(g: &GateArgs) -> Statistics {
+    let d = Statistics::default();
+    Statistics {
+        nresamples: g.nresamples.map_or(d.nresamples, |n| n as usize),
+        confidence_level: g.confidence_level.unwrap_or(d.confidence_level),
+        significance_level: g.significance_level.unwrap_or(d.significance_level),
+        noise_threshold: g.noise_threshold.unwrap_or(d.noise_threshold),
+        ..d
     }
 }
 
@@ -302,6 +314,6 @@ pub(crate) fn write_outputs(outcomes: &[Outcome], md: bool, junit_path: Option<&
     Ok(())
 }
 
-fn write_error(e: std::io::Error) -> Failure {
-    Failure::Error(format!("cannot write results: {e}"))
+fn write_error(e: std::io::Error) -> RunError {
+    RunError::Failed(format!("cannot write results: {e}"))
 }

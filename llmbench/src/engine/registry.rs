@@ -1,5 +1,6 @@
 //! The benchmark registry: what `#[llm_bench]` submits through `inventory`.
 
+use super::BenchSpec;
 use crate::settings::{SettingsError, SettingsLayer, Source};
 use crate::workload::Workload;
 
@@ -35,6 +36,21 @@ impl BenchDef {
     /// Where the attribute is, as errors and limits name it.
     pub(crate) fn source(&self) -> Source {
         Source::Attribute { file: self.file, line: self.line }
+    }
+
+    /// The benchmark as the engine runs it: its workload built, its
+    /// attribute's settings parsed.
+    pub(crate) fn spec(&self) -> Result<BenchSpec, SettingsError> {
+        Ok(BenchSpec {
+            name: self.name.to_owned(),
+            module_path: self.module_path.to_owned(),
+            file: self.file.to_owned(),
+            line: self.line,
+            workload: (self.workload)(),
+            check: self.check,
+            layer: self.layer()?,
+            source: self.source(),
+        })
     }
 
     /// The attribute's settings as a layer, parsed by the grammar of
