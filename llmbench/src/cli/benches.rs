@@ -182,7 +182,7 @@ fn finish(args: &LlmbenchArgs, handoff: &FromParent, results_root: &Path, gather
     let mut code = exit_code::combine(&gathered.codes);
     if let Err(message) = after_run(args, outcomes, &gathered.dirs) {
         eprintln!("error: {}", crate::term::safe(&message));
-        code = exit_code::combine(&[code, exit_code::USAGE]);
+        code = exit_code::combine(&[code, exit_code::ERROR]);
     }
     let regressions: usize = outcomes.iter().map(|o| o.regressions().len()).sum();
     let failed: usize = outcomes.iter().map(|o| o.failed_limits().count()).sum();
@@ -204,7 +204,9 @@ fn finish(args: &LlmbenchArgs, handoff: &FromParent, results_root: &Path, gather
     Ok(code)
 }
 
-/// `--history` and `--export`: a failure is a usage error naming the path.
+/// `--history` and `--export`, for every binary's runs: their paths were
+/// checked before the build, so a failure now (a full disk, a collector
+/// that does not answer 2xx) is an error (exit 1) naming the path.
 fn after_run(args: &LlmbenchArgs, outcomes: &[Outcome], dirs: &[Option<PathBuf>]) -> Result<(), String> {
     if let Some(dir) = args.run.history.as_ref().filter(|_| !outcomes.is_empty()) {
         history::append_outcomes(dir, outcomes, args.gate.save_baseline.as_deref()).map_err(|e| e.to_string())?;

@@ -170,7 +170,7 @@ pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<i32> {
     let cwd = std::env::current_dir().unwrap_or_default();
     let junit = args.gate.junit.as_ref().map(|p| cwd.join(p));
     crate::engine::write_outputs(&outcomes, markdown, junit.as_deref()).map_err(anyhow::Error::msg)?;
-    for note in export::write_outcomes(&args.gate.export, &outcomes, &dirs).map_err(UsageError)? {
+    for note in export::write_outcomes(&args.gate.export, &outcomes, &dirs).map_err(anyhow::Error::msg)? {
         eprintln!("{note}");
     }
     let regressions: usize = outcomes.iter().map(|o| o.regressions().len()).sum();

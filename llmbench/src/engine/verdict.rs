@@ -62,8 +62,14 @@ impl Gate {
         if let Some(n) = &g.load_baseline {
             baseline::check_name(n, false).map_err(RunError::Usage)?;
         }
-        export::probe(&g.export).map_err(RunError::Usage)?;
-        if let Some(dir) = &args.run.history {
+        // Run alone, the binary writes the exports and the history; under
+        // `cargo llmbench` the parent does, so an LLMBENCH_EXPORT or
+        // LLMBENCH_HISTORY this process inherits is not its to act on.
+        let alone = !args.under_parent;
+        let exports = if alone { g.export.clone() } else { Vec::new() };
+        let history_dir = args.run.history.clone().filter(|_| alone);
+        export::probe(&exports).map_err(RunError::Usage)?;
+        if let Some(dir) = &history_dir {
             history::probe(dir).map_err(|e| RunError::Usage(e.to_string()))?;
         }
         Ok(Gate {
@@ -80,8 +86,8 @@ impl Gate {
             junit: g.junit.clone(),
             under_parent: args.under_parent,
             outcomes: Vec::new(),
-            exports: g.export.clone(),
-            history: args.run.history.clone(),
+            exports,
+            history: history_dir,
             saved_as: g.save_baseline.clone(),
             dirs: Vec::new(),
         })
@@ -169,7 +175,7 @@ impl Gate {
         // Appended as each run ends, so the report written before `finish` shows it.
         if let Some(dir) = &self.history {
             history::append_outcomes(dir, std::slice::from_ref(&outcome), self.saved_as.as_deref())
-                .map_err(|e| RunError::Usage(e.to_string()))?;
+                .map_err(|e| RunError::Failed(e.to_string()))?;
         }
         self.dirs.push(written);
         self.outcomes.push(outcome);
@@ -261,7 +267,7 @@ impl Gate {
         // Under `cargo llmbench`, it renders the combined outputs.
         if !self.under_parent {
             write_outputs(&self.outcomes, self.markdown, self.junit.as_deref()).map_err(RunError::Failed)?;
-            for note in export::write_outcomes(&self.exports, &self.outcomes, &self.dirs).map_err(RunError::Usage)? {
+            for note in export::write_outcomes(&self.exports, &self.outcomes, &self.dirs).map_err(RunError::Failed)? {
                 self.human(&note);
             }
         }
@@ -316,4 +322,46 @@ pub(crate) fn write_outputs(outcomes: &[Outcome], md: bool, junit_path: Option<&
 
 fn write_error(e: std::io::Error) -> RunError {
     RunError::Failed(format!("cannot write results: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::ci::export::ExportSpec;
+
+    fn invocation(dir: &Path) -> Invocation {
+        let mut args = Invocation::default();
+        args.gate.export = vec![ExportSpec::parse(&format!("bmf={}", dir.join("out/b.json").display())).unwrap()];
+        args.run.history = Some(dir.join("history"));
+        args
+    }
+
+    /// Run alone, a binary probes and later writes its exports and history;
+    /// under `cargo llmbench` (which writes them for all binaries) one it
+    /// inherits through LLMBENCH_EXPORT or LLMBENCH_HISTORY is ignored.
+    #[test]
+    fn exports_and_history_are_the_binarys_only_when_it_runs_alone() {
+        let alone_dir = tempfile::tempdir().unwrap();
+        let alone = Gate::new(&invocation(alone_dir.path())).unwrap();
+        assert_eq!((alone.exports.len(), alone.history.is_some()), (1, true));
+        assert!(alone_dir.path().join("history").is_dir() && alone_dir.path().join("out").is_dir(), "probed");
+
+        let nested_dir = tempfile::tempdir().unwrap();
+        let mut nested = invocation(nested_dir.path());
+        nested.under_parent = true;
+        let gate = Gate::new(&nested).unwrap();
+        assert!(gate.exports.is_empty() && gate.history.is_none());
+        assert_eq!(std::fs::read_dir(nested_dir.path()).unwrap().count(), 0, "nothing probed");
+    }
+
+    /// An export path that cannot be written stops the binary before it
+    /// sends anything, as a usage error naming the flag.
+    #[test]
+    fn an_unwritable_export_is_a_usage_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("out"), "a file").unwrap();
+        let Err(e) = Gate::new(&invocation(dir.path())) else { panic!("accepted an export under a file") };
+        assert_eq!(e.exit_code(), exit_code::USAGE);
+        assert!(e.to_string().starts_with("cannot write --export bmf="), "{e}");
+    }
 }

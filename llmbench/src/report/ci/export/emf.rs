@@ -38,6 +38,10 @@ pub(crate) fn render(runs: &[ExportRun<'_>]) -> Result<String, String> {
         let counts = &s.level.requests;
         metric("Requests".into(), "Count", Some(counts.attempted as f64));
         metric("FailedRequests".into(), "Count", Some(counts.failed as f64));
+        // Results format 2: requests llmbench itself cut, neither attempted nor failed.
+        if counts.cut_by_llmbench > 0 {
+            metric("CutByLlmbench".into(), "Count", Some(counts.cut_by_llmbench as f64));
+        }
         metric("RequestsPerSecond".into(), "Count/Second", s.value("req_per_s"));
         metric("OutputTokensPerSecond".into(), "Count/Second", s.value("output_tok_per_s"));
         metric("ErrorRate".into(), "Percent", s.value("error_rate").map(|v| v * 100.0));

@@ -60,5 +60,6 @@ pub(crate) fn render(runs: &[ExportRun<'_>], direction: Direction) -> Value {
 /// The tooltip line: what the figures rest on.
 fn extra(s: &Series<'_>) -> String {
     let r = &s.level.requests;
-    format!("{} ok, {} failed; model {}; started {}", r.ok, r.failed, s.run.target.model, s.run.started_at)
+    let cut = if r.cut_by_llmbench > 0 { format!(", {} cut by llmbench", r.cut_by_llmbench) } else { String::new() };
+    format!("{} ok, {} failed{cut}; model {}; started {}", r.ok, r.failed, s.run.target.model, s.run.started_at)
 }

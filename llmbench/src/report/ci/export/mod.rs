@@ -283,6 +283,20 @@ impl Series<'_> {
         self.level.metric_value(key).filter(|v| v.is_finite())
     }
 
+    /// Measured requests by outcome: `ok`, each error class, and (results
+    /// format 2) `cut_by_llmbench` for the requests llmbench itself cut at
+    /// the end of a level or on an interruption, which count neither as
+    /// attempted nor as failed.
+    pub(crate) fn outcomes(&self) -> Vec<(&str, u64)> {
+        let r = &self.level.requests;
+        let mut out = vec![("ok", r.ok)];
+        out.extend(r.by_class.iter().map(|(c, n)| (c.as_str(), *n)));
+        if r.cut_by_llmbench > 0 {
+            out.push((CUT_BY_LLMBENCH, r.cut_by_llmbench));
+        }
+        out
+    }
+
     pub(crate) fn goodput_ratio(&self) -> Option<f64> {
         self.level.goodput.as_ref().map(|g| g.ratio)
     }
@@ -300,6 +314,9 @@ pub(crate) fn series<'a>(runs: &'a [ExportRun<'a>]) -> Vec<Series<'a>> {
         })
         .collect()
 }
+
+/// The outcome of the requests llmbench itself cut (results format 2).
+pub(crate) const CUT_BY_LLMBENCH: &str = "cut_by_llmbench";
 
 /// The latency metrics every format exports, by key, with a display name.
 pub(crate) const LATENCIES: [(&str, &str); 4] = [("ttft", "TTFT"), ("tpot", "TPOT"), ("itl", "ITL"), ("e2e", "E2E")];

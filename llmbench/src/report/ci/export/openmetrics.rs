@@ -80,12 +80,11 @@ pub(crate) fn render(runs: &[ExportRun<'_>]) -> String {
             }
         }
     }
-    family(&mut out, "llmbench_requests", "counter", "", "Measured requests by outcome: ok or the error class.");
+    family(&mut out, "llmbench_requests", "counter", "", "Measured requests by outcome: ok, the error class, or cut_by_llmbench.");
     for s in &all {
         let labels = labels(s);
-        let _ = writeln!(out, "llmbench_requests_total{{{labels},outcome=\"ok\"}} {}", s.level.requests.ok);
-        for (class, n) in &s.level.requests.by_class {
-            let _ = writeln!(out, "llmbench_requests_total{{{labels},outcome=\"{}\"}} {n}", escape(class));
+        for (outcome, n) in s.outcomes() {
+            let _ = writeln!(out, "llmbench_requests_total{{{labels},outcome=\"{}\"}} {n}", escape(outcome));
         }
     }
     for (name, unit, help, figure) in GAUGES {

@@ -86,9 +86,7 @@ pub(crate) fn render(runs: &[ExportRun<'_>]) -> Value {
     }
     let mut requests = Vec::new();
     for s in &all {
-        let counts = &s.level.requests;
-        let outcomes = std::iter::once(("ok", counts.ok)).chain(counts.by_class.iter().map(|(c, n)| (c.as_str(), *n)));
-        for (outcome, n) in outcomes {
+        for (outcome, n) in s.outcomes() {
             let (start, time) = times(s);
             let attrs = with(attributes(s), "llmbench.outcome", outcome);
             requests.push(json!({ "attributes": attrs, "startTimeUnixNano": start, "timeUnixNano": time, "asInt": n.to_string() }));
@@ -96,7 +94,7 @@ pub(crate) fn render(runs: &[ExportRun<'_>]) -> Value {
     }
     if !requests.is_empty() {
         metrics.push(json!({ "name": "llmbench.requests", "unit": "{request}",
-            "description": "Measured requests by outcome: ok or the error class.",
+            "description": "Measured requests by outcome: ok, the error class, or cut_by_llmbench.",
             "sum": { "aggregationTemporality": DELTA, "isMonotonic": true, "dataPoints": requests } }));
     }
     for (name, unit, description, figure) in GAUGES {
@@ -181,10 +179,18 @@ fn with(mut attrs: Vec<Value>, key: &str, value: &str) -> Vec<Value> {
     attrs
 }
 
-/// POSTs `request` to an OTLP/HTTP endpoint as JSON.
+/// POSTs `request` to an OTLP/HTTP endpoint as JSON. On a thread of its
+/// own, with a runtime of its own: a benchmark binary run alone exports
+/// from inside its client runtime, where another cannot be started.
 #[cfg(feature = "otlp")]
 pub(crate) fn push(url: &str, request: &Value) -> Result<(), String> {
     let body = serde_json::to_vec(request).map_err(|e| e.to_string())?;
+    std::thread::scope(|s| s.spawn(|| post(url, body)).join())
+        .unwrap_or_else(|_| Err("the OTLP push panicked".into()))
+}
+
+#[cfg(feature = "otlp")]
+fn post(url: &str, body: Vec<u8>) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::*;
 use crate::cost::LevelCost;
-use crate::record::RequestRecord;
+use crate::record::{ErrorClass, Phase, RequestError, RequestRecord};
 use crate::report::html::fixture::{FixtureSpec, write};
 use crate::results::{RunSummary, read_requests, read_summary};
 use crate::stats::Goodput;
@@ -325,4 +325,92 @@ fn an_empty_run_exports_valid_documents() {
     let runs = [ExportRun { summary: &summary, records: Some(&[]) }];
     validate("bmf", &bmf::render(&runs));
     openmetrics_parser::openmetrics::parse_openmetrics(&openmetrics::render(&runs)).unwrap();
+}
+
+/// Results format 2: the requests llmbench itself cut (still in flight
+/// when a level ended) count neither as attempted nor as failed; every
+/// export that counts requests shows them as their own outcome.
+#[test]
+fn requests_llmbench_cut_are_their_own_outcome_not_failures() {
+    let mut loaded = runs();
+    let run = &mut loaded[0];
+    let records = run.records.as_mut().unwrap();
+    let measured = |r: &RequestRecord| r.phase == Phase::Measured && r.level == 0;
+    for r in records.iter_mut().filter(|r| measured(r)).rev().take(3) {
+        r.error = Some(RequestError::new(ErrorClass::CutAtEnd, crate::load::CUT_AT_END));
+    }
+    let level0: Vec<RequestRecord> = records.iter().filter(|r| r.level == 0).cloned().collect();
+    let level = &mut run.summary.levels[0];
+    let (cost, goodput) = (level.cost.take(), level.goodput.take());
+    *level = crate::stats::summarize_level(level.concurrency, &level0);
+    (level.cost, level.goodput) = (cost, goodput);
+    let counts = level.requests.clone();
+    assert_eq!((counts.cut_by_llmbench, counts.failed), (3, 0), "the fixture's first target has no errors");
+    let runs = as_runs(&loaded);
+
+    let text = openmetrics::render(&runs);
+    let parsed = openmetrics_parser::openmetrics::parse_openmetrics(&text).unwrap();
+    let outcome = |o: &str| format!("outcome=\"{o}\"");
+    let line = text.lines().find(|l| l.starts_with("llmbench_requests_total") && l.contains(&outcome("cut_by_llmbench")));
+    assert!(line.is_some_and(|l| l.ends_with(" 3") && l.contains("level=\"c=1\"")), "{text}");
+    assert!(!text.contains(&outcome("cut_at_end")), "not counted as an error class");
+    assert_eq!(parsed.families["llmbench_error_ratio"].iter_samples().count(), 4);
+
+    let emf: Vec<Value> = emf::render(&runs).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    validate("emf", &emf[0]);
+    assert_eq!((emf[0]["CutByLlmbench"].as_f64(), emf[0]["FailedRequests"].as_f64()), (Some(3.0), Some(0.0)));
+    assert!(emf[1].get("CutByLlmbench").is_none(), "only where there were cuts");
+
+    let json = otlp::render(&runs);
+    let metrics = json["resourceMetrics"][0]["scopeMetrics"][0]["metrics"].as_array().unwrap();
+    let requests = metrics.iter().find(|m| m["name"] == "llmbench.requests").unwrap();
+    let cut = requests["sum"]["dataPoints"].as_array().unwrap().iter().find(|p| {
+        p["attributes"].as_array().unwrap().iter().any(|a| a["value"]["stringValue"] == "cut_by_llmbench")
+    });
+    assert_eq!(cut.map(|p| p["asInt"].clone()), Some(Value::from("3")));
+
+    let gab = gab::render(&runs, gab::Direction::Bigger);
+    validate("gab", &gab);
+    assert!(gab[0]["extra"].as_str().unwrap().contains(&format!("{} ok, 0 failed, 3 cut by llmbench", counts.ok)));
+}
+
+/// `otlp=URL` POSTs the OTLP/JSON request to the collector, from inside a
+/// runtime as a benchmark binary run alone does; a refusal names the
+/// export and the collector's status.
+#[cfg(feature = "otlp")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otlp_pushes_the_request_to_the_collector() {
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let loaded = runs();
+    let collector = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/metrics"))
+        .and(header("content-type", "application/json"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+        .expect(1)
+        .mount(&collector)
+        .await;
+    let spec = ExportSpec::parse(&format!("otlp={}/v1/metrics", collector.uri())).unwrap();
+    assert_eq!(spec.absolute(Path::new("/elsewhere")), spec, "a URL is not a path");
+    assert!(write_all(&[spec], &as_runs(&loaded)).unwrap().is_empty());
+    let received = collector.received_requests().await.unwrap();
+    assert_eq!(received.len(), 1);
+    // What was sent is what `otlp-json` writes (compared as text: a float
+    // read back may differ in its last bit), and decodes as the request.
+    let sent = String::from_utf8(received[0].body.clone()).unwrap();
+    assert_eq!(sent, serde_json::to_string(&otlp::render(&as_runs(&loaded))).unwrap());
+    let request: ExportMetricsServiceRequest = serde_json::from_str(&sent).unwrap();
+    assert!(!request.resource_metrics[0].scope_metrics[0].metrics.is_empty());
+
+    let refusing = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("overloaded"))
+        .mount(&refusing)
+        .await;
+    let spec = ExportSpec::parse(&format!("otlp={}/v1/metrics", refusing.uri())).unwrap();
+    let e = write_all(&[spec], &as_runs(&loaded)).unwrap_err();
+    assert!(e.starts_with("--export otlp=http://") && e.contains("503") && e.contains("overloaded"), "{e}");
 }
