@@ -69,6 +69,12 @@ pub fn cargo_llmbench_main() -> i32 {
     cli::main()
 }
 
+/// Not public API: the entry points of the fuzz targets (`fuzz/`) and of
+/// the corpus replay test; wrappers over the harness's own input paths.
+#[doc(hidden)]
+#[path = "fuzz.rs"]
+pub mod __fuzz;
+
 /// Not public API: what `#[llm_bench]` and `main!` expand to.
 #[doc(hidden)]
 pub mod __private {

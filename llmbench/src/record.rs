@@ -184,6 +184,10 @@ pub struct Deadlines {
     pub first_content: Duration,
     /// Until the end of the stream.
     pub total: Duration,
+    /// The longest wait for the next content chunk once content has begun
+    /// (`idle_timeout`): a stream that stalls mid-way fails after this,
+    /// not after the whole `total`, and frees its slot.
+    pub idle: Duration,
 }
 
 /// What a provider records while it streams one response.
@@ -202,6 +206,8 @@ pub struct Timeline {
     first_content: Option<Instant>,
     first_answer: Option<Instant>,
     last_content: Option<Instant>,
+    /// The last read that returned bytes (or an event) of the body.
+    last_read: Option<Instant>,
     end: Option<Instant>,
     chunk_offsets_us: Vec<u32>,
     usage: Usage,
@@ -227,6 +233,7 @@ impl Timeline {
             first_content: None,
             first_answer: None,
             last_content: None,
+            last_read: None,
             end: None,
             chunk_offsets_us: Vec::with_capacity(expected_chunks + 8),
             usage: Usage::default(),
@@ -332,14 +339,40 @@ impl Timeline {
     }
 
     /// The instant the next read must finish by: the first-content deadline
-    /// until content arrives, then the total deadline.
+    /// until content arrives, then the total deadline or, if sooner, the
+    /// idle deadline (the last content plus `idle`).
     pub fn next_deadline(&self) -> Instant {
         let total = self.scheduled + self.deadlines.total;
-        if self.first_content.is_some() { total } else { total.min(self.scheduled + self.deadlines.first_content) }
+        match self.idle_deadline() {
+            Some(idle) => total.min(idle),
+            None => total.min(self.scheduled + self.deadlines.first_content),
+        }
+    }
+
+    /// A read of the body returned bytes at `at`: the stream is not idle.
+    pub fn mark_read(&mut self, at: Instant) {
+        self.last_read = Some(at);
+    }
+
+    /// When the stream counts as stalled: the last read (or content) plus
+    /// the idle timeout; `None` before any content (the first-content
+    /// deadline covers that wait, which includes the server's prefill).
+    fn idle_deadline(&self) -> Option<Instant> {
+        let last = self.last_content?.max(self.last_read.unwrap_or(self.scheduled));
+        Some(last.checked_add(self.deadlines.idle).unwrap_or(last))
     }
 
     /// The timeout error for a deadline that passed now.
     pub fn timeout_error(&self) -> RequestError {
+        if let Some(idle) = self.idle_deadline()
+            && idle < self.scheduled + self.deadlines.total
+            && Instant::now() >= idle
+        {
+            return RequestError::new(
+                ErrorClass::Timeout,
+                format!("stream stalled: no content for {} ms (idle_timeout)", self.deadlines.idle.as_millis()),
+            );
+        }
         if self.first_content.is_none() && self.deadlines.first_content < self.deadlines.total {
             RequestError::new(
                 ErrorClass::Timeout,
@@ -553,7 +586,11 @@ mod tests {
     use super::*;
 
     fn deadlines() -> Deadlines {
-        Deadlines { first_content: Duration::from_secs(1), total: Duration::from_secs(10) }
+        Deadlines {
+            first_content: Duration::from_secs(1),
+            total: Duration::from_secs(10),
+            idle: Duration::from_secs(5),
+        }
     }
 
     #[test]
@@ -591,13 +628,35 @@ mod tests {
     }
 
     #[test]
-    fn deadline_moves_from_first_content_to_total() {
+    fn deadline_moves_from_first_content_to_idle_then_total() {
         let t0 = Instant::now();
         let mut tl = Timeline::new(t0, deadlines(), 1, false);
         assert_eq!(tl.next_deadline(), t0 + Duration::from_secs(1));
         assert!(tl.timeout_error().message.contains("no content"));
+        // Once content flows, each chunk moves the idle deadline on...
         tl.on_content(t0, ContentKind::Answer, "x");
+        assert_eq!(tl.next_deadline(), t0 + Duration::from_secs(5));
+        tl.on_content(t0 + Duration::from_secs(3), ContentKind::Answer, "y");
+        assert_eq!(tl.next_deadline(), t0 + Duration::from_secs(8));
+        // ...but never past the total deadline.
+        tl.on_content(t0 + Duration::from_secs(7), ContentKind::Answer, "z");
         assert_eq!(tl.next_deadline(), t0 + Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_stall_after_content_is_an_idle_timeout() {
+        let t0 = Instant::now() - Duration::from_secs(6);
+        let deadlines = Deadlines { idle: Duration::from_secs(2), ..deadlines() };
+        let mut tl = Timeline::new(t0, deadlines, 1, false);
+        tl.on_content(t0 + Duration::from_secs(1), ContentKind::Answer, "x");
+        let e = tl.timeout_error();
+        assert_eq!(e.class, ErrorClass::Timeout);
+        assert!(e.message.contains("idle_timeout"), "{e}");
+        // Bytes still arriving (a long event, keep-alive pings) are not a stall.
+        let mut tl = Timeline::new(t0, deadlines, 1, false);
+        tl.on_content(t0, ContentKind::Answer, "x");
+        tl.mark_read(t0 + Duration::from_secs(3));
+        assert_eq!(tl.next_deadline(), t0 + Duration::from_secs(5));
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //! [`Invocation`] and hand it the benchmarks to run.
 
 mod connect;
+#[cfg(test)]
+mod fault_matrix_tests;
 mod levels;
 mod plan;
 pub(crate) mod registry;

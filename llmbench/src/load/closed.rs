@@ -196,7 +196,11 @@ pub(crate) mod tests {
 
     pub(crate) fn opts() -> RequestOptions {
         RequestOptions {
-            deadlines: Deadlines { first_content: Duration::from_secs(5), total: Duration::from_secs(10) },
+            deadlines: Deadlines {
+                first_content: Duration::from_secs(5),
+                total: Duration::from_secs(10),
+                idle: Duration::from_secs(10),
+            },
             expected_chunks: 8,
             capture_text: false,
         }

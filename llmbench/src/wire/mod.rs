@@ -100,6 +100,23 @@ pub(crate) trait Sink {
     fn server_first_byte_ms(&mut self, _ms: f64) {}
 }
 
+/// The largest event (an SSE event, a SageMaker line) accepted when the
+/// target does not say (`max_event_size`). Real chunks are a few hundred
+/// bytes; the bound keeps a server that never ends an event from
+/// exhausting memory (docs/providers.md).
+pub(crate) const DEFAULT_MAX_EVENT_BYTES: usize = 8 << 20;
+
+/// The error of an event that grew past `cap` bytes without ending.
+pub(crate) fn event_too_big(what: &str, cap: usize) -> RequestError {
+    RequestError::new(
+        ErrorClass::Protocol,
+        format!(
+            "{what} grew past {} without ending (if the server's events are that large, raise max_event_size in its target)",
+            crate::settings::value::Size(cap)
+        ),
+    )
+}
+
 /// The most bytes of server text quoted in an error message.
 pub(crate) const MAX_QUOTE: usize = 300;
 
