@@ -104,36 +104,8 @@ pub(crate) fn page(series: &Series, link: &TrendLink) -> Value {
         per_level(&|l| l.metric_value("cost_per_ok_request").map(|c| c * 1000.0)),
         baseline,
     ));
-    let rows: Vec<RunRow> = series
-        .entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| RunRow {
-            n: i + 1,
-            started_at: e.summary.started_at.clone(),
-            commit: e
-                .git
-                .as_ref()
-                .map(|g| format!("{}{}", g.short(), if g.dirty { " (modified)" } else { "" }))
-                .unwrap_or_default(),
-            branch: e.git.as_ref().map(|g| g.branch.clone()).unwrap_or_default(),
-            host: format!("{} ({} {}, {} cores)", e.host.name, e.host.os, e.host.arch, e.host.cpus),
-            version: e.summary.tool.version.clone(),
-            levels: e
-                .summary
-                .levels
-                .iter()
-                .map(|l| {
-                    let cost =
-                        l.metric_value("cost_per_ok_request").map(|c| format!(", {}", usd(c))).unwrap_or_default();
-                    format!("{}: {} ok{}", l.label(), l.requests.ok, cost)
-                })
-                .collect::<Vec<_>>()
-                .join(" · "),
-            baseline: baseline == Some(i),
-            saved_as: e.saved_as.clone(),
-        })
-        .collect();
+    let rows: Vec<RunRow> =
+        series.entries.iter().enumerate().map(|(i, e)| run_row(i, e, baseline == Some(i))).collect();
     context! {
         bench => link.bench.clone(),
         target => link.target.clone(),
@@ -141,6 +113,34 @@ pub(crate) fn page(series: &Series, link: &TrendLink) -> Value {
         runs => Value::from(minijinja::value::Serde(rows)),
         figures => figures,
         baseline => baseline.map(|b| b + 1),
+    }
+}
+
+/// The row of the runs table for the `i`th run.
+fn run_row(i: usize, e: &HistoryEntry, baseline: bool) -> RunRow {
+    let levels: Vec<String> = e
+        .summary
+        .levels
+        .iter()
+        .map(|l| {
+            let cost = l.metric_value("cost_per_ok_request").map(|c| format!(", {}", usd(c))).unwrap_or_default();
+            format!("{}: {} ok{}", l.label(), l.requests.ok, cost)
+        })
+        .collect();
+    RunRow {
+        n: i + 1,
+        started_at: e.summary.started_at.clone(),
+        commit: e
+            .git
+            .as_ref()
+            .map(|g| format!("{}{}", g.short(), if g.dirty { " (modified)" } else { "" }))
+            .unwrap_or_default(),
+        branch: e.git.as_ref().map(|g| g.branch.clone()).unwrap_or_default(),
+        host: format!("{} ({} {}, {} cores)", e.host.name, e.host.os, e.host.arch, e.host.cpus),
+        version: e.summary.tool.version.clone(),
+        levels: levels.join(" · "),
+        baseline,
+        saved_as: e.saved_as.clone(),
     }
 }
 

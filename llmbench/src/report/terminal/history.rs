@@ -11,7 +11,6 @@ use crate::stats::LevelSummary;
 
 /// The block for one series.
 pub(crate) fn render(series: &Series) -> String {
-    let baseline = series.baseline();
     let mut out = format!(
         "{} · {} — {} run{}, {}\n",
         series.bench,
@@ -45,6 +44,14 @@ pub(crate) fn render(series: &Series) -> String {
         "err%",
         "$/ok req"
     );
+    rows(&mut out, series, level_width);
+    sparklines(&mut out, series, level_width);
+    crate::term::safe(&out).into_owned()
+}
+
+/// A row per run × level, the baseline marked.
+fn rows(out: &mut String, series: &Series, level_width: usize) {
+    let baseline = series.baseline();
     for (i, e) in series.entries.iter().enumerate() {
         let (commit, branch) = match &e.git {
             Some(g) => (format!("{}{}", g.short(), if g.dirty { "+" } else { "" }), g.branch.clone()),
@@ -75,6 +82,10 @@ pub(crate) fn render(series: &Series) -> String {
             );
         }
     }
+}
+
+/// Per level, a sparkline of TTFT p50, E2E p50 and throughput across the runs.
+fn sparklines(out: &mut String, series: &Series, level_width: usize) {
     let mut labels: Vec<String> = Vec::new();
     for e in &series.entries {
         for l in &e.summary.levels {
@@ -98,7 +109,6 @@ pub(crate) fn render(series: &Series) -> String {
             }
         }
     }
-    crate::term::safe(&out).into_owned()
 }
 
 fn clip(text: &str, width: usize) -> String {

@@ -80,7 +80,13 @@ pub(crate) fn render(runs: &[ExportRun<'_>]) -> String {
             }
         }
     }
-    family(&mut out, "llmbench_requests", "counter", "", "Measured requests by outcome: ok, the error class, or cut_by_llmbench.");
+    family(
+        &mut out,
+        "llmbench_requests",
+        "counter",
+        "",
+        "Measured requests by outcome: ok, the error class, or cut_by_llmbench.",
+    );
     for s in &all {
         let labels = labels(s);
         for (outcome, n) in s.outcomes() {

@@ -185,8 +185,7 @@ fn with(mut attrs: Vec<Value>, key: &str, value: &str) -> Vec<Value> {
 #[cfg(feature = "otlp")]
 pub(crate) fn push(url: &str, request: &Value) -> Result<(), String> {
     let body = serde_json::to_vec(request).map_err(|e| e.to_string())?;
-    std::thread::scope(|s| s.spawn(|| post(url, body)).join())
-        .unwrap_or_else(|_| Err("the OTLP push panicked".into()))
+    std::thread::scope(|s| s.spawn(|| post(url, body)).join()).unwrap_or_else(|_| Err("the OTLP push panicked".into()))
 }
 
 #[cfg(feature = "otlp")]

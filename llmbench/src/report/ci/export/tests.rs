@@ -351,7 +351,8 @@ fn requests_llmbench_cut_are_their_own_outcome_not_failures() {
     let text = openmetrics::render(&runs);
     let parsed = openmetrics_parser::openmetrics::parse_openmetrics(&text).unwrap();
     let outcome = |o: &str| format!("outcome=\"{o}\"");
-    let line = text.lines().find(|l| l.starts_with("llmbench_requests_total") && l.contains(&outcome("cut_by_llmbench")));
+    let line =
+        text.lines().find(|l| l.starts_with("llmbench_requests_total") && l.contains(&outcome("cut_by_llmbench")));
     assert!(line.is_some_and(|l| l.ends_with(" 3") && l.contains("level=\"c=1\"")), "{text}");
     assert!(!text.contains(&outcome("cut_at_end")), "not counted as an error class");
     assert_eq!(parsed.families["llmbench_error_ratio"].iter_samples().count(), 4);
@@ -364,9 +365,10 @@ fn requests_llmbench_cut_are_their_own_outcome_not_failures() {
     let json = otlp::render(&runs);
     let metrics = json["resourceMetrics"][0]["scopeMetrics"][0]["metrics"].as_array().unwrap();
     let requests = metrics.iter().find(|m| m["name"] == "llmbench.requests").unwrap();
-    let cut = requests["sum"]["dataPoints"].as_array().unwrap().iter().find(|p| {
-        p["attributes"].as_array().unwrap().iter().any(|a| a["value"]["stringValue"] == "cut_by_llmbench")
-    });
+    let cut =
+        requests["sum"]["dataPoints"].as_array().unwrap().iter().find(|p| {
+            p["attributes"].as_array().unwrap().iter().any(|a| a["value"]["stringValue"] == "cut_by_llmbench")
+        });
     assert_eq!(cut.map(|p| p["asInt"].clone()), Some(Value::from("3")));
 
     let gab = gab::render(&runs, gab::Direction::Bigger);
