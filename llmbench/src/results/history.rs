@@ -373,7 +373,12 @@ mod tests {
         assert_eq!(series.len(), 1);
         let s = &series[0];
         assert_eq!((s.bench.as_str(), s.target.as_str()), ("b/x=1", "t"));
-        assert_eq!(s.path, dir.path().join("b_x=1").join("t.jsonl"));
+        // A bench id that needs sanitising gets the results directories' injective
+        // name (readable prefix, hash of the whole id), so `b/x=1` and `b?x=1`
+        // never append to one file.
+        let bench_dir = file_safe("b/x=1");
+        assert!(bench_dir.starts_with("b_x=1-") && bench_dir != file_safe("b?x=1"), "{bench_dir}");
+        assert_eq!(s.path, dir.path().join(bench_dir).join("t.jsonl"));
         let started: Vec<_> = s.entries.iter().map(|e| e.summary.started_at.as_str()).collect();
         assert_eq!(started, ["2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"], "oldest first");
         assert_eq!(s.entries[0].git.as_ref().map(GitInfo::short), Some("0123456"));
