@@ -6,18 +6,20 @@
 //! are the smallest and largest value observed (the band a dashboard draws);
 //! the tail has measures of its own (`ttft-p90`, `ttft-p99`) so a threshold
 //! can watch it. A percentile the run could not measure (p99 of 60 requests)
-//! is left out rather than written as a number it is not.
+//! is left out rather than written as a number it is not. Levels whose
+//! requests reasoned add `ttfo`; levels that reported prompt caching add
+//! `cache-hit-ratio`.
 
 use serde_json::{Map, Value, json};
 
-use super::{ExportRun, LATENCIES, series};
+use super::{ExportRun, series};
 
 /// The BMF document for `runs`.
 pub(crate) fn render(runs: &[ExportRun<'_>]) -> Value {
     let mut doc = Map::new();
     for s in series(runs) {
         let mut measures = Map::new();
-        for (key, _) in LATENCIES {
+        for (key, _) in s.latencies() {
             let Some(summary) = s.level.metric(key) else { continue };
             if let Some(p50) = summary.p50 {
                 measures.insert(
@@ -42,6 +44,8 @@ pub(crate) fn render(runs: &[ExportRun<'_>]) -> Value {
         single("error-rate", s.value("error_rate"));
         single("goodput", s.goodput_ratio());
         single("cost-per-ok-request", s.value("cost_per_ok_request"));
+        // Only where requests reported prompt caching.
+        single("cache-hit-ratio", s.value("cache_hit_ratio"));
         doc.insert(s.name(), Value::Object(measures));
     }
     Value::Object(doc)

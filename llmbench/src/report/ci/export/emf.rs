@@ -12,7 +12,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{ExportRun, LATENCIES, epoch_ms, series};
+use super::{ExportRun, epoch_ms, series};
 
 /// The namespace of every directive.
 pub(crate) const NAMESPACE: &str = "llmbench";
@@ -29,7 +29,7 @@ pub(crate) fn render(runs: &[ExportRun<'_>]) -> Result<String, String> {
                 root.insert(name, json!(v));
             }
         };
-        for (key, label) in LATENCIES {
+        for (key, label) in s.latencies() {
             let Some(summary) = s.level.metric(key) else { continue };
             for (stat, v) in [("p50", summary.p50), ("p90", summary.p90), ("p99", summary.p99)] {
                 metric(format!("{label}_{stat}"), "Milliseconds", v);
@@ -46,6 +46,7 @@ pub(crate) fn render(runs: &[ExportRun<'_>]) -> Result<String, String> {
         metric("OutputTokensPerSecond".into(), "Count/Second", s.value("output_tok_per_s"));
         metric("ErrorRate".into(), "Percent", s.value("error_rate").map(|v| v * 100.0));
         metric("Goodput".into(), "Percent", s.goodput_ratio().map(|v| v * 100.0));
+        metric("CacheHitRatio".into(), "Percent", s.value("cache_hit_ratio").map(|v| v * 100.0));
         // CloudWatch has no currency unit: None, and the name says USD.
         metric("CostPerOkRequestUSD".into(), "None", s.value("cost_per_ok_request"));
         let timestamp = epoch_ms(&s.run.started_at)

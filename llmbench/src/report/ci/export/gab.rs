@@ -2,11 +2,13 @@
 //! `--export gab-bigger=PATH`): a JSON array of `{name, unit, value, range?,
 //! extra?}`, one file per direction because the action takes one tool per
 //! file. Smaller is better: latency percentiles (ms), the error rate and
-//! the cost per ok request. Bigger is better: throughput and goodput.
+//! the cost per ok request (TTFO too where requests reasoned). Bigger is
+//! better: throughput, goodput and, where prompt caching was reported, the
+//! cache hit ratio.
 
 use serde_json::{Value, json};
 
-use super::{ExportRun, LATENCIES, Series, series};
+use super::{ExportRun, Series, series};
 
 /// Which of the action's two custom tools.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +37,7 @@ pub(crate) fn render(runs: &[ExportRun<'_>], direction: Direction) -> Value {
         };
         match direction {
             Direction::Smaller => {
-                for (key, label) in LATENCIES {
+                for (key, label) in s.latencies() {
                     let Some(summary) = s.level.metric(key) else { continue };
                     // The action shows `range` beside the value: the spread of the requests.
                     let spread = Some(format!("± {:.3}", summary.stddev));
@@ -51,6 +53,7 @@ pub(crate) fn render(runs: &[ExportRun<'_>], direction: Direction) -> Value {
                 push("requests/s", "requests/s", s.value("req_per_s"), None);
                 push("goodput", "%", s.goodput_ratio().map(|v| v * 100.0), None);
                 push("good requests/s", "requests/s", s.level.goodput.as_ref().map(|g| g.good_per_s), None);
+                push("cache hit ratio", "%", s.value("cache_hit_ratio").map(|v| v * 100.0), None);
             }
         }
     }

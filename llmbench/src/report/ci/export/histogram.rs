@@ -71,6 +71,8 @@ impl Histogram {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Measure {
     Ttft,
+    /// Time to the first answer token (reasoning models).
+    Ttfo,
     Tpot,
     Itl,
     E2e,
@@ -80,10 +82,17 @@ pub(crate) enum Measure {
 
 impl Measure {
     /// The histogram of this measure over ok records (as the summaries are).
+    /// Whether a level exports this measure: TTFO only where requests
+    /// reasoned (elsewhere it is TTFT again).
+    pub(crate) fn applies(self, s: &super::Series<'_>) -> bool {
+        s.records.is_some() && (self != Measure::Ttfo || s.reasoned())
+    }
+
     pub(crate) fn histogram<'a>(self, ok: impl Iterator<Item = &'a RequestRecord>) -> Histogram {
         let s = |ms: f64| ms / 1e3;
         match self {
             Measure::Ttft => Histogram::of(TTFT_S, ok.filter_map(|r| r.ttft_ms.map(s))),
+            Measure::Ttfo => Histogram::of(TTFT_S, ok.filter_map(|r| r.ttfo_ms.map(s))),
             Measure::Tpot => Histogram::of(PER_TOKEN_S, ok.filter_map(|r| r.tpot_ms().map(s))),
             Measure::Itl => Histogram::of(PER_TOKEN_S, ok.flat_map(|r| r.gaps_us.iter().map(|g| f64::from(*g) / 1e6))),
             Measure::E2e => Histogram::of(DURATION_S, ok.map(|r| s(r.e2e_ms))),

@@ -300,6 +300,22 @@ impl Series<'_> {
     pub(crate) fn goodput_ratio(&self) -> Option<f64> {
         self.level.goodput.as_ref().map(|g| g.ratio)
     }
+
+    /// Whether any ok request of the level reasoned (it then has `thinking`).
+    pub(crate) fn reasoned(&self) -> bool {
+        self.level.thinking.is_some()
+    }
+
+    /// The latencies this level exports: [`LATENCIES`], and where requests
+    /// reasoned TTFO (time to the first answer token) after TTFT — elsewhere
+    /// TTFO is TTFT and would only repeat it.
+    pub(crate) fn latencies(&self) -> Vec<(&'static str, &'static str)> {
+        let mut out = LATENCIES.to_vec();
+        if self.reasoned() {
+            out.insert(1, ("ttfo", "TTFO"));
+        }
+        out
+    }
 }
 
 /// Every level of every run, in order.
@@ -318,7 +334,8 @@ pub(crate) fn series<'a>(runs: &'a [ExportRun<'a>]) -> Vec<Series<'a>> {
 /// The outcome of the requests llmbench itself cut (results format 2).
 pub(crate) const CUT_BY_LLMBENCH: &str = "cut_by_llmbench";
 
-/// The latency metrics every format exports, by key, with a display name.
+/// The latency metrics every format exports, by key, with a display name
+/// (a level whose requests reasoned adds TTFO: [`Series::latencies`]).
 pub(crate) const LATENCIES: [(&str, &str); 4] = [("ttft", "TTFT"), ("tpot", "TPOT"), ("itl", "ITL"), ("e2e", "E2E")];
 
 /// A run's start as milliseconds since the Unix epoch (`started_at` is the

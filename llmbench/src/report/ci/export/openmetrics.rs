@@ -16,11 +16,16 @@ use super::histogram::{Histogram, Measure};
 use super::{ExportRun, Series, series};
 
 /// A histogram family: name (with its unit suffix), help, measure.
-const HISTOGRAMS: [(&str, &str, Measure); 5] = [
+const HISTOGRAMS: [(&str, &str, Measure); 6] = [
     (
         "gen_ai_server_time_to_first_token_seconds",
         "Time to first token of ok requests (request due to first content chunk), measured by the client.",
         Measure::Ttft,
+    ),
+    (
+        "llmbench_time_to_first_output_seconds",
+        "Time to the first answer token of ok requests (after any reasoning), where requests reasoned.",
+        Measure::Ttfo,
     ),
     (
         "gen_ai_server_time_per_output_token_seconds",
@@ -42,7 +47,7 @@ const HISTOGRAMS: [(&str, &str, Measure); 5] = [
 
 /// A gauge family: name, unit, help, and the level figure.
 type Figure = fn(&Series<'_>) -> Option<f64>;
-const GAUGES: [(&str, &str, &str, Figure); 5] = [
+const GAUGES: [(&str, &str, &str, Figure); 6] = [
     ("llmbench_requests_per_second", "", "Ok requests per second of the measured window.", |s| s.value("req_per_s")),
     ("llmbench_output_tokens_per_second", "", "Output tokens of ok requests per second of the measured window.", |s| {
         s.value("output_tok_per_s")
@@ -54,6 +59,9 @@ const GAUGES: [(&str, &str, &str, Figure); 5] = [
     ("llmbench_cost_per_ok_request_usd", "usd", "Cost of the level / ok requests, USD.", |s| {
         s.value("cost_per_ok_request")
     }),
+    ("llmbench_cache_hit_ratio", "ratio", "Prompt tokens read from a cache / prompt tokens, where reported.", |s| {
+        s.value("cache_hit_ratio")
+    }),
 ];
 
 /// The exposition for `runs`.
@@ -61,7 +69,7 @@ pub(crate) fn render(runs: &[ExportRun<'_>]) -> String {
     let all = series(runs);
     let mut out = String::new();
     for (name, help, measure) in HISTOGRAMS {
-        let with_records: Vec<_> = all.iter().filter(|s| s.records.is_some()).collect();
+        let with_records: Vec<_> = all.iter().filter(|s| measure.applies(s)).collect();
         if with_records.is_empty() {
             continue;
         }

@@ -26,7 +26,7 @@ use super::{ExportRun, Series, epoch_ms, series};
 /// `AGGREGATION_TEMPORALITY_DELTA`: each run's figures stand alone.
 const DELTA: u8 = 1;
 
-const HISTOGRAMS: [(&str, &str, &str, Measure); 5] = [
+const HISTOGRAMS: [(&str, &str, &str, Measure); 6] = [
     (
         "gen_ai.client.operation.duration",
         "s",
@@ -40,6 +40,12 @@ const HISTOGRAMS: [(&str, &str, &str, Measure); 5] = [
         Measure::Ttft,
     ),
     (
+        "llmbench.time_to_first_output",
+        "s",
+        "Time to the first answer token of ok requests (after any reasoning), where requests reasoned.",
+        Measure::Ttfo,
+    ),
+    (
         "gen_ai.server.time_per_output_token",
         "s",
         "Time per output token after the first, of ok requests, measured by the client.",
@@ -50,7 +56,7 @@ const HISTOGRAMS: [(&str, &str, &str, Measure); 5] = [
 ];
 
 type Figure = fn(&Series<'_>) -> Option<f64>;
-const GAUGES: [(&str, &str, &str, Figure); 5] = [
+const GAUGES: [(&str, &str, &str, Figure); 6] = [
     ("llmbench.throughput.requests", "{request}/s", "Ok requests per second of the measured window.", |s| {
         s.value("req_per_s")
     }),
@@ -60,6 +66,9 @@ const GAUGES: [(&str, &str, &str, Figure); 5] = [
     ("llmbench.error_rate", "1", "Failed requests / attempted.", |s| s.value("error_rate")),
     ("llmbench.goodput", "1", "Requests that succeeded and met every SLO / attempted.", |s| s.goodput_ratio()),
     ("llmbench.cost.per_ok_request", "USD", "Cost of the level / ok requests.", |s| s.value("cost_per_ok_request")),
+    ("llmbench.cache.hit_ratio", "1", "Prompt tokens read from a cache / prompt tokens, where reported.", |s| {
+        s.value("cache_hit_ratio")
+    }),
 ];
 
 /// The request for `runs`.
@@ -68,7 +77,7 @@ pub(crate) fn render(runs: &[ExportRun<'_>]) -> Value {
     let mut metrics = Vec::new();
     for (name, unit, description, measure) in HISTOGRAMS {
         let mut points = Vec::new();
-        for s in all.iter().filter(|s| s.records.is_some()) {
+        for s in all.iter().filter(|s| measure.applies(s)) {
             let ok = || s.ok().into_iter().flatten();
             if measure == Measure::OutputTokens {
                 for (kind, m) in [("input", Measure::InputTokens), ("output", Measure::OutputTokens)] {

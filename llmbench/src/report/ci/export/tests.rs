@@ -258,6 +258,110 @@ fn otlp_json_decodes_as_an_export_request() {
     assert_eq!(u.data_points.len(), 8, "input and output per target × level");
 }
 
+/// `runs()` with the first target's c=1 level reasoning (TTFO 50 ms after
+/// TTFT in every record, `thinking` summarized) and reporting prompt caching.
+fn reasoning_and_caching() -> Vec<LoadedRun> {
+    let mut loaded = runs();
+    let level = &mut loaded[0].summary.levels[0];
+    // Any summary distinct from TTFT's, to see which one each format reads.
+    level.ttfo = level.e2e.clone();
+    level.thinking = level.ttft.clone();
+    level.cache = Some(crate::stats::CacheSummary {
+        cache_hit_ratio: 0.6,
+        hits: 3,
+        reported: 5,
+        read_tokens: 600,
+        write_tokens: 100,
+        prompt_tokens: 1000,
+        ttft_hit: None,
+        ttft_miss: None,
+    });
+    for r in loaded[0].records.as_mut().unwrap() {
+        r.ttfo_ms = r.ttft_ms.map(|t| t + 50.0);
+    }
+    loaded
+}
+
+#[test]
+fn reasoning_levels_add_ttfo_and_caching_levels_the_cache_hit_ratio() {
+    let loaded = reasoning_and_caching();
+    let exported = as_runs(&loaded);
+    let a = &loaded[0].summary;
+    let (reasoned, plain) =
+        (format!("{}/{}/c=1", a.bench.id, a.target.name), format!("{}/{}/c=4", a.bench.id, a.target.name));
+    let ttfo = a.levels[0].ttfo.as_ref().unwrap();
+
+    let doc = bmf::render(&exported);
+    validate("bmf", &doc);
+    assert_eq!(doc[&reasoned]["ttfo"]["value"].as_f64(), ttfo.p50);
+    assert_eq!(doc[&reasoned]["cache-hit-ratio"]["value"], 0.6);
+    assert!(doc[&plain].get("ttfo").is_none() && doc[&plain].get("cache-hit-ratio").is_none(), "{:#}", doc[&plain]);
+
+    let smaller = gab::render(&exported, gab::Direction::Smaller);
+    let bigger = gab::render(&exported, gab::Direction::Bigger);
+    validate("gab", &smaller);
+    validate("gab", &bigger);
+    let named = |v: &Value, suffix: &str| -> Vec<Value> {
+        v.as_array().unwrap().iter().filter(|e| e["name"].as_str().unwrap().ends_with(suffix)).cloned().collect()
+    };
+    let ttfo_p50 = named(&smaller, "— TTFO p50");
+    assert_eq!(ttfo_p50.len(), 1, "only the level that reasoned");
+    assert_eq!(ttfo_p50[0]["value"].as_f64(), ttfo.p50);
+    let cache = named(&bigger, "— cache hit ratio");
+    assert_eq!(cache.len(), 1);
+    assert_eq!(cache[0]["value"], 60.0);
+
+    let lines: Vec<Value> = emf::render(&exported).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[0]["Level"], "c=1");
+    assert_eq!(lines[0]["TTFO_p50"].as_f64(), ttfo.p50);
+    assert_eq!(lines[0]["CacheHitRatio"], 60.0);
+    let defined = |line: &Value, name: &str| {
+        line["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap().iter().any(|m| m["Name"] == name)
+    };
+    assert!(defined(&lines[0], "TTFO_p50") && defined(&lines[0], "CacheHitRatio"));
+    assert!(lines[1].get("TTFO_p50").is_none() && !defined(&lines[1], "TTFO_p50"));
+    assert!(lines[1].get("CacheHitRatio").is_none());
+
+    // Histograms are taken over the records' own TTFO, not the summary.
+    let ok = ok_records(loaded[0].records.as_ref().unwrap(), 0);
+    let sum: f64 = ok.iter().map(|r| r.ttfo_ms.unwrap() / 1e3).sum();
+    let text = openmetrics::render(&exported);
+    let parsed: MetricsExposition<OpenMetricsType, OpenMetricsValue> =
+        openmetrics_parser::openmetrics::parse_openmetrics(&text).unwrap();
+    let family = &parsed.families["llmbench_time_to_first_output_seconds"];
+    let samples: Vec<_> = family.iter_samples().collect();
+    assert_eq!(samples.len(), 1, "only the level that reasoned");
+    let OpenMetricsValue::Histogram(h) = &samples[0].value else { panic!("not a histogram") };
+    assert_eq!(h.count, Some(ok.len() as u64));
+    assert!((h.sum.unwrap().as_f64() - sum).abs() < 1e-9);
+    let ratio: Vec<_> = parsed.families["llmbench_cache_hit_ratio"].iter_samples().collect();
+    assert_eq!(ratio.len(), 1);
+    let OpenMetricsValue::Gauge(v) = &ratio[0].value else { panic!("not a gauge") };
+    assert_eq!(v.as_f64(), 0.6);
+
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::metrics::v1::{metric::Data, number_data_point::Value as Number};
+    let request: ExportMetricsServiceRequest = serde_json::from_value(otlp::render(&exported)).unwrap();
+    let metrics = &request.resource_metrics[0].scope_metrics[0].metrics;
+    let metric = |name: &str| metrics.iter().find(|m| m.name == name).unwrap_or_else(|| panic!("{name} missing"));
+    let Some(Data::Histogram(h)) = &metric("llmbench.time_to_first_output").data else { panic!("not a histogram") };
+    assert_eq!(h.data_points.len(), 1);
+    assert_eq!(h.data_points[0].count, ok.len() as u64);
+    assert!((h.data_points[0].sum.unwrap() - sum).abs() < 1e-9);
+    let Some(Data::Gauge(g)) = &metric("llmbench.cache.hit_ratio").data else { panic!("not a gauge") };
+    assert_eq!(g.data_points.len(), 1);
+    assert_eq!(g.data_points[0].value, Some(Number::AsDouble(0.6)));
+
+    // Without reasoning or caching none of it appears.
+    let plain_runs = runs();
+    let plain_runs = as_runs(&plain_runs);
+    assert!(!serde_json::to_string(&bmf::render(&plain_runs)).unwrap().contains("ttfo"));
+    assert!(!emf::render(&plain_runs).unwrap().contains("CacheHitRatio"));
+    let text = openmetrics::render(&plain_runs);
+    assert!(!text.contains("llmbench_time_to_first_output") && !text.contains("llmbench_cache_hit_ratio"));
+    assert!(!otlp::render(&plain_runs).to_string().contains("llmbench.time_to_first_output"));
+}
+
 #[test]
 fn runs_without_records_export_their_summaries_and_say_so() {
     let mut loaded = runs();
