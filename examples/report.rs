@@ -6,7 +6,12 @@
 //! cargo run --release --example report                     # 20 benches × 3 targets × 10,000 requests
 //! cargo run --example report -- --benches 2 --targets 2 --requests 400 --root DIR
 //! cargo run --example report -- --hostile --root DIR       # <script> in every user string
+//! cargo run --example report -- --render-only --root DIR --history reports/history
 //! ```
+//!
+//! `--render-only` renders the results already in `--root` (a real run's
+//! `LLMBENCH_HOME`, as for `reports/sample/`); `--history DIR` adds the
+//! trend pages of that run history, as `cargo llmbench --history DIR` does.
 //!
 //! Without `--root` the results and the report go to a temporary directory
 //! that is removed at the end.
@@ -21,6 +26,7 @@ fn main() -> anyhow::Result<()> {
     let mut spec = FixtureSpec { benches: 20, targets: 3, requests: 10_000, ..FixtureSpec::default() };
     let mut root: Option<PathBuf> = None;
     let mut render_only = false;
+    let mut options = ReportOptions::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| anyhow::anyhow!("{name} needs a value"));
@@ -33,6 +39,7 @@ fn main() -> anyhow::Result<()> {
             "--hostile" => spec.hostile = true,
             "--render-only" => render_only = true,
             "--root" => root = Some(value("--root")?.into()),
+            "--history" => options.history = Some(value("--history")?.into()),
             other => anyhow::bail!("unknown argument {other:?} (see the example's docs)"),
         }
     }
@@ -53,7 +60,7 @@ fn main() -> anyhow::Result<()> {
         );
     }
 
-    let report = write_report(&root, &ReportOptions::default())?;
+    let report = write_report(&root, &options)?;
     println!(
         "report    {} runs, {} pages in {:.3} s wall; thread time: reading requests.jsonl {:.3} s, charts and pages {:.3} s ({} threads)",
         report.runs,

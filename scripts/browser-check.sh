@@ -4,7 +4,9 @@
 #  1. renders a report from a fixture run (examples/report.rs) and opens the
 #     index and every benchmark page: no console message (errors, CSP
 #     violations), no failed resource load, the page's own text is there;
-#     saves screenshots (light and dark);
+#     saves screenshots (light and dark); then the same checks on the
+#     committed sample (reports/sample/), whose run history adds trend pages
+#     and whose priced targets add the cost-against-latency section;
 #  2. renders a report whose ids, model names, prompts, error messages and
 #     outputs hold `<script>alert(1)</script>` and an `<img onerror>`: the
 #     payload shows as text, no script element or image exists in the DOM,
@@ -100,6 +102,18 @@ chrome /dev/null "$OUT/shot.log" --hide-scrollbars --window-size=1280,2000 --scr
 chrome /dev/null "$OUT/shot.log" --hide-scrollbars --force-dark-mode --blink-settings=preferredColorScheme=0 \
     --window-size=1280,2000 --screenshot="$OUT/bench-dark.png" "file://$first"
 if [ -s "$OUT/bench.png" ] && [ -s "$OUT/bench-dark.png" ]; then pass "screenshots $OUT/bench.png, $OUT/bench-dark.png"; else fail "no page screenshots"; fi
+
+echo "== 1b. the committed sample (reports/sample): index, benchmark and trend pages"
+check_page "$PWD/reports/sample/index.html" sample-index "Trends across runs"
+for page in reports/sample/bench/*.html; do
+    check_page "$PWD/$page" "sample-$(basename "$page" .html)" "Cost against latency"
+done
+for page in reports/sample/trends/*.html; do
+    check_page "$PWD/$page" "sample-trend-$(basename "$page" .html)" "Across runs"
+done
+chrome /dev/null "$OUT/shot.log" --hide-scrollbars --window-size=1280,1500 --screenshot="$OUT/sample-index.png" \
+    "file://$PWD/reports/sample/index.html"
+if [ -s "$OUT/sample-index.png" ]; then pass "screenshot $OUT/sample-index.png (reports/report-screenshot.png's view)"; else fail "no sample screenshot"; fi
 
 echo "== 2. hostile strings"
 "$example" --benches 2 --targets 2 --requests 200 --hostile --root "$OUT/hostile" >/dev/null

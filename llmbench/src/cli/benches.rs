@@ -20,13 +20,16 @@ use super::build::{self, Executable};
 use crate::config::file::CONFIG_FILE;
 use crate::exit_code;
 use crate::gate::Outcome;
-use crate::report::ci::events;
+use crate::report::ci::{events, export};
 use crate::report::terminal::{self, change};
+use crate::results::history;
 
 /// What the binaries reported, gathered for the outputs at the end.
 #[derive(Default)]
 struct Gathered {
     outcomes: Vec<Outcome>,
+    /// Where each outcome's run was saved (None: not saved), for exports.
+    dirs: Vec<Option<PathBuf>>,
     codes: Vec<i32>,
 }
 
@@ -37,6 +40,11 @@ pub(crate) fn run(args: &LlmbenchArgs) -> anyhow::Result<i32> {
     if workspace.benches.is_empty() {
         eprintln!("no benchmark targets that depend on llmbench were found in {}", workspace.root.display());
         return Ok(exit_code::NO_BENCHMARKS);
+    }
+    // Before the build and the run: a typo in a path costs no benchmark time.
+    export::probe(&args.gate.export).map_err(build::UsageError)?;
+    if let Some(dir) = &args.run.history {
+        history::probe(dir).map_err(|e| build::UsageError(e.to_string()))?;
     }
     let executables = build::build(args, &workspace)?;
     let handoff = handoff(args, &cwd, &workspace.root);
@@ -76,7 +84,10 @@ fn handoff(args: &LlmbenchArgs, cwd: &Path, workspace_root: &Path) -> FromParent
         None => Some(workspace_root.join(CONFIG_FILE)).filter(|p| p.is_file()),
     };
     let mut gate = args.gate.absolute(cwd);
+    // This process writes the JUnit report, the exports and the history for all binaries.
     gate.junit = None;
+    gate.export.clear();
+    run.history = None;
     FromParent { run, settings: args.settings.clone(), gate }
 }
 
@@ -141,6 +152,7 @@ fn on_line(args: &LlmbenchArgs, line: &str, gathered: &mut Gathered) {
         text.push_str(&format!("results: {path}\n"));
     }
     human(args, text.trim_end());
+    gathered.dirs.push(event["path"].as_str().map(PathBuf::from));
     gathered.outcomes.push(outcome);
 }
 
@@ -160,10 +172,18 @@ fn finish(args: &LlmbenchArgs, handoff: &FromParent, results_root: &Path, gather
         let summaries: Vec<_> = outcomes.iter().map(|o| o.summary.clone()).collect();
         human(args, &format!("Summary of {} benchmark runs\n{}", summaries.len(), terminal::combined(&summaries)));
     }
+    let pareto = terminal::pareto::render(outcomes.iter().map(|o| &o.summary));
+    if !pareto.is_empty() {
+        human(args, pareto.trim_end());
+    }
     let cwd = std::env::current_dir().unwrap_or_default();
     let junit = args.gate.junit.as_ref().map(|p| cwd.join(p));
     crate::engine::write_outputs(outcomes, args.run.markdown(), junit.as_deref()).map_err(anyhow::Error::msg)?;
     let mut code = exit_code::combine(&gathered.codes);
+    if let Err(message) = after_run(args, outcomes, &gathered.dirs) {
+        eprintln!("error: {}", crate::term::safe(&message));
+        code = exit_code::combine(&[code, exit_code::ERROR]);
+    }
     let regressions: usize = outcomes.iter().map(|o| o.regressions().len()).sum();
     let failed: usize = outcomes.iter().map(|o| o.failed_limits().count()).sum();
     if regressions > 0 && !args.gate.fail_on_regression && failed == 0 {
@@ -175,9 +195,26 @@ fn finish(args: &LlmbenchArgs, handoff: &FromParent, results_root: &Path, gather
     let json = serde_json::json!({ "exit_code": code, "regressions": regressions, "failed_limits": failed });
     events::emit(args.run.json(), "finished", json);
     if !args.run.noplot && !args.run.list && !args.test {
-        crate::report::write_and_announce(results_root, handoff.gate.baseline_dir.as_deref());
+        crate::report::write_and_announce(
+            results_root,
+            handoff.gate.baseline_dir.as_deref(),
+            args.run.history.as_deref(),
+        );
     }
     Ok(code)
+}
+
+/// `--history` and `--export`, for every binary's runs: their paths were
+/// checked before the build, so a failure now (a full disk, a collector
+/// that does not answer 2xx) is an error (exit 1) naming the path.
+fn after_run(args: &LlmbenchArgs, outcomes: &[Outcome], dirs: &[Option<PathBuf>]) -> Result<(), String> {
+    if let Some(dir) = args.run.history.as_ref().filter(|_| !outcomes.is_empty()) {
+        history::append_outcomes(dir, outcomes, args.gate.save_baseline.as_deref()).map_err(|e| e.to_string())?;
+    }
+    for note in export::write_outcomes(&args.gate.export, outcomes, dirs)? {
+        human(args, &note);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -16,8 +16,8 @@ use super::build::UsageError;
 use crate::baseline::{self, SavedRun, Store};
 use crate::config::file::{self, Config};
 use crate::exit_code;
-use crate::gate::{self, Baseline, Differences, Run};
-use crate::report::ci::events;
+use crate::gate::{self, Baseline, Differences, Outcome, Run};
+use crate::report::ci::{events, export};
 use crate::report::terminal::{self, change};
 use crate::results;
 use crate::settings::value::Spec;
@@ -94,6 +94,7 @@ fn results_root(args: &CompareArgs) -> anyhow::Result<PathBuf> {
 /// Runs the subcommand; returns the exit code.
 pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<i32> {
     let (base_side, cur_side) = (side(&args.baseline)?, side(&args.current)?);
+    export::probe(&args.gate.export).map_err(UsageError)?;
     let store = Store::new(results_root(args)?, args.gate.baseline_dir.clone());
     let filter = match &args.filter {
         Some(f) => Some(Regex::new(f).map_err(|e| UsageError(format!("invalid FILTER regex {f:?}: {e}")))?),
@@ -119,6 +120,7 @@ pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<i32> {
     let json = args.message_format == MessageFormat::Json;
     let markdown = matches!(args.format.as_deref(), Some("md" | "markdown"));
     let mut outcomes = Vec::new();
+    let mut dirs = Vec::new();
     let mut missing = Vec::new();
     for (bench_dir, target_dir) in keys {
         let Some(current) = load(&cur_side, &bench_dir, &target_dir)? else { continue };
@@ -136,22 +138,11 @@ pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<i32> {
         let differences = if args.gate.force_compare { Differences::Force } else { Differences::Refuse };
         let outcome = gate::judge(baseline, current_run, &limits, &settings, differences)
             .map_err(|r| UsageError(r.to_string()))?;
-        let human = format!("{}{}", terminal::table(&outcome.summary), change::render(&outcome));
-        if markdown || json {
-            eprintln!("{human}");
-        } else {
-            println!("{human}");
-        }
-        if let Some(c) = &outcome.comparison {
-            events::emit(json, "comparison", serde_json::json!({ "bench": bench, "target": target, "comparison": c }));
-        }
-        if !outcome.limits.is_empty() {
-            events::emit(
-                json,
-                "limits",
-                serde_json::json!({ "bench": bench, "target": target, "limits": outcome.limits }),
-            );
-        }
+        show(&outcome, json, markdown || json);
+        dirs.push(Some(match &cur_side {
+            Side::Dir(d) => d.clone(),
+            Side::Name(n) => store.dir(&bench, &target, n),
+        }));
         outcomes.push(outcome);
     }
     if !missing.is_empty() {
@@ -161,12 +152,45 @@ pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<i32> {
         eprintln!("nothing to compare: no benchmark × target has both {:?} and {:?}", args.baseline, args.current);
         return Ok(exit_code::NO_BENCHMARKS);
     }
+    finish(args, &outcomes, &dirs, markdown, json)
+}
+
+/// One outcome: its table and verdicts (on stderr when stdout carries
+/// Markdown or events), and its events.
+fn show(outcome: &Outcome, json: bool, to_stderr: bool) {
+    let human = format!("{}{}", terminal::table(&outcome.summary), change::render(outcome));
+    if to_stderr {
+        eprintln!("{human}");
+    } else {
+        println!("{human}");
+    }
+    let (bench, target) = (&outcome.bench, &outcome.target);
+    if let Some(c) = &outcome.comparison {
+        events::emit(json, "comparison", serde_json::json!({ "bench": bench, "target": target, "comparison": c }));
+    }
+    if !outcome.limits.is_empty() {
+        events::emit(json, "limits", serde_json::json!({ "bench": bench, "target": target, "limits": outcome.limits }));
+    }
+}
+
+/// The outputs of every outcome (Markdown, JUnit, exports, the `finished`
+/// event) and the exit code.
+fn finish(
+    args: &CompareArgs,
+    outcomes: &[Outcome],
+    dirs: &[Option<PathBuf>],
+    markdown: bool,
+    json: bool,
+) -> anyhow::Result<i32> {
     let cwd = std::env::current_dir().unwrap_or_default();
     let junit = args.gate.junit.as_ref().map(|p| cwd.join(p));
-    crate::engine::write_outputs(&outcomes, markdown, junit.as_deref()).map_err(anyhow::Error::msg)?;
+    crate::engine::write_outputs(outcomes, markdown, junit.as_deref()).map_err(anyhow::Error::msg)?;
+    for note in export::write_outcomes(&args.gate.export, outcomes, dirs).map_err(anyhow::Error::msg)? {
+        eprintln!("{note}");
+    }
     let regressions: usize = outcomes.iter().map(|o| o.regressions().len()).sum();
     let failed: usize = outcomes.iter().map(|o| o.failed_limits().count()).sum();
-    let code = gate::exit_code(&outcomes, args.gate.fail_on_regression);
+    let code = gate::exit_code(outcomes, args.gate.fail_on_regression);
     events::emit(
         json,
         "finished",

@@ -8,6 +8,7 @@ pub(crate) mod bench;
 mod benches;
 mod build;
 mod compare;
+mod history;
 mod sim;
 
 use std::path::PathBuf;
@@ -83,6 +84,9 @@ enum LlmbenchCommand {
     /// `new/` against baseline `main`. BASELINE and CURRENT are names
     /// (`new`, or a saved baseline) or paths to run directories.
     Compare(Box<compare::CompareArgs>),
+    /// Print the trend of each benchmark × target in the run history
+    /// (`--history DIR` of earlier runs), sending nothing.
+    History(history::HistoryArgs),
 }
 
 /// Runs `cargo llmbench` with the process arguments; returns the exit code.
@@ -120,6 +124,7 @@ fn run(args: &LlmbenchArgs) -> anyhow::Result<i32> {
     match &args.command {
         Some(LlmbenchCommand::Sim(sim)) => sim::run(sim),
         Some(LlmbenchCommand::Compare(compare)) => compare::run(compare),
+        Some(LlmbenchCommand::History(history)) => history::run(history),
         None => benches::run(args),
     }
 }

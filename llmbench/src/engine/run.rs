@@ -204,7 +204,7 @@ async fn bench_all(
     // Run alone (`cargo bench`), the binary writes the report itself;
     // under `cargo llmbench` that writes one for all.
     if !args.under_parent && !args.run.noplot {
-        crate::report::write_and_announce(&root, args.gate.baseline_dir.as_deref());
+        crate::report::write_and_announce(&root, args.gate.baseline_dir.as_deref(), args.run.history.as_deref());
     }
     gate.finish(code)
 }
@@ -273,9 +273,12 @@ async fn bench_one(
     let started = Instant::now();
     let opts = options(job, false);
     let mut all_records = Vec::new();
+    // Built before the clock starts: the first prompt may load the tokenizer
+    // (o200k_base's ranks take a while), which is not the target's cold start
+    // and could use up the first-content timeout before anything is sent.
+    let cold_request = job.workload.request(u64::MAX);
     // An interruption cuts the cold start too, rather than wait out its timeout.
     let now = Instant::now();
-    let cold_request = job.workload.request(u64::MAX);
     let cold = load::measure(&provider, &cold_request, 0, Phase::ColdStart, opts, now, now, Some(cancel)).await;
     let cold_start = Some(ColdStart {
         ttft_ms: cold.ttft_ms,

@@ -13,8 +13,10 @@ use crate::baseline::{self, Mode, Store};
 use crate::exit_code;
 use crate::gate::{self, Baseline, Differences, Fingerprint, Outcome, Run, SourcedLimit};
 use crate::record::RequestRecord;
+use crate::report::ci::export::{self, ExportSpec};
 use crate::report::ci::{events, junit, markdown};
 use crate::report::terminal::change;
+use crate::results::history;
 use crate::results::{self, RunSummary};
 use crate::settings::GateArgs;
 use crate::stats::compare::Statistics;
@@ -36,6 +38,12 @@ pub(crate) struct Gate {
     /// combined outputs from this binary's events.
     under_parent: bool,
     outcomes: Vec<Outcome>,
+    /// `--export` and `--history` when run alone (under `cargo llmbench`,
+    /// it writes them), and where each outcome's run was saved.
+    exports: Vec<ExportSpec>,
+    history: Option<std::path::PathBuf>,
+    saved_as: Option<String>,
+    dirs: Vec<Option<std::path::PathBuf>>,
 }
 
 impl Gate {
@@ -54,6 +62,16 @@ impl Gate {
         if let Some(n) = &g.load_baseline {
             baseline::check_name(n, false).map_err(RunError::Usage)?;
         }
+        // Run alone, the binary writes the exports and the history; under
+        // `cargo llmbench` the parent does, so an LLMBENCH_EXPORT or
+        // LLMBENCH_HISTORY this process inherits is not its to act on.
+        let alone = !args.under_parent;
+        let exports = if alone { g.export.clone() } else { Vec::new() };
+        let history_dir = args.run.history.clone().filter(|_| alone);
+        export::probe(&exports).map_err(RunError::Usage)?;
+        if let Some(dir) = &history_dir {
+            history::probe(dir).map_err(|e| RunError::Usage(e.to_string()))?;
+        }
         Ok(Gate {
             store: Store::new(results::default_root(), g.baseline_dir.clone()),
             mode,
@@ -68,6 +86,10 @@ impl Gate {
             junit: g.junit.clone(),
             under_parent: args.under_parent,
             outcomes: Vec::new(),
+            exports,
+            history: history_dir,
+            saved_as: g.save_baseline.clone(),
+            dirs: Vec::new(),
         })
     }
 
@@ -150,6 +172,12 @@ impl Gate {
             self.human(text.trim_end());
         }
         self.emit_outcome(&outcome, written.as_deref());
+        // Appended as each run ends, so the report written before `finish` shows it.
+        if let Some(dir) = &self.history {
+            history::append_outcomes(dir, std::slice::from_ref(&outcome), self.saved_as.as_deref())
+                .map_err(|e| RunError::Failed(e.to_string()))?;
+        }
+        self.dirs.push(written);
         self.outcomes.push(outcome);
         Ok(())
     }
@@ -239,6 +267,9 @@ impl Gate {
         // Under `cargo llmbench`, it renders the combined outputs.
         if !self.under_parent {
             write_outputs(&self.outcomes, self.markdown, self.junit.as_deref()).map_err(RunError::Failed)?;
+            for note in export::write_outcomes(&self.exports, &self.outcomes, &self.dirs).map_err(RunError::Failed)? {
+                self.human(&note);
+            }
         }
         let code = if code == exit_code::OK { verdict } else { code };
         if regressions > 0 && !self.fail_on_regression && failed == 0 {
@@ -291,4 +322,46 @@ pub(crate) fn write_outputs(outcomes: &[Outcome], md: bool, junit_path: Option<&
 
 fn write_error(e: std::io::Error) -> RunError {
     RunError::Failed(format!("cannot write results: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::ci::export::ExportSpec;
+
+    fn invocation(dir: &Path) -> Invocation {
+        let mut args = Invocation::default();
+        args.gate.export = vec![ExportSpec::parse(&format!("bmf={}", dir.join("out/b.json").display())).unwrap()];
+        args.run.history = Some(dir.join("history"));
+        args
+    }
+
+    /// Run alone, a binary probes and later writes its exports and history;
+    /// under `cargo llmbench` (which writes them for all binaries) one it
+    /// inherits through LLMBENCH_EXPORT or LLMBENCH_HISTORY is ignored.
+    #[test]
+    fn exports_and_history_are_the_binarys_only_when_it_runs_alone() {
+        let alone_dir = tempfile::tempdir().unwrap();
+        let alone = Gate::new(&invocation(alone_dir.path())).unwrap();
+        assert_eq!((alone.exports.len(), alone.history.is_some()), (1, true));
+        assert!(alone_dir.path().join("history").is_dir() && alone_dir.path().join("out").is_dir(), "probed");
+
+        let nested_dir = tempfile::tempdir().unwrap();
+        let mut nested = invocation(nested_dir.path());
+        nested.under_parent = true;
+        let gate = Gate::new(&nested).unwrap();
+        assert!(gate.exports.is_empty() && gate.history.is_none());
+        assert_eq!(std::fs::read_dir(nested_dir.path()).unwrap().count(), 0, "nothing probed");
+    }
+
+    /// An export path that cannot be written stops the binary before it
+    /// sends anything, as a usage error naming the flag.
+    #[test]
+    fn an_unwritable_export_is_a_usage_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("out"), "a file").unwrap();
+        let Err(e) = Gate::new(&invocation(dir.path())) else { panic!("accepted an export under a file") };
+        assert_eq!(e.exit_code(), exit_code::USAGE);
+        assert!(e.to_string().starts_with("cannot write --export bmf="), "{e}");
+    }
 }

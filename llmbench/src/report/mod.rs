@@ -17,6 +17,7 @@
 
 pub(crate) mod ci;
 pub(crate) mod html;
+pub(crate) mod pareto;
 pub(crate) mod terminal;
 
 use std::path::Path;
@@ -35,11 +36,16 @@ pub mod __fixture {
 /// prints where it is; a failure is a warning (the results themselves are
 /// already safe on disk). Does nothing when `root` holds no results.
 /// `baseline_dir` is `--baseline-dir`, where the compared baselines live.
-pub(crate) fn write_and_announce(root: &Path, baseline_dir: Option<&Path>) {
+/// `history` is `--history DIR`: trend pages are drawn from it.
+pub(crate) fn write_and_announce(root: &Path, baseline_dir: Option<&Path>, history: Option<&Path>) {
     if !root.is_dir() {
         return;
     }
-    let options = ReportOptions { baseline_dir: baseline_dir.map(Path::to_owned), ..ReportOptions::default() };
+    let options = ReportOptions {
+        baseline_dir: baseline_dir.map(Path::to_owned),
+        history: history.map(Path::to_owned),
+        ..ReportOptions::default()
+    };
     match write_report(root, &options) {
         Ok(r) if r.runs == 0 => {}
         Ok(r) => {

@@ -68,6 +68,11 @@ pub(crate) struct RunArgs {
     /// Do not write the HTML report at the end (criterion's flag name).
     #[arg(long, visible_alias = "no-report", env = "LLMBENCH_NOPLOT")]
     pub(crate) noplot: bool,
+    /// Append each benchmark × target's summary, with the git commit,
+    /// branch, time and host, to the run history in DIR (one JSON line per
+    /// run, docs/exports.md); the report then draws trends.
+    #[arg(long, value_name = "DIR", env = "LLMBENCH_HISTORY")]
+    pub(crate) history: Option<PathBuf>,
 }
 
 impl RunArgs {
@@ -154,6 +159,12 @@ pub(crate) struct GateArgs {
     /// metric verdict and limit.
     #[arg(long, value_name = "PATH", env = "LLMBENCH_JUNIT", help_heading = "Gate")]
     pub(crate) junit: Option<PathBuf>,
+    /// Write the results for other tools (repeatable): bmf, gab-smaller,
+    /// gab-bigger, openmetrics, emf, otlp-json (=PATH) and, with the `otlp`
+    /// feature, otlp=URL (docs/exports.md).
+    #[arg(long = "export", value_name = "FORMAT=PATH", env = "LLMBENCH_EXPORT",
+          value_parser = crate::report::ci::export::ExportSpec::parse, help_heading = "Exports")]
+    pub(crate) export: Vec<crate::report::ci::export::ExportSpec>,
 }
 
 impl GateArgs {
@@ -161,7 +172,12 @@ impl GateArgs {
     /// package's directory).
     pub(crate) fn absolute(&self, cwd: &std::path::Path) -> GateArgs {
         let abs = |p: &Option<PathBuf>| p.as_ref().map(|p| cwd.join(p));
-        GateArgs { baseline_dir: abs(&self.baseline_dir), junit: abs(&self.junit), ..self.clone() }
+        GateArgs {
+            baseline_dir: abs(&self.baseline_dir),
+            junit: abs(&self.junit),
+            export: self.export.iter().map(|e| e.absolute(cwd)).collect(),
+            ..self.clone()
+        }
     }
 }
 

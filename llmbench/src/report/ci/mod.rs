@@ -3,5 +3,6 @@
 //! events (`--message-format json`).
 
 pub(crate) mod events;
+pub(crate) mod export;
 pub(crate) mod junit;
 pub(crate) mod markdown;

@@ -33,6 +33,7 @@ pub(crate) fn charts(bench: &BenchGroup, data: &[RunData<'_>]) -> Value {
         itl => distribution(data, "itl", "ITL"),
         timelines => timelines(bench, data),
         curves => curves(data),
+        cost_latency => super::cost_latency::section(&bench.id, data),
     }
 }
 

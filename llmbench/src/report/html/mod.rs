@@ -9,11 +9,13 @@
 //! `templates`. What each page shows is described in docs/reports.md.
 
 mod chart;
+mod cost_latency;
 mod definitions;
 mod figures;
 pub(crate) mod fixture;
 mod model;
 mod pages;
+mod trends;
 mod view;
 
 use std::collections::BTreeMap;
@@ -39,6 +41,9 @@ pub struct ReportOptions {
     /// Where named baselines live (`--baseline-dir`): a baseline is looked
     /// up there first, then beside `new/`.
     pub baseline_dir: Option<PathBuf>,
+    /// The run history (`--history DIR`): a trend page per benchmark ×
+    /// target that has one.
+    pub history: Option<PathBuf>,
 }
 
 /// What [`write_report`] wrote.
@@ -88,17 +93,40 @@ pub enum ReportError {
 pub fn write_report(root: &Path, options: &ReportOptions) -> Result<WrittenReport, ReportError> {
     let started = Instant::now();
     let out = options.out_dir.clone().unwrap_or_else(|| root.join(REPORT_DIR));
-    let report = model::load(root, options.baseline.as_deref(), options.baseline_dir.as_deref());
+    let mut report = model::load(root, options.baseline.as_deref(), options.baseline_dir.as_deref());
+    // A history that cannot be read costs the trend pages, not the report.
+    let history = match options.history.as_deref().map(|d| crate::results::history::read(d, |_, _| true)) {
+        Some(Ok(series)) => series,
+        Some(Err(e)) => {
+            report.skipped.push(format!("the run history: {e}"));
+            Vec::new()
+        }
+        None => Vec::new(),
+    };
+    let trend_links = trends::links(&history);
     let generated_at = crate::results::rfc3339(SystemTime::now());
     let env = pages::environment()?;
     let colors = view::target_colors(&report);
     let bench_dir = out.join("bench");
     create_dir(&bench_dir)?;
-    let written = write_pages(&env, &report, &colors, &bench_dir, &generated_at)?;
+    let mut written = write_pages(&env, &report, &colors, &trend_links, &bench_dir, &generated_at)?;
     remove_stale_pages(&bench_dir, &written.pages);
+    let trends_dir = out.join("trends");
+    let mut trend_pages = Vec::new();
+    for (series, link) in history.iter().zip(&trend_links) {
+        let html = pages::trends(&env, trends::page(series, link), &generated_at)?;
+        create_dir(&trends_dir)?;
+        let path = trends_dir.join(format!("{}.html", link.slug));
+        write_atomic(&path, html.as_bytes())?;
+        written.bytes += html.len() as u64;
+        written.largest = written.largest.max(html.len() as u64);
+        trend_pages.push(path);
+    }
+    remove_stale_pages(&trends_dir, &trend_pages);
+    written.pages.extend(trend_pages);
 
     let index_view = view::index(&report, &generated_at);
-    let index_html = pages::index(&env, &index_view)?;
+    let index_html = pages::index(&env, &index_view, &trend_links)?;
     let markdown = pages::markdown(&env, &index_view)?;
     let md_path = out.join("report.md");
     write_atomic(&md_path, markdown.as_bytes())?;
@@ -134,6 +162,7 @@ fn write_pages(
     env: &minijinja::Environment<'_>,
     report: &model::Report,
     colors: &BTreeMap<String, usize>,
+    trends: &[trends::TrendLink],
     bench_dir: &Path,
     generated_at: &str,
 ) -> Result<WrittenPages, ReportError> {
@@ -153,7 +182,8 @@ fn write_pages(
                     let (reqs, base) = read_requests(bench);
                     add(&read_time, t.elapsed());
                     let t = Instant::now();
-                    let page = render_bench(env, bench, &reqs, &base, colors, generated_at).and_then(|html| {
+                    let links: Vec<&trends::TrendLink> = trends.iter().filter(|t| t.bench == bench.id).collect();
+                    let page = render_bench(env, bench, &reqs, &base, colors, &links, generated_at).and_then(|html| {
                         let path = bench_dir.join(format!("{}.html", bench.slug));
                         write_atomic(&path, html.as_bytes()).map(|()| (path, html.len() as u64))
                     });
@@ -202,6 +232,7 @@ fn render_bench(
     reqs: &[Result<RunRequests, String>],
     base: &[Option<RunRequests>],
     colors: &BTreeMap<String, usize>,
+    trends: &[&trends::TrendLink],
     generated_at: &str,
 ) -> Result<String, ReportError> {
     let view = view::bench(bench, reqs, colors);
@@ -217,7 +248,7 @@ fn render_bench(
         })
         .collect();
     let charts = figures::charts(bench, &data);
-    Ok(pages::bench(env, &view, charts, generated_at)?)
+    Ok(pages::bench(env, &view, charts, trends, generated_at)?)
 }
 
 /// Measured requests per level, in order.

@@ -9,6 +9,7 @@ use minijinja::value::Serde;
 use minijinja::{Environment, Value, context};
 
 use super::definitions::DEFINITIONS;
+use super::trends::TrendLink;
 use super::view::{BenchView, IndexView};
 
 /// The template environment, with every template loaded.
@@ -19,15 +20,17 @@ pub(crate) fn environment() -> Result<Environment<'static>, minijinja::Error> {
     env.add_template("index.html.j2", include_str!("templates/index.html.j2"))?;
     env.add_template("bench.html.j2", include_str!("templates/bench.html.j2"))?;
     env.add_template("report.md.j2", include_str!("templates/report.md.j2"))?;
+    env.add_template("trends.html.j2", include_str!("templates/trends.html.j2"))?;
     env.add_filter("md", md_escape);
     env.add_filter("code", |s: String| s.replace('`', "'").replace(['\n', '\r'], " "));
     Ok(env)
 }
 
 /// The index page.
-pub(crate) fn index(env: &Environment<'_>, view: &IndexView) -> Result<String, minijinja::Error> {
+pub(crate) fn index(env: &Environment<'_>, view: &IndexView, trends: &[TrendLink]) -> Result<String, minijinja::Error> {
     env.get_template("index.html.j2")?.render(context! {
         v => Value::from(Serde(view)),
+        trends => Value::from(Serde(trends)),
         nested => false,
         version => env!("CARGO_PKG_VERSION"),
         generated_at => view.generated_at.clone(),
@@ -39,12 +42,24 @@ pub(crate) fn bench(
     env: &Environment<'_>,
     view: &BenchView,
     charts: Value,
+    trends: &[&TrendLink],
     generated_at: &str,
 ) -> Result<String, minijinja::Error> {
     env.get_template("bench.html.j2")?.render(context! {
         v => Value::from(Serde(view)),
+        trends => Value::from(Serde(trends)),
         charts => charts,
         definitions => Value::from(Serde(DEFINITIONS)),
+        nested => true,
+        version => env!("CARGO_PKG_VERSION"),
+        generated_at => generated_at,
+    })
+}
+
+/// A trend page; `page` from [`super::trends::page`].
+pub(crate) fn trends(env: &Environment<'_>, page: Value, generated_at: &str) -> Result<String, minijinja::Error> {
+    env.get_template("trends.html.j2")?.render(context! {
+        p => page,
         nested => true,
         version => env!("CARGO_PKG_VERSION"),
         generated_at => generated_at,

@@ -5,6 +5,8 @@
 
 pub(crate) mod change;
 pub(crate) mod cost;
+pub(crate) mod history;
+pub(crate) mod pareto;
 pub(crate) mod progress;
 
 use std::fmt::Write;

@@ -21,15 +21,19 @@ mod curves;
 mod dumbbell;
 mod histogram;
 mod scale;
+mod scatter;
 mod svg;
 mod timeline;
+mod trend;
 
 pub(crate) use cdf::{CdfSeries, cdf};
 pub(crate) use curves::{Curve, CurvePoint, curves};
 pub(crate) use dumbbell::{DumbbellRow, DumbbellValue, dumbbell};
 pub(crate) use histogram::{HistPanel, histogram};
 pub(crate) use scale::Unit;
+pub(crate) use scatter::{ScatterPoint, scatter};
 pub(crate) use timeline::{PointKind, TimelinePanel, TimelinePoint, timeline};
+pub(crate) use trend::{TrendSeries, trend};
 
 use svg::PathData;
 

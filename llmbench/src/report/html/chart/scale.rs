@@ -12,6 +12,9 @@ pub(crate) enum Unit {
     TokPerS,
     /// A share in `0..=1`, shown as a percentage.
     Share,
+    /// US dollars per 1,000 ok requests (a cost per request is too small a
+    /// number for tick labels).
+    UsdPer1k,
 }
 
 impl Unit {
@@ -24,6 +27,7 @@ impl Unit {
             Unit::Seconds => (1.0, "s"),
             Unit::TokPerS => (1.0, "tok/s"),
             Unit::Share => (0.01, "%"),
+            Unit::UsdPer1k => (1.0, "$ per 1k ok requests"),
         }
     }
 }
@@ -173,6 +177,7 @@ pub(crate) fn format_value(v: f64, unit: Unit) -> String {
         Unit::Seconds => format!("{v:.1} s"),
         Unit::TokPerS => format!("{v:.1} tok/s"),
         Unit::Share => format!("{:.1}%", v * 100.0),
+        Unit::UsdPer1k => format!("${v:.3} per 1k"),
     }
 }
 
