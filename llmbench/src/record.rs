@@ -264,6 +264,7 @@ pub struct Timeline {
     response_id: Option<String>,
     attempts: Option<u32>,
     variant: Option<String>,
+    connection: Option<(bool, Option<f64>)>,
 }
 
 impl Timeline {
@@ -298,6 +299,7 @@ impl Timeline {
             response_id: None,
             attempts: None,
             variant: None,
+            connection: None,
         }
     }
 
@@ -334,6 +336,12 @@ impl Timeline {
     /// The status line and headers arrived.
     pub fn mark_headers(&mut self, at: Instant) {
         self.headers = Some(at);
+    }
+
+    /// Whether the request opened its connection, and how long opening it
+    /// took (ms), when the client can tell.
+    pub fn mark_connection(&mut self, new: bool, connect_ms: Option<f64>) {
+        self.connection = Some((new, connect_ms));
     }
 
     /// A content chunk read at `at`. Empty text is not content (docs/metrics.md:
@@ -559,6 +567,8 @@ impl Timeline {
             text: self.text,
             attempts: self.attempts,
             variant: self.variant,
+            new_connection: self.connection.map(|c| c.0),
+            connect_ms: self.connection.and_then(|c| c.1),
         }
     }
 }
@@ -599,6 +609,13 @@ pub struct RequestRecord {
     /// `headers − sent`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub ttfb_ms: Option<f64>,
+    /// Whether the request was the first on a newly opened connection
+    /// (HTTP providers; absent where the client cannot tell).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub new_connection: Option<bool>,
+    /// How long opening that connection took (TCP and TLS), when it was new.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub connect_ms: Option<f64>,
     /// `first_content − scheduled`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub ttft_ms: Option<f64>,

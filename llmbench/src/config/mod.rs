@@ -82,6 +82,8 @@ pub(crate) struct Target {
     pub(crate) connection: Connection,
     pub(crate) deadlines: Deadlines,
     pub(crate) connect_timeout: Duration,
+    /// Warm (pooled) or fresh connections (`connections`).
+    pub(crate) connections: crate::settings::value::Connections,
     pub(crate) exact_output: bool,
     /// The largest SSE event or SageMaker line accepted (`max_event_size`).
     pub(crate) max_event_bytes: usize,
@@ -117,6 +119,7 @@ pub(crate) fn resolve(config: &Config, name: &str, settings: &Settings) -> Resul
             connection: Connection::Sim { sim: config.sim.clone(), endpoint: Endpoint::Chat, client },
             deadlines,
             connect_timeout,
+            connections: settings.connections,
             exact_output: false,
             max_event_bytes: crate::wire::DEFAULT_MAX_EVENT_BYTES,
             tokenizer: None,
@@ -155,7 +158,17 @@ pub(crate) fn resolve(config: &Config, name: &str, settings: &Settings) -> Resul
         #[cfg(not(feature = "sagemaker"))]
         ProviderKind::Sagemaker => return Err(providers::unavailable(config, name, at, "sagemaker")),
     };
-    Ok(Target { identity, connection, deadlines, connect_timeout, exact_output, max_event_bytes, tokenizer })
+    let connections = settings.connections;
+    Ok(Target {
+        identity,
+        connection,
+        deadlines,
+        connect_timeout,
+        connections,
+        exact_output,
+        max_event_bytes,
+        tokenizer,
+    })
 }
 
 #[cfg(test)]

@@ -13,11 +13,13 @@ use crate::provider::openai::{OpenAiProvider, OpenAiSettings};
 pub(crate) async fn connect(target: &Target, sim: Option<&SimHost>) -> Result<Provider, String> {
     match &target.connection {
         Connection::OpenAi(settings) => {
-            Ok(Provider::OpenAi(OpenAiProvider::new(settings.clone())?.with_max_event_bytes(target.max_event_bytes)))
+            let provider = OpenAiProvider::new(settings.clone())?.with_max_event_bytes(target.max_event_bytes);
+            Ok(Provider::OpenAi(provider.with_connections(target.connections)?))
         }
-        Connection::Anthropic(settings) => Ok(Provider::Anthropic(
-            AnthropicProvider::new(settings.clone())?.with_max_event_bytes(target.max_event_bytes),
-        )),
+        Connection::Anthropic(settings) => {
+            let provider = AnthropicProvider::new(settings.clone())?.with_max_event_bytes(target.max_event_bytes);
+            Ok(Provider::Anthropic(provider.with_connections(target.connections)?))
+        }
         #[cfg(feature = "bedrock")]
         Connection::Bedrock(settings) => {
             Ok(Provider::Bedrock(crate::provider::bedrock::BedrockProvider::new(settings.clone()).await?))
@@ -53,7 +55,8 @@ async fn sim_client(
                 send_min_tokens: target.exact_output,
                 extra_body: None,
             };
-            Ok(Provider::OpenAi(OpenAiProvider::new(settings)?.with_max_event_bytes(target.max_event_bytes)))
+            let provider = OpenAiProvider::new(settings)?.with_max_event_bytes(target.max_event_bytes);
+            Ok(Provider::OpenAi(provider.with_connections(target.connections)?))
         }
         #[cfg(feature = "bedrock")]
         SimClient::Bedrock(api) => {

@@ -14,6 +14,7 @@ use crate::load::{self, Cancel, ClosedPlan, Drive, Observer, OpenPlan, RequestOp
 use crate::provider::{GenRequest, Provider};
 use crate::record::{ErrorClass, Phase, RequestError, RequestRecord, TokenSource};
 use crate::report::terminal::progress::LevelProgress;
+use crate::settings::value::Connections;
 use crate::settings::{LoadPlan, Shape};
 use crate::stats::selfcheck::{self, LevelLoad};
 use crate::stats::{self, LevelSummary, StageInfo, SweepAnalysis, goodput, knee};
@@ -33,6 +34,9 @@ pub(crate) struct LevelsInput<'a> {
     pub(crate) check: Option<CheckFn>,
     pub(crate) samples: u32,
     pub(crate) warmup: u32,
+    /// `warm`: a closed-loop level warms up with at least as many requests
+    /// as it keeps in flight, so its measured requests find open connections.
+    pub(crate) connections: Connections,
     pub(crate) load: &'a LoadPlan,
     pub(crate) opts: RequestOptions,
     pub(crate) client_cores: usize,
@@ -266,7 +270,7 @@ fn prepare(input: &LevelsInput<'_>, stretch: Stretch<'_>) -> Prepared {
     let plan = input.load;
     let (samples, warmup) = (u64::from(input.samples), u64::from(input.warmup));
     let cores = input.client_cores;
-    let closed = |concurrency, total: Option<u64>, end| {
+    let closed = |warmup, concurrency, total: Option<u64>, end| {
         Drive::Closed(ClosedPlan { warmup, concurrency, total, end, grace: plan.grace, client_cores: cores })
     };
     let open = |offsets: Vec<Duration>, end| {
@@ -284,12 +288,14 @@ fn prepare(input: &LevelsInput<'_>, stretch: Stretch<'_>) -> Prepared {
     };
     let (label, (pool, drive, total)) = match stretch {
         Stretch::Level(Level::Concurrency(c), _) => {
+            let warmup = match input.connections {
+                Connections::Warm => warmup.max(u64::from(c)),
+                Connections::Fresh => warmup,
+            };
             let total = plan.duration.is_none().then_some(samples + warmup);
             let measured = if plan.duration.is_some() { samples.max(DURATION_POOL) } else { samples };
-            (
-                level_label(input, stretch),
-                (pool(input.workload, measured, warmup), closed(Concurrency::Fixed(c), total, plan.duration), total),
-            )
+            let drive = closed(warmup, Concurrency::Fixed(c), total, plan.duration);
+            (level_label(input, stretch), (pool(input.workload, measured, warmup), drive, total))
         }
         Stretch::Level(Level::Rate(r), k) => {
             let seed = 0x5EED_0000 + k;
@@ -305,7 +311,7 @@ fn prepare(input: &LevelsInput<'_>, stretch: Stretch<'_>) -> Prepared {
         }
         Stretch::Stages(stages) => {
             let pool = pool(input.workload, samples.max(DURATION_POOL), warmup);
-            let drive = closed(Concurrency::Profile(stages.profile()), None, Some(stages.total()));
+            let drive = closed(warmup, Concurrency::Profile(stages.profile()), None, Some(stages.total()));
             (level_label(input, stretch), (pool, drive, None))
         }
     };
@@ -530,6 +536,7 @@ mod tests {
             check: None,
             samples,
             warmup: 4,
+            connections: Connections::Warm,
             load,
             opts: opts(),
             client_cores: 1,

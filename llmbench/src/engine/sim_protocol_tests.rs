@@ -47,7 +47,14 @@ fn every_sim_protocol_runs_through_the_runner_with_server_metrics() {
     assert_eq!(code, crate::exit_code::OK);
     for target in targets {
         let records = read_records(target);
-        assert_eq!(records.len(), 1 + 1 + 4, "{target}: cold start, warm-up, samples");
+        // Warm connections (the default): warm-up is at least the level's concurrency.
+        assert_eq!(records.len(), 1 + 2 + 4, "{target}: cold start, warm-up, samples");
+        let warmup = records.iter().filter(|r| r.phase == crate::record::Phase::Warmup).count();
+        assert_eq!(warmup, 2, "{target}: --warm-up 1 at concurrency 2 warms two connections");
+        if target == "sim" {
+            let measured = records.iter().filter(|r| r.phase == crate::record::Phase::Measured);
+            assert!(measured.clone().all(|r| r.new_connection == Some(false)), "{target}: {records:?}");
+        }
         for r in &records {
             assert_eq!(r.error, None, "{target}");
             assert_eq!((r.output_tokens, r.chunks), (8, 8), "{target}");

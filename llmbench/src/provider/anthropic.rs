@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use serde_json::Value;
 
+use super::http::HttpClient;
 use super::openai;
 use super::{GenRequest, Progress, Stamp};
 use crate::record::{ErrorClass, RequestError, Timeline};
+use crate::settings::value::Connections;
 pub(crate) use crate::wire::anthropic::ANTHROPIC_VERSION;
 use crate::wire::anthropic::{Host, MessagesDecoder, messages_body};
 use crate::wire::sse::SseDecoder;
@@ -48,7 +50,7 @@ impl fmt::Debug for AnthropicSettings {
 /// A client for one Anthropic target.
 #[derive(Clone)]
 pub(crate) struct AnthropicProvider {
-    client: reqwest::Client,
+    client: HttpClient,
     url: String,
     key: Option<HeaderValue>,
     settings: AnthropicSettings,
@@ -76,7 +78,7 @@ impl AnthropicProvider {
             }
         }
         let key = settings.api_key.as_deref().filter(|k| !k.is_empty()).map(super::secret_header).transpose()?;
-        let client = super::http_client(settings.connect_timeout)?;
+        let client = HttpClient::new(settings.connect_timeout, Connections::Warm)?;
         super::register_secrets(settings.api_key.as_deref(), &settings.base_url);
         Ok(AnthropicProvider { client, url, key, settings, max_event_bytes: crate::wire::DEFAULT_MAX_EVENT_BYTES })
     }
@@ -87,11 +89,18 @@ impl AnthropicProvider {
         self
     }
 
+    /// Pools connections (`warm`) or opens one per request (`fresh`).
+    pub(crate) fn with_connections(mut self, connections: Connections) -> Result<Self, String> {
+        self.client = HttpClient::new(self.settings.connect_timeout, connections)?;
+        Ok(self)
+    }
+
     /// Sends `req` and records its stream on `tl`.
     pub(crate) async fn send(&self, req: &GenRequest, tl: &mut Timeline) -> Result<(), RequestError> {
         let host = Host::Direct { model: &self.settings.model };
         let body = messages_body(host, req, self.settings.extra_body.as_ref());
         let mut builder = self
+            .client
             .client
             .post(&self.url)
             .header(CONTENT_TYPE, "application/json")

@@ -12,6 +12,7 @@ mod anthropic_tests;
 pub(crate) mod aws;
 #[cfg(feature = "bedrock")]
 pub(crate) mod bedrock;
+pub(crate) mod http;
 pub(crate) mod openai;
 #[cfg(feature = "sagemaker")]
 pub(crate) mod sagemaker;
@@ -324,21 +325,6 @@ pub(crate) fn connection_failed(e: &reqwest::Error) -> RequestError {
 /// The start of a `local` error's message.
 pub(crate) const LOCAL_EXHAUSTION: &str =
     "a client-side resource ran out (not the endpoint's fault; raise `ulimit -n` or lower the load)";
-
-/// The HTTP client shared by the HTTP providers (OpenAI-compatible and
-/// Anthropic): one connection pool, `TCP_NODELAY`, and no overall timeout,
-/// since the timeline's deadlines bound every wait.
-pub(crate) fn http_client(connect_timeout: std::time::Duration) -> Result<reqwest::Client, String> {
-    // reqwest is built without a crypto provider so that the workspace picks
-    // one; this fails harmlessly when one is already installed.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .connect_timeout(connect_timeout)
-        .tcp_nodelay(true)
-        .pool_max_idle_per_host(usize::MAX)
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
-}
 
 /// A header value carrying a secret: marked sensitive so it is never logged.
 pub(crate) fn secret_header(value: &str) -> Result<reqwest::header::HeaderValue, String> {

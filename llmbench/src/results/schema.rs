@@ -95,6 +95,9 @@ pub struct RunSettings {
     /// (absent for a plain closed loop from an older version).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<serde_json::Value>,
+    /// `warm` or `fresh` (setting `connections`; absent from older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<String>,
 }
 
 /// The first request of the run.
@@ -129,6 +132,7 @@ impl RunSummary {
                 timeout_ms: 1000,
                 first_content_timeout_ms: 1000,
                 load: None,
+                connections: None,
             },
             started_at: "2026-01-01T00:00:00Z".into(),
             duration_s: 1.0,

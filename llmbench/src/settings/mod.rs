@@ -104,6 +104,11 @@ pub struct SettingsLayer {
     /// TCP/TLS connect timeout (default 10s).
     #[arg(long, value_name = "DURATION", env = "LLMBENCH_CONNECT_TIMEOUT", help_heading = "Settings")]
     pub connect_timeout: Option<Spec<PositiveTime>>,
+    /// `warm` (default): warm-up opens as many connections as the level
+    /// keeps in flight and measured requests reuse them; `fresh`: a new
+    /// connection per request, to measure the handshake on purpose.
+    #[arg(long, value_name = "warm|fresh", env = "LLMBENCH_CONNECTIONS", help_heading = "Settings")]
+    pub connections: Option<Spec<value::Connections>>,
     /// Longest wait for the next content chunk once content has begun: a
     /// stalled stream fails as `timeout` after this (default 60s).
     #[arg(long, value_name = "DURATION", env = "LLMBENCH_IDLE_TIMEOUT", help_heading = "Settings")]
@@ -183,6 +188,7 @@ keys!(
     timeout,
     first_content_timeout,
     connect_timeout,
+    connections,
     idle_timeout,
     rate,
     arrival,
@@ -312,6 +318,8 @@ pub struct Settings {
     pub first_content_timeout: Duration,
     /// TCP/TLS connect timeout.
     pub connect_timeout: Duration,
+    /// Warm (pooled) or fresh connections.
+    pub connections: value::Connections,
     /// The longest wait between content chunks.
     pub idle_timeout: Duration,
     /// The load shape and its keys.
@@ -358,6 +366,7 @@ impl Settings {
             timeout,
             first_content_timeout: time(&m.first_content_timeout, DEFAULT_FIRST_CONTENT_TIMEOUT),
             connect_timeout: time(&m.connect_timeout, DEFAULT_CONNECT_TIMEOUT),
+            connections: m.connections.as_ref().map(|c| *c.get()).unwrap_or_default(),
             idle_timeout: time(&m.idle_timeout, DEFAULT_IDLE_TIMEOUT),
             load: load_plan(&m, timeout),
             limits,

@@ -265,6 +265,37 @@ pub const MAX_CONCURRENCY: u32 = 1_000_000;
 /// The highest request rate a setting accepts, per second.
 pub const MAX_RATE: f64 = 1_000_000.0;
 
+/// How requests use connections (`connections`, docs/settings.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Connections {
+    /// Reused from a pool that warm-up fills to the level's in-flight
+    /// count, so measured requests do not pay for a handshake.
+    #[default]
+    Warm,
+    /// A new connection for every request: the handshake measured on purpose.
+    Fresh,
+}
+
+impl Connections {
+    /// `warm` or `fresh`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Connections::Warm => "warm",
+            Connections::Fresh => "fresh",
+        }
+    }
+}
+
+impl Grammar for Connections {
+    fn parse(text: &str) -> Result<Connections, String> {
+        match text.trim() {
+            "warm" => Ok(Connections::Warm),
+            "fresh" => Ok(Connections::Fresh),
+            other => Err(format!("unknown connections {other:?} (use warm or fresh)")),
+        }
+    }
+}
+
 /// A count of zero or more (`warmup = 0`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Count(pub u32);

@@ -113,6 +113,7 @@ pub(crate) fn run_summary(
             timeout_ms: 30_000,
             first_content_timeout_ms: 30_000,
             load: None,
+            connections: None,
         },
         started_at: crate::results::rfc3339(std::time::SystemTime::now()),
         duration_s: 0.0,

@@ -117,6 +117,9 @@ pub struct LevelSummary {
     /// Prompt caching, when the server reported it.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub cache: Option<super::CacheSummary>,
+    /// Connections the measured requests opened (HTTP providers).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub connections: Option<super::ConnectionSummary>,
     /// Input tokens per request as the workload asked for them.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub input_tokens_requested: Option<LatencySummary>,
@@ -253,6 +256,8 @@ pub(crate) fn summarize_level(concurrency: u32, records: &[RequestRecord]) -> Le
     let reasoned: Vec<&RequestRecord> = ok.iter().copied().filter(|r| r.reasoning_tokens.is_some()).collect();
     let any_reasoning = !reasoned.is_empty() || ok.iter().any(|r| r.thinking_ms().is_some_and(|t| t > 0.0));
     let mut warnings = super::traffic::input_warnings(&ok);
+    let connections = super::connections::connections(&measured);
+    warnings.extend(connections.as_ref().and_then(super::connections::warning));
     if ok.iter().any(|r| r.reasoning_source == Some(TokenSource::Estimate)) {
         warnings.push(
             "the server reports no reasoning token count: reasoning tokens are the output count split by the \
@@ -293,6 +298,7 @@ pub(crate) fn summarize_level(concurrency: u32, records: &[RequestRecord]) -> Le
         ttftc: summary(ok.iter().filter_map(|r| r.ttftc_ms).collect()),
         tool_call: summary(ok.iter().filter_map(|r| r.tool_call_ms).collect()),
         cache: super::traffic::cache(&ok),
+        connections,
         input_tokens_requested: summary(ok.iter().filter_map(|r| r.input_tokens_requested.map(|n| n as f64)).collect()),
         input_tokens_generated: summary(ok.iter().filter_map(|r| r.input_tokens_generated.map(|n| n as f64)).collect()),
         output_token_source,

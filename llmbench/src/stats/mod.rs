@@ -2,6 +2,7 @@
 //! the per-level figures of docs/metrics.md. Knows nothing of providers.
 
 pub mod compare;
+mod connections;
 pub(crate) mod goodput;
 pub(crate) mod knee;
 mod level;
@@ -11,6 +12,7 @@ mod traffic;
 
 pub use crate::load::cpu::CpuUse;
 pub use compare::ChangeKind;
+pub use connections::ConnectionSummary;
 pub use goodput::{Correctness, Goodput};
 pub use knee::{Knee, Search, SweepAnalysis};
 pub use level::{InFlight, LevelSummary, RequestCounts};

@@ -15,8 +15,10 @@ use std::time::{Duration, Instant};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde_json::Value;
 
+use super::http::HttpClient;
 use super::{GenRequest, Stamp};
 use crate::record::{ErrorClass, RequestError, Timeline};
+use crate::settings::value::Connections;
 #[cfg(test)]
 use crate::wire::openai::Chunk;
 pub(crate) use crate::wire::openai::Endpoint;
@@ -77,7 +79,7 @@ impl fmt::Debug for OpenAiSettings {
 /// pool, so concurrent requests reuse warm connections.
 #[derive(Clone)]
 pub(crate) struct OpenAiProvider {
-    client: reqwest::Client,
+    client: HttpClient,
     url: String,
     auth: Option<HeaderValue>,
     settings: OpenAiSettings,
@@ -110,7 +112,7 @@ impl OpenAiProvider {
             .filter(|key| !key.is_empty())
             .map(|key| super::secret_header(&format!("Bearer {key}")))
             .transpose()?;
-        let client = super::http_client(settings.connect_timeout)?;
+        let client = HttpClient::new(settings.connect_timeout, Connections::Warm)?;
         super::register_secrets(settings.api_key.as_deref(), &settings.base_url);
         Ok(OpenAiProvider { client, url, auth, settings, max_event_bytes: crate::wire::DEFAULT_MAX_EVENT_BYTES })
     }
@@ -119,6 +121,12 @@ impl OpenAiProvider {
     pub(crate) fn with_max_event_bytes(mut self, bytes: usize) -> Self {
         self.max_event_bytes = bytes;
         self
+    }
+
+    /// Pools connections (`warm`) or opens one per request (`fresh`).
+    pub(crate) fn with_connections(mut self, connections: Connections) -> Result<Self, String> {
+        self.client = HttpClient::new(self.settings.connect_timeout, connections)?;
+        Ok(self)
     }
 
     /// Sends `req` and records its stream on `tl`: the measured path.
@@ -144,6 +152,7 @@ impl OpenAiProvider {
             .body(req)
             .map_err(|e| RequestError::new(ErrorClass::Client, format!("cannot encode the request body: {e}")))?;
         let mut builder = self
+            .client
             .client
             .post(&self.url)
             .header(CONTENT_TYPE, "application/json")
@@ -174,12 +183,12 @@ impl OpenAiProvider {
 /// Sends `request`, stamping `sent` before and `headers` when the response
 /// head is in. A non-2xx status is an error explained by its body.
 pub(crate) async fn execute(
-    client: &reqwest::Client,
+    client: &HttpClient,
     request: reqwest::Request,
     tl: &mut Timeline,
 ) -> Result<reqwest::Response, RequestError> {
     tl.mark_sent(Instant::now());
-    let sent = tokio::time::timeout_at(deadline(tl), client.execute(request)).await;
+    let sent = tokio::time::timeout_at(deadline(tl), client.client.execute(request)).await;
     let headers_at = Instant::now();
     let response = match sent {
         Err(_elapsed) => return Err(tl.timeout_error()),
@@ -190,6 +199,9 @@ pub(crate) async fn execute(
         Ok(Ok(response)) => response,
     };
     tl.mark_headers(headers_at);
+    if let Some(connection) = client.connection_of(&response) {
+        tl.mark_connection(connection.new, connection.connect_ms);
+    }
     if !response.status().is_success() {
         return Err(status_error(response, tl).await);
     }

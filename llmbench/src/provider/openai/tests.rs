@@ -541,3 +541,33 @@ async fn reasoning_tokens_and_cached_tokens_come_from_usage() {
     assert_eq!((rec.prompt_tokens, rec.cache_read_tokens, rec.cache_hit()), (Some(1040), Some(1024), Some(true)));
     assert!(rec.thinking_ms().is_some());
 }
+
+/// Sends `request()` `n` times in turn through one provider.
+async fn in_turn(provider: &OpenAiProvider, n: usize) -> Vec<RequestRecord> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let mut tl = Timeline::new(Instant::now(), GENEROUS, 16, false);
+        let outcome = provider.send(&request(), &mut tl).await;
+        out.push(tl.into_record(i as u64, Phase::Measured, outcome.err(), Instant::now(), 0));
+    }
+    out
+}
+
+#[tokio::test]
+async fn warm_connections_are_opened_once_and_fresh_ones_every_time() {
+    let server = mock("/chat/completions", sse(fixture!("role_first.sse"))).await;
+    let warm = OpenAiProvider::new(settings(format!("{}/v1", server.uri()))).unwrap();
+    let records = in_turn(&warm, 3).await;
+    assert!(records.iter().all(RequestRecord::is_ok), "{records:?}");
+    let new: Vec<Option<bool>> = records.iter().map(|r| r.new_connection).collect();
+    assert_eq!(new, [Some(true), Some(false), Some(false)], "the first request opens the pooled connection");
+    assert!(records[0].connect_ms.is_some_and(|ms| (0.0..5_000.0).contains(&ms)), "{:?}", records[0].connect_ms);
+    assert_eq!(records[1].connect_ms, None);
+
+    let fresh = OpenAiProvider::new(settings(format!("{}/v1", server.uri())))
+        .unwrap()
+        .with_connections(Connections::Fresh)
+        .unwrap();
+    let records = in_turn(&fresh, 3).await;
+    assert!(records.iter().all(|r| r.new_connection == Some(true) && r.connect_ms.is_some()), "{records:?}");
+}

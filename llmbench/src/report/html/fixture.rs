@@ -172,6 +172,7 @@ fn run(
             timeout_ms: 30_000,
             first_content_timeout_ms: 30_000,
             load: None,
+            connections: None,
         },
         started_at: "2026-11-28T01:46:48Z".into(),
         duration_s: records.iter().map(|r| r.end_us()).max().unwrap_or(0) as f64 / 1e6,

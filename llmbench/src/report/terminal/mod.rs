@@ -239,6 +239,15 @@ pub(crate) fn traffic_lines(level: &LevelSummary) -> Vec<String> {
             ms(c.ttft_miss.as_ref().and_then(|s| s.p50)),
         ));
     }
+    if let Some(c) = level.connections.as_ref().filter(|c| c.new > 0) {
+        out.push(format!(
+            "connections: {} of {} measured requests opened one, connect p50 {} / max {}",
+            c.new,
+            c.reported,
+            ms(c.connect.as_ref().and_then(|s| s.p50)),
+            ms(c.connect.as_ref().map(|s| s.max)),
+        ));
+    }
     if level.input_tokens_requested.is_some() || level.input_tokens_generated.is_some() {
         out.push(format!(
             "input tokens mean: requested {} / generated {} / server {}",

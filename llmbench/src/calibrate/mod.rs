@@ -16,6 +16,15 @@ use crate::sim::{Delay, SimConfig};
 use crate::stats::LatencySummary;
 use crate::workload::Workload;
 
+mod remote;
+pub use remote::{ClientRun, Load, Meter, llmbench_run};
+
+/// Raises this process's open-file limit to the hard limit (many streams
+/// need many descriptors); the limit it ends with, if known.
+pub fn raise_fd_limit() -> Option<u64> {
+    crate::process::raise_fd_limit()
+}
+
 /// The harness's ingest ceiling against a zero-delay simulator.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IngestFigures {

@@ -1,0 +1,77 @@
+//! The connections a level's measured requests opened (docs/metrics.md
+//! `new_connection`, `connect_ms`).
+
+use serde::{Deserialize, Serialize};
+
+use super::LatencySummary;
+use crate::record::RequestRecord;
+
+/// Connections opened by one level's measured requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionSummary {
+    /// Measured requests whose client said whether they opened a connection.
+    pub reported: u64,
+    /// Of those, the ones that were first on a newly opened connection.
+    pub new: u64,
+    /// How long opening those connections took (TCP and TLS), ms.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub connect: Option<LatencySummary>,
+}
+
+/// The connection figures of `measured` requests; `None` when no client
+/// reported (the AWS SDK providers do not).
+pub(crate) fn connections(measured: &[&RequestRecord]) -> Option<ConnectionSummary> {
+    let reported = measured.iter().filter(|r| r.new_connection.is_some()).count() as u64;
+    if reported == 0 {
+        return None;
+    }
+    let new = measured.iter().filter(|r| r.new_connection == Some(true)).count() as u64;
+    let connect: Vec<f64> = measured.iter().filter_map(|r| r.connect_ms).collect();
+    Some(ConnectionSummary { reported, new, connect: LatencySummary::from_values(&connect) })
+}
+
+/// A warning when some measured requests, not all, opened a connection:
+/// their latency includes a handshake the others did not pay (with
+/// `connections = "fresh"` every request opens one, by design).
+pub(crate) fn warning(summary: &ConnectionSummary) -> Option<String> {
+    if summary.new == 0 || summary.new == summary.reported {
+        return None;
+    }
+    let took = summary.connect.as_ref().and_then(|c| c.p50).map_or(String::new(), |ms| format!(" (median {ms:.1} ms)"));
+    Some(format!(
+        "{} of {} measured requests opened a connection{took}: their latency includes the handshake \
+         (warm-up smaller than the requests in flight, or the server closed idle connections)",
+        summary.new, summary.reported
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(new: Option<bool>, connect_ms: Option<f64>) -> RequestRecord {
+        RequestRecord { new_connection: new, connect_ms, ..RequestRecord::default() }
+    }
+
+    #[test]
+    fn counts_new_connections_and_warns_only_when_some_paid_a_handshake() {
+        let none = [rec(None, None), rec(None, None)];
+        assert_eq!(connections(&none.iter().collect::<Vec<_>>()), None);
+
+        let warm = [rec(Some(false), None), rec(Some(false), None)];
+        let s = connections(&warm.iter().collect::<Vec<_>>()).unwrap();
+        assert_eq!((s.reported, s.new, s.connect.is_none()), (2, 0, true));
+        assert_eq!(warning(&s), None);
+
+        let mixed = [rec(Some(true), Some(2.0)), rec(Some(false), None), rec(Some(false), None)];
+        let s = connections(&mixed.iter().collect::<Vec<_>>()).unwrap();
+        assert_eq!((s.reported, s.new), (3, 1));
+        assert_eq!(s.connect.as_ref().map(|c| c.max), Some(2.0));
+        let w = warning(&s).unwrap();
+        assert!(w.starts_with("1 of 3 measured requests opened a connection"), "{w}");
+
+        let fresh = [rec(Some(true), Some(1.0)), rec(Some(true), Some(3.0))];
+        let s = connections(&fresh.iter().collect::<Vec<_>>()).unwrap();
+        assert_eq!(warning(&s), None, "fresh connections are the point, not a warning");
+    }
+}
