@@ -85,10 +85,11 @@ fn bench_mode_writes_results_and_prints_tables() {
     assert!(html.contains("bench/short_questions.html") && html.contains("bench/other.html"), "{html}");
     assert!(home.join("report").join("bench").join("short_questions.html").is_file());
 
-    // One cold start, then per level 2 warm-up and 12 measured requests.
+    // One cold start, then per level 2 warm-up (at concurrency 4: 4, one
+    // per connection the level keeps open) and 12 measured requests.
     let requests_path = dir.join("requests.jsonl");
     let records = read_jsonl(&requests_path);
-    assert_eq!(records.len(), 1 + 2 * (12 + 2), "{}", requests_path.display());
+    assert_eq!(records.len(), 1 + (2 + 12) + (4 + 12), "{}", requests_path.display());
     let count = |phase: &str, concurrency: Option<u64>| {
         records.iter().filter(|r| r["phase"] == phase && concurrency.is_none_or(|c| r["concurrency"] == c)).count()
     };
@@ -96,7 +97,9 @@ fn bench_mode_writes_results_and_prints_tables() {
     assert_eq!(records[0]["phase"], "cold_start");
     assert_eq!(count("cold_start", None), 1);
     assert_eq!(count("warmup", Some(1)), 2);
-    assert_eq!(count("warmup", Some(4)), 2);
+    assert_eq!(count("warmup", Some(4)), 4);
+    let measured_new = records.iter().filter(|r| r["phase"] == "measured" && r["new_connection"] == true).count();
+    assert_eq!(measured_new, 0, "warm connections: no measured request opened one");
     assert_eq!(count("measured", Some(1)), 12);
     assert_eq!(count("measured", Some(4)), 12);
     let requests_text = std::fs::read_to_string(&requests_path).expect("requests.jsonl was just read");
