@@ -559,6 +559,7 @@ impl Timeline {
             text: self.text,
             attempts: self.attempts,
             variant: self.variant,
+            shard: None,
         }
     }
 }
@@ -677,6 +678,10 @@ pub struct RequestRecord {
     /// The deployment that served the request (SageMaker production variant).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub variant: Option<String>,
+    /// The shard that sent it (`2/4`), in a sharded run and in the run
+    /// `cargo llmbench merge` makes of the shards (docs/distributed.md).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub shard: Option<String>,
 }
 
 impl RequestRecord {

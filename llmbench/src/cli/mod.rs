@@ -8,6 +8,7 @@ pub(crate) mod bench;
 mod benches;
 mod build;
 mod compare;
+mod merge;
 mod sim;
 
 use std::path::PathBuf;
@@ -41,6 +42,8 @@ pub(crate) struct LlmbenchArgs {
     settings: SettingsLayer,
     #[command(flatten)]
     gate: crate::settings::GateArgs,
+    #[command(flatten)]
+    shard: crate::settings::ShardArgs,
     /// Test mode: one request per benchmark, no measuring.
     #[arg(long)]
     test: bool,
@@ -83,6 +86,10 @@ enum LlmbenchCommand {
     /// `new/` against baseline `main`. BASELINE and CURRENT are names
     /// (`new`, or a saved baseline) or paths to run directories.
     Compare(Box<compare::CompareArgs>),
+    /// Merge the runs of a benchmark's shards (`--shard`) into one run:
+    /// `cargo llmbench merge shard-1/ shard-2/ … --into merged/`. Each DIR
+    /// is a shard's run directory, or a directory searched for them.
+    Merge(merge::MergeArgs),
 }
 
 /// Runs `cargo llmbench` with the process arguments; returns the exit code.
@@ -120,6 +127,7 @@ fn run(args: &LlmbenchArgs) -> anyhow::Result<i32> {
     match &args.command {
         Some(LlmbenchCommand::Sim(sim)) => sim::run(sim),
         Some(LlmbenchCommand::Compare(compare)) => compare::run(compare),
+        Some(LlmbenchCommand::Merge(merge)) => merge::run(merge),
         None => benches::run(args),
     }
 }

@@ -183,6 +183,7 @@ mod tests {
             response_id: None,
             attempts: None,
             variant: None,
+            shard: None,
             text: None,
         }
     }

@@ -10,7 +10,9 @@
 //! `target/llmbench`. Every write is atomic (temp file, then rename), and a
 //! run directory is replaced whole, so a reader never sees half a run.
 
+pub(crate) mod merge;
 mod schema;
+pub(crate) mod shard;
 
 use std::fs;
 use std::io::{BufWriter, Write};

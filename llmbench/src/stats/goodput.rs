@@ -171,6 +171,7 @@ pub(crate) mod tests {
             response_id: None,
             attempts: None,
             variant: None,
+            shard: None,
             text: None,
         }
     }

@@ -371,6 +371,7 @@ mod tests {
             text: None,
             attempts: None,
             variant: None,
+            shard: None,
         }
     }
 

@@ -244,6 +244,7 @@ fn request(
         text,
         attempts: None,
         variant: None,
+        shard: None,
     }
 }
 

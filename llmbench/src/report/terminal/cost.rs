@@ -199,6 +199,7 @@ mod tests {
             response_id: None,
             attempts: None,
             variant: None,
+            shard: None,
             text: None,
         };
         summarize_level(1, &[rec])

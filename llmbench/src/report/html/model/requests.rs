@@ -436,6 +436,7 @@ mod tests {
             text: None,
             attempts: None,
             variant: None,
+            shard: None,
         }
     }
 
