@@ -401,15 +401,11 @@ mod tests {
         error: Option<ErrorClass>,
     ) -> RequestRecord {
         RequestRecord {
-            index: 0,
             phase,
             concurrency,
-            level: 0,
             start_us,
-            queue_ms: 0.0,
             ttfb_ms: Some(1.0),
             ttft_ms: error.is_none().then_some(e2e_ms / 4.0),
-            ttfo_ms: None,
             last_content_ms: error.is_none().then_some(e2e_ms - 1.0),
             e2e_ms,
             chunks: 4,
@@ -417,26 +413,8 @@ mod tests {
             output_tokens: 4,
             output_source: TokenSource::Usage,
             input_tokens: Some(10),
-            cache_read_tokens: None,
-            cache_write_tokens: None,
-            prompt_tokens: None,
-            reasoning_tokens: None,
-            reasoning_source: None,
-            ttftc_ms: None,
-            tool_call_ms: None,
-            tool_calls: 0,
-            tool_call_text: Vec::new(),
-            input_tokens_requested: None,
-            input_tokens_generated: None,
-            stop_reason: None,
-            server_latency_ms: None,
-            server_first_byte_ms: None,
             error: error.map(|c| RequestError::new(c, "slow down").with_status(429)),
-            response_id: None,
-            text: None,
-            attempts: None,
-            variant: None,
-            shard: None,
+            ..RequestRecord::default()
         }
     }
 
