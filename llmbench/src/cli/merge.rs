@@ -15,6 +15,7 @@ use super::build::UsageError;
 use crate::baseline::{self, Store};
 use crate::exit_code;
 use crate::report::terminal;
+use crate::results::histograms::{HISTOGRAMS_FILE, RunHistograms};
 use crate::results::merge::{self, Merged, ShardRun};
 use crate::results::{self, shard};
 
@@ -162,6 +163,8 @@ fn write(args: &MergeArgs, m: &Merged) -> anyhow::Result<PathBuf> {
             store.save(name, &m.summary, &m.records).map_err(|e| failed(&root, e))?
         }
     };
+    let encoded = RunHistograms::encode(&m.histograms).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    shard::write_json(&dir, HISTOGRAMS_FILE, &encoded).map_err(|e| failed(&dir, e))?;
     shard::write_json(&dir, shard::MERGED_FILE, &m.manifest).map_err(|e| failed(&dir, e))?;
     Ok(dir)
 }

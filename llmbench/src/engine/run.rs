@@ -201,10 +201,7 @@ async fn bench_all(
         // Compares with the previous new/ before replacing it, then saves.
         gate.judge(&summary, &records, &job.settings.limits)?;
         if let Some(s) = job.shard.as_ref().filter(|_| !args.gate.discard_baseline) {
-            let manifest = shard::manifest(s, timing, barrier);
-            results::shard::write_json(&dir, results::shard::SHARD_FILE, &manifest).map_err(|e| {
-                RunError::Failed(format!("cannot write {}: {e}", dir.join(results::shard::SHARD_FILE).display()))
-            })?;
+            shard::write(&dir, s, timing, barrier, &summary, &records)?;
         }
         reserve = crate::process::FdReserve::hold();
         if !args.run.quiet && !args.gate.discard_baseline {

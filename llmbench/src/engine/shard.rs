@@ -143,8 +143,27 @@ pub(super) struct Timing {
     pub(super) clock_offset_ms: Option<f64>,
 }
 
+/// Writes a shard's histograms, then its manifest, beside its run in
+/// `dir`: a `shard.json` says the shard's files are all there.
+pub(super) fn write(
+    dir: &std::path::Path,
+    shard: &JobShard,
+    timing: Timing,
+    start_at: Option<StartAt>,
+    summary: &RunSummary,
+    records: &[crate::record::RequestRecord],
+) -> Result<(), RunError> {
+    use crate::results::histograms::{self, HISTOGRAMS_FILE, RunHistograms};
+    use crate::results::shard::{SHARD_FILE, write_json};
+    let failed = |name: &str, e: String| RunError::Failed(format!("cannot write {}: {e}", dir.join(name).display()));
+    let encoded = RunHistograms::encode(&histograms::of_records(summary.levels.len(), records))
+        .map_err(|e| failed(HISTOGRAMS_FILE, e))?;
+    write_json(dir, HISTOGRAMS_FILE, &encoded).map_err(|e| failed(HISTOGRAMS_FILE, e.to_string()))?;
+    write_json(dir, SHARD_FILE, &manifest(shard, timing, start_at)).map_err(|e| failed(SHARD_FILE, e.to_string()))
+}
+
 /// The manifest of `shard`'s run.
-pub(super) fn manifest(shard: &JobShard, timing: Timing, start_at: Option<StartAt>) -> ShardManifest {
+fn manifest(shard: &JobShard, timing: Timing, start_at: Option<StartAt>) -> ShardManifest {
     let at = |us: i64| rfc3339(StartAt { unix_us: us }.time());
     ShardManifest {
         format_version: SHARD_FORMAT,

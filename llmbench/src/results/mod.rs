@@ -10,6 +10,7 @@
 //! `target/llmbench`. Every write is atomic (temp file, then rename), and a
 //! run directory is replaced whole, so a reader never sees half a run.
 
+pub(crate) mod histograms;
 pub(crate) mod merge;
 mod schema;
 pub(crate) mod shard;

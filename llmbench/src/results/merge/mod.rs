@@ -9,15 +9,19 @@
 //! requests (never an average of the shards' percentiles), counts and
 //! errors are sums, throughput is over the union of the shards' windows
 //! (every record placed on one wall-clock timeline by when its shard's
-//! level began), goodput and cost are computed again. The records are
-//! already saved and `stats` builds its histograms from them, so this is
-//! exact and needs no second, serialized histogram format.
+//! level began), goodput and cost are computed again.
+//!
+//! Each shard also leaves its latency histograms (`histograms.json`,
+//! HdrHistogram V2): each is checked against the shard's own records, and
+//! their sum is the merged run's `histograms.json`, the histogram of the
+//! union that its percentiles are read from.
 
 mod level;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::histograms::{self, Decoded};
 use super::shard::{self, MergedManifest, MergedShard, SHARD_FORMAT, ShardManifest};
 use super::{RunSummary, rfc3339};
 use crate::record::{Phase, RequestRecord};
@@ -29,6 +33,8 @@ pub(crate) struct ShardRun {
     pub(crate) manifest: ShardManifest,
     pub(crate) summary: RunSummary,
     pub(crate) records: Vec<RequestRecord>,
+    /// Its `histograms.json`, decoded.
+    pub(crate) histograms: Decoded,
 }
 
 impl ShardRun {
@@ -48,7 +54,15 @@ impl ShardRun {
             ));
         }
         let records = super::read_requests(dir)?;
-        Ok(Some(ShardRun { dir: dir.to_owned(), manifest, summary, records }))
+        let histograms = histograms::read(dir)?.ok_or_else(|| {
+            format!(
+                "{}: no {} beside {}: the shard did not finish writing its run (or an llmbench without it ran it)",
+                dir.display(),
+                histograms::HISTOGRAMS_FILE,
+                shard::SHARD_FILE
+            )
+        })?;
+        Ok(Some(ShardRun { dir: dir.to_owned(), manifest, summary, records, histograms }))
     }
 
     fn label(&self) -> String {
@@ -66,6 +80,8 @@ pub(crate) struct Merged {
     pub(crate) summary: RunSummary,
     pub(crate) records: Vec<RequestRecord>,
     pub(crate) manifest: MergedManifest,
+    /// The sum of the shards' histograms.
+    pub(crate) histograms: Decoded,
 }
 
 /// Groups shard runs by benchmark × target, in order.
@@ -83,6 +99,7 @@ pub(crate) fn group(runs: Vec<ShardRun>) -> BTreeMap<(String, String), Vec<Shard
 pub(crate) fn merge(mut shards: Vec<ShardRun>, allow_missing: bool) -> Result<Merged, Vec<String>> {
     shards.sort_by_key(|s| s.manifest.shard.index);
     let missing = check(&shards, allow_missing)?;
+    let histograms = add_histograms(&shards).map_err(|e| vec![e])?;
     let first = &shards[0];
     let rows = shards.iter().map(|s| s.summary.levels.len()).max().unwrap_or(0);
     let mut records: Vec<RequestRecord> = Vec::new();
@@ -123,7 +140,25 @@ pub(crate) fn merge(mut shards: Vec<ShardRun>, allow_missing: bool) -> Result<Me
         shards: shards.iter().map(listed).collect(),
         missing,
     };
-    Ok(Merged { summary, records, manifest })
+    Ok(Merged { summary, records, manifest, histograms })
+}
+
+/// The sum of the shards' histograms, each first checked against its
+/// shard's records (a shard whose files disagree is not merged).
+fn add_histograms(shards: &[ShardRun]) -> Result<Decoded, String> {
+    let mut sum = Decoded::new();
+    for s in shards {
+        if s.histograms != histograms::of_records(s.summary.levels.len(), &s.records) {
+            return Err(format!(
+                "shard {}: {} does not match its {} (the files are not of one run, or one was edited)",
+                s.named(),
+                histograms::HISTOGRAMS_FILE,
+                super::REQUESTS_FILE
+            ));
+        }
+        histograms::add(&mut sum, &s.histograms).map_err(|e| format!("shard {}: {e}", s.named()))?;
+    }
+    Ok(sum)
 }
 
 /// A record of shard `s`, carrying its shard's label.

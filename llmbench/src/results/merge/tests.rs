@@ -21,7 +21,8 @@ fn shard(index: u32, count: u32, offset_us: i64) -> ShardRun {
     m.levels_started_unix_us = vec![1_000_000 + offset_us];
     m.started_unix_us = 900_000 + offset_us;
     m.ended_unix_us = 2_000_000 + offset_us;
-    ShardRun { dir: PathBuf::from(format!("shard-{index}")), manifest: m, summary, records }
+    let histograms = crate::results::histograms::of_records(1, &records);
+    ShardRun { dir: PathBuf::from(format!("shard-{index}")), manifest: m, summary, records, histograms }
 }
 
 fn four() -> Vec<ShardRun> {
@@ -55,6 +56,21 @@ fn percentiles_are_those_of_every_request_and_counts_add_up() {
     assert!(merged.records.iter().all(|r| r.shard.is_some() && r.concurrency == 8));
     assert_eq!(merged.manifest.shards.len(), 4);
     assert!(!merged.summary.partial);
+    let h = &merged.histograms[0]["ttft"];
+    let (lo, hi) = (level.ttft.as_ref().unwrap().min, level.ttft.as_ref().unwrap().max);
+    let from_histograms = [50.0, 99.0].map(|q| Some(crate::results::histograms::percentile_ms(h, q).clamp(lo, hi)));
+    assert_eq!(from_histograms, [p50, p99], "the shards' histograms add up to the merged percentiles");
+}
+
+#[test]
+fn a_shard_whose_histograms_disagree_with_its_records_is_refused() {
+    let mut shards = four();
+    shards[2].histograms = shards[1].histograms.clone();
+    let problems = merge(shards, false).unwrap_err();
+    assert!(
+        problems[0].starts_with("shard 3/4 (shard-3): histograms.json does not match its requests.jsonl"),
+        "{problems:?}"
+    );
 }
 
 #[test]
