@@ -127,9 +127,12 @@ impl RunHistograms {
             for (name, text) in level {
                 let bad = |why: String| format!("level {row}, {name}: {why}");
                 let bytes = STANDARD.decode(text).map_err(|e| bad(format!("not base64 ({e})")))?;
-                let hist: Histogram<u64> = deserializer
+                let mut hist: Histogram<u64> = deserializer
                     .deserialize(&mut bytes.as_slice())
                     .map_err(|e| bad(format!("not an HdrHistogram V2 histogram ({e:?})")))?;
+                // A decoded histogram covers only its own range: another
+                // shard's slower requests must widen it when added.
+                hist.auto(true);
                 decoded.insert(name.clone(), hist);
             }
             out.push(decoded);
@@ -158,6 +161,7 @@ pub fn add(into: &mut Decoded, other: &Decoded) -> Result<(), String> {
 
 /// The `q`th percentile (0–100) of `hist`, ms, as `stats::LatencySummary`
 /// reports it before clamping into the observed range.
+#[cfg(test)]
 pub fn percentile_ms(hist: &Histogram<u64>, q: f64) -> f64 {
     hist.value_at_quantile(q / 100.0) as f64 / SCALE
 }
@@ -200,6 +204,18 @@ mod tests {
         let (lo, hi) = (exact.min, exact.max);
         assert_eq!(Some(percentile_ms(&sum[0]["ttft"], 50.0).clamp(lo, hi)), exact.p50);
         assert_eq!(Some(percentile_ms(&sum[0]["ttft"], 99.0).clamp(lo, hi)), exact.p99);
+    }
+
+    #[test]
+    fn decoded_histograms_widen_to_take_a_slower_shard() {
+        let decode = |values: Vec<f64>| {
+            let mut h = BTreeMap::new();
+            h.insert("e2e".to_owned(), histogram_of(values));
+            RunHistograms::encode(&vec![h]).unwrap().decode().unwrap()
+        };
+        let mut sum = decode(vec![1.0, 2.0]);
+        add(&mut sum, &decode(vec![3.0, 600_000.0])).unwrap();
+        assert_eq!(sum, vec![BTreeMap::from([("e2e".to_owned(), histogram_of([1.0, 2.0, 3.0, 600_000.0]))])]);
     }
 
     #[test]
