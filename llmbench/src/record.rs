@@ -569,6 +569,7 @@ impl Timeline {
             variant: self.variant,
             new_connection: self.connection.map(|c| c.0),
             connect_ms: self.connection.and_then(|c| c.1),
+            shard: None,
         }
     }
 }
@@ -697,6 +698,10 @@ pub struct RequestRecord {
     /// The deployment that served the request (SageMaker production variant).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub variant: Option<String>,
+    /// The shard that sent it (`2/4`), in a sharded run and in the run
+    /// `cargo llmbench merge` makes of the shards (docs/distributed.md).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub shard: Option<String>,
 }
 
 impl RequestRecord {

@@ -116,6 +116,13 @@ impl Fixture {
         cmd
     }
 
+    /// `cargo llmbench merge ARGS…` (it reads only the directories given).
+    pub fn cargo_llmbench_merge(&self, args: &[&str]) -> Command {
+        let mut cmd = self.command(&self.cargo_llmbench);
+        cmd.args(["llmbench", "merge"]).args(args);
+        cmd
+    }
+
     /// `cargo SUBCOMMAND --manifest-path <fixture> ARGS…`.
     pub fn cargo(&self, subcommand: &str, args: &[&str]) -> Command {
         let mut cmd = self.command(&cargo());

@@ -35,6 +35,11 @@ struct Gathered {
 
 /// Runs the benchmarks; returns the exit code.
 pub(crate) fn run(args: &LlmbenchArgs) -> anyhow::Result<i32> {
+    // A shard that cannot resolve, or a --start-at already past, fails
+    // now rather than after minutes of building.
+    if !args.test && !args.run.list {
+        crate::engine::check_shard(&args.shard).map_err(build::UsageError)?;
+    }
     let cwd = std::env::current_dir().context("reading the current directory")?;
     let workspace = build::discover(args)?;
     if workspace.benches.is_empty() {
@@ -88,7 +93,7 @@ fn handoff(args: &LlmbenchArgs, cwd: &Path, workspace_root: &Path) -> FromParent
     gate.junit = None;
     gate.export.clear();
     run.history = None;
-    FromParent { run, settings: args.settings.clone(), gate }
+    FromParent { run, settings: args.settings.clone(), gate, shard: args.shard.clone() }
 }
 
 /// Runs one binary: in bench mode its stdout carries events, which are

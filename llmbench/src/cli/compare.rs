@@ -77,14 +77,21 @@ fn side(text: &str) -> anyhow::Result<Side> {
 }
 
 fn results_root(args: &CompareArgs) -> anyhow::Result<PathBuf> {
-    if let Some(dir) = &args.results_dir {
-        return Ok(dir.clone());
+    results_root_at(args.results_dir.as_deref(), args.manifest_path.as_deref())
+}
+
+/// The results root: `dir` (`--results-dir`), else `$LLMBENCH_HOME`, else
+/// `llmbench` in the cargo target directory of `manifest` (or of the
+/// workspace around the current directory).
+pub(super) fn results_root_at(dir: Option<&Path>, manifest: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = dir {
+        return Ok(dir.to_owned());
     }
     if let Some(home) = std::env::var_os("LLMBENCH_HOME").filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(home));
     }
     let mut cmd = cargo_metadata::MetadataCommand::new();
-    if let Some(path) = &args.manifest_path {
+    if let Some(path) = manifest {
         cmd.manifest_path(path);
     }
     let metadata = cmd.no_deps().exec().context("running cargo metadata")?;

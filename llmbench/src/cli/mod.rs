@@ -9,6 +9,7 @@ mod benches;
 mod build;
 mod compare;
 mod history;
+mod merge;
 mod sim;
 
 use std::path::PathBuf;
@@ -42,6 +43,8 @@ pub(crate) struct LlmbenchArgs {
     settings: SettingsLayer,
     #[command(flatten)]
     gate: crate::settings::GateArgs,
+    #[command(flatten)]
+    shard: crate::settings::ShardArgs,
     /// Test mode: one request per benchmark, no measuring.
     #[arg(long)]
     test: bool,
@@ -87,6 +90,10 @@ enum LlmbenchCommand {
     /// Print the trend of each benchmark × target in the run history
     /// (`--history DIR` of earlier runs), sending nothing.
     History(history::HistoryArgs),
+    /// Merge the runs of a benchmark's shards (`--shard`) into one run:
+    /// `cargo llmbench merge shard-1/ shard-2/ … --into merged/`. Each DIR
+    /// is a shard's run directory, or a directory searched for them.
+    Merge(merge::MergeArgs),
 }
 
 /// Runs `cargo llmbench` with the process arguments; returns the exit code.
@@ -125,6 +132,7 @@ fn run(args: &LlmbenchArgs) -> anyhow::Result<i32> {
         Some(LlmbenchCommand::Sim(sim)) => sim::run(sim),
         Some(LlmbenchCommand::Compare(compare)) => compare::run(compare),
         Some(LlmbenchCommand::History(history)) => history::run(history),
+        Some(LlmbenchCommand::Merge(merge)) => merge::run(merge),
         None => benches::run(args),
     }
 }

@@ -58,6 +58,10 @@ pub(crate) struct LevelsOutput {
     pub(crate) records: Vec<RequestRecord>,
     pub(crate) partial: bool,
     pub(crate) sweep: Option<SweepAnalysis>,
+    /// Per row of `levels`: when its level began on the wall clock, µs
+    /// since the epoch (what a shard's records are placed by when shards
+    /// are merged).
+    pub(crate) started_unix_us: Vec<i64>,
 }
 
 /// Requests prepared for a level: measured request `i` sends workload
@@ -94,7 +98,13 @@ struct Prepared {
 
 /// Runs every level of `input.load`.
 pub(crate) async fn run_levels(input: &LevelsInput<'_>, provider: Arc<Provider>, cancel: &Cancel) -> LevelsOutput {
-    let mut out = LevelsOutput { levels: Vec::new(), records: Vec::new(), partial: false, sweep: None };
+    let mut out = LevelsOutput {
+        levels: Vec::new(),
+        records: Vec::new(),
+        partial: false,
+        sweep: None,
+        started_unix_us: Vec::new(),
+    };
     match &input.load.shape {
         Shape::Levels(levels) => {
             for (k, &level) in levels.iter().enumerate() {
@@ -197,6 +207,7 @@ async fn run_stretch(
         load::run_level(provider.clone(), requests, &prepared.drive, request_options(input), observer, &level).await;
     forward.abort();
     progress.finish();
+    let started_unix_us = crate::settings::instant_unix_us(outcome.start);
     // The level stopped, and not for the search: the run was interrupted.
     let interrupted = outcome.interrupted && cancel.is_cancelled();
     let mut records = outcome.records;
@@ -224,6 +235,7 @@ async fn run_stretch(
         }
         level_done(input, &summary, row.records.len());
         out.levels.push(summary);
+        out.started_unix_us.push(started_unix_us);
     }
     out.records.extend(records);
     out.partial |= interrupted;
@@ -298,15 +310,16 @@ fn prepare(input: &LevelsInput<'_>, stretch: Stretch<'_>) -> Prepared {
             (level_label(input, stretch), (pool(input.workload, measured, warmup), drive, total))
         }
         Stretch::Level(Level::Rate(r), k) => {
-            let seed = 0x5EED_0000 + k;
+            let seed = plan.arrival_seed(0x5EED_0000 + k);
             let offsets = match plan.duration {
                 Some(d) => schedule::profiled(&constant_rate(r, d).profile(), plan.arrival, seed),
                 None => schedule::stationary(Rate(r), plan.arrival, samples + warmup, seed),
             };
+            let offsets = plan.shard_offsets(offsets, r, plan.duration);
             (level_label(input, stretch), open(offsets, plan.duration))
         }
         Stretch::Stages(stages) if stages.is_rate() => {
-            let offsets = schedule::profiled(&stages.profile(), plan.arrival, 0x5EED_57A6);
+            let offsets = schedule::profiled(&stages.profile(), plan.arrival, plan.arrival_seed(0x5EED_57A6));
             (level_label(input, stretch), open(offsets, Some(stages.total())))
         }
         Stretch::Stages(stages) => {
@@ -526,6 +539,7 @@ mod tests {
             grace: std::time::Duration::from_secs(1),
             max_in_flight: None,
             slo: Slo::parse("ttft <= 100ms, goodput >= 90%").unwrap(),
+            shard: None,
         }
     }
 

@@ -16,6 +16,7 @@ mod levels;
 mod plan;
 pub(crate) mod registry;
 mod run;
+mod shard;
 pub(crate) mod sim_host;
 #[cfg(all(test, feature = "bedrock", feature = "sagemaker"))]
 mod sim_protocol_tests;
@@ -24,10 +25,11 @@ mod verdict;
 use regex::Regex;
 
 pub(crate) use run::run;
+pub(crate) use shard::check as check_shard;
 pub(crate) use verdict::{statistics, write_outputs};
 
 use crate::exit_code;
-use crate::settings::{GateArgs, RunArgs, SettingsLayer, Source};
+use crate::settings::{GateArgs, RunArgs, SettingsLayer, ShardArgs, Source};
 use crate::workload::{CheckFn, Workload};
 
 /// What one invocation asks: which benchmarks, the flags' settings layer,
@@ -40,6 +42,8 @@ pub(crate) struct Invocation {
     pub(crate) flags: SettingsLayer,
     /// Baselines, statistics and the gate.
     pub(crate) gate: GateArgs,
+    /// Which shard of a run this is, and when its load starts.
+    pub(crate) shard: ShardArgs,
     /// One request per benchmark, no measuring.
     pub(crate) test_mode: bool,
     /// Run by `cargo llmbench`, which renders tables, verdicts and reports

@@ -23,6 +23,8 @@ pub(super) struct Job {
     pub(super) settings: Settings,
     /// What the target costs; `None` when no price is known.
     pub(super) price: Option<Price>,
+    /// The shard of the whole run this job is (`--shard`), if split.
+    pub(super) shard: Option<super::shard::JobShard>,
 }
 
 /// Resolves the targets and settings of one benchmark (one job per target
@@ -71,6 +73,7 @@ pub(super) fn plan(
                 target: target.clone(),
                 settings: settings.clone(),
                 price: price.clone(),
+                shard: None,
             });
         }
     }

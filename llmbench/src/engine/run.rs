@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::levels::{LevelsInput, run_levels};
 use super::plan::{Job, descriptors_needed, plan};
+use super::shard::{self, Sharding, Timing};
 use super::sim_host::SimHost;
 use super::verdict::Gate;
 use super::{BenchSpec, Filter, Invocation, RunError};
@@ -40,6 +41,20 @@ pub(crate) fn run(args: &Invocation, config: &Config, benches: Vec<BenchSpec>) -
             eprintln!("no benchmark matched {f:?}");
         }
         return Ok(exit_code::NO_BENCHMARKS);
+    }
+    let sharding = Sharding::resolve(args)?;
+    if let Some(found) = &sharding.found {
+        for job in &mut jobs {
+            let whole = planned_summary(job);
+            shard::split(job, found, &whole)?;
+        }
+        if !args.run.quiet {
+            eprintln!(
+                "shard {} (from {}): this process runs its part of each benchmark; merge the shards' results with \
+                 `cargo llmbench merge`",
+                found.shard, found.source
+            );
+        }
     }
     // Before anything is sent: a run that would run out of descriptors
     // would blame the endpoint for the client's limit.
@@ -90,7 +105,7 @@ pub(crate) fn run(args: &Invocation, config: &Config, benches: Vec<BenchSpec>) -
         if args.test_mode {
             test_all(&jobs, &providers).await
         } else {
-            bench_all(args, &mut gate, &jobs, &providers, sims.len()).await
+            bench_all(args, &mut gate, &jobs, &providers, sims.len(), sharding.start_at).await
         }
     });
     drop(runtime);
@@ -160,6 +175,7 @@ async fn bench_all(
     jobs: &[Job],
     providers: &BTreeMap<String, Arc<Provider>>,
     reserved: usize,
+    start_at: Option<crate::settings::StartAt>,
 ) -> Result<i32, RunError> {
     let cancel = Cancel::default();
     // SIGINT, SIGTERM, SIGHUP, a closed stdout: stop, keep, write (crate::interrupt).
@@ -169,15 +185,24 @@ async fn bench_all(
     let mut reserve = crate::process::FdReserve::hold();
     let root = results::default_root();
     let mut code = exit_code::OK;
-    for job in jobs {
+    for (k, job) in jobs.iter().enumerate() {
         let provider = providers[&job.target.identity.name].clone();
-        let summary = bench_one(args, gate.json(), job, provider, &cancel, reserved).await;
+        // The barrier lines up the first benchmark's load; later ones
+        // follow on each shard as the one before ends.
+        let barrier = start_at.filter(|_| k == 0);
+        let out = bench_one(args, gate.json(), job, provider, &cancel, reserved, barrier).await;
         let dir = results::run_dir(&root, &job.id, &job.target.identity.name, results::NEW_DIR);
-        let (summary, records) = summary;
+        let (summary, mut records, timing) = out;
         gate.human(&terminal::table(&summary));
         reserve.release();
+        if let Some(s) = &job.shard {
+            records.iter_mut().for_each(|r| r.shard = Some(s.found.shard.label()));
+        }
         // Compares with the previous new/ before replacing it, then saves.
         gate.judge(&summary, &records, &job.settings.limits)?;
+        if let Some(s) = job.shard.as_ref().filter(|_| !args.gate.discard_baseline) {
+            shard::write(&dir, s, timing, barrier, &summary, &records)?;
+        }
         reserve = crate::process::FdReserve::hold();
         if !args.run.quiet && !args.gate.discard_baseline {
             gate.human(&format!("results: {}\n", dir.display()));
@@ -257,7 +282,8 @@ fn planned_summary(job: &Job) -> RunSummary {
     }
 }
 
-/// One benchmark × target: cold start, then each concurrency level.
+/// One benchmark × target: cold start, then (at `barrier`, if given) each
+/// concurrency level.
 async fn bench_one(
     args: &Invocation,
     json: bool,
@@ -265,7 +291,8 @@ async fn bench_one(
     provider: Arc<Provider>,
     cancel: &Cancel,
     reserved: usize,
-) -> (RunSummary, Vec<RequestRecord>) {
+    barrier: Option<crate::settings::StartAt>,
+) -> (RunSummary, Vec<RequestRecord>, Timing) {
     let (bench, target) = (&job.id, &job.target.identity.name);
     let s = &job.settings;
     let started_event = json!({ "bench": bench, "target": target, "samples": s.samples, "warmup": s.warmup, "concurrency": s.load.concurrencies() });
@@ -287,6 +314,10 @@ async fn bench_one(
         error: cold.error.as_ref().map(|e| e.class.as_str().to_owned()),
     });
     all_records.push(cold);
+    let clock_offset_ms = match barrier {
+        Some(at) => wait_for(args, at, cancel).await,
+        None => None,
+    };
 
     let input = LevelsInput {
         label: format!("{} · {}", job.id, job.target.identity.name),
@@ -306,6 +337,12 @@ async fn bench_one(
     };
     let out = run_levels(&input, provider, cancel).await;
     all_records.extend(out.records);
+    let timing = Timing {
+        started_unix_us: crate::settings::unix_us(started_at),
+        ended_unix_us: crate::settings::unix_us(SystemTime::now()),
+        levels_started_unix_us: out.started_unix_us,
+        clock_offset_ms,
+    };
     let (levels, partial, sweep) = (out.levels, out.partial, out.sweep);
     let summary = RunSummary {
         started_at: crate::results::rfc3339(started_at),
@@ -316,5 +353,23 @@ async fn bench_one(
         sweep,
         ..planned_summary(job)
     };
-    (summary, all_records)
+    (summary, all_records, timing)
+}
+
+/// `--start-at`: says what it waits for, waits, and warns when the load
+/// began late (the cold start ran past the instant).
+async fn wait_for(args: &Invocation, at: crate::settings::StartAt, cancel: &Cancel) -> Option<f64> {
+    let left = (at.unix_us - crate::settings::unix_us(SystemTime::now())) as f64 / 1e6;
+    if !args.run.quiet && left > 0.0 {
+        eprintln!("waiting until {} (--start-at, in {left:.1} s)", at.rfc3339());
+    }
+    let offset = shard::wait_until(at, cancel).await;
+    if let Some(late) = offset.filter(|&ms| ms > 1000.0) {
+        eprintln!(
+            "warning: the load began {:.1} s after --start-at (the cold start ran past it): this shard's window starts \
+             late; give the shards more time",
+            late / 1e3
+        );
+    }
+    offset
 }

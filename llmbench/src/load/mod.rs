@@ -232,6 +232,8 @@ pub(crate) struct LevelOutcome {
     pub(crate) window_end_us: Option<u64>,
     /// The client's CPU use over the level.
     pub(crate) cpu: Option<cpu::CpuUse>,
+    /// When the level began: the instant its records' `start_us` count from.
+    pub(crate) start: Instant,
 }
 
 #[cfg(test)]

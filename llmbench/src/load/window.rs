@@ -93,6 +93,7 @@ impl Window {
             dispatch_lag_us,
             window_end_us: self.end.map(|d| d.as_micros() as u64),
             cpu: self.cpu_before.and_then(|b| b.since(self.client_cores)),
+            start: self.start,
         }
     }
 }

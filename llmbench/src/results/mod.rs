@@ -11,7 +11,10 @@
 //! run directory is replaced whole, so a reader never sees half a run.
 
 pub mod history;
+pub(crate) mod histograms;
+pub(crate) mod merge;
 mod schema;
+pub(crate) mod shard;
 
 use std::fs;
 use std::io::{BufWriter, Write};

@@ -10,6 +10,9 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use serde::{Deserialize, Serialize};
 
+use super::value::Spec;
+use super::{ShardSpec, StartAt};
+
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -165,6 +168,34 @@ pub(crate) struct GateArgs {
     #[arg(long = "export", value_name = "FORMAT=PATH", env = "LLMBENCH_EXPORT",
           value_parser = crate::report::ci::export::ExportSpec::parse, help_heading = "Exports")]
     pub(crate) export: Vec<crate::report::ci::export::ExportSpec>,
+}
+
+/// Which part of a run this process is, and when its load starts
+/// (docs/distributed.md).
+///
+/// These are flags of an invocation, not settings of a benchmark: a
+/// benchmark's settings are the same on every shard (they make the
+/// fingerprint the merge checks), while the shard number differs from one
+/// process to the next and `--start-at` is an instant of one launch.
+/// Written in `#[llm_bench]` or `llmbench.toml` they would be wrong for
+/// every process but one.
+#[derive(Debug, Clone, Default, PartialEq, Args, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct ShardArgs {
+    /// Run shard INDEX of COUNT (`2/4`, from 1) of every selected
+    /// benchmark: its part of the concurrency, rate, samples and dataset;
+    /// or `auto` (from JOB_COMPLETION_INDEX, AWS_BATCH_JOB_NODE_INDEX or
+    /// AWS_BATCH_JOB_ARRAY_INDEX). Merge with `cargo llmbench merge`.
+    #[arg(long, value_name = "INDEX/COUNT|auto", env = "LLMBENCH_SHARD", help_heading = "Shards")]
+    pub(crate) shard: Option<Spec<ShardSpec>>,
+    /// How many shards `--shard auto` has, where the engine does not say.
+    #[arg(long, value_name = "N", env = super::SHARD_COUNT_ENV, value_parser = clap::value_parser!(u32).range(1..=i64::from(super::MAX_SHARDS)), help_heading = "Shards")]
+    pub(crate) shard_count: Option<u32>,
+    /// Start the load at this wall-clock instant (RFC 3339, or unix
+    /// seconds), the same on every shard: wait until then, after the cold
+    /// start. A time in the past is refused.
+    #[arg(long, value_name = "TIME", env = "LLMBENCH_START_AT", help_heading = "Shards")]
+    pub(crate) start_at: Option<Spec<StartAt>>,
 }
 
 impl GateArgs {

@@ -25,6 +25,7 @@ mod invocation;
 mod limit;
 mod merge;
 mod rate;
+mod shard;
 mod slo;
 mod stages;
 mod sweep;
@@ -39,11 +40,12 @@ use serde_json::json;
 
 use value::{Count, Levels, Positive, PositiveTime, Rates, Spec, Time};
 
-pub(crate) use invocation::{GateArgs, MessageFormat, RunArgs, overlay};
+pub(crate) use invocation::{GateArgs, MessageFormat, RunArgs, ShardArgs, overlay};
 pub use limit::{Check, Limit, LimitError};
 pub use merge::{Layer, SettingsError, Source};
 use merge::{Merged, merge};
 pub use rate::{Arrival, Rate};
+pub use shard::{FoundShard, MAX_SHARDS, SHARD_COUNT_ENV, Shard, ShardSpec, StartAt, instant_unix_us, unix_us};
 pub use slo::{Slo, ms as slo_ms};
 pub use stages::{Stage, StageValue, StagesPlan};
 pub use sweep::{
@@ -257,6 +259,9 @@ pub struct LoadPlan {
     pub max_in_flight: Option<u32>,
     /// The SLOs of goodput.
     pub slo: Slo,
+    /// The shard whose part of the load this is (`--shard`), if split:
+    /// it seeds the shard's own arrivals.
+    pub shard: Option<Shard>,
 }
 
 impl LoadPlan {
@@ -290,7 +295,7 @@ impl LoadPlan {
             Shape::Auto(start) => json!({ "auto_from": start }),
             Shape::Stages(stages) => json!({ "stages": stages }),
         };
-        json!({
+        let mut described = json!({
             "mode": if self.is_open() { "open" } else { "closed" },
             "shape": shape,
             "sweep": self.sweep,
@@ -299,7 +304,11 @@ impl LoadPlan {
             "grace_s": self.duration.map(|_| self.grace.as_secs_f64()),
             "max_in_flight": self.max_in_flight,
             "slo": self.slo.describe(),
-        })
+        });
+        if let Some(shard) = self.shard {
+            described["shard"] = json!(shard.label());
+        }
+        described
     }
 }
 
@@ -408,6 +417,7 @@ fn load_plan(m: &SettingsLayer, timeout: Duration) -> LoadPlan {
         grace: m.grace.as_ref().map_or(DEFAULT_GRACE.min(timeout), |g| g.get().0),
         max_in_flight: m.max_in_flight.as_ref().map(|n| n.get().0),
         slo: m.slo.as_ref().map(|s| s.get().clone()).unwrap_or_default(),
+        shard: None,
     }
 }
 

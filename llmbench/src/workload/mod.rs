@@ -11,6 +11,7 @@ mod check;
 mod dataset;
 pub(crate) mod image;
 mod requests;
+mod shard;
 pub(crate) mod synthetic;
 mod tokens;
 
@@ -182,6 +183,10 @@ pub struct Workload {
     /// The images, drawn on first use and shared by every request.
     #[serde(skip)]
     image_data: OnceLock<Arc<Vec<Image>>>,
+    /// The shard whose part of the requests this sends (`--shard`); not
+    /// part of the description, which every shard of a run shares.
+    #[serde(skip)]
+    shard: Option<crate::settings::Shard>,
 }
 
 /// Two workloads are equal when they send the same requests: same source
@@ -205,6 +210,7 @@ impl PartialEq for Workload {
             && self.images == other.images
             && self.tokenizer == other.tokenizer
             && self.problems == other.problems
+            && self.shard == other.shard
             && self.describe()["checks"] == other.describe()["checks"]
     }
 }
@@ -237,6 +243,7 @@ impl Workload {
             problems: Vec::new(),
             order: OnceLock::new(),
             image_data: OnceLock::new(),
+            shard: None,
         }
     }
 

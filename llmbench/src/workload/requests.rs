@@ -43,7 +43,7 @@ impl Workload {
                 t.render(name, entry, &dataset.name)?;
             }
         }
-        let n = dataset.entries.len() as u64;
+        let n = self.shard_entries(dataset)?;
         match needed {
             Some(needed) if !source.cycle && needed > n => Err(WorkloadError::Invalid(format!(
                 "{}: the dataset has {n} entries but the run needs {needed} requests (use .cycle(true) or ask for fewer)",
@@ -66,9 +66,11 @@ impl Workload {
                     order.swap(i, rng.range_u64(0, i as u64) as usize);
                 }
             }
+            // A shard sends its own entries only, in the same order.
+            order.retain(|&k| self.owns(&dataset.entries[k]));
             order
         });
-        let k = order.get((index % n.max(1) as u64) as usize).copied()?;
+        let k = order.get((index % order.len().max(1) as u64) as usize).copied()?;
         Some((&dataset.entries[k], source))
     }
 
@@ -119,6 +121,7 @@ impl Workload {
     /// (except for the run nonce of [`cache_bust`](Self::cache_bust)).
     /// Call [`validate`](Self::validate) first for a dataset workload.
     pub fn request(&self, index: u64) -> GenRequest {
+        let index = self.global_index(index);
         let mut output = self.output_tokens;
         let mut entry_max = None;
         let mut messages = Vec::with_capacity(3);

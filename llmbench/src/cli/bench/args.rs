@@ -7,7 +7,7 @@
 use clap::{ArgAction, Parser};
 
 use crate::engine::Invocation;
-use crate::settings::{GateArgs, RunArgs, SettingsLayer};
+use crate::settings::{GateArgs, RunArgs, SettingsLayer, ShardArgs};
 
 /// Arguments of a benchmark binary (`cargo bench -- …`, `cargo llmbench -- …`).
 #[derive(Debug, Clone, Parser)]
@@ -23,6 +23,8 @@ pub(crate) struct BenchArgs {
     pub(crate) settings: SettingsLayer,
     #[command(flatten)]
     pub(crate) gate: GateArgs,
+    #[command(flatten)]
+    pub(crate) shard: ShardArgs,
 
     /// Measure (set by `cargo bench`).
     #[arg(long, hide = true)]
@@ -60,6 +62,7 @@ impl BenchArgs {
             run: self.run.clone(),
             flags: self.settings.clone(),
             gate: self.gate.clone(),
+            shard: self.shard.clone(),
             test_mode: self.test_mode(),
             under_parent: self.under_parent,
         }

@@ -52,6 +52,8 @@ pub(crate) struct FromParent {
     pub(crate) run: crate::settings::RunArgs,
     pub(crate) settings: crate::settings::SettingsLayer,
     pub(crate) gate: crate::settings::GateArgs,
+    #[serde(default)]
+    pub(crate) shard: crate::settings::ShardArgs,
 }
 
 /// The variable holding [`FromParent`].
@@ -66,6 +68,7 @@ fn under_parent(mut args: BenchArgs) -> Result<BenchArgs, String> {
     args.run = crate::settings::overlay(&parent.run, &args.run);
     args.settings = crate::settings::overlay(&parent.settings, &args.settings);
     args.gate = crate::settings::overlay(&parent.gate, &args.gate);
+    args.shard = crate::settings::overlay(&parent.shard, &args.shard);
     args.under_parent = true;
     Ok(args)
 }
