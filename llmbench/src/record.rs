@@ -559,6 +559,9 @@ impl Timeline {
             text: self.text,
             attempts: self.attempts,
             variant: self.variant,
+            session: None,
+            turn: None,
+            session_turns: None,
         }
     }
 }
@@ -677,6 +680,17 @@ pub struct RequestRecord {
     /// The deployment that served the request (SageMaker production variant).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub variant: Option<String>,
+    /// Conversations: the session the turn belongs to, numbered from 0
+    /// within its level (docs/metrics.md "Conversations").
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub session: Option<u64>,
+    /// Conversations: the turn's place in its session, from 0.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub turn: Option<u32>,
+    /// Conversations: how many turns the session was to have, so a
+    /// session that ended early (a failed turn, the end of the run) shows.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub session_turns: Option<u32>,
 }
 
 impl RequestRecord {

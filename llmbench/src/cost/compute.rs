@@ -183,6 +183,9 @@ mod tests {
             response_id: None,
             attempts: None,
             variant: None,
+            session: None,
+            turn: None,
+            session_turns: None,
             text: None,
         }
     }

@@ -10,11 +10,13 @@
 //! [`Invocation`] and hand it the benchmarks to run.
 
 mod connect;
+mod conversation;
 #[cfg(test)]
 mod fault_matrix_tests;
 mod levels;
 mod plan;
 pub(crate) mod registry;
+mod replay;
 mod run;
 pub(crate) mod sim_host;
 #[cfg(all(test, feature = "bedrock", feature = "sagemaker"))]

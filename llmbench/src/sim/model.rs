@@ -92,6 +92,9 @@ fn blank(index: u64, concurrency: u32, start_us: u64, e2e_ms: f64) -> RequestRec
         text: None,
         attempts: None,
         variant: None,
+        session: None,
+        turn: None,
+        session_turns: None,
     }
 }
 

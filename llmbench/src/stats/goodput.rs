@@ -171,6 +171,9 @@ pub(crate) mod tests {
             response_id: None,
             attempts: None,
             variant: None,
+            session: None,
+            turn: None,
+            session_turns: None,
             text: None,
         }
     }

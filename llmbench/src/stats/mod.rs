@@ -6,6 +6,7 @@ pub(crate) mod goodput;
 pub(crate) mod knee;
 mod level;
 pub(crate) mod selfcheck;
+pub(crate) mod sessions;
 mod summary;
 mod traffic;
 
@@ -16,6 +17,7 @@ pub use knee::{Knee, Search, SweepAnalysis};
 pub use level::{InFlight, LevelSummary, RequestCounts};
 pub(crate) use level::{short_number, summarize_level};
 pub use selfcheck::LoadCheck;
+pub use sessions::{SessionsSummary, TurnSummary};
 pub use summary::LatencySummary;
 pub use traffic::CacheSummary;
 

@@ -244,6 +244,9 @@ fn request(
         text,
         attempts: None,
         variant: None,
+        session: None,
+        turn: None,
+        session_turns: None,
     }
 }
 

@@ -436,6 +436,9 @@ mod tests {
             text: None,
             attempts: None,
             variant: None,
+            session: None,
+            turn: None,
+            session_turns: None,
         }
     }
 
