@@ -509,7 +509,7 @@ fn output_shortfall(pool: &Pool, records: &[RequestRecord]) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::load::closed::tests::{opts, provider};
     use crate::load::schedule::Arrival;
@@ -530,7 +530,7 @@ mod tests {
         SimServer::start(config).await.unwrap()
     }
 
-    fn plan(shape: Shape) -> LoadPlan {
+    pub(in crate::engine) fn plan(shape: Shape) -> LoadPlan {
         LoadPlan {
             shape,
             sweep: None,
@@ -543,7 +543,7 @@ mod tests {
         }
     }
 
-    fn input<'a>(workload: &'a Workload, load: &'a LoadPlan, samples: u32) -> LevelsInput<'a> {
+    pub(in crate::engine) fn input<'a>(workload: &'a Workload, load: &'a LoadPlan, samples: u32) -> LevelsInput<'a> {
         LevelsInput {
             label: "t".into(),
             workload,

@@ -21,6 +21,8 @@ mod run;
 pub(crate) mod sim_host;
 #[cfg(all(test, feature = "bedrock", feature = "sagemaker"))]
 mod sim_protocol_tests;
+#[cfg(test)]
+mod traffic_tests;
 mod verdict;
 
 use regex::Regex;

@@ -348,7 +348,7 @@ async fn respond(request: SimRequest, shared: &Shared) -> Result<Response<SimBod
 /// Starts the response of request number `n`: paced, and failing as
 /// `failure` says at chunk `fail_at` (about half way when `None`).
 async fn stream(
-    request: SimRequest,
+    mut request: SimRequest,
     shared: &Shared,
     n: u64,
     timing: Rng,
@@ -358,40 +358,7 @@ async fn stream(
 ) -> Result<Response<SimBody>, StreamCut> {
     let received = std::time::Instant::now();
     let config = &shared.config;
-    let output_tokens = match (config.output_tokens, request.max_tokens) {
-        (Some(fixed), Some(limit)) => fixed.min(limit),
-        (fixed, limit) => fixed.or(limit).unwrap_or(DEFAULT_MAX_TOKENS),
-    };
-    let prefix = if request.endpoint == Endpoint::Chat { "chatcmpl" } else { "cmpl" };
-    let reasoning_tokens = if request.reasoning { super::traffic::reasoning_tokens(output_tokens, None) } else { 0 };
-    let tool = request.tool.as_ref().map(|(name, schema)| super::traffic::ToolPlan::new(name, schema, n));
-    // A tool call is the answer: one token per argument piece.
-    let output_tokens = match &tool {
-        Some(t) => reasoning_tokens + t.pieces.len() as u32,
-        None => output_tokens,
-    };
-    let mut spec = StreamSpec {
-        id: format!("{prefix}-sim-{n}"),
-        endpoint: request.endpoint,
-        created: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
-        model: request.model,
-        prompt_tokens: request.prompt_tokens,
-        output_tokens,
-        chunk_tokens: config.chunk_tokens,
-        // The request's limit cut it short, or the "model" chose to stop.
-        finish_reason: match (&tool, request.max_tokens == Some(output_tokens)) {
-            (Some(_), _) => "tool_calls",
-            (None, true) => "length",
-            (None, false) => "stop",
-        },
-        include_usage: request.include_usage,
-        failure,
-        fail_at,
-        reasoning_tokens,
-        tool,
-        cached_tokens: None,
-        report_reasoning: request.reasoning,
-    };
+    let mut spec = stream_spec(&mut request, config, n, failure, fail_at);
     // Queueing for a slot happens before the clock starts, so it shows in
     // the client's TTFT, as on a loaded server. A slot is never closed.
     let permit = match &shared.slots {
@@ -414,6 +381,51 @@ async fn stream(
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     Ok(response)
+}
+
+/// What request number `n` will be answered with: its length, reasoning,
+/// tool call and finish reason, failing as `failure` says.
+fn stream_spec(
+    request: &mut SimRequest,
+    config: &SimConfig,
+    n: u64,
+    failure: Option<MidStream>,
+    fail_at: Option<u32>,
+) -> StreamSpec {
+    let output_tokens = match (config.output_tokens, request.max_tokens) {
+        (Some(fixed), Some(limit)) => fixed.min(limit),
+        (fixed, limit) => fixed.or(limit).unwrap_or(DEFAULT_MAX_TOKENS),
+    };
+    let prefix = if request.endpoint == Endpoint::Chat { "chatcmpl" } else { "cmpl" };
+    let reasoning_tokens = if request.reasoning { super::traffic::reasoning_tokens(output_tokens, None) } else { 0 };
+    let tool = request.tool.as_ref().map(|(name, schema)| super::traffic::ToolPlan::new(name, schema, n));
+    // A tool call is the answer: one token per argument piece.
+    let output_tokens = match &tool {
+        Some(t) => reasoning_tokens + t.pieces.len() as u32,
+        None => output_tokens,
+    };
+    StreamSpec {
+        id: format!("{prefix}-sim-{n}"),
+        endpoint: request.endpoint,
+        created: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        model: std::mem::take(&mut request.model),
+        prompt_tokens: request.prompt_tokens,
+        output_tokens,
+        chunk_tokens: config.chunk_tokens,
+        // The request's limit cut it short, or the "model" chose to stop.
+        finish_reason: match (&tool, request.max_tokens == Some(output_tokens)) {
+            (Some(_), _) => "tool_calls",
+            (None, true) => "length",
+            (None, false) => "stop",
+        },
+        include_usage: request.include_usage,
+        failure,
+        fail_at,
+        reasoning_tokens,
+        tool,
+        cached_tokens: None,
+        report_reasoning: request.reasoning,
+    }
 }
 
 /// The random choices of request number `n`: its failure, if any, the
@@ -473,11 +485,7 @@ async fn whole_response(
         "created": spec.created,
         "model": spec.model,
         "choices": [choice],
-        "usage": {
-            "prompt_tokens": spec.prompt_tokens,
-            "completion_tokens": spec.output_tokens,
-            "total_tokens": u64::from(spec.prompt_tokens) + u64::from(spec.output_tokens),
-        },
+        "usage": spec.usage().json(),
     });
     Ok(json_response(StatusCode::OK, &body))
 }

@@ -215,6 +215,17 @@ pub(crate) struct StreamSpec {
 }
 
 impl StreamSpec {
+    /// What the answer used: prompt and output tokens, and the cached and
+    /// reasoning details when the simulator has them.
+    pub(crate) fn usage(&self) -> StreamUsage {
+        StreamUsage {
+            prompt: u64::from(self.prompt_tokens),
+            completion: u64::from(self.output_tokens),
+            cached: self.cached_tokens.map(u64::from),
+            reasoning: self.report_reasoning.then_some(u64::from(self.reasoning_tokens)),
+        }
+    }
+
     /// How many content chunks the full answer takes.
     pub(crate) fn chunks(&self) -> u32 {
         self.output_tokens.div_ceil(self.chunk_tokens.max(1))
@@ -365,12 +376,7 @@ impl SseBody {
     fn tail(&mut self) -> Bytes {
         self.reserve(2, 96);
         let spec = &self.spec;
-        let usage = spec.include_usage.then(|| StreamUsage {
-            prompt: u64::from(spec.prompt_tokens),
-            completion: u64::from(spec.output_tokens),
-            cached: spec.cached_tokens.map(u64::from),
-            reasoning: spec.report_reasoning.then_some(u64::from(spec.reasoning_tokens)),
-        });
+        let usage = spec.include_usage.then(|| spec.usage());
         self.writer.tail(&mut self.buf, spec.finish_reason, usage);
         self.buf.split().freeze()
     }
