@@ -680,8 +680,8 @@ pub struct RequestRecord {
     /// The deployment that served the request (SageMaker production variant).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub variant: Option<String>,
-    /// Conversations: the session the turn belongs to, numbered from 0
-    /// within its level (docs/metrics.md "Conversations").
+    /// Conversations: the session the turn belongs to, numbered from 0 in
+    /// start order within its level (warm-up sessions first) (docs/metrics.md "Conversations").
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub session: Option<u64>,
     /// Conversations: the turn's place in its session, from 0.

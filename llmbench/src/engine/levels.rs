@@ -206,7 +206,8 @@ async fn run_stretch(
         let plan = input.load;
         let load = LevelLoad {
             open,
-            arrival: open.then(|| plan.arrival.to_string()),
+            // A replay's arrivals are the trace's own.
+            arrival: open.then(|| if input.workload.is_trace() { "trace".into() } else { plan.arrival.to_string() }),
             dispatch_lag_us: &outcome.dispatch_lag_us,
             max_in_flight: if open { plan.max_in_flight } else { None },
             duration_s: row.duration_s.or(plan.duration.map(|d| d.as_secs_f64())),

@@ -118,6 +118,7 @@ async fn a_trace_replays_open_loop_at_its_own_timestamps_scaled() {
     assert_eq!(wanted, [60, 70, 80, 90, 100].map(Some), "the traced prompt lengths");
     assert_eq!(measured.iter().map(|r| r.output_tokens).collect::<Vec<_>>(), [3, 4, 3, 3, 5]);
     assert!((level.rate.unwrap() - 5.0 / 0.45).abs() < 0.01, "offered: {:?}", level.rate);
+    assert_eq!(level.load.as_ref().unwrap().arrival.as_deref(), Some("trace"));
 
     // A rate level scales the trace to that mean rate, its shape kept.
     let load = plan(Shape::Levels(vec![Level::Rate(20.0)]));

@@ -157,6 +157,7 @@ impl ToolPlan {
     }
 
     /// The arguments, whole.
+    #[cfg(test)]
     pub(crate) fn arguments(&self) -> String {
         self.pieces.concat()
     }
