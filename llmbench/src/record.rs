@@ -567,7 +567,7 @@ impl Timeline {
 }
 
 /// Which part of a run a request belonged to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// The very first request of a benchmark × target: kept apart.
@@ -575,12 +575,15 @@ pub enum Phase {
     /// Warm-up: run and discarded from the statistics.
     Warmup,
     /// Measured.
+    #[default]
     Measured,
 }
 
 /// One request as written to `requests.jsonl`. Times are milliseconds from
-/// the request's `scheduled` instant unless named otherwise.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// the request's `scheduled` instant unless named otherwise. The default
+/// is a measured request that has nothing yet (for literals that set a few
+/// fields: `RequestRecord { e2e_ms: 10.0, ..RequestRecord::default() }`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct RequestRecord {
     /// Order in which the request was scheduled within its concurrency level.
     pub index: u64,

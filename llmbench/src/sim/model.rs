@@ -7,7 +7,7 @@
 //! simulator runs.
 
 use crate::config::TargetIdentity;
-use crate::record::{ErrorClass, Phase, RequestError, RequestRecord, TokenSource};
+use crate::record::{ErrorClass, RequestError, RequestRecord, TokenSource};
 use crate::results::{BenchInfo, FORMAT_VERSION, RunSettings, RunSummary, ToolInfo};
 use crate::rng::Rng;
 
@@ -58,43 +58,11 @@ pub fn model_records(config: &SimConfig, samples: u32, concurrency: u32, output_
 fn blank(index: u64, concurrency: u32, start_us: u64, e2e_ms: f64) -> RequestRecord {
     RequestRecord {
         index,
-        phase: Phase::Measured,
         concurrency,
-        level: 0,
         start_us,
-        queue_ms: 0.0,
-        ttfb_ms: None,
-        ttft_ms: None,
-        ttfo_ms: None,
-        last_content_ms: None,
         e2e_ms,
-        chunks: 0,
-        gaps_us: Vec::new(),
-        output_tokens: 0,
         output_source: TokenSource::Chunks,
-        input_tokens: None,
-        cache_read_tokens: None,
-        cache_write_tokens: None,
-        prompt_tokens: None,
-        reasoning_tokens: None,
-        reasoning_source: None,
-        ttftc_ms: None,
-        tool_call_ms: None,
-        tool_calls: 0,
-        tool_call_text: Vec::new(),
-        input_tokens_requested: None,
-        input_tokens_generated: None,
-        stop_reason: None,
-        server_latency_ms: None,
-        server_first_byte_ms: None,
-        error: None,
-        response_id: None,
-        text: None,
-        attempts: None,
-        variant: None,
-        session: None,
-        turn: None,
-        session_turns: None,
+        ..RequestRecord::default()
     }
 }
 

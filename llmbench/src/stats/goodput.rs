@@ -133,48 +133,20 @@ pub(crate) fn correctness(records: &[RequestRecord]) -> Correctness {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::record::{Phase, RequestError, TokenSource};
+    use crate::record::{RequestError, TokenSource};
 
     pub(crate) fn rec(ttft: f64, e2e: f64, tokens: u64, error: Option<ErrorClass>) -> RequestRecord {
         RequestRecord {
-            index: 0,
-            phase: Phase::Measured,
             concurrency: 1,
-            level: 0,
-            start_us: 0,
-            queue_ms: 0.0,
-            ttfb_ms: None,
             ttft_ms: Some(ttft),
             ttfo_ms: Some(ttft),
             last_content_ms: Some(e2e),
             e2e_ms: e2e,
             chunks: tokens,
-            gaps_us: vec![],
             output_tokens: tokens,
             output_source: TokenSource::Usage,
-            input_tokens: None,
-            cache_read_tokens: None,
-            cache_write_tokens: None,
-            prompt_tokens: None,
-            reasoning_tokens: None,
-            reasoning_source: None,
-            ttftc_ms: None,
-            tool_call_ms: None,
-            tool_calls: 0,
-            tool_call_text: Vec::new(),
-            input_tokens_requested: None,
-            input_tokens_generated: None,
-            stop_reason: None,
-            server_latency_ms: None,
-            server_first_byte_ms: None,
             error: error.map(|c| RequestError::new(c, "x")),
-            response_id: None,
-            attempts: None,
-            variant: None,
-            session: None,
-            turn: None,
-            session_turns: None,
-            text: None,
+            ..RequestRecord::default()
         }
     }
 

@@ -343,12 +343,8 @@ mod tests {
 
     fn rec(start_us: u64, e2e_ms: f64, ttft_ms: f64, tokens: u64, error: Option<ErrorClass>) -> RequestRecord {
         RequestRecord {
-            index: 0,
-            phase: Phase::Measured,
             concurrency: 1,
-            level: 0,
             start_us,
-            queue_ms: 0.0,
             ttfb_ms: Some(1.0),
             ttft_ms: Some(ttft_ms),
             ttfo_ms: Some(ttft_ms),
@@ -359,28 +355,8 @@ mod tests {
             output_tokens: tokens,
             output_source: TokenSource::Usage,
             input_tokens: Some(10),
-            cache_read_tokens: None,
-            cache_write_tokens: None,
-            prompt_tokens: None,
-            reasoning_tokens: None,
-            reasoning_source: None,
-            ttftc_ms: None,
-            tool_call_ms: None,
-            tool_calls: 0,
-            tool_call_text: Vec::new(),
-            input_tokens_requested: None,
-            input_tokens_generated: None,
-            stop_reason: None,
-            server_latency_ms: None,
-            server_first_byte_ms: None,
             error: error.map(|c| RequestError::new(c, "x")),
-            response_id: None,
-            text: None,
-            attempts: None,
-            variant: None,
-            session: None,
-            turn: None,
-            session_turns: None,
+            ..RequestRecord::default()
         }
     }
 

@@ -146,7 +146,7 @@ fn level_line(level: &LevelSummary, cost: &LevelCost) -> String {
 mod tests {
     use super::*;
     use crate::cost::{Projection, TokenRates};
-    use crate::record::{Phase, RequestRecord, TokenSource};
+    use crate::record::{RequestRecord, TokenSource};
     use crate::stats::summarize_level;
 
     #[test]
@@ -165,13 +165,7 @@ mod tests {
 
     fn level() -> LevelSummary {
         let rec = RequestRecord {
-            index: 0,
-            phase: Phase::Measured,
             concurrency: 1,
-            level: 0,
-            start_us: 0,
-            queue_ms: 0.0,
-            ttfb_ms: None,
             ttft_ms: Some(10.0),
             ttfo_ms: Some(10.0),
             last_content_ms: Some(90.0),
@@ -181,28 +175,7 @@ mod tests {
             output_tokens: 5,
             output_source: TokenSource::Usage,
             input_tokens: Some(10),
-            cache_read_tokens: None,
-            cache_write_tokens: None,
-            prompt_tokens: None,
-            reasoning_tokens: None,
-            reasoning_source: None,
-            ttftc_ms: None,
-            tool_call_ms: None,
-            tool_calls: 0,
-            tool_call_text: Vec::new(),
-            input_tokens_requested: None,
-            input_tokens_generated: None,
-            stop_reason: None,
-            server_latency_ms: None,
-            server_first_byte_ms: None,
-            error: None,
-            response_id: None,
-            attempts: None,
-            variant: None,
-            session: None,
-            turn: None,
-            session_turns: None,
-            text: None,
+            ..RequestRecord::default()
         };
         summarize_level(1, &[rec])
     }
