@@ -370,7 +370,7 @@ async fn stream(
     let cache = config.prefix_cache.then(|| shared.prefix.serve(&request.blocks, request.prompt_tokens));
     spec.cached_tokens = cache.map(|c| c.read);
     let uncached = request.prompt_tokens.saturating_sub(cache.map_or(0, |c| c.read));
-    let prefill = config.prefill.sample(&mut Rng::for_item(config.seed ^ 0x9EF1_11, n)) * uncached;
+    let prefill = config.prefill.sample(&mut Rng::for_item(config.seed ^ 0x009E_F111, n)) * uncached;
     let schedule = Schedule::start(Instant::now() + prefill, &config.ttft, config.itl, timing);
     if !request.stream {
         return whole_response(spec, schedule, words, permit).await;
