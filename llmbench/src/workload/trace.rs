@@ -351,6 +351,22 @@ mod tests {
     }
 
     #[test]
+    fn the_sample_traces_parse_in_their_formats() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/traces");
+        for (file, format) in [
+            ("mooncake_sample.jsonl", TraceFormat::Mooncake),
+            ("burstgpt_sample.csv", TraceFormat::BurstGpt),
+            ("azure_sample.csv", TraceFormat::Azure),
+            ("generic_sample.jsonl", TraceFormat::Generic),
+        ] {
+            let text = std::fs::read_to_string(dir.join(file)).unwrap();
+            let t = Trace::parse(file, &text).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert_eq!(t.format, format, "{file}");
+            assert!(t.entries.len() >= 10 && t.mean_rate() > 0.0, "{file}: {} requests", t.entries.len());
+        }
+    }
+
+    #[test]
     fn offsets_scale_and_wrap() {
         let text = "{\"timestamp_ms\": 0, \"input_tokens\": 5, \"output_tokens\": 1}\n\
                     {\"timestamp_ms\": 1000, \"input_tokens\": 5, \"output_tokens\": 1}\n\
