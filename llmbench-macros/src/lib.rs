@@ -72,7 +72,7 @@ use proc_macro::TokenStream;
 /// are listed in docs/settings.md (and in `cargo llmbench --help`):
 /// `samples`, `warmup`, `concurrency`, `targets`, `timeout`,
 /// `first_content_timeout`, `connect_timeout`, `rate`, `arrival`,
-/// `duration`, `grace`, `stages`, `sweep`, `max_in_flight`, `slo`,
+/// `duration`, `grace`, `stages`, `sweep`, `max_in_flight`, `replay_speed`, `slo`,
 /// `limits`, `project` and `params`. A value is a literal — a string, a
 /// number, a boolean — or a list of them, read as in `llmbench.toml`; an
 /// integer with a unit suffix is the duration it spells (`timeout = 30s`).

@@ -45,6 +45,7 @@ pub use workload::{Check, LengthClass, Response, Tokens, Workload};
 pub mod prelude {
     pub use crate::llm_bench;
     pub use crate::provider::{ReasoningEffort, Tool};
+    pub use crate::sim::Delay;
     pub use crate::workload::{Check, LengthClass, Response, Tokens, Workload};
 }
 

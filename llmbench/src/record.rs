@@ -570,6 +570,9 @@ impl Timeline {
             new_connection: self.connection.map(|c| c.0),
             connect_ms: self.connection.and_then(|c| c.1),
             shard: None,
+            session: None,
+            turn: None,
+            session_turns: None,
         }
     }
 }
@@ -702,6 +705,17 @@ pub struct RequestRecord {
     /// `cargo llmbench merge` makes of the shards (docs/distributed.md).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub shard: Option<String>,
+    /// Conversations: the session the turn belongs to, numbered from 0 in
+    /// start order within its level (warm-up sessions first) (docs/metrics.md "Conversations").
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub session: Option<u64>,
+    /// Conversations: the turn's place in its session, from 0.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub turn: Option<u32>,
+    /// Conversations: how many turns the session was to have, so a
+    /// session that ended early (a failed turn, the end of the run) shows.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub session_turns: Option<u32>,
 }
 
 impl RequestRecord {

@@ -67,9 +67,9 @@ pub(crate) struct LevelsOutput {
 /// Requests prepared for a level: measured request `i` sends workload
 /// request `i`, so levels (and runs) compare like with like; warm-up
 /// requests come first and use the indices after the measured ones.
-struct Pool {
-    requests: Arc<Vec<GenRequest>>,
-    ids: Vec<u64>,
+pub(super) struct Pool {
+    pub(super) requests: Arc<Vec<GenRequest>>,
+    pub(super) ids: Vec<u64>,
 }
 
 fn pool(workload: &Workload, measured: u64, warmup: u64) -> Pool {
@@ -80,7 +80,7 @@ fn pool(workload: &Workload, measured: u64, warmup: u64) -> Pool {
 /// What runs as one stretch of load: a level, or the whole of a staged run
 /// (one load, reported per stage).
 #[derive(Clone, Copy)]
-enum Stretch<'a> {
+pub(super) enum Stretch<'a> {
     /// A level; `k` seeds its arrival schedule.
     Level(Level, u64),
     /// Every stage.
@@ -89,11 +89,11 @@ enum Stretch<'a> {
 
 /// A stretch ready to run: its requests, how load is driven, its label and
 /// how many requests it sends (when known).
-struct Prepared {
-    pool: Pool,
-    drive: Drive,
-    label: String,
-    total: Option<u64>,
+pub(super) struct Prepared {
+    pub(super) pool: Pool,
+    pub(super) drive: Drive,
+    pub(super) label: String,
+    pub(super) total: Option<u64>,
 }
 
 /// Runs every level of `input.load`.
@@ -212,12 +212,17 @@ async fn run_stretch(
     let interrupted = outcome.interrupted && cancel.is_cancelled();
     let mut records = outcome.records;
     apply_checks(input, &prepared.pool, &mut records);
-    let open = matches!(prepared.drive, Drive::Open(_));
+    let open = match &prepared.drive {
+        Drive::Open(_) => true,
+        Drive::Sessions(s) => matches!(s.starts, load::sessions::Starts::Open(_)),
+        Drive::Closed(_) => false,
+    };
     for row in rows(stretch, &mut records, open, out.levels.len()) {
         let plan = input.load;
         let load = LevelLoad {
             open,
-            arrival: open.then(|| plan.arrival.to_string()),
+            // A replay's arrivals are the trace's own.
+            arrival: open.then(|| if input.workload.is_trace() { "trace".into() } else { plan.arrival.to_string() }),
             dispatch_lag_us: &outcome.dispatch_lag_us,
             max_in_flight: if open { plan.max_in_flight } else { None },
             duration_s: row.duration_s.or(plan.duration.map(|d| d.as_secs_f64())),
@@ -227,6 +232,11 @@ async fn run_stretch(
         let window_end = row.window_end_us.or(outcome.window_end_us);
         let mut summary = analyse(input, &prepared.pool, &row.records, row.concurrency, &load, window_end);
         (summary.rate, summary.stage) = (row.rate, row.stage);
+        if input.workload.is_trace() {
+            // A replay is open loop at the trace's (scaled) rate, whatever
+            // level it ran as.
+            (summary.concurrency, summary.rate) = (0, super::replay::offered_rate(&prepared.drive).or(summary.rate));
+        }
         if !interrupted && level.reason() == Some(load::STOPPED_EARLY) {
             summary.warnings.push(format!(
                 "stopped early after {} measured requests: it could no longer meet its SLOs",
@@ -279,6 +289,12 @@ impl Observer for Hopeless {
 /// The requests and the load driver of a stretch: the one place closed
 /// and open loops, count- and time-bounded levels and stages are told apart.
 fn prepare(input: &LevelsInput<'_>, stretch: Stretch<'_>) -> Prepared {
+    if input.workload.is_conversation() {
+        return super::conversation::prepare(input, stretch);
+    }
+    if input.workload.is_trace() {
+        return super::replay::prepare(input, stretch);
+    }
     let plan = input.load;
     let (samples, warmup) = (u64::from(input.samples), u64::from(input.warmup));
     let cores = input.client_cores;
@@ -331,7 +347,7 @@ fn prepare(input: &LevelsInput<'_>, stretch: Stretch<'_>) -> Prepared {
     Prepared { pool, drive, label, total }
 }
 
-fn level_label(input: &LevelsInput<'_>, stretch: Stretch<'_>) -> String {
+pub(super) fn level_label(input: &LevelsInput<'_>, stretch: Stretch<'_>) -> String {
     match stretch {
         Stretch::Level(level, _) => format!("{} {level}", input.label),
         Stretch::Stages(_) => format!("{} stages", input.label),
@@ -339,7 +355,7 @@ fn level_label(input: &LevelsInput<'_>, stretch: Stretch<'_>) -> String {
 }
 
 /// A constant rate for a time-bounded level, as a one-stage profile.
-fn constant_rate(r: f64, d: Duration) -> StagesPlan {
+pub(super) fn constant_rate(r: f64, d: Duration) -> StagesPlan {
     StagesPlan { start: StageValue::Rate(r), stages: vec![Stage { duration: d, target: StageValue::Rate(r) }] }
 }
 
@@ -439,7 +455,8 @@ fn apply_checks(input: &LevelsInput<'_>, pool: &Pool, records: &mut [RequestReco
     }
     let n = pool.ids.len().max(1) as u64;
     for r in records.iter_mut().filter(|r| r.is_ok()) {
-        let id = pool.ids[(r.index % n) as usize];
+        // A conversation's turn is checked as its session's.
+        let id = r.session.or_else(|| pool.ids.get((r.index % n) as usize).copied()).unwrap_or(r.index);
         match input.workload.check_record(id, r, input.check) {
             Ok(()) => (r.text, r.tool_call_text) = (None, Vec::new()),
             // The reason may quote the model's output: redacted like server text.
@@ -486,7 +503,10 @@ fn analyse(
 /// A warning when the server returned far fewer output tokens than asked
 /// (so TPOT and throughput are not comparable with a server that does).
 fn output_shortfall(pool: &Pool, records: &[RequestRecord]) -> Option<String> {
-    let n = pool.requests.len().max(1) as u64;
+    let n = pool.requests.len() as u64;
+    if n == 0 {
+        return None;
+    }
     let ratios: Vec<f64> = records
         .iter()
         .filter(|r| r.phase == Phase::Measured && r.is_ok() && r.output_source == TokenSource::Usage)
@@ -509,7 +529,7 @@ fn output_shortfall(pool: &Pool, records: &[RequestRecord]) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::load::closed::tests::{opts, provider};
     use crate::load::schedule::Arrival;
@@ -530,7 +550,7 @@ mod tests {
         SimServer::start(config).await.unwrap()
     }
 
-    fn plan(shape: Shape) -> LoadPlan {
+    pub(in crate::engine) fn plan(shape: Shape) -> LoadPlan {
         LoadPlan {
             shape,
             sweep: None,
@@ -538,12 +558,13 @@ mod tests {
             duration: None,
             grace: std::time::Duration::from_secs(1),
             max_in_flight: None,
+            replay_speed: None,
             slo: Slo::parse("ttft <= 100ms, goodput >= 90%").unwrap(),
             shard: None,
         }
     }
 
-    fn input<'a>(workload: &'a Workload, load: &'a LoadPlan, samples: u32) -> LevelsInput<'a> {
+    pub(in crate::engine) fn input<'a>(workload: &'a Workload, load: &'a LoadPlan, samples: u32) -> LevelsInput<'a> {
         LevelsInput {
             label: "t".into(),
             workload,

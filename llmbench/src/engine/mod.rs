@@ -10,16 +10,20 @@
 //! [`Invocation`] and hand it the benchmarks to run.
 
 mod connect;
+mod conversation;
 #[cfg(test)]
 mod fault_matrix_tests;
 mod levels;
 mod plan;
 pub(crate) mod registry;
+mod replay;
 mod run;
 mod shard;
 pub(crate) mod sim_host;
 #[cfg(all(test, feature = "bedrock", feature = "sagemaker"))]
 mod sim_protocol_tests;
+#[cfg(test)]
+mod traffic_tests;
 mod verdict;
 
 use regex::Regex;

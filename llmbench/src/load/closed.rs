@@ -29,7 +29,7 @@ pub(crate) enum Concurrency {
 }
 
 impl Concurrency {
-    fn at(&self, t: Duration) -> u32 {
+    pub(crate) fn at(&self, t: Duration) -> u32 {
         match self {
             Concurrency::Fixed(n) => (*n).max(1),
             Concurrency::Profile(p) => (p.at(t.as_secs_f64()).round() as u32).max(1),

@@ -1,8 +1,9 @@
 //! When to send requests: the cold-start request, warm-up, closed-loop
 //! concurrency (`closed`: N in flight, fixed or following stages), open-loop
 //! arrivals on precomputed deadlines (`open`, `schedule`), stages and
-//! spikes (`stages`), sweeps and their knee (`sweep`), and the generator's
-//! own CPU use (`cpu`).
+//! spikes (`stages`), sweeps and their knee (`sweep`), conversations
+//! (`sessions`: sessions of turns with think times between them), and the
+//! generator's own CPU use (`cpu`).
 //!
 //! This module owns the clock: it stamps each request's `scheduled` time and
 //! hands the provider a fresh [`Timeline`]. It knows nothing of protocols or
@@ -18,6 +19,7 @@ pub(crate) mod closed;
 pub(crate) mod cpu;
 pub(crate) mod open;
 pub(crate) mod schedule;
+pub(crate) mod sessions;
 pub(crate) mod stages;
 pub(crate) mod sweep;
 mod window;
@@ -200,6 +202,8 @@ pub(crate) enum Drive {
     Closed(ClosedPlan),
     /// Arrivals on a schedule.
     Open(OpenPlan),
+    /// Conversations: sessions of turns, closed or open loop.
+    Sessions(sessions::SessionPlan),
 }
 
 /// Runs one level as `drive` says; request `i` sends `requests[i % len]`.
@@ -214,6 +218,7 @@ pub(crate) async fn run_level(
     match drive {
         Drive::Closed(plan) => closed_loop_plan(provider, requests, plan, opts, observer, cancel).await,
         Drive::Open(plan) => open_loop(provider, requests, plan, opts, observer, cancel).await,
+        Drive::Sessions(plan) => sessions::session_loop(provider, plan, opts, observer, cancel).await,
     }
 }
 

@@ -10,8 +10,8 @@
 //! `target/llmbench`. Every write is atomic (temp file, then rename), and a
 //! run directory is replaced whole, so a reader never sees half a run.
 
-pub mod history;
 pub(crate) mod histograms;
+pub mod history;
 pub(crate) mod merge;
 mod schema;
 pub(crate) mod shard;

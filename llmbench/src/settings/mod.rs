@@ -25,6 +25,7 @@ mod invocation;
 mod limit;
 mod merge;
 mod rate;
+mod replay;
 mod shard;
 mod slo;
 mod stages;
@@ -45,6 +46,7 @@ pub use limit::{Check, Limit, LimitError};
 pub use merge::{Layer, SettingsError, Source};
 use merge::{Merged, merge};
 pub use rate::{Arrival, Rate};
+pub use replay::ReplaySpeed;
 pub use shard::{FoundShard, MAX_SHARDS, SHARD_COUNT_ENV, Shard, ShardSpec, StartAt, instant_unix_us, unix_us};
 pub use slo::{Slo, ms as slo_ms};
 pub use stages::{Stage, StageValue, StagesPlan};
@@ -138,6 +140,10 @@ pub struct SettingsLayer {
     /// and the wait counts in their latency).
     #[arg(long, value_name = "N", env = "LLMBENCH_MAX_IN_FLIGHT", help_heading = "Load")]
     pub max_in_flight: Option<Spec<Positive>>,
+    /// Trace replay: a factor of the trace's own clock (`2x`, `0.5x`) or
+    /// the mean rate to scale it to (`20/s`); default `1x`.
+    #[arg(long, value_name = "SPEED", env = "LLMBENCH_REPLAY_SPEED", help_heading = "Load")]
+    pub replay_speed: Option<Spec<ReplaySpeed>>,
     /// SLOs for goodput (`ttft<=500ms,tpot<=100ms,p99 e2e<=2s,goodput>=99%`).
     #[arg(long, value_name = "SLOS", env = "LLMBENCH_SLO", help_heading = "Load")]
     pub slo: Option<Spec<Slo>>,
@@ -199,6 +205,7 @@ keys!(
     stages,
     sweep,
     max_in_flight,
+    replay_speed,
     slo,
     limits,
     project,
@@ -257,6 +264,8 @@ pub struct LoadPlan {
     pub grace: Duration,
     /// Open loop: at most this many requests in flight.
     pub max_in_flight: Option<u32>,
+    /// Trace replay: how fast the trace's clock runs (`1x` when unset).
+    pub replay_speed: Option<ReplaySpeed>,
     /// The SLOs of goodput.
     pub slo: Slo,
     /// The shard whose part of the load this is (`--shard`), if split:
@@ -303,6 +312,7 @@ impl LoadPlan {
             "duration_s": self.duration.map(|d| d.as_secs_f64()),
             "grace_s": self.duration.map(|_| self.grace.as_secs_f64()),
             "max_in_flight": self.max_in_flight,
+            "replay_speed": self.replay_speed.map(|s| s.to_string()),
             "slo": self.slo.describe(),
         });
         if let Some(shard) = self.shard {
@@ -416,6 +426,7 @@ fn load_plan(m: &SettingsLayer, timeout: Duration) -> LoadPlan {
         duration,
         grace: m.grace.as_ref().map_or(DEFAULT_GRACE.min(timeout), |g| g.get().0),
         max_in_flight: m.max_in_flight.as_ref().map(|n| n.get().0),
+        replay_speed: m.replay_speed.as_ref().map(|s| *s.get()),
         slo: m.slo.as_ref().map(|s| s.get().clone()).unwrap_or_default(),
         shard: None,
     }

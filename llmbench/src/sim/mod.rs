@@ -35,6 +35,7 @@ mod server;
 mod stream;
 #[cfg(test)]
 mod tests;
+pub(crate) mod traffic;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -93,6 +94,14 @@ pub struct SimConfig {
     /// The fault matrix: how chosen requests misbehave (docs/faults.md).
     /// A request a fault hits ignores `error_rate`. Default none.
     pub faults: Vec<Fault>,
+    /// Keep a prefix cache: prompt blocks seen before are read from it,
+    /// skip prefill, and are reported in usage (OpenAI
+    /// `prompt_tokens_details.cached_tokens`). Default off.
+    pub prefix_cache: bool,
+    /// Prefill time per prompt token not read from the cache, added to
+    /// the TTFT (so TTFT grows with the prompt, and a cache hit shows).
+    /// Default 0.
+    pub prefill: Delay,
 }
 
 impl Default for SimConfig {
@@ -108,6 +117,8 @@ impl Default for SimConfig {
             seed: 0,
             record_flushes: false,
             faults: Vec::new(),
+            prefix_cache: false,
+            prefill: Delay::ZERO,
         }
     }
 }
@@ -130,7 +141,7 @@ impl SimConfig {
         if let Some(problem) = self.faults.iter().find_map(Fault::problem) {
             return Err(SimConfigError::Fault(problem));
         }
-        for (key, delay) in [("ttft", &self.ttft), ("itl", &self.itl)] {
+        for (key, delay) in [("ttft", &self.ttft), ("itl", &self.itl), ("prefill", &self.prefill)] {
             if let Some(problem) = delay.problem() {
                 return Err(SimConfigError::Delay { key, problem });
             }

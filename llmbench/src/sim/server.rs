@@ -41,6 +41,8 @@ pub(crate) struct Shared {
     pub(super) requests: AtomicU64,
     pub(super) slots: Option<Arc<Semaphore>>,
     pub(crate) flushes: Arc<Mutex<Vec<FlushRecord>>>,
+    /// Prompt blocks cached so far (`prefix_cache`).
+    pub(crate) prefix: super::traffic::PrefixCache,
     /// A `restart` fault asks the accept loop to go away for this long.
     restart: tokio::sync::mpsc::UnboundedSender<Duration>,
     restarts: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Duration>>>,
@@ -56,6 +58,7 @@ impl Shared {
             config,
             requests: AtomicU64::new(0),
             flushes: Arc::default(),
+            prefix: super::traffic::PrefixCache::default(),
         }
     }
 }
@@ -163,6 +166,13 @@ struct SimRequest {
     max_tokens: Option<u32>,
     stream: bool,
     include_usage: bool,
+    /// `reasoning_effort` was sent: the answer starts with reasoning.
+    reasoning: bool,
+    /// The first declared tool (name, parameters schema): the answer is a
+    /// call to it.
+    tool: Option<(String, Value)>,
+    /// The prompt as the prefix cache sees it.
+    blocks: super::traffic::PromptBlocks,
 }
 
 #[derive(serde::Deserialize)]
@@ -174,6 +184,8 @@ struct WireRequest {
     max_completion_tokens: Option<u32>,
     stream: Option<bool>,
     stream_options: Option<StreamOptions>,
+    reasoning_effort: Option<Value>,
+    tools: Option<Vec<Value>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -186,13 +198,24 @@ impl SimRequest {
     /// accepted and ignored. The error is the message for a 400.
     fn parse(body: &[u8], endpoint: Endpoint) -> Result<SimRequest, String> {
         let wire: WireRequest = serde_json::from_slice(body).map_err(|e| format!("sim: invalid request body: {e}"))?;
-        let prompt_tokens: u64 = match endpoint {
+        let (prompt_tokens, blocks): (u64, _) = match endpoint {
             Endpoint::Chat => {
                 let messages = wire.messages.ok_or("sim: `messages` is required")?;
-                messages.iter().map(|m| m.get("content").map_or(0, content_tokens)).sum()
+                let (text, _) = super::traffic::chat_text(None, &messages);
+                let tokens = messages.iter().map(|m| m.get("content").map_or(0, content_tokens)).sum();
+                (tokens, super::traffic::PromptBlocks::of(&text, None))
             }
-            Endpoint::Completions => content_tokens(&wire.prompt.ok_or("sim: `prompt` is required")?),
+            Endpoint::Completions => {
+                let prompt = wire.prompt.ok_or("sim: `prompt` is required")?;
+                let text = prompt.as_str().unwrap_or_default();
+                (content_tokens(&prompt), super::traffic::PromptBlocks::of(text, None))
+            }
         };
+        let chat = endpoint == Endpoint::Chat;
+        let tool = wire.tools.iter().flatten().find_map(|t| {
+            let f = &t["function"];
+            Some((f["name"].as_str()?.to_owned(), f.get("parameters").cloned().unwrap_or(Value::Null)))
+        });
         // OpenAI's newer name wins, as in vLLM.
         let max_tokens = wire.max_completion_tokens.or(wire.max_tokens);
         match max_tokens {
@@ -209,6 +232,9 @@ impl SimRequest {
             max_tokens,
             stream: wire.stream.unwrap_or(false),
             include_usage: wire.stream_options.and_then(|o| o.include_usage).unwrap_or(false),
+            reasoning: chat && wire.reasoning_effort.is_some_and(|e| !e.is_null()),
+            tool: tool.filter(|_| chat),
+            blocks,
         })
     }
 }
@@ -322,7 +348,7 @@ async fn respond(request: SimRequest, shared: &Shared) -> Result<Response<SimBod
 /// Starts the response of request number `n`: paced, and failing as
 /// `failure` says at chunk `fail_at` (about half way when `None`).
 async fn stream(
-    request: SimRequest,
+    mut request: SimRequest,
     shared: &Shared,
     n: u64,
     timing: Rng,
@@ -332,32 +358,20 @@ async fn stream(
 ) -> Result<Response<SimBody>, StreamCut> {
     let received = std::time::Instant::now();
     let config = &shared.config;
-    let output_tokens = match (config.output_tokens, request.max_tokens) {
-        (Some(fixed), Some(limit)) => fixed.min(limit),
-        (fixed, limit) => fixed.or(limit).unwrap_or(DEFAULT_MAX_TOKENS),
-    };
-    let prefix = if request.endpoint == Endpoint::Chat { "chatcmpl" } else { "cmpl" };
-    let spec = StreamSpec {
-        id: format!("{prefix}-sim-{n}"),
-        endpoint: request.endpoint,
-        created: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
-        model: request.model,
-        prompt_tokens: request.prompt_tokens,
-        output_tokens,
-        chunk_tokens: config.chunk_tokens,
-        // The request's limit cut it short, or the "model" chose to stop.
-        finish_reason: if request.max_tokens == Some(output_tokens) { "length" } else { "stop" },
-        include_usage: request.include_usage,
-        failure,
-        fail_at,
-    };
+    let mut spec = stream_spec(&mut request, config, n, failure, fail_at);
     // Queueing for a slot happens before the clock starts, so it shows in
     // the client's TTFT, as on a loaded server. A slot is never closed.
     let permit = match &shared.slots {
         Some(slots) => Arc::clone(slots).acquire_owned().await.ok(),
         None => None,
     };
-    let schedule = Schedule::start(Instant::now(), &config.ttft, config.itl, timing);
+    // Prefill starts with the slot: the cached part of the prompt is free,
+    // the rest costs `prefill` a token.
+    let cache = config.prefix_cache.then(|| shared.prefix.serve(&request.blocks, request.prompt_tokens));
+    spec.cached_tokens = cache.map(|c| c.read);
+    let uncached = request.prompt_tokens.saturating_sub(cache.map_or(0, |c| c.read));
+    let prefill = config.prefill.sample(&mut Rng::for_item(config.seed ^ 0x009E_F111, n)) * uncached;
+    let schedule = Schedule::start(Instant::now() + prefill, &config.ttft, config.itl, timing);
     if !request.stream {
         return whole_response(spec, schedule, words, permit).await;
     }
@@ -367,6 +381,51 @@ async fn stream(
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     Ok(response)
+}
+
+/// What request number `n` will be answered with: its length, reasoning,
+/// tool call and finish reason, failing as `failure` says.
+fn stream_spec(
+    request: &mut SimRequest,
+    config: &SimConfig,
+    n: u64,
+    failure: Option<MidStream>,
+    fail_at: Option<u32>,
+) -> StreamSpec {
+    let output_tokens = match (config.output_tokens, request.max_tokens) {
+        (Some(fixed), Some(limit)) => fixed.min(limit),
+        (fixed, limit) => fixed.or(limit).unwrap_or(DEFAULT_MAX_TOKENS),
+    };
+    let prefix = if request.endpoint == Endpoint::Chat { "chatcmpl" } else { "cmpl" };
+    let reasoning_tokens = if request.reasoning { super::traffic::reasoning_tokens(output_tokens, None) } else { 0 };
+    let tool = request.tool.as_ref().map(|(name, schema)| super::traffic::ToolPlan::new(name, schema, n));
+    // A tool call is the answer: one token per argument piece.
+    let output_tokens = match &tool {
+        Some(t) => reasoning_tokens + t.pieces.len() as u32,
+        None => output_tokens,
+    };
+    StreamSpec {
+        id: format!("{prefix}-sim-{n}"),
+        endpoint: request.endpoint,
+        created: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        model: std::mem::take(&mut request.model),
+        prompt_tokens: request.prompt_tokens,
+        output_tokens,
+        chunk_tokens: config.chunk_tokens,
+        // The request's limit cut it short, or the "model" chose to stop.
+        finish_reason: match (&tool, request.max_tokens == Some(output_tokens)) {
+            (Some(_), _) => "tool_calls",
+            (None, true) => "length",
+            (None, false) => "stop",
+        },
+        include_usage: request.include_usage,
+        failure,
+        fail_at,
+        reasoning_tokens,
+        tool,
+        cached_tokens: None,
+        report_reasoning: request.reasoning,
+    }
 }
 
 /// The random choices of request number `n`: its failure, if any, the
@@ -426,11 +485,7 @@ async fn whole_response(
         "created": spec.created,
         "model": spec.model,
         "choices": [choice],
-        "usage": {
-            "prompt_tokens": spec.prompt_tokens,
-            "completion_tokens": spec.output_tokens,
-            "total_tokens": u64::from(spec.prompt_tokens) + u64::from(spec.output_tokens),
-        },
+        "usage": spec.usage().json(),
     });
     Ok(json_response(StatusCode::OK, &body))
 }
@@ -480,6 +535,9 @@ mod tests {
             max_tokens: Some(7),
             stream: true,
             include_usage: true,
+            reasoning: false,
+            tool: None,
+            blocks: chat.blocks.clone(),
         };
         assert_eq!(chat, expected);
         let completion = parse(r#"{"prompt":"hi","max_tokens":null}"#, Endpoint::Completions).unwrap();

@@ -18,7 +18,7 @@ use super::FlushRecord;
 use super::delay::Delay;
 use crate::rng::Rng;
 pub(crate) use crate::wire::openai::Endpoint;
-use crate::wire::openai::StreamWriter;
+use crate::wire::openai::{StreamUsage, StreamWriter};
 
 /// The words the simulated model says, one token each. A power of two in
 /// length so that picking one is a shift; no character needs JSON escaping;
@@ -204,9 +204,28 @@ pub(crate) struct StreamSpec {
     pub failure: Option<MidStream>,
     /// The content chunk a failure strikes at, if not about half way.
     pub fail_at: Option<u32>,
+    /// The first output tokens are reasoning, streamed before the answer.
+    pub reasoning_tokens: u32,
+    /// Instead of answer text, this tool call (one argument piece a token).
+    pub tool: Option<super::traffic::ToolPlan>,
+    /// Prompt tokens read from the prefix cache, reported when caching is on.
+    pub cached_tokens: Option<u32>,
+    /// Report `completion_tokens_details.reasoning_tokens`.
+    pub report_reasoning: bool,
 }
 
 impl StreamSpec {
+    /// What the answer used: prompt and output tokens, and the cached and
+    /// reasoning details when the simulator has them.
+    pub(crate) fn usage(&self) -> StreamUsage {
+        StreamUsage {
+            prompt: u64::from(self.prompt_tokens),
+            completion: u64::from(self.output_tokens),
+            cached: self.cached_tokens.map(u64::from),
+            reasoning: self.report_reasoning.then_some(u64::from(self.reasoning_tokens)),
+        }
+    }
+
     /// How many content chunks the full answer takes.
     pub(crate) fn chunks(&self) -> u32 {
         self.output_tokens.div_ceil(self.chunk_tokens.max(1))
@@ -246,6 +265,10 @@ pub(crate) struct SseBody {
     words: Rng,
     chunks_sent: u32,
     tokens_left: u32,
+    /// Reasoning tokens still to stream.
+    reasoning_left: u32,
+    /// Tool-call argument pieces streamed.
+    pieces_sent: usize,
     /// The chunk index at which `spec.failure` strikes.
     fail_at: u32,
     /// A `Stall` failure's timer, once it has begun; `None` after it.
@@ -283,6 +306,8 @@ impl SseBody {
         SseBody {
             phase: if spec.endpoint == Endpoint::Chat { Phase::Role } else { Phase::Content },
             tokens_left: spec.output_tokens,
+            reasoning_left: spec.reasoning_tokens,
+            pieces_sent: 0,
             fail_at: spec.fail_at.map_or(StreamSpec::failure_chunk(chunks), |at| at.min(chunks)),
             stall: None,
             stalled: false,
@@ -315,6 +340,29 @@ impl SseBody {
     }
 
     fn content_chunk(&mut self) -> Bytes {
+        if self.reasoning_left > 0 {
+            let tokens = self.spec.chunk_tokens.min(self.reasoning_left);
+            (self.reasoning_left, self.tokens_left) = (self.reasoning_left - tokens, self.tokens_left - tokens);
+            self.reserve(1, 80 + 16 * tokens as usize);
+            let words = &mut self.words;
+            self.writer.reasoning(&mut self.buf, (0..tokens).map(|_| next_word(words)));
+            return self.buf.split().freeze();
+        }
+        if self.spec.tool.is_some() {
+            // One argument piece a token; the call opens with the first.
+            self.tokens_left -= 1;
+            self.reserve(2, 160);
+            // Disjoint fields: the plan is read while the buffer is written.
+            if let Some(tool) = &self.spec.tool {
+                if self.pieces_sent == 0 {
+                    self.writer.tool_start(&mut self.buf, &tool.id, &tool.name);
+                }
+                let piece = tool.pieces.get(self.pieces_sent).map_or("", String::as_str);
+                self.writer.tool_args(&mut self.buf, piece);
+            }
+            self.pieces_sent += 1;
+            return self.buf.split().freeze();
+        }
         let tokens = self.spec.chunk_tokens.min(self.tokens_left);
         self.tokens_left -= tokens;
         self.reserve(1, 64 + 16 * tokens as usize);
@@ -327,9 +375,9 @@ impl SseBody {
     /// for, `[DONE]` — one frame, since they are due together.
     fn tail(&mut self) -> Bytes {
         self.reserve(2, 96);
-        let usage =
-            self.spec.include_usage.then(|| (u64::from(self.spec.prompt_tokens), u64::from(self.spec.output_tokens)));
-        self.writer.tail(&mut self.buf, self.spec.finish_reason, usage);
+        let spec = &self.spec;
+        let usage = spec.include_usage.then(|| spec.usage());
+        self.writer.tail(&mut self.buf, spec.finish_reason, usage);
         self.buf.split().freeze()
     }
 

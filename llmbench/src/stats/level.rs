@@ -146,6 +146,10 @@ pub struct LevelSummary {
     /// Response checks, when the benchmark has any.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub correctness: Option<super::Correctness>,
+    /// Conversations: sessions, their duration and turns, and each turn
+    /// index's figures (docs/metrics.md "Conversations").
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sessions: Option<super::SessionsSummary>,
     /// Things that make the figures less comparable, for people.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub warnings: Vec<String>,
@@ -197,6 +201,8 @@ impl LevelSummary {
             "ttft_cache_miss" => self.cache.as_ref()?.ttft_miss.as_ref(),
             "input_tokens_requested" => self.input_tokens_requested.as_ref(),
             "input_tokens_generated" => self.input_tokens_generated.as_ref(),
+            "session_duration" => self.sessions.as_ref()?.session_duration.as_ref(),
+            "turns_completed" => self.sessions.as_ref()?.turns_completed.as_ref(),
             _ => None,
         }
     }
@@ -308,6 +314,7 @@ pub(crate) fn summarize_level(concurrency: u32, records: &[RequestRecord]) -> Le
         load: None,
         goodput: None,
         correctness: None,
+        sessions: super::sessions::summarize(records),
         warnings,
     }
 }

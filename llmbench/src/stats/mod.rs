@@ -7,6 +7,7 @@ pub(crate) mod goodput;
 pub(crate) mod knee;
 mod level;
 pub(crate) mod selfcheck;
+pub(crate) mod sessions;
 mod summary;
 mod traffic;
 
@@ -18,6 +19,7 @@ pub use knee::{Knee, Search, SweepAnalysis};
 pub use level::{InFlight, LevelSummary, RequestCounts};
 pub(crate) use level::{short_number, summarize_level};
 pub use selfcheck::LoadCheck;
+pub use sessions::{SessionsSummary, TurnSummary};
 pub use summary::LatencySummary;
 pub use traffic::CacheSummary;
 

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 #[cfg_attr(not(feature = "mock"), allow(unused_imports))]
-pub(crate) use encode::{ChunkHead, DONE, StreamWriter, error_json};
+pub(crate) use encode::{ChunkHead, DONE, StreamUsage, StreamWriter, error_json};
 
 use super::sse::Event;
 use super::{First, Progress, Sink, Text, not_json, quote, stream_error};

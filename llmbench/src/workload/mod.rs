@@ -8,12 +8,14 @@
 //! response checks. It knows nothing of where requests go or when.
 
 mod check;
+mod conversation;
 mod dataset;
 pub(crate) mod image;
 mod requests;
 mod shard;
 pub(crate) mod synthetic;
 mod tokens;
+mod trace;
 
 use std::ops::{Range, RangeInclusive};
 use std::path::Path;
@@ -29,6 +31,7 @@ pub use dataset::WorkloadError;
 pub(crate) use dataset::set_base_dir;
 use dataset::{Dataset, Templates};
 pub use tokens::{DEFAULT_MIX, LengthClass, Tokens};
+pub use trace::TraceFormat;
 
 /// A range of token counts, inclusive at both ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -116,6 +119,18 @@ enum Source {
         #[serde(flatten)]
         source: DatasetRef,
     },
+    /// Multi-turn sessions of synthetic user turns.
+    Conversation { turns: Tokens, input_tokens: Tokens },
+    /// Multi-turn sessions from a JSONL file of sessions.
+    Sessions {
+        #[serde(flatten)]
+        source: conversation::SessionsRef,
+    },
+    /// A production trace, replayed at its own timestamps.
+    Trace {
+        #[serde(flatten)]
+        source: trace::TraceRef,
+    },
 }
 
 /// A system prompt shared by a share of the requests
@@ -167,6 +182,9 @@ pub struct Workload {
     tools: Vec<Tool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     images: Option<ImageSpec>,
+    /// Conversations: the pause between a reply and the next turn.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "display")]
+    think_time: Option<crate::sim::Delay>,
     /// What sizes synthetic prompts and counts every prompt.
     tokenizer: Tokenizer,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -208,6 +226,7 @@ impl PartialEq for Workload {
             && self.thinking_budget == other.thinking_budget
             && self.tools == other.tools
             && self.images == other.images
+            && self.think_time == other.think_time
             && self.tokenizer == other.tokenizer
             && self.problems == other.problems
             && self.shard == other.shard
@@ -237,6 +256,7 @@ impl Workload {
             thinking_budget: None,
             tools: Vec::new(),
             images: None,
+            think_time: None,
             tokenizer: Tokenizer::default(),
             checks: Vec::new(),
             output_explicit: false,
@@ -252,6 +272,83 @@ impl Workload {
     /// prompt caches do not flatter TTFT.
     pub fn synthetic() -> Self {
         Workload::new(Source::Synthetic { input_tokens: DEFAULT_INPUT_TOKENS.into(), mix: None })
+    }
+
+    /// Conversations: sessions of `turns` user turns each (a count, a range
+    /// or a [`Tokens`] distribution, drawn per session), each turn a
+    /// synthetic prompt of [`input_tokens`](Self::input_tokens) tokens
+    /// (100–200 by default), sent with the whole history so far — the
+    /// earlier turns and the replies the server actually gave. Pauses
+    /// between turns come from [`think_time`](Self::think_time). Closed
+    /// loops count sessions in flight, open loops schedule session starts;
+    /// `samples` and `warmup` count sessions (docs/load.md "Conversations").
+    pub fn conversation(turns: impl Into<Tokens>) -> Self {
+        Workload::new(Source::Conversation { turns: turns.into(), input_tokens: DEFAULT_INPUT_TOKENS.into() })
+    }
+
+    /// Conversations from a JSONL file of sessions, one per line:
+    /// `{"session": "a", "turns": ["first", {"content": "second", "max_tokens": 64}]}`
+    /// (optional `system`). Sessions are used in file order, cycled. A
+    /// relative path starts at the benchmark package's root; a bad line is
+    /// reported before any request is sent, naming the file, line and key.
+    pub fn sessions(path: impl AsRef<Path>) -> Self {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let file = dataset::read(path).and_then(|text| conversation::SessionsFile::parse(&name, &text));
+        Workload::new(Source::Sessions { source: conversation::SessionsRef(Arc::new(file)) })
+    }
+
+    /// Like [`sessions`](Self::sessions), from text; `name` is used in errors.
+    pub fn sessions_str(name: &str, jsonl: &str) -> Self {
+        let file = conversation::SessionsFile::parse(name, jsonl);
+        Workload::new(Source::Sessions { source: conversation::SessionsRef(Arc::new(file)) })
+    }
+
+    /// Replays a production-shaped trace open-loop at its own timestamps
+    /// (scaled by `replay_speed`: `"2x"`, or a mean rate `"20/s"`), with
+    /// prompts and output targets of the traced lengths and shared prompt
+    /// blocks where the trace has them (`hash_ids`). Mooncake JSONL,
+    /// BurstGPT CSV, the Azure LLM inference trace CSV and a generic JSONL
+    /// (docs/load.md "Trace replay"). A relative path starts at the
+    /// benchmark package's root; a malformed line is an error naming the
+    /// file, line and key, before any request is sent.
+    pub fn trace(path: impl AsRef<Path>) -> Self {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let parsed = dataset::read(path).and_then(|text| trace::Trace::parse(&name, &text));
+        Workload::new(Source::Trace { source: trace::TraceRef(Arc::new(parsed)) })
+    }
+
+    /// Like [`trace`](Self::trace), from text; `name` is used in errors
+    /// (and a name ending in `.csv` is read as CSV).
+    pub fn trace_str(name: &str, text: &str) -> Self {
+        Workload::new(Source::Trace { source: trace::TraceRef(Arc::new(trace::Trace::parse(name, text))) })
+    }
+
+    /// Whether requests replay a trace.
+    pub fn is_trace(&self) -> bool {
+        matches!(self.source, Source::Trace { .. })
+    }
+
+    /// A trace's requests (`None` for other workloads or a trace that
+    /// did not parse).
+    pub fn trace_len(&self) -> Option<usize> {
+        self.trace_data().map(|t| t.entries.len())
+    }
+
+    fn trace_data(&self) -> Option<&trace::Trace> {
+        match &self.source {
+            Source::Trace { source } => source.0.as_ref().as_ref().ok(),
+            _ => None,
+        }
+    }
+
+    /// When each of the first `n` requests of a trace is due, with its
+    /// clock scaled by `speed`; empty for other workloads.
+    pub(crate) fn trace_offsets(&self, n: u64, speed: crate::settings::ReplaySpeed) -> Vec<std::time::Duration> {
+        let Some(t) = self.trace_data() else { return Vec::new() };
+        let factor = speed.factor(t.mean_rate());
+        (0..n).map(|i| t.offset(i, factor)).collect()
     }
 
     /// Synthetic prompts of a length class: its input length and its
@@ -387,9 +484,14 @@ impl Workload {
     /// (`Tokens::normal(800, 150)`), drawn per request. Ignored for other
     /// sources.
     pub fn input_tokens(mut self, tokens: impl Into<Tokens>) -> Self {
-        if let Source::Synthetic { input_tokens, mix } = &mut self.source {
-            *input_tokens = tokens.into();
-            *mix = None;
+        match &mut self.source {
+            Source::Synthetic { input_tokens, mix } => {
+                *input_tokens = tokens.into();
+                *mix = None;
+            }
+            // A conversation's user turns.
+            Source::Conversation { input_tokens, .. } => *input_tokens = tokens.into(),
+            _ => {}
         }
         self
     }
@@ -656,6 +758,14 @@ pub const PARAM_KEYS: [&str; 13] = [
     "shared_prefix",
     "prefix_share",
 ];
+
+/// Serializes a value by its `Display` (a think time as `exponential(1s)`).
+fn display<T: std::fmt::Display, S: serde::Serializer>(value: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) => s.collect_str(v),
+        None => s.serialize_none(),
+    }
+}
 
 /// A number unique to this process run, for cache busting.
 fn run_nonce() -> u64 {

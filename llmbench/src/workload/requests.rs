@@ -24,6 +24,12 @@ impl Workload {
         if let Some(problem) = self.problems.first() {
             return Err(WorkloadError::Invalid(problem.clone()));
         }
+        if let Source::Sessions { source } = &self.source {
+            return source.0.as_ref().as_ref().map(drop).map_err(Clone::clone);
+        }
+        if let Source::Trace { source } = &self.source {
+            return source.0.as_ref().as_ref().map(drop).map_err(Clone::clone);
+        }
         let Source::Dataset { source } = &self.source else { return Ok(()) };
         let dataset = source.dataset.as_ref().map_err(Clone::clone)?;
         if let Some(e) = source.template_errors.first() {
@@ -122,6 +128,10 @@ impl Workload {
     /// Call [`validate`](Self::validate) first for a dataset workload.
     pub fn request(&self, index: u64) -> GenRequest {
         let index = self.global_index(index);
+        if self.is_conversation() {
+            // A single request of a conversation is its session's first turn.
+            return self.turn_request(index, &self.script(index), 0, &[]);
+        }
         let mut output = self.output_tokens;
         let mut entry_max = None;
         let mut messages = Vec::with_capacity(3);
@@ -161,7 +171,35 @@ impl Workload {
                 }
                 None => messages.push(Message { role: Role::User, content: String::new() }),
             },
+            Source::Trace { source } => {
+                if let Ok(trace) = source.0.as_ref() {
+                    let entry = &trace.entries[(index % trace.entries.len() as u64) as usize];
+                    let mut rng = Rng::for_item(self.seed, index);
+                    if let Some(system) = &self.system {
+                        messages.push(Message { role: Role::System, content: system.clone() });
+                    }
+                    let prompt = trace.prompt(entry, self.seed, &mut rng, &self.tokenizer);
+                    messages.push(Message { role: Role::User, content: prompt });
+                    (requested, entry_max) = (Some(entry.input), Some(entry.output));
+                }
+            }
+            Source::Conversation { .. } | Source::Sessions { .. } => {}
         }
+        let max_tokens =
+            entry_max.unwrap_or_else(|| output.sample(&mut Rng::for_item(self.seed ^ 0x7E57_0000, index)).max(1));
+        self.assemble(index, messages, requested, max_tokens)
+    }
+
+    /// A request of `messages` (user and assistant turns, a system prompt
+    /// first if any), with the workload's shared prefix, cache busting,
+    /// images, tools and parameters; `index` draws the prefix and the nonce.
+    pub(crate) fn assemble(
+        &self,
+        index: u64,
+        mut messages: Vec<Message>,
+        mut requested: Option<u32>,
+        max_tokens: u32,
+    ) -> GenRequest {
         let mut cache_prefix = false;
         if let Some(prefix) = self.shared_prefix {
             // The same text for every sharing request; a prefix of the same
@@ -179,8 +217,6 @@ impl Workload {
         {
             first.content = format!("[run {:016x} req {index}] {}", run_nonce(), first.content);
         }
-        let max_tokens =
-            entry_max.unwrap_or_else(|| output.sample(&mut Rng::for_item(self.seed ^ 0x7E57_0000, index)).max(1));
         let images = self.image_list();
         let text_tokens: u32 = messages.iter().map(|m| self.tokenizer.count(&m.content)).sum();
         let generated = text_tokens + images.iter().map(Image::estimated_tokens).sum::<u32>();

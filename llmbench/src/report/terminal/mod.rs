@@ -248,6 +248,9 @@ pub(crate) fn traffic_lines(level: &LevelSummary) -> Vec<String> {
             ms(c.connect.as_ref().map(|s| s.max)),
         ));
     }
+    if let Some(s) = &level.sessions {
+        out.extend(session_lines(s, &ms));
+    }
     if level.input_tokens_requested.is_some() || level.input_tokens_generated.is_some() {
         out.push(format!(
             "input tokens mean: requested {} / generated {} / server {}",
@@ -255,6 +258,34 @@ pub(crate) fn traffic_lines(level: &LevelSummary) -> Vec<String> {
             n(level.input_tokens_generated.as_ref().map(|s| s.mean)),
             n(level.input_tokens.as_ref().map(|s| s.mean)),
         ));
+    }
+    out
+}
+
+/// Conversations: how the sessions went, then TTFT and prompt length by
+/// turn (the history each turn carries, and what it does to TTFT).
+fn session_lines(s: &crate::stats::SessionsSummary, ms: &dyn Fn(Option<f64>) -> String) -> Vec<String> {
+    let duration = s.session_duration.as_ref().and_then(|d| d.p50).map(|v| v / 1e3);
+    let turns = s.turns_completed.as_ref().map(|t| t.mean);
+    let mut out = vec![format!(
+        "sessions: {} started, {} completed, {} failed, {} unfinished; session p50 {}, {} turns completed on average",
+        s.started,
+        s.completed,
+        s.failed,
+        s.unfinished,
+        duration.map_or_else(|| "—".to_owned(), |d| format!("{d:.2} s")),
+        turns.map_or_else(|| "—".to_owned(), |t| format!("{t:.1}")),
+    )];
+    let per_turn: Vec<String> = s
+        .per_turn
+        .iter()
+        .map(|t| {
+            let prompt = t.prompt_tokens.map_or_else(String::new, |p| format!(" ({p:.0} tok)"));
+            format!("{} {}{prompt}", t.turn + 1, ms(t.ttft.as_ref().and_then(|x| x.p50.or(Some(x.mean)))))
+        })
+        .collect();
+    if !per_turn.is_empty() {
+        out.push(format!("TTFT p50 by turn: {}", per_turn.join(" · ")));
     }
     out
 }

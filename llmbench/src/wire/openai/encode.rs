@@ -11,6 +11,38 @@ use serde_json::{Value, json};
 
 use super::Endpoint;
 
+/// The usage a stream reports at its end (`stream_options.include_usage`):
+/// prompt and completion tokens, and where a server reports them, cached
+/// prompt tokens (`prompt_tokens_details.cached_tokens`) and reasoning
+/// tokens (`completion_tokens_details.reasoning_tokens`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct StreamUsage {
+    pub(crate) prompt: u64,
+    pub(crate) completion: u64,
+    pub(crate) cached: Option<u64>,
+    pub(crate) reasoning: Option<u64>,
+}
+
+impl StreamUsage {
+    /// Just the two counts.
+    pub(crate) fn new(prompt: u64, completion: u64) -> StreamUsage {
+        StreamUsage { prompt, completion, cached: None, reasoning: None }
+    }
+
+    /// The `usage` object.
+    pub(crate) fn json(&self) -> Value {
+        let mut usage = json!({"prompt_tokens": self.prompt, "completion_tokens": self.completion,
+                               "total_tokens": self.prompt + self.completion});
+        if let Some(cached) = self.cached {
+            usage["prompt_tokens_details"] = json!({"cached_tokens": cached});
+        }
+        if let Some(reasoning) = self.reasoning {
+            usage["completion_tokens_details"] = json!({"reasoning_tokens": reasoning});
+        }
+        usage
+    }
+}
+
 /// What every chunk of one response repeats.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ChunkHead<'a> {
@@ -34,11 +66,37 @@ impl ChunkHead<'_> {
 
     /// The `include_usage` chunk: no choices, the request's usage.
     pub(crate) fn usage_chunk(&self, prompt_tokens: u64, completion_tokens: u64) -> Value {
+        self.usage_chunk_with(StreamUsage::new(prompt_tokens, completion_tokens))
+    }
+
+    /// The `include_usage` chunk with cached and reasoning details.
+    pub(crate) fn usage_chunk_with(&self, usage: StreamUsage) -> Value {
         let mut chunk = self.chunk(Value::Null);
         chunk["choices"] = json!([]);
-        chunk["usage"] = json!({"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                                "total_tokens": prompt_tokens + completion_tokens});
+        chunk["usage"] = usage.json();
         chunk
+    }
+
+    /// A chat choice carrying reasoning text (`reasoning_content`, as vLLM,
+    /// SGLang and DeepSeek stream it).
+    #[cfg(test)]
+    pub(crate) fn reasoning_choice(&self, text: &str) -> Value {
+        json!({"index": 0, "delta": {"reasoning_content": text}, "finish_reason": null})
+    }
+
+    /// A chat choice opening tool call 0: its id and function name, no
+    /// arguments yet.
+    #[cfg(test)]
+    pub(crate) fn tool_start_choice(&self, id: &str, name: &str) -> Value {
+        json!({"index": 0, "delta": {"tool_calls": [{"index": 0, "id": id, "type": "function",
+                "function": {"name": name, "arguments": ""}}]}, "finish_reason": null})
+    }
+
+    /// A chat choice carrying a piece of tool call 0's arguments.
+    #[cfg(test)]
+    pub(crate) fn tool_args_choice(&self, piece: &str) -> Value {
+        json!({"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]},
+               "finish_reason": null})
     }
 
     /// The role-only first choice of a chat stream.
@@ -127,9 +185,43 @@ impl StreamWriter {
         buf.put_slice(close);
     }
 
+    /// A chat chunk of reasoning text (`reasoning_content`) saying `words`
+    /// (none needs JSON escaping).
+    pub(crate) fn reasoning<'w>(&self, buf: &mut BytesMut, words: impl IntoIterator<Item = &'w str>) {
+        buf.put_slice(&self.head);
+        buf.put_slice(b"{\"index\":0,\"delta\":{\"reasoning_content\":\"");
+        for word in words {
+            buf.put_slice(word.as_bytes());
+        }
+        buf.put_slice(b"\"},\"finish_reason\":null}]}\n\n");
+    }
+
+    /// The chat chunk opening tool call 0 (`id` and `name` need no JSON
+    /// escaping: the simulator makes the id, and tool names are
+    /// identifiers).
+    pub(crate) fn tool_start(&self, buf: &mut BytesMut, id: &str, name: &str) {
+        buf.put_slice(&self.head);
+        let _ = write!(
+            buf,
+            "{{\"index\":0,\"delta\":{{\"tool_calls\":[{{\"index\":0,\"id\":{},\"type\":\"function\",\"function\":{{\"name\":{},\"arguments\":\"\"}}}}]}},\"finish_reason\":null}}]}}\n\n",
+            Value::from(id),
+            Value::from(name),
+        );
+    }
+
+    /// A chat chunk with a piece of tool call 0's arguments.
+    pub(crate) fn tool_args(&self, buf: &mut BytesMut, piece: &str) {
+        buf.put_slice(&self.head);
+        let _ = write!(
+            buf,
+            "{{\"index\":0,\"delta\":{{\"tool_calls\":[{{\"index\":0,\"function\":{{\"arguments\":{}}}}}]}},\"finish_reason\":null}}]}}\n\n",
+            Value::from(piece),
+        );
+    }
+
     /// The end of a complete stream: the finishing chunk, the usage chunk
-    /// when asked for (`(prompt, completion)` tokens), and `[DONE]`.
-    pub(crate) fn tail(&self, buf: &mut BytesMut, finish_reason: &str, usage: Option<(u64, u64)>) {
+    /// when asked for, and `[DONE]`.
+    pub(crate) fn tail(&self, buf: &mut BytesMut, finish_reason: &str, usage: Option<StreamUsage>) {
         buf.put_slice(&self.head);
         match self.endpoint {
             Endpoint::Chat => buf.put_slice(b"{\"index\":0,\"delta\":{},\"finish_reason\":\""),
@@ -137,14 +229,22 @@ impl StreamWriter {
         }
         buf.put_slice(finish_reason.as_bytes());
         buf.put_slice(b"\"}]}\n\n");
-        if let Some((prompt, completion)) = usage {
+        if let Some(u) = usage {
             buf.put_slice(&self.head);
+            let (prompt, completion) = (u.prompt, u.completion);
             let total = prompt + completion;
             // Writing to a BytesMut cannot fail.
             let _ = write!(
                 buf,
-                "],\"usage\":{{\"prompt_tokens\":{prompt},\"completion_tokens\":{completion},\"total_tokens\":{total}}}}}\n\n"
+                "],\"usage\":{{\"prompt_tokens\":{prompt},\"completion_tokens\":{completion},\"total_tokens\":{total}"
             );
+            if let Some(cached) = u.cached {
+                let _ = write!(buf, ",\"prompt_tokens_details\":{{\"cached_tokens\":{cached}}}");
+            }
+            if let Some(reasoning) = u.reasoning {
+                let _ = write!(buf, ",\"completion_tokens_details\":{{\"reasoning_tokens\":{reasoning}}}");
+            }
+            buf.put_slice(b"}}\n\n");
         }
         buf.put_slice(b"data: [DONE]\n\n");
     }
@@ -191,7 +291,7 @@ mod tests {
                 writer.role(&mut buf);
             }
             writer.content(&mut buf, [" a", " b"]);
-            writer.tail(&mut buf, "length", Some((5, 2)));
+            writer.tail(&mut buf, "length", Some(StreamUsage::new(5, 2)));
             let head = ChunkHead { id: "chatcmpl-1", endpoint, created: Some(17), model: "m\"x" };
             let mut expected = Vec::new();
             if endpoint == Endpoint::Chat {
@@ -203,6 +303,29 @@ mod tests {
             expected.push(Value::from(DONE));
             assert_eq!(events(&buf), expected, "{endpoint:?}");
         }
+        // Reasoning, a tool call and the usage details, byte for byte.
+        let writer = StreamWriter::new("chatcmpl-2", Endpoint::Chat, 3, "m");
+        let mut buf = BytesMut::new();
+        writer.reasoning(&mut buf, [" hm"]);
+        writer.tool_start(&mut buf, "call_sim_2", "get_weather");
+        writer.tool_args(&mut buf, "{\"ci");
+        let usage = StreamUsage { prompt: 9, completion: 3, cached: Some(4), reasoning: Some(1) };
+        writer.tail(&mut buf, "tool_calls", Some(usage));
+        let head = ChunkHead { id: "chatcmpl-2", endpoint: Endpoint::Chat, created: Some(3), model: "m" };
+        let expected = [
+            head.chunk(head.reasoning_choice(" hm")),
+            head.chunk(head.tool_start_choice("call_sim_2", "get_weather")),
+            head.chunk(head.tool_args_choice("{\"ci")),
+            head.chunk(head.finish_choice("tool_calls")),
+            head.usage_chunk_with(usage),
+            Value::from(DONE),
+        ];
+        assert_eq!(events(&buf), expected);
+        let text = String::from_utf8(buf.to_vec()).unwrap();
+        assert!(text.contains(
+            r#""usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12,"prompt_tokens_details":{"cached_tokens":4},"completion_tokens_details":{"reasoning_tokens":1}}}"#
+        ), "{text}");
+        assert!(text.contains(r#""delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"ci"}}]}"#), "{text}");
         let mut buf = BytesMut::new();
         StreamWriter::error_and_done(&mut buf, "failed", "server_error", 500);
         assert_eq!(events(&buf), [error_json("failed", "server_error", 500), Value::from(DONE)]);
@@ -233,7 +356,7 @@ mod tests {
         let mut buf = BytesMut::new();
         writer.role(&mut buf);
         writer.content(&mut buf, [" a"]);
-        writer.tail(&mut buf, "stop", Some((5, 1)));
+        writer.tail(&mut buf, "stop", Some(StreamUsage::new(5, 1)));
         let (mut decoder, mut seen, mut progress) = (StreamDecoder::default(), Seen::default(), Vec::new());
         let flow: std::ops::ControlFlow<()> = SseDecoder::new().feed(&buf, |event| {
             progress.push(decoder.on_event(event, &mut seen).unwrap());
