@@ -247,6 +247,11 @@ impl SimServer {
     /// config is an `InvalidInput` error.
     pub async fn bind(config: SimConfig, addr: SocketAddr) -> std::io::Result<SimServer> {
         config.validate().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        // Load the tokenizer it counts prompts with now (about half a second
+        // the first time in a process), not while the first requests wait.
+        tokio::task::spawn_blocking(|| server::prompt_tokenizer().count("warm up"))
+            .await
+            .map_err(std::io::Error::other)?;
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(server::Shared::new(config));

@@ -278,7 +278,7 @@ fn image_tokens(base64: &str) -> u64 {
 }
 
 /// The tokenizer the simulator counts prompts with: the workloads' default.
-fn prompt_tokenizer() -> &'static crate::tokenizer::Tokenizer {
+pub(crate) fn prompt_tokenizer() -> &'static crate::tokenizer::Tokenizer {
     static TOKENIZER: std::sync::OnceLock<crate::tokenizer::Tokenizer> = std::sync::OnceLock::new();
     TOKENIZER.get_or_init(crate::tokenizer::Tokenizer::default)
 }
