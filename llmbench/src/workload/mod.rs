@@ -10,6 +10,7 @@
 mod check;
 mod dataset;
 mod requests;
+mod spec;
 mod synthetic;
 mod tokens;
 
@@ -24,6 +25,7 @@ pub use check::{Check, CheckFn, CheckOutcome, Response};
 pub use dataset::WorkloadError;
 pub(crate) use dataset::set_base_dir;
 use dataset::{Dataset, Templates};
+pub(crate) use spec::{WORKLOAD_KEYS, WorkloadSpec};
 pub use tokens::{DEFAULT_MIX, LengthClass, Tokens};
 
 /// A range of token counts, inclusive at both ends.
