@@ -10,6 +10,7 @@
 //! [`Invocation`] and hand it the benchmarks to run.
 
 mod connect;
+pub(crate) mod declared;
 mod levels;
 mod plan;
 pub(crate) mod registry;
@@ -43,6 +44,16 @@ pub(crate) struct Invocation {
     /// Run by `cargo llmbench`, which renders tables, verdicts and reports
     /// from this process's NDJSON events.
     pub(crate) under_parent: bool,
+    /// Where results go, when the entry point decided (`llmbench run`);
+    /// otherwise [`results::default_root`](crate::results::default_root).
+    pub(crate) results_root: Option<std::path::PathBuf>,
+}
+
+impl Invocation {
+    /// The root of results, baselines and the report.
+    pub(crate) fn results_root(&self) -> std::path::PathBuf {
+        self.results_root.clone().unwrap_or_else(crate::results::default_root)
+    }
 }
 
 /// Why a run stopped before its end.

@@ -55,7 +55,7 @@ impl Gate {
             baseline::check_name(n, false).map_err(RunError::Usage)?;
         }
         Ok(Gate {
-            store: Store::new(results::default_root(), g.baseline_dir.clone()),
+            store: Store::new(args.results_root(), g.baseline_dir.clone()),
             mode,
             discard: g.discard_baseline,
             load: g.load_baseline.clone(),
