@@ -36,7 +36,7 @@ pub(crate) struct CompareArgs {
     /// Only benchmarks whose id matches this regular expression.
     #[arg(value_name = "FILTER")]
     pub(super) filter: Option<String>,
-    /// Results root (default: $LLMBENCH_HOME, else <cargo target dir>/llmbench).
+    /// Results root (default: $LLMBENCH_HOME, else <cargo target dir>/llmbench, else target/llmbench beside llmbench.toml or here).
     #[arg(long, value_name = "DIR")]
     results_dir: Option<PathBuf>,
     /// The configuration file whose limits apply (default: llmbench.toml found upward).
@@ -83,12 +83,19 @@ fn results_root(args: &CompareArgs) -> anyhow::Result<PathBuf> {
     if let Some(home) = std::env::var_os("LLMBENCH_HOME").filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(home));
     }
-    let mut cmd = cargo_metadata::MetadataCommand::new();
     if let Some(path) = &args.manifest_path {
-        cmd.manifest_path(path);
+        let metadata = cargo_metadata::MetadataCommand::new()
+            .manifest_path(path)
+            .no_deps()
+            .exec()
+            .context("running cargo metadata")?;
+        return Ok(metadata.target_directory.as_std_path().join("llmbench"));
     }
-    let metadata = cmd.no_deps().exec().context("running cargo metadata")?;
-    Ok(metadata.target_directory.as_std_path().join("llmbench"))
+    // Where `llmbench run` and llmbench.toml's benchmarks write, in a Cargo
+    // workspace or not.
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let config = file::find(args.config.as_deref(), &[&cwd]).ok().flatten();
+    Ok(super::root::results_root(&cwd, config.as_deref()))
 }
 
 /// Runs the subcommand; returns the exit code.

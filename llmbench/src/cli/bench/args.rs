@@ -62,6 +62,7 @@ impl BenchArgs {
             gate: self.gate.clone(),
             test_mode: self.test_mode(),
             under_parent: self.under_parent,
+            results_root: None,
         }
     }
 }
