@@ -67,6 +67,7 @@ static SETUP: OnceLock<Result<Setup, String>> = OnceLock::new();
 struct Setup {
     root: PathBuf,
     cargo_llmbench: PathBuf,
+    llmbench: PathBuf,
 }
 
 /// The fixture workspace, ready to run, held exclusively by one test.
@@ -79,6 +80,7 @@ pub struct Fixture {
     /// alternative configs, results roots.
     pub scratch: tempfile::TempDir,
     cargo_llmbench: PathBuf,
+    llmbench: PathBuf,
     _serial: MutexGuard<'static, ()>,
 }
 
@@ -97,6 +99,7 @@ impl Fixture {
             target_dir: target_dir(),
             scratch: tempfile::tempdir().expect("creating a scratch directory"),
             cargo_llmbench: setup.cargo_llmbench.clone(),
+            llmbench: setup.llmbench.clone(),
             _serial: serial,
         }
     }
@@ -113,6 +116,29 @@ impl Fixture {
     pub fn cargo_llmbench_compare(&self, args: &[&str]) -> Command {
         let mut cmd = self.command(&self.cargo_llmbench);
         cmd.args(["llmbench", "compare", "--manifest-path"]).arg(self.root.join("Cargo.toml")).args(args);
+        cmd
+    }
+
+    /// `llmbench ARGS…`: the plain binary, as someone without a Cargo
+    /// project runs it, in this test's scratch directory.
+    pub fn llmbench(&self, args: &[&str]) -> Command {
+        let mut cmd = self.command(&self.llmbench);
+        cmd.args(args);
+        cmd
+    }
+
+    /// `cargo llmbench ARGS…` run by cargo's convention in `dir` (no
+    /// `--manifest-path`: the project is found from there).
+    pub fn cargo_llmbench_in(&self, dir: &Path, args: &[&str]) -> Command {
+        let mut cmd = self.command(&self.cargo_llmbench);
+        cmd.current_dir(dir).arg("llmbench").args(args);
+        cmd
+    }
+
+    /// `cargo ARGS…` in `dir`.
+    pub fn cargo_in(&self, dir: &Path, args: &[&str]) -> Command {
+        let mut cmd = self.command(&cargo());
+        cmd.current_dir(dir).args(args);
         cmd
     }
 
@@ -171,13 +197,15 @@ fn setup() -> Result<Setup, String> {
     let root = target_dir.join("fixture");
     write_fixture(&root).map_err(|e| format!("writing the fixture workspace in {}: {e}", root.display()))?;
 
-    // The root package does not own cargo-llmbench, so CARGO_BIN_EXE_ is not
-    // available: build it, in release like the benches, into the shared
-    // directory so it shares their dependencies.
+    // The root package does not own cargo-llmbench (nor llmbench, the same
+    // program under its plain name), so CARGO_BIN_EXE_ is not available:
+    // build them, in release like the benches, into the shared directory so
+    // they share their dependencies.
     let mut build = Command::new(cargo());
     build
         .current_dir(REPO)
-        .args(["build", "--release", "--package", "llmbench", "--bin", "cargo-llmbench", "--manifest-path"])
+        .args(["build", "--release", "--package", "llmbench", "--bin", "cargo-llmbench", "--bin", "llmbench"])
+        .arg("--manifest-path")
         .arg(Path::new(REPO).join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", &target_dir)
         .env("CARGO_NET_OFFLINE", "true")
@@ -186,11 +214,14 @@ fn setup() -> Result<Setup, String> {
     if built.code() != Some(0) {
         return Err(format!("building cargo-llmbench failed\n{built}"));
     }
-    let cargo_llmbench = target_dir.join("release").join(format!("cargo-llmbench{}", std::env::consts::EXE_SUFFIX));
-    if !cargo_llmbench.is_file() {
-        return Err(format!("{} is missing after a successful build\n{built}", cargo_llmbench.display()));
+    let exe = |name: &str| target_dir.join("release").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let (cargo_llmbench, llmbench) = (exe("cargo-llmbench"), exe("llmbench"));
+    for path in [&cargo_llmbench, &llmbench] {
+        if !path.is_file() {
+            return Err(format!("{} is missing after a successful build\n{built}", path.display()));
+        }
     }
-    Ok(Setup { root, cargo_llmbench })
+    Ok(Setup { root, cargo_llmbench, llmbench })
 }
 
 fn write_fixture(root: &Path) -> std::io::Result<()> {
@@ -232,6 +263,18 @@ debug = false
         write_if_changed(&root.join("Cargo.lock.orig"), &lock)?;
     }
     Ok(())
+}
+
+/// Copies the repository's lock file into `dir`: a package depending on
+/// llmbench by path then resolves offline, to the versions the repository
+/// builds with.
+pub fn copy_lock(dir: &Path) -> std::io::Result<()> {
+    std::fs::copy(Path::new(REPO).join("Cargo.lock"), dir.join("Cargo.lock")).map(drop)
+}
+
+/// The llmbench package of this repository (what `--path` names).
+pub fn llmbench_package() -> PathBuf {
+    Path::new(REPO).join("llmbench")
 }
 
 /// Leaves the file (and its mtime, which cargo's fingerprints read) alone
