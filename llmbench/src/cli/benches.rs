@@ -220,7 +220,11 @@ fn finish(args: &LlmbenchArgs, handoff: &FromParent, results_root: &Path, gather
     let json = serde_json::json!({ "exit_code": code, "regressions": regressions, "failed_limits": failed });
     events::emit(args.run.json(), "finished", json);
     if !args.run.noplot && !args.run.list && !args.test {
-        crate::report::write_and_announce(results_root, handoff.gate.baseline_dir.as_deref());
+        crate::report::write_and_announce(
+            results_root,
+            handoff.gate.baseline_dir.as_deref(),
+            args.run.human_to_stderr(),
+        );
     }
     Ok(code)
 }

@@ -204,7 +204,7 @@ async fn bench_all(
     // Run alone (`cargo bench`), the binary writes the report itself;
     // under `cargo llmbench` that writes one for all.
     if !args.under_parent && !args.run.noplot {
-        crate::report::write_and_announce(&root, args.gate.baseline_dir.as_deref());
+        crate::report::write_and_announce(&root, args.gate.baseline_dir.as_deref(), args.run.human_to_stderr());
     }
     gate.finish(code)
 }

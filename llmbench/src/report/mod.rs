@@ -35,7 +35,9 @@ pub mod __fixture {
 /// prints where it is; a failure is a warning (the results themselves are
 /// already safe on disk). Does nothing when `root` holds no results.
 /// `baseline_dir` is `--baseline-dir`, where the compared baselines live.
-pub(crate) fn write_and_announce(root: &Path, baseline_dir: Option<&Path>) {
+/// `to_stderr`: stdout carries Markdown or JSON events, which a line about
+/// the report would corrupt.
+pub(crate) fn write_and_announce(root: &Path, baseline_dir: Option<&Path>, to_stderr: bool) {
     if !root.is_dir() {
         return;
     }
@@ -46,7 +48,8 @@ pub(crate) fn write_and_announce(root: &Path, baseline_dir: Option<&Path>) {
             for s in &r.skipped {
                 eprintln!("warning: the report skips {s}");
             }
-            crate::term::println(&format!("Report: {}", r.index.display()));
+            let line = format!("Report: {}", r.index.display());
+            if to_stderr { eprintln!("{line}") } else { crate::term::println(&line) }
         }
         Err(e) => eprintln!("warning: no report: {e}"),
     }
