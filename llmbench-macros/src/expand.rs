@@ -154,28 +154,7 @@ fn register(options: &Options, function: &ItemFn) -> TokenStream {
         },
         None => quote!(::core::option::Option::None),
     };
-    let check = match &options.check {
-        // The closure gets its parameter type from `as_check`'s bound, and
-        // may return `bool` or `Result<(), impl Display>`.
-        Some(check) => {
-            // Spanned at the closure, so a wrong return type is reported there.
-            let span = syn::spanned::Spanned::span(check);
-            let spanned_private = respan(private.clone(), span);
-            let call = quote_spanned!(span=> #spanned_private::as_check(#check)(resp));
-            quote! {
-                ::core::option::Option::Some({
-                    fn __llmbench_check(
-                        resp: &#private::Response<'_>,
-                    ) -> ::core::result::Result<(), ::std::string::String> {
-                        #private::check_outcome(#call)
-                    }
-                    __llmbench_check
-                })
-            }
-        }
-        None => quote!(::core::option::Option::None),
-    };
-
+    let check = check(&private, options.check.as_ref());
     quote! {
         #[doc(hidden)]
         #[allow(dead_code, non_upper_case_globals)]
@@ -197,6 +176,33 @@ fn register(options: &Options, function: &ItemFn) -> TokenStream {
                 }
             }
         };
+    }
+}
+
+/// The `check` field: `None`, or a function wrapping the closure so that it
+/// gets its parameter type from `as_check`'s bound and may return `bool` or
+/// `Result<(), impl Display>`.
+fn check(private: &TokenStream, check: Option<&syn::Expr>) -> TokenStream {
+    match check {
+        // The closure gets its parameter type from `as_check`'s bound, and
+        // may return `bool` or `Result<(), impl Display>`.
+        Some(check) => {
+            // Spanned at the closure, so a wrong return type is reported there.
+            let span = syn::spanned::Spanned::span(check);
+            let spanned_private = respan(private.clone(), span);
+            let call = quote_spanned!(span=> #spanned_private::as_check(#check)(resp));
+            quote! {
+                ::core::option::Option::Some({
+                    fn __llmbench_check(
+                        resp: &#private::Response<'_>,
+                    ) -> ::core::result::Result<(), ::std::string::String> {
+                        #private::check_outcome(#call)
+                    }
+                    __llmbench_check
+                })
+            }
+        }
+        None => quote!(::core::option::Option::None),
     }
 }
 

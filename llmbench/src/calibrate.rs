@@ -83,7 +83,11 @@ pub fn open_loop_accuracy(rate: f64, requests: u32) -> std::io::Result<OpenLoopF
     let n = warmup + u64::from(requests);
     let all: Vec<_> = (0..n).map(|i| workload.request(i)).collect();
     let opts = RequestOptions {
-        deadlines: Deadlines { first_content: Duration::from_secs(30), total: Duration::from_secs(60) },
+        deadlines: Deadlines {
+            first_content: Duration::from_secs(30),
+            total: Duration::from_secs(60),
+            idle: Duration::from_secs(60),
+        },
         expected_chunks: 4,
         capture_text: false,
     };
@@ -175,7 +179,11 @@ fn run_requests(
     let warmup = u64::from(streams);
     let all: Vec<_> = (0..warmup + u64::from(requests)).map(|i| workload.request(i)).collect();
     let opts = RequestOptions {
-        deadlines: Deadlines { first_content: Duration::from_secs(30), total: Duration::from_secs(120) },
+        deadlines: Deadlines {
+            first_content: Duration::from_secs(30),
+            total: Duration::from_secs(120),
+            idle: Duration::from_secs(120),
+        },
         expected_chunks: output_tokens as usize,
         capture_text: false,
     };

@@ -5,16 +5,17 @@
 //! benchmark and per endpoint. See the README for a quickstart.
 #![warn(missing_docs)]
 
+#[doc(hidden)]
 pub mod calibrate;
 pub mod exit_code;
 pub(crate) mod metric;
 pub mod record;
-pub mod units;
+pub(crate) mod units;
 pub mod workload;
 
-pub mod baseline;
+pub(crate) mod baseline;
 pub(crate) mod cli;
-pub mod config;
+pub(crate) mod config;
 pub mod cost;
 pub(crate) mod engine;
 pub mod gate;
@@ -67,6 +68,12 @@ macro_rules! main {
 pub fn cargo_llmbench_main() -> i32 {
     cli::main()
 }
+
+/// Not public API: the entry points of the fuzz targets (`fuzz/`) and of
+/// the corpus replay test; wrappers over the harness's own input paths.
+#[doc(hidden)]
+#[path = "fuzz.rs"]
+pub mod __fuzz;
 
 /// Not public API: what `#[llm_bench]` and `main!` expand to.
 #[doc(hidden)]

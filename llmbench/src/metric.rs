@@ -28,7 +28,7 @@ pub enum Scale {
     Absolute,
 }
 
-/// Distribution metrics (METRICS.md keys), their unit and direction.
+/// Distribution metrics (docs/metrics.md keys), their unit and direction.
 pub(crate) const DISTRIBUTIONS: &[(&str, Unit, Direction)] = &[
     ("ttft", Unit::Ms, Direction::LowerIsBetter),
     ("ttfo", Unit::Ms, Direction::LowerIsBetter),
@@ -140,7 +140,7 @@ impl Unit {
 /// A metric a comparison or limit is about: `ttft.p90`, `error_rate`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct MetricId {
-    /// The METRICS.md key.
+    /// The docs/metrics.md key.
     pub(crate) key: &'static str,
     /// The statistic, for distribution metrics.
     pub(crate) stat: Option<&'static str>,

@@ -1,7 +1,7 @@
 //! One compact timeline per request.
 //!
 //! A provider fills a [`Timeline`] while it reads a response: it stamps the
-//! moments of METRICS.md ("Clock") as bytes arrive, before parsing them, and
+//! moments of docs/metrics.md ("Clock") as bytes arrive, before parsing them, and
 //! reports usage and errors. The runner turns a finished timeline into a
 //! [`RequestRecord`], the line written to `requests.jsonl`.
 //!
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-/// The error classes of METRICS.md, one per failed request.
+/// The error classes of docs/metrics.md, one per failed request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorClass {
@@ -38,11 +38,18 @@ pub enum ErrorClass {
     /// A client-side resource ran out (file descriptors, memory, ports):
     /// not the endpoint's fault.
     Local,
+    /// llmbench itself ended the request: still in flight when a
+    /// duration-bounded level (plus its grace) ran out. Not a failure of the
+    /// endpoint; reported apart.
+    CutAtEnd,
+    /// llmbench itself ended the request: in flight when the run was
+    /// interrupted (SIGINT, SIGTERM, SIGHUP). Not a failure of the endpoint.
+    Interrupted,
 }
 
 impl ErrorClass {
     /// Every class, in the order reports list them.
-    pub const ALL: [ErrorClass; 10] = [
+    pub const ALL: [ErrorClass; 12] = [
         ErrorClass::Throttled,
         ErrorClass::NotReady,
         ErrorClass::Client,
@@ -53,9 +60,11 @@ impl ErrorClass {
         ErrorClass::Protocol,
         ErrorClass::Check,
         ErrorClass::Local,
+        ErrorClass::CutAtEnd,
+        ErrorClass::Interrupted,
     ];
 
-    /// The METRICS.md key of this class.
+    /// The docs/metrics.md key of this class.
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorClass::Throttled => "throttled",
@@ -68,7 +77,16 @@ impl ErrorClass {
             ErrorClass::Protocol => "protocol",
             ErrorClass::Check => "check",
             ErrorClass::Local => "local",
+            ErrorClass::CutAtEnd => "cut_at_end",
+            ErrorClass::Interrupted => "interrupted",
         }
+    }
+
+    /// Whether llmbench, not the endpoint, ended the request (the end of a
+    /// duration-bounded level, an interruption): such records are kept but
+    /// count neither as attempted nor as failed.
+    pub fn is_llmbench_cut(self) -> bool {
+        matches!(self, ErrorClass::CutAtEnd | ErrorClass::Interrupted)
     }
 
     /// The class of an HTTP error status received before the stream began.
@@ -91,7 +109,7 @@ impl fmt::Display for ErrorClass {
 /// A classified request failure. The message never carries credentials.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestError {
-    /// The METRICS.md class.
+    /// The docs/metrics.md class.
     pub class: ErrorClass,
     /// The HTTP status, when the failure came with one.
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -133,7 +151,7 @@ pub enum ContentKind {
     Reasoning,
 }
 
-/// Where a token count came from (METRICS.md `output_tokens`).
+/// Where a token count came from (docs/metrics.md `output_tokens`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenSource {
@@ -166,6 +184,10 @@ pub struct Deadlines {
     pub first_content: Duration,
     /// Until the end of the stream.
     pub total: Duration,
+    /// The longest wait for the next content chunk once content has begun
+    /// (`idle_timeout`): a stream that stalls mid-way fails after this,
+    /// not after the whole `total`, and frees its slot.
+    pub idle: Duration,
 }
 
 /// What a provider records while it streams one response.
@@ -184,6 +206,8 @@ pub struct Timeline {
     first_content: Option<Instant>,
     first_answer: Option<Instant>,
     last_content: Option<Instant>,
+    /// The last read that returned bytes (or an event) of the body.
+    last_read: Option<Instant>,
     end: Option<Instant>,
     chunk_offsets_us: Vec<u32>,
     usage: Usage,
@@ -209,6 +233,7 @@ impl Timeline {
             first_content: None,
             first_answer: None,
             last_content: None,
+            last_read: None,
             end: None,
             chunk_offsets_us: Vec::with_capacity(expected_chunks + 8),
             usage: Usage::default(),
@@ -257,7 +282,7 @@ impl Timeline {
         self.headers = Some(at);
     }
 
-    /// A content chunk read at `at`. Empty text is not content (METRICS.md:
+    /// A content chunk read at `at`. Empty text is not content (docs/metrics.md:
     /// role-only chunks never count) and is ignored.
     pub fn on_content(&mut self, at: Instant, kind: ContentKind, text: &str) {
         if text.is_empty() {
@@ -314,14 +339,40 @@ impl Timeline {
     }
 
     /// The instant the next read must finish by: the first-content deadline
-    /// until content arrives, then the total deadline.
+    /// until content arrives, then the total deadline or, if sooner, the
+    /// idle deadline (the last content plus `idle`).
     pub fn next_deadline(&self) -> Instant {
         let total = self.scheduled + self.deadlines.total;
-        if self.first_content.is_some() { total } else { total.min(self.scheduled + self.deadlines.first_content) }
+        match self.idle_deadline() {
+            Some(idle) => total.min(idle),
+            None => total.min(self.scheduled + self.deadlines.first_content),
+        }
+    }
+
+    /// A read of the body returned bytes at `at`: the stream is not idle.
+    pub fn mark_read(&mut self, at: Instant) {
+        self.last_read = Some(at);
+    }
+
+    /// When the stream counts as stalled: the last read (or content) plus
+    /// the idle timeout; `None` before any content (the first-content
+    /// deadline covers that wait, which includes the server's prefill).
+    fn idle_deadline(&self) -> Option<Instant> {
+        let last = self.last_content?.max(self.last_read.unwrap_or(self.scheduled));
+        Some(last.checked_add(self.deadlines.idle).unwrap_or(last))
     }
 
     /// The timeout error for a deadline that passed now.
     pub fn timeout_error(&self) -> RequestError {
+        if let Some(idle) = self.idle_deadline()
+            && idle < self.scheduled + self.deadlines.total
+            && Instant::now() >= idle
+        {
+            return RequestError::new(
+                ErrorClass::Timeout,
+                format!("stream stalled: no content for {} ms (idle_timeout)", self.deadlines.idle.as_millis()),
+            );
+        }
         if self.first_content.is_none() && self.deadlines.first_content < self.deadlines.total {
             RequestError::new(
                 ErrorClass::Timeout,
@@ -535,7 +586,11 @@ mod tests {
     use super::*;
 
     fn deadlines() -> Deadlines {
-        Deadlines { first_content: Duration::from_secs(1), total: Duration::from_secs(10) }
+        Deadlines {
+            first_content: Duration::from_secs(1),
+            total: Duration::from_secs(10),
+            idle: Duration::from_secs(5),
+        }
     }
 
     #[test]
@@ -573,13 +628,35 @@ mod tests {
     }
 
     #[test]
-    fn deadline_moves_from_first_content_to_total() {
+    fn deadline_moves_from_first_content_to_idle_then_total() {
         let t0 = Instant::now();
         let mut tl = Timeline::new(t0, deadlines(), 1, false);
         assert_eq!(tl.next_deadline(), t0 + Duration::from_secs(1));
         assert!(tl.timeout_error().message.contains("no content"));
+        // Once content flows, each chunk moves the idle deadline on...
         tl.on_content(t0, ContentKind::Answer, "x");
+        assert_eq!(tl.next_deadline(), t0 + Duration::from_secs(5));
+        tl.on_content(t0 + Duration::from_secs(3), ContentKind::Answer, "y");
+        assert_eq!(tl.next_deadline(), t0 + Duration::from_secs(8));
+        // ...but never past the total deadline.
+        tl.on_content(t0 + Duration::from_secs(7), ContentKind::Answer, "z");
         assert_eq!(tl.next_deadline(), t0 + Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_stall_after_content_is_an_idle_timeout() {
+        let t0 = Instant::now() - Duration::from_secs(6);
+        let deadlines = Deadlines { idle: Duration::from_secs(2), ..deadlines() };
+        let mut tl = Timeline::new(t0, deadlines, 1, false);
+        tl.on_content(t0 + Duration::from_secs(1), ContentKind::Answer, "x");
+        let e = tl.timeout_error();
+        assert_eq!(e.class, ErrorClass::Timeout);
+        assert!(e.message.contains("idle_timeout"), "{e}");
+        // Bytes still arriving (a long event, keep-alive pings) are not a stall.
+        let mut tl = Timeline::new(t0, deadlines, 1, false);
+        tl.on_content(t0, ContentKind::Answer, "x");
+        tl.mark_read(t0 + Duration::from_secs(3));
+        assert_eq!(tl.next_deadline(), t0 + Duration::from_secs(5));
     }
 
     #[test]

@@ -296,6 +296,7 @@ mod tests {
             deadlines: crate::record::Deadlines {
                 first_content: std::time::Duration::from_secs(5),
                 total: std::time::Duration::from_secs(5),
+                idle: std::time::Duration::from_secs(5),
             },
             expected_chunks: 4,
             capture_text: false,

@@ -46,8 +46,6 @@ pub struct Store {
 /// A run read back from disk.
 #[derive(Debug, Clone)]
 pub struct SavedRun {
-    /// Its directory.
-    pub dir: PathBuf,
     /// `summary.json`.
     pub summary: RunSummary,
     /// `requests.jsonl`.
@@ -105,7 +103,17 @@ impl Store {
     /// baselines in the baseline root).
     pub fn dir(&self, bench: &str, target: &str, name: &str) -> PathBuf {
         let root = if name == results::NEW_DIR { &self.results_root } else { &self.baseline_root };
-        results::run_dir(root, bench, target, name)
+        let dir = results::run_dir(root, bench, target, name);
+        // Runs saved before names were made injective (results::file_safe)
+        // are read where they are until a new run is saved.
+        let legacy = || {
+            let safe = results::legacy_file_safe;
+            root.join(safe(bench)).join(safe(target)).join(safe(name))
+        };
+        if !dir.join(results::SUMMARY_FILE).is_file() && legacy().join(results::SUMMARY_FILE).is_file() {
+            return legacy();
+        }
+        dir
     }
 
     /// Whether run `name` exists for this benchmark × target.
@@ -124,14 +132,11 @@ impl Store {
 
     /// Writes a run as `name` (atomically: the old one is replaced whole).
     pub fn save(&self, name: &str, summary: &RunSummary, records: &[RequestRecord]) -> std::io::Result<PathBuf> {
-        let dir = self.dir(&summary.bench.id, &summary.target.name, name);
+        // Always the injective name, never a legacy directory `dir` may read.
+        let root = if name == results::NEW_DIR { &self.results_root } else { &self.baseline_root };
+        let dir = results::run_dir(root, &summary.bench.id, &summary.target.name, name);
         results::write_run(&dir, summary, records)?;
         Ok(dir)
-    }
-
-    /// Writes the latest comparison of a benchmark × target.
-    pub fn save_comparison(&self, bench: &str, target: &str, json: &[u8]) -> std::io::Result<PathBuf> {
-        self.save_change(bench, target, COMPARISON_FILE, Some(json))
     }
 
     /// Writes (or, with `None`, removes) a file of the latest verdict on a
@@ -173,7 +178,7 @@ impl Store {
 pub fn load_dir(dir: &Path) -> Result<SavedRun, String> {
     let summary = results::read_summary(dir)?;
     let records = results::read_requests(dir)?;
-    Ok(SavedRun { dir: dir.to_owned(), summary, records })
+    Ok(SavedRun { summary, records })
 }
 
 fn subdirs(dir: &Path) -> Vec<PathBuf> {
@@ -209,8 +214,10 @@ mod tests {
         let (s, r) = run("chat/short", 1);
         let new = store.save("new", &s, &r).unwrap();
         let main = store.save("main", &s, &r).unwrap();
-        assert_eq!(new, tmp.path().join("chat_short/sim/new"));
-        assert_eq!(main, tmp.path().join("chat_short/sim/main"));
+        let bench = results::file_safe("chat/short");
+        assert!(bench.starts_with("chat_short-"), "{bench}");
+        assert_eq!(new, tmp.path().join(&bench).join("sim/new"));
+        assert_eq!(main, tmp.path().join(&bench).join("sim/main"));
         let loaded = store.load("chat/short", "sim", "main").unwrap().unwrap();
         // (floats round-trip through JSON to the last digit or so)
         assert_eq!(
@@ -220,9 +227,24 @@ mod tests {
         assert_eq!(loaded.records.len(), r.len());
         assert_eq!(loaded.records[2].gaps_us, r[2].gaps_us);
         assert!(store.load("chat/short", "sim", "other").unwrap().is_none());
-        assert_eq!(store.list("main"), [("chat_short".to_owned(), "sim".to_owned())]);
-        let path = store.save_comparison("chat/short", "sim", b"{}").unwrap();
-        assert_eq!(path, tmp.path().join("chat_short/sim/change/comparison.json"));
+        assert_eq!(store.list("main"), [(bench.clone(), "sim".to_owned())]);
+        let path = store.save_change("chat/short", "sim", COMPARISON_FILE, Some(b"{}")).unwrap();
+        assert_eq!(path, tmp.path().join(&bench).join("sim/change/comparison.json"));
+    }
+
+    #[test]
+    fn a_baseline_saved_under_the_old_name_is_still_found() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::new(tmp.path().to_owned(), None);
+        let (s, r) = run("chat/short", 1);
+        // Where llmbench saved it before directory names were injective.
+        results::write_run(&tmp.path().join("chat_short/sim/main"), &s, &r).unwrap();
+        assert!(store.exists("chat/short", "sim", "main"));
+        assert_eq!(store.load("chat/short", "sim", "main").unwrap().unwrap().records.len(), r.len());
+        // A new save goes to the injective name, which is then read first.
+        let saved = store.save("main", &s, &r).unwrap();
+        assert_eq!(saved, tmp.path().join(results::file_safe("chat/short")).join("sim/main"));
+        assert_eq!(store.dir("chat/short", "sim", "main"), saved);
     }
 
     #[test]

@@ -234,8 +234,7 @@ fn bench_id(name: Option<&str>, workload: &WorkloadSpec) -> Result<String, Usage
         return Ok(name.to_owned());
     }
     let canonical = serde_json::to_string(workload).unwrap_or_default();
-    let hash =
-        canonical.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let hash = crate::results::fnv1a(canonical.as_bytes());
     Ok(format!("run-{:08x}", (hash >> 32) as u32 ^ hash as u32))
 }
 

@@ -159,6 +159,10 @@ pub struct TargetConfig {
     pub first_content_timeout: Option<Spec<PositiveTime>>,
     /// Connect timeout.
     pub connect_timeout: Option<Spec<PositiveTime>>,
+    /// Longest wait between content chunks.
+    pub idle_timeout: Option<Spec<PositiveTime>>,
+    /// The largest SSE event or SageMaker line accepted (default 8 MiB).
+    pub max_event_size: Option<Spec<crate::settings::value::Size>>,
     /// Simulator settings, for `provider = "sim"`.
     pub sim: Option<SimConfig>,
     /// Price this target as another model id (a table id, a LiteLLM key, a `[prices]` entry).
@@ -442,6 +446,7 @@ impl Config {
             timeout: t.timeout.clone(),
             first_content_timeout: t.first_content_timeout.clone(),
             connect_timeout: t.connect_timeout.clone(),
+            idle_timeout: t.idle_timeout.clone(),
             ..SettingsLayer::default()
         };
         Some((self.source_of(&format!("targets.{name}"), spanned.span().start), layer))

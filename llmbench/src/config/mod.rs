@@ -83,6 +83,8 @@ pub(crate) struct Target {
     pub(crate) deadlines: Deadlines,
     pub(crate) connect_timeout: Duration,
     pub(crate) exact_output: bool,
+    /// The largest SSE event or SageMaker line accepted (`max_event_size`).
+    pub(crate) max_event_bytes: usize,
 }
 
 /// The `endpoint` of an identity: `base_url` + `route`, without userinfo or
@@ -100,7 +102,11 @@ pub(crate) fn known_names(config: &Config) -> Vec<String> {
 /// Resolves `name` against `config`, reading credentials from the
 /// environment; the deadlines are the benchmark's resolved `settings`.
 pub(crate) fn resolve(config: &Config, name: &str, settings: &Settings) -> Result<Target, ConfigError> {
-    let deadlines = Deadlines { first_content: settings.first_content_timeout, total: settings.timeout };
+    let deadlines = Deadlines {
+        first_content: settings.first_content_timeout,
+        total: settings.timeout,
+        idle: settings.idle_timeout,
+    };
     let connect_timeout = settings.connect_timeout;
     if let Some(client) = providers::builtin(name) {
         let endpoint = providers::sim_endpoint(client);
@@ -110,6 +116,7 @@ pub(crate) fn resolve(config: &Config, name: &str, settings: &Settings) -> Resul
             deadlines,
             connect_timeout,
             exact_output: false,
+            max_event_bytes: crate::wire::DEFAULT_MAX_EVENT_BYTES,
         });
     }
     let Some(spanned) = config.targets.get(name) else {
@@ -126,7 +133,15 @@ pub(crate) fn resolve(config: &Config, name: &str, settings: &Settings) -> Resul
         EndpointKind::Completions => "completions",
     };
     let exact_output = t.exact_output.unwrap_or(false);
-    let other = |(identity, connection)| Target { identity, connection, deadlines, connect_timeout, exact_output };
+    let max_event_bytes = t.max_event_size.as_ref().map_or(crate::wire::DEFAULT_MAX_EVENT_BYTES, |s| s.get().0);
+    let other = |(identity, connection)| Target {
+        identity,
+        connection,
+        deadlines,
+        connect_timeout,
+        exact_output,
+        max_event_bytes,
+    };
     match t.provider {
         ProviderKind::Sim => {
             let client = providers::sim_client(config, name, t, at)?;
@@ -145,6 +160,7 @@ pub(crate) fn resolve(config: &Config, name: &str, settings: &Settings) -> Resul
                 deadlines,
                 connect_timeout,
                 exact_output,
+                max_event_bytes,
             })
         }
         ProviderKind::Anthropic => providers::anthropic(config, name, t, at, connect_timeout).map(other),
@@ -199,6 +215,7 @@ pub(crate) fn resolve(config: &Config, name: &str, settings: &Settings) -> Resul
                 deadlines,
                 connect_timeout,
                 exact_output,
+                max_event_bytes,
             })
         }
     }

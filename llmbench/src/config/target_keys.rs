@@ -35,6 +35,8 @@ const KEYS: &[KeyRule] = &[
     ("endpoint", &[Openai, Sim], |t| t.endpoint != EndpointKind::Chat),
     ("include_usage", &[Openai], |t| t.include_usage.is_some()),
     ("exact_output", &[Openai, Sim, Sagemaker, Anthropic], |t| t.exact_output.is_some()),
+    // Bedrock streams are framed and read by the SDK, which has its own limit.
+    ("max_event_size", &[Openai, Anthropic, Sagemaker, Sim], |t| t.max_event_size.is_some()),
 ];
 
 /// Checks the keys of target `name` (whose table starts at byte `at`).

@@ -1,4 +1,4 @@
-//! Price table and cost figures (METRICS.md "Cost").
+//! Price table and cost figures (docs/metrics.md "Cost").
 //!
 //! A target is billed one of three ways:
 //!
@@ -199,7 +199,7 @@ pub struct LevelCost {
 }
 
 impl LevelCost {
-    /// A figure by its METRICS.md key (`cost_total`, `cost_per_request`,
+    /// A figure by its docs/metrics.md key (`cost_total`, `cost_per_request`,
     /// `cost_per_ok_request`, `cost_per_1m_output_tokens`), or a projection
     /// figure (`cost_per_hour`, `cost_per_month`, `instances_needed`).
     pub fn value(&self, key: &str) -> Option<f64> {

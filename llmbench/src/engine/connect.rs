@@ -12,15 +12,20 @@ use crate::provider::openai::{OpenAiProvider, OpenAiSettings};
 /// The provider for `target`; `sim` is its simulator, for a sim target.
 pub(crate) async fn connect(target: &Target, sim: Option<&SimHost>) -> Result<Provider, String> {
     match &target.connection {
-        Connection::OpenAi(settings) => Ok(Provider::OpenAi(OpenAiProvider::new(settings.clone())?)),
-        Connection::Anthropic(settings) => Ok(Provider::Anthropic(AnthropicProvider::new(settings.clone())?)),
+        Connection::OpenAi(settings) => {
+            Ok(Provider::OpenAi(OpenAiProvider::new(settings.clone())?.with_max_event_bytes(target.max_event_bytes)))
+        }
+        Connection::Anthropic(settings) => Ok(Provider::Anthropic(
+            AnthropicProvider::new(settings.clone())?.with_max_event_bytes(target.max_event_bytes),
+        )),
         #[cfg(feature = "bedrock")]
         Connection::Bedrock(settings) => {
             Ok(Provider::Bedrock(crate::provider::bedrock::BedrockProvider::new(settings.clone()).await?))
         }
         #[cfg(feature = "sagemaker")]
         Connection::SageMaker(settings) => {
-            Ok(Provider::SageMaker(crate::provider::sagemaker::SageMakerProvider::new(settings.clone()).await?))
+            let provider = crate::provider::sagemaker::SageMakerProvider::new(settings.clone()).await?;
+            Ok(Provider::SageMaker(provider.with_max_event_bytes(target.max_event_bytes)))
         }
         Connection::Sim { endpoint, client, .. } => {
             let host = sim.ok_or("the simulator did not start")?;
@@ -48,7 +53,7 @@ async fn sim_client(
                 send_min_tokens: target.exact_output,
                 extra_body: None,
             };
-            Ok(Provider::OpenAi(OpenAiProvider::new(settings)?))
+            Ok(Provider::OpenAi(OpenAiProvider::new(settings)?.with_max_event_bytes(target.max_event_bytes)))
         }
         #[cfg(feature = "bedrock")]
         SimClient::Bedrock(api) => {
@@ -74,7 +79,8 @@ async fn sim_client(
                 model: None,
                 extra: None,
             };
-            Ok(Provider::SageMaker(crate::provider::sagemaker::SageMakerProvider::new(settings).await?))
+            let provider = crate::provider::sagemaker::SageMakerProvider::new(settings).await?;
+            Ok(Provider::SageMaker(provider.with_max_event_bytes(target.max_event_bytes)))
         }
     }
 }

@@ -4,12 +4,13 @@
 //! and warnings; then analyses a sweep for its knee.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::load::closed::Concurrency;
 use crate::load::schedule::{self, Rate};
 use crate::load::stages::{Stage, StageValue, StagesPlan};
 use crate::load::sweep::{self, Level};
-use crate::load::{self, Cancel, ClosedPlan, LevelOutcome, OpenPlan, RequestOptions};
+use crate::load::{self, Cancel, ClosedPlan, Drive, OpenPlan, RequestOptions};
 use crate::provider::{GenRequest, Provider};
 use crate::record::{ErrorClass, Phase, RequestError, RequestRecord, TokenSource};
 use crate::report::terminal::progress::LevelProgress;
@@ -68,13 +69,32 @@ fn pool(workload: &Workload, measured: u64, warmup: u64) -> Pool {
     Pool { requests: Arc::new(ids.iter().map(|&i| workload.request(i)).collect()), ids }
 }
 
+/// What runs as one stretch of load: a level, or the whole of a staged run
+/// (one load, reported per stage).
+#[derive(Clone, Copy)]
+enum Stretch<'a> {
+    /// A level; `k` seeds its arrival schedule.
+    Level(Level, u64),
+    /// Every stage.
+    Stages(&'a StagesPlan),
+}
+
+/// A stretch ready to run: its requests, how load is driven, its label and
+/// how many requests it sends (when known).
+struct Prepared {
+    pool: Pool,
+    drive: Drive,
+    label: String,
+    total: Option<u64>,
+}
+
 /// Runs every level of `input.load`.
 pub(crate) async fn run_levels(input: &LevelsInput<'_>, provider: Arc<Provider>, cancel: &Cancel) -> LevelsOutput {
     let mut out = LevelsOutput { levels: Vec::new(), records: Vec::new(), partial: false, sweep: None };
     match &input.load.shape {
         Shape::Levels(levels) => {
             for (k, &level) in levels.iter().enumerate() {
-                if !run_one_level(input, &provider, cancel, level, k as u64, &mut out).await {
+                if !run_stretch(input, &provider, cancel, Stretch::Level(level, k as u64), &mut out).await {
                     break;
                 }
             }
@@ -83,7 +103,7 @@ pub(crate) async fn run_levels(input: &LevelsInput<'_>, provider: Arc<Provider>,
             let mut level = Some(*start);
             let mut k = 0;
             while let Some(l) = level {
-                if !run_one_level(input, &provider, cancel, l, k, &mut out).await {
+                if !run_stretch(input, &provider, cancel, Stretch::Level(l, k), &mut out).await {
                     break;
                 }
                 k += 1;
@@ -93,7 +113,9 @@ pub(crate) async fn run_levels(input: &LevelsInput<'_>, provider: Arc<Provider>,
                 level = sweep::auto_next(l);
             }
         }
-        Shape::Stages(stages) => run_staged(input, &provider, cancel, stages, &mut out).await,
+        Shape::Stages(stages) => {
+            run_stretch(input, &provider, cancel, Stretch::Stages(stages), &mut out).await;
+        }
     }
     if out.levels.len() >= 2 && !matches!(input.load.shape, Shape::Stages(_)) {
         out.sweep = Some(knee::analyse(&out.levels));
@@ -101,189 +123,159 @@ pub(crate) async fn run_levels(input: &LevelsInput<'_>, provider: Arc<Provider>,
     out
 }
 
-/// One level; false when the run was interrupted.
-async fn run_one_level(
+/// Runs one stretch and analyses each row it reports; false when the run
+/// was interrupted.
+async fn run_stretch(
     input: &LevelsInput<'_>,
     provider: &Arc<Provider>,
     cancel: &Cancel,
-    level: Level,
-    k: u64,
+    stretch: Stretch<'_>,
     out: &mut LevelsOutput,
 ) -> bool {
     if cancel.is_cancelled() {
         out.partial = true;
         return false;
     }
-    let plan = input.load;
-    let (samples, warmup) = (u64::from(input.samples), u64::from(input.warmup));
-    let label = format!("{} {level}", input.label);
-    let (outcome, pool, open) = match level {
-        Level::Concurrency(c) => {
-            let pool = match plan.duration {
-                Some(_) => pool(input.workload, samples.max(DURATION_POOL), warmup),
-                None => pool(input.workload, samples, warmup),
-            };
-            let closed = ClosedPlan {
-                warmup,
-                concurrency: Concurrency::Fixed(c),
-                total: plan.duration.is_none().then_some(samples + warmup),
-                end: plan.duration,
-                grace: plan.grace,
-                client_cores: input.client_cores,
-            };
-            let progress = progress(input, &label, closed.total);
-            let outcome = load::closed_loop_plan(
-                provider.clone(),
-                pool.requests.clone(),
-                &closed,
-                request_options(input),
-                progress.clone(),
-                cancel,
-            )
+    let prepared = prepare(input, stretch);
+    let progress = Arc::new(LevelProgress::new(&prepared.label, prepared.total.unwrap_or(0), input.progress));
+    let requests = prepared.pool.requests.clone();
+    let outcome =
+        load::run_level(provider.clone(), requests, &prepared.drive, request_options(input), progress.clone(), cancel)
             .await;
-            progress.finish();
-            (outcome, pool, false)
-        }
-        Level::Rate(r) => {
-            let seed = 0x5EED_0000 + k;
-            let offsets = match plan.duration {
-                Some(d) => {
-                    let constant = StagesPlan {
-                        start: StageValue::Rate(r),
-                        stages: vec![Stage { duration: d, target: StageValue::Rate(r) }],
-                    };
-                    schedule::profiled(&constant.profile(), plan.arrival, seed)
-                }
-                None => schedule::stationary(Rate(r), plan.arrival, samples + warmup, seed),
-            };
-            let n = offsets.len() as u64;
-            let pool = pool(input.workload, n.saturating_sub(warmup).max(1), warmup.min(n));
-            let open = OpenPlan {
-                offsets: offsets.into(),
-                warmup,
-                max_in_flight: plan.max_in_flight,
-                end: plan.duration,
-                grace: plan.grace,
-                client_cores: input.client_cores,
-            };
-            let progress = progress(input, &label, Some(n));
-            let outcome = load::open_loop(
-                provider.clone(),
-                pool.requests.clone(),
-                &open,
-                request_options(input),
-                progress.clone(),
-                cancel,
-            )
-            .await;
-            progress.finish();
-            (outcome, pool, true)
-        }
-    };
-    let concurrency = match level {
-        Level::Concurrency(c) => c,
-        Level::Rate(_) => 0,
-    };
+    progress.finish();
     let mut records = outcome.records;
-    apply_checks(input, &pool, &mut records);
-    let row = out.levels.len() as u32;
-    records.iter_mut().for_each(|r| r.level = row);
-    let load = LevelLoad {
-        open,
-        arrival: open.then(|| plan.arrival.to_string()),
-        dispatch_lag_us: &outcome.dispatch_lag_us,
-        max_in_flight: if open { plan.max_in_flight } else { None },
-        duration_s: plan.duration.map(|d| d.as_secs_f64()),
-        grace_s: plan.duration.map(|_| plan.grace.as_secs_f64()),
-        cpu: outcome.cpu,
-    };
-    let mut summary = summarize(input, &pool, &records, concurrency, &load, outcome.window_end_us);
-    if let Level::Rate(r) = level {
-        summary.rate = Some(r);
+    apply_checks(input, &prepared.pool, &mut records);
+    let open = matches!(prepared.drive, Drive::Open(_));
+    for row in rows(stretch, &mut records, open, out.levels.len()) {
+        let plan = input.load;
+        let load = LevelLoad {
+            open,
+            arrival: open.then(|| plan.arrival.to_string()),
+            dispatch_lag_us: &outcome.dispatch_lag_us,
+            max_in_flight: if open { plan.max_in_flight } else { None },
+            duration_s: row.duration_s.or(plan.duration.map(|d| d.as_secs_f64())),
+            grace_s: (row.duration_s.is_some() || plan.duration.is_some()).then_some(plan.grace.as_secs_f64()),
+            cpu: outcome.cpu,
+        };
+        let window_end = row.window_end_us.or(outcome.window_end_us);
+        let mut summary = analyse(input, &prepared.pool, &row.records, row.concurrency, &load, window_end);
+        (summary.rate, summary.stage) = (row.rate, row.stage);
+        level_done(input, &summary, row.records.len());
+        out.levels.push(summary);
     }
-    level_done(input, &summary, records.len());
-    out.levels.push(summary);
     out.records.extend(records);
-    if outcome.interrupted {
-        out.partial = true;
-        return false;
-    }
-    true
+    out.partial |= outcome.interrupted;
+    !outcome.interrupted
 }
 
-/// A staged run: one load run over the whole profile, reported per stage.
-async fn run_staged(
-    input: &LevelsInput<'_>,
-    provider: &Arc<Provider>,
-    cancel: &Cancel,
-    stages: &StagesPlan,
-    out: &mut LevelsOutput,
-) {
+/// The requests and the load driver of a stretch: the one place closed
+/// and open loops, count- and time-bounded levels and stages are told apart.
+fn prepare(input: &LevelsInput<'_>, stretch: Stretch<'_>) -> Prepared {
     let plan = input.load;
     let (samples, warmup) = (u64::from(input.samples), u64::from(input.warmup));
-    let profile = stages.profile();
-    let total = stages.total();
-    let label = format!("{} stages", input.label);
-    let (outcome, pool, open): (LevelOutcome, Pool, bool) = if stages.is_rate() {
-        let offsets = schedule::profiled(&profile, plan.arrival, 0x5EED_57A6);
+    let cores = input.client_cores;
+    let closed = |concurrency, total: Option<u64>, end| {
+        Drive::Closed(ClosedPlan { warmup, concurrency, total, end, grace: plan.grace, client_cores: cores })
+    };
+    let open = |offsets: Vec<Duration>, end| {
         let n = offsets.len() as u64;
         let pool = pool(input.workload, n.saturating_sub(warmup).max(1), warmup.min(n));
-        let open = OpenPlan {
+        let drive = Drive::Open(OpenPlan {
             offsets: offsets.into(),
             warmup,
             max_in_flight: plan.max_in_flight,
-            end: Some(total),
+            end,
             grace: plan.grace,
-            client_cores: input.client_cores,
-        };
-        let progress = progress(input, &label, Some(n));
-        let o = load::open_loop(
-            provider.clone(),
-            pool.requests.clone(),
-            &open,
-            request_options(input),
-            progress.clone(),
-            cancel,
-        )
-        .await;
-        progress.finish();
-        (o, pool, true)
-    } else {
-        let pool = pool(input.workload, samples.max(DURATION_POOL), warmup);
-        let closed = ClosedPlan {
-            warmup,
-            concurrency: Concurrency::Profile(profile.clone()),
-            total: None,
-            end: Some(total),
-            grace: plan.grace,
-            client_cores: input.client_cores,
-        };
-        let progress = progress(input, &label, None);
-        let o = load::closed_loop_plan(
-            provider.clone(),
-            pool.requests.clone(),
-            &closed,
-            request_options(input),
-            progress.clone(),
-            cancel,
-        )
-        .await;
-        progress.finish();
-        (o, pool, false)
+            client_cores: cores,
+        });
+        (pool, drive, Some(n))
     };
-    let mut records = outcome.records;
-    apply_checks(input, &pool, &mut records);
-    let mut t0 = 0.0;
-    let mut from = stages.start.value();
+    let (label, (pool, drive, total)) = match stretch {
+        Stretch::Level(Level::Concurrency(c), _) => {
+            let total = plan.duration.is_none().then_some(samples + warmup);
+            let measured = if plan.duration.is_some() { samples.max(DURATION_POOL) } else { samples };
+            (
+                level_label(input, stretch),
+                (pool(input.workload, measured, warmup), closed(Concurrency::Fixed(c), total, plan.duration), total),
+            )
+        }
+        Stretch::Level(Level::Rate(r), k) => {
+            let seed = 0x5EED_0000 + k;
+            let offsets = match plan.duration {
+                Some(d) => schedule::profiled(&constant_rate(r, d).profile(), plan.arrival, seed),
+                None => schedule::stationary(Rate(r), plan.arrival, samples + warmup, seed),
+            };
+            (level_label(input, stretch), open(offsets, plan.duration))
+        }
+        Stretch::Stages(stages) if stages.is_rate() => {
+            let offsets = schedule::profiled(&stages.profile(), plan.arrival, 0x5EED_57A6);
+            (level_label(input, stretch), open(offsets, Some(stages.total())))
+        }
+        Stretch::Stages(stages) => {
+            let pool = pool(input.workload, samples.max(DURATION_POOL), warmup);
+            let drive = closed(Concurrency::Profile(stages.profile()), None, Some(stages.total()));
+            (level_label(input, stretch), (pool, drive, None))
+        }
+    };
+    Prepared { pool, drive, label, total }
+}
+
+fn level_label(input: &LevelsInput<'_>, stretch: Stretch<'_>) -> String {
+    match stretch {
+        Stretch::Level(level, _) => format!("{} {level}", input.label),
+        Stretch::Stages(_) => format!("{} stages", input.label),
+    }
+}
+
+/// A constant rate for a time-bounded level, as a one-stage profile.
+fn constant_rate(r: f64, d: Duration) -> StagesPlan {
+    StagesPlan { start: StageValue::Rate(r), stages: vec![Stage { duration: d, target: StageValue::Rate(r) }] }
+}
+
+/// One row of a stretch's report: a level, or one stage of a staged run.
+struct Row {
+    records: Vec<RequestRecord>,
+    concurrency: u32,
+    rate: Option<f64>,
+    stage: Option<StageInfo>,
+    /// A stage's own length (a level's comes from the plan).
+    duration_s: Option<f64>,
+    /// A stage's end within the run, µs.
+    window_end_us: Option<u64>,
+}
+
+/// The rows of a stretch, each record marked with the summary row it
+/// belongs to (`first_row` and on).
+fn rows(stretch: Stretch<'_>, records: &mut [RequestRecord], open: bool, first_row: usize) -> Vec<Row> {
+    let stages = match stretch {
+        Stretch::Level(level, _) => {
+            records.iter_mut().for_each(|r| r.level = first_row as u32);
+            let (concurrency, rate) = match level {
+                Level::Concurrency(c) => (c, None),
+                Level::Rate(r) => (0, Some(r)),
+            };
+            let row = Row {
+                records: records.to_vec(),
+                concurrency,
+                rate,
+                stage: None,
+                duration_s: None,
+                window_end_us: None,
+            };
+            return vec![row];
+        }
+        Stretch::Stages(stages) => stages,
+    };
+    let mut out = Vec::new();
+    let (mut t0, mut from) = (0.0, stages.start.value());
     for (i, stage) in stages.stages.iter().enumerate() {
-        let t1 = t0 + stage.duration.as_secs_f64();
-        let to = stage.target.value();
+        let (t1, to) = (t0 + stage.duration.as_secs_f64(), stage.target.value());
         if stage.duration.is_zero() {
             from = to;
             continue;
         }
         let (lo, hi) = ((t0 * 1e6) as u64, (t1 * 1e6) as u64);
-        let row = out.levels.len() as u32;
+        let row = (first_row + out.len()) as u32;
         let in_stage: Vec<RequestRecord> = records
             .iter_mut()
             .filter(|r| r.start_us >= lo && r.start_us < hi)
@@ -292,29 +284,18 @@ async fn run_staged(
                 r.clone()
             })
             .collect();
-        let load = LevelLoad {
-            open,
-            arrival: open.then(|| plan.arrival.to_string()),
-            dispatch_lag_us: &outcome.dispatch_lag_us,
-            max_in_flight: if open { plan.max_in_flight } else { None },
+        let info = StageInfo { index: i as u32 + 1, start_s: t0, duration_s: stage.duration.as_secs_f64(), from, to };
+        out.push(Row {
+            records: in_stage,
+            concurrency: if open { 0 } else { from.max(to).round() as u32 },
+            rate: open.then_some((from + to) / 2.0),
+            stage: Some(info),
             duration_s: Some(stage.duration.as_secs_f64()),
-            grace_s: Some(plan.grace.as_secs_f64()),
-            cpu: outcome.cpu,
-        };
-        let concurrency = if open { 0 } else { from.max(to).round() as u32 };
-        let mut summary = summarize(input, &pool, &in_stage, concurrency, &load, Some(hi));
-        if open {
-            summary.rate = Some((from + to) / 2.0);
-        }
-        summary.stage =
-            Some(StageInfo { index: i as u32 + 1, start_s: t0, duration_s: stage.duration.as_secs_f64(), from, to });
-        level_done(input, &summary, in_stage.len());
-        out.levels.push(summary);
-        t0 = t1;
-        from = to;
+            window_end_us: Some(hi),
+        });
+        (t0, from) = (t1, to);
     }
-    out.records.extend(records);
-    out.partial |= outcome.interrupted;
+    out
 }
 
 /// The input's request options, capturing output text when it is checked.
@@ -339,10 +320,6 @@ fn level_done(input: &LevelsInput<'_>, level: &LevelSummary, records: usize) {
     }
 }
 
-fn progress(input: &LevelsInput<'_>, label: &str, total: Option<u64>) -> Arc<LevelProgress> {
-    Arc::new(LevelProgress::new(label, total.unwrap_or(0), input.progress))
-}
-
 /// Response checks, off the measured path: a completed response that fails
 /// one becomes class `check`. Text is kept only for failed checks.
 fn apply_checks(input: &LevelsInput<'_>, pool: &Pool, records: &mut [RequestRecord]) {
@@ -361,7 +338,7 @@ fn apply_checks(input: &LevelsInput<'_>, pool: &Pool, records: &mut [RequestReco
     }
 }
 
-fn summarize(
+fn analyse(
     input: &LevelsInput<'_>,
     pool: &Pool,
     records: &[RequestRecord],
@@ -429,9 +406,12 @@ mod tests {
     use crate::sim::{Delay, SimConfig, SimServer};
     use crate::stats::goodput::Slo;
 
+    /// TTFT 60 ms, a request ~70 ms: below capacity TTFT stays ~60 ms, past
+    /// it a request waits for a slot (~130 ms), with 40 ms to spare either
+    /// side of the 100 ms SLO for a loaded machine's noise.
     async fn sim(capacity: u32) -> SimServer {
         let config = SimConfig {
-            ttft: Delay::ms(20),
+            ttft: Delay::ms(60),
             itl: Delay::ms(2),
             output_tokens: Some(5),
             capacity: Some(capacity),
@@ -448,7 +428,7 @@ mod tests {
             duration: None,
             grace: std::time::Duration::from_secs(1),
             max_in_flight: None,
-            slo: Slo::parse("ttft <= 35ms, goodput >= 90%").unwrap(),
+            slo: Slo::parse("ttft <= 100ms, goodput >= 90%").unwrap(),
         }
     }
 

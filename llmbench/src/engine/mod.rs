@@ -11,6 +11,8 @@
 
 mod connect;
 pub(crate) mod declared;
+#[cfg(test)]
+mod fault_matrix_tests;
 mod levels;
 mod plan;
 pub(crate) mod registry;

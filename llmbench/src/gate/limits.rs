@@ -75,59 +75,58 @@ impl Limit {
                         format!("{self}: measured {} (baseline {})", unit.format(measured), shown(out.baseline));
                 }
             },
-            Check::Relative { budget } => {
-                let Some((_, base_sample)) = baseline else {
-                    out.status = LimitStatus::Skipped;
-                    out.message = format!("{self}: no baseline to compare with");
-                    return out;
-                };
-                let budgeted = match self.metric.scale {
-                    Scale::Relative => Statistics { noise_threshold: budget, ..*settings },
-                    Scale::Absolute => Statistics { rate_noise_threshold: budget, ..*settings },
-                };
-                let c = compare::compare(
-                    base_sample,
-                    current.1,
-                    self.metric.statistic(),
-                    self.metric.direction,
-                    self.metric.scale,
-                    &budgeted,
-                );
-                out.change = c.change;
-                out.ci = c.ci;
-                let fewest = super::metric::value_count(base_sample).min(super::metric::value_count(current.1));
-                let note = if fewest < self.metric.min_values() {
-                    out.status = LimitStatus::Skipped;
-                    Some(format!(
-                        "{} needs at least {} values to compare, have {fewest}",
-                        self.metric,
-                        self.metric.min_values()
-                    ))
-                } else if c.kind == ChangeKind::Regressed {
-                    out.status = LimitStatus::Failed;
-                    c.note
-                } else {
-                    c.note
-                };
-                let change = match (c.change, c.ci) {
-                    (Some(ch), Some([lo, hi])) => format!(
-                        "change {} [{}, {}]",
-                        signed(ch, self.metric.scale),
-                        signed(lo, self.metric.scale),
-                        signed(hi, self.metric.scale)
-                    ),
-                    (Some(ch), None) => format!("change {}", signed(ch, self.metric.scale)),
-                    _ => "no change computed".to_owned(),
-                };
-                let note = note.map(|n| format!("; {n}")).unwrap_or_default();
-                out.message = format!(
-                    "{self}: measured {}, baseline {}, {change}{note}",
-                    shown(out.measured),
-                    shown(out.baseline)
-                );
-            }
+            Check::Relative { budget } => self.relative(budget, current.1, baseline.map(|b| b.1), settings, &mut out),
         }
         out
+    }
+}
+
+impl Limit {
+    /// A relative limit's verdict: a budget against the baseline, judged
+    /// like a regression with the budget as noise threshold.
+    fn relative(
+        &self,
+        budget: f64,
+        current: &Sample,
+        baseline: Option<&Sample>,
+        settings: &Statistics,
+        out: &mut LimitOutcome,
+    ) {
+        let unit = self.metric.unit;
+        let shown = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |v| unit.format(v));
+        let Some(base_sample) = baseline else {
+            out.status = LimitStatus::Skipped;
+            out.message = format!("{self}: no baseline to compare with");
+            return;
+        };
+        let budgeted = match self.metric.scale {
+            Scale::Relative => Statistics { noise_threshold: budget, ..*settings },
+            Scale::Absolute => Statistics { rate_noise_threshold: budget, ..*settings },
+        };
+        let m = &self.metric;
+        let c = compare::compare(base_sample, current, m.statistic(), m.direction, m.scale, &budgeted);
+        out.change = c.change;
+        out.ci = c.ci;
+        let fewest = super::metric::value_count(base_sample).min(super::metric::value_count(current));
+        let note = if fewest < m.min_values() {
+            out.status = LimitStatus::Skipped;
+            Some(format!("{m} needs at least {} values to compare, have {fewest}", m.min_values()))
+        } else {
+            if c.kind == ChangeKind::Regressed {
+                out.status = LimitStatus::Failed;
+            }
+            c.note
+        };
+        let change = match (c.change, c.ci) {
+            (Some(ch), Some([lo, hi])) => {
+                format!("change {} [{}, {}]", signed(ch, m.scale), signed(lo, m.scale), signed(hi, m.scale))
+            }
+            (Some(ch), None) => format!("change {}", signed(ch, m.scale)),
+            _ => "no change computed".to_owned(),
+        };
+        let note = note.map(|n| format!("; {n}")).unwrap_or_default();
+        out.message =
+            format!("{self}: measured {}, baseline {}, {change}{note}", shown(out.measured), shown(out.baseline));
     }
 }
 

@@ -3,7 +3,7 @@
 //! budgets relative to the baseline).
 //!
 //! The statistics live in [`crate::stats::compare`]; the on-disk store of
-//! runs and baselines in [`crate::baseline`]; rendering in `report`. This
+//! runs and baselines in `baseline`; rendering in `report`. This
 //! module turns two runs into a [`Comparison`] and a list of
 //! [`LimitOutcome`]s — the [`Outcome`] of one benchmark × target — and
 //! knows nothing of files, flags or output formats.

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 use super::stages::Profile;
+use super::window::Window;
 use super::{Cancel, LevelOutcome, Observer, RequestOptions, cpu, measure};
 use crate::provider::{GenRequest, Provider};
 use crate::record::{Phase, RequestRecord};
@@ -86,22 +87,14 @@ pub(crate) async fn closed_loop_plan(
     observer: Arc<dyn Observer>,
     cancel: &Cancel,
 ) -> LevelOutcome {
-    let cpu_before = cpu::CpuSnapshot::take();
-    let level_start = Instant::now();
-    let cut = Cancel::default();
+    let expected = plan.total.unwrap_or(1024) as usize;
+    let mut window = Window::open(Instant::now(), plan.end, plan.grace, plan.client_cores, observer, expected);
+    let level_start = window.start;
     let mut tasks: JoinSet<RequestRecord> = JoinSet::new();
-    let mut records = Vec::with_capacity(plan.total.unwrap_or(1024) as usize);
     let mut next: u64 = 0;
-    let mut interrupted = false;
     let varying = matches!(plan.concurrency, Concurrency::Profile(_));
-    let end_at = plan.end.map(|d| level_start + d);
-    let cut_at = end_at.map(|e| e + plan.grace);
+    let (end_at, cut_at) = (window.end_at(), window.cut_at());
     let pool = requests.len().max(1) as u64;
-
-    let accept = |record: RequestRecord, records: &mut Vec<RequestRecord>| {
-        observer.request_done(&record);
-        records.push(record);
-    };
     loop {
         let now = Instant::now();
         let dispatching = plan.total.is_none_or(|t| next < t) && end_at.is_none_or(|e| now < e) && !requests.is_empty();
@@ -111,7 +104,7 @@ pub(crate) async fn closed_loop_plan(
                 let i = next;
                 next += 1;
                 let phase = if i < plan.warmup { Phase::Warmup } else { Phase::Measured };
-                let (provider, requests, cut) = (provider.clone(), requests.clone(), cut.clone());
+                let (provider, requests, cut) = (provider.clone(), requests.clone(), window.cut.clone());
                 let scheduled = Instant::now();
                 tasks.spawn(async move {
                     let request = &requests[(i % pool) as usize];
@@ -132,7 +125,7 @@ pub(crate) async fn closed_loop_plan(
                 (false, e) => e,
             }
         } else {
-            cut_at.filter(|_| !cut.is_cancelled())
+            cut_at.filter(|_| !window.cut.is_cancelled())
         };
         let sleep = async {
             match wake {
@@ -143,37 +136,27 @@ pub(crate) async fn closed_loop_plan(
         tokio::select! {
             biased;
             () = cancel.cancelled() => {
-                interrupted = true;
-                // The requests in flight end now, each as a `cut` record
-                // saying why, so none is silently dropped.
-                super::interrupt_in_flight(cancel, &cut);
+                window.interrupt(cancel);
                 while let Some(done) = tasks.join_next().await {
                     if let Ok(record) = done {
-                        accept(record, &mut records);
+                        window.accept(record);
                     }
                 }
                 break;
             }
             Some(done) = tasks.join_next(), if !tasks.is_empty() => {
                 if let Ok(record) = done {
-                    accept(record, &mut records);
+                    window.accept(record);
                 }
             }
             () = sleep => {
                 if !dispatching && cut_at.is_some_and(|c| Instant::now() >= c) {
-                    cut.cancel();
+                    window.cut.cancel();
                 }
             }
         }
     }
-    records.sort_by_key(|r| r.index);
-    LevelOutcome {
-        records,
-        interrupted,
-        dispatch_lag_us: Vec::new(),
-        window_end_us: plan.end.map(|d| d.as_micros() as u64),
-        cpu: cpu_before.and_then(|b| b.since(plan.client_cores)),
-    }
+    window.close(Vec::new())
 }
 
 #[cfg(test)]
@@ -213,7 +196,11 @@ pub(crate) mod tests {
 
     pub(crate) fn opts() -> RequestOptions {
         RequestOptions {
-            deadlines: Deadlines { first_content: Duration::from_secs(5), total: Duration::from_secs(10) },
+            deadlines: Deadlines {
+                first_content: Duration::from_secs(5),
+                total: Duration::from_secs(10),
+                idle: Duration::from_secs(10),
+            },
             expected_chunks: 8,
             capture_text: false,
         }
@@ -273,7 +260,7 @@ pub(crate) mod tests {
         assert!(started.elapsed() < Duration::from_millis(1500));
         assert_eq!(out.records.len(), 6, "{:?}", out.records.iter().map(|r| &r.error).collect::<Vec<_>>());
         let cut: Vec<_> =
-            out.records.iter().filter(|r| r.error.as_ref().is_some_and(|e| e.class == ErrorClass::Cut)).collect();
+            out.records.iter().filter(|r| r.error.as_ref().is_some_and(|e| e.class == ErrorClass::CutAtEnd)).collect();
         assert_eq!(cut.len(), 3);
         assert!(out.records.iter().take(3).all(|r| r.is_ok()));
         assert_eq!(out.window_end_us, Some(600_000));
@@ -315,7 +302,7 @@ pub(crate) mod tests {
         assert!(ok >= 3, "the first wave completed: {ok}");
         assert_eq!(cut.len(), 3, "each of the 3 in flight has a record: {cut:?}");
         for e in cut {
-            assert_eq!(e.class, ErrorClass::Cut);
+            assert_eq!(e.class, ErrorClass::Interrupted);
             assert_eq!(e.message, "in flight when llmbench was interrupted (SIGTERM): cut");
         }
     }

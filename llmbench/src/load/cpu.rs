@@ -101,6 +101,8 @@ mod tests {
             x = x.wrapping_add(std::hint::black_box(1));
         }
         let used = before.since(1).unwrap();
-        assert!(used.busy > 0.3, "{used:?} ({x})");
+        // On a loaded machine the thread may have waited for a core instead
+        // of running: either way it wanted the CPU, which is what shows.
+        assert!(used.busy + used.runnable_wait > 0.3, "{used:?} ({x})");
     }
 }

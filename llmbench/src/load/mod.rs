@@ -20,6 +20,7 @@ pub(crate) mod open;
 pub(crate) mod schedule;
 pub(crate) mod stages;
 pub(crate) mod sweep;
+mod window;
 
 pub(crate) use closed::{ClosedPlan, closed_loop, closed_loop_plan};
 pub(crate) use open::{OpenPlan, open_loop};
@@ -137,6 +138,15 @@ pub(crate) fn interrupt_in_flight(cancel: &Cancel, cut: &Cancel) {
     cut.cancel_because(cancel.reason().unwrap_or(INTERRUPTED));
 }
 
+/// The error of a request llmbench cut: at the end of a duration-bounded
+/// level, or by an interruption (whose reason the cut carries).
+pub(crate) fn cut_error(reason: Option<&str>) -> RequestError {
+    match reason {
+        None | Some(CUT_AT_END) => RequestError::new(ErrorClass::CutAtEnd, CUT_AT_END),
+        Some(why) => RequestError::new(ErrorClass::Interrupted, why),
+    }
+}
+
 /// Sends one request that was due at `scheduled` (latency counts from
 /// there, so a late start shows instead of hiding) and records it. When
 /// `cut` fires first, the request is abandoned and recorded as class `cut`
@@ -172,10 +182,34 @@ pub(crate) async fn measure(
         Some(Ok(Ok(()))) => None,
         Some(Ok(Err(e))) => Some(e),
         Some(Err(_)) => Some(RequestError::new(ErrorClass::Timeout, "request exceeded its total deadline")),
-        None => Some(RequestError::new(ErrorClass::Cut, cut.and_then(Cancel::reason).unwrap_or(CUT_AT_END))),
+        None => Some(cut_error(cut.and_then(Cancel::reason))),
     };
     let start_us = scheduled.saturating_duration_since(level_start).as_micros() as u64;
     timeline.into_record(index, phase, error, ended, start_us)
+}
+
+/// How a level's load is driven.
+#[derive(Debug, Clone)]
+pub(crate) enum Drive {
+    /// N in flight (fixed, or following a profile).
+    Closed(ClosedPlan),
+    /// Arrivals on a schedule.
+    Open(OpenPlan),
+}
+
+/// Runs one level as `drive` says; request `i` sends `requests[i % len]`.
+pub(crate) async fn run_level(
+    provider: Arc<Provider>,
+    requests: Arc<Vec<GenRequest>>,
+    drive: &Drive,
+    opts: RequestOptions,
+    observer: Arc<dyn Observer>,
+    cancel: &Cancel,
+) -> LevelOutcome {
+    match drive {
+        Drive::Closed(plan) => closed_loop_plan(provider, requests, plan, opts, observer, cancel).await,
+        Drive::Open(plan) => open_loop(provider, requests, plan, opts, observer, cancel).await,
+    }
 }
 
 /// What a level produced.

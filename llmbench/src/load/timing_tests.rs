@@ -38,7 +38,11 @@ async fn ttft_tpot_and_itl_match_the_simulator() {
     let workload = Workload::synthetic().output_tokens(20);
     let requests: Vec<_> = (0..8).map(|i| workload.request(i)).collect();
     let opts = RequestOptions {
-        deadlines: Deadlines { first_content: Duration::from_secs(10), total: Duration::from_secs(20) },
+        deadlines: Deadlines {
+            first_content: Duration::from_secs(10),
+            total: Duration::from_secs(20),
+            idle: Duration::from_secs(20),
+        },
         expected_chunks: 20,
         capture_text: false,
     };

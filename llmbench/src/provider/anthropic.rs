@@ -52,6 +52,8 @@ pub(crate) struct AnthropicProvider {
     url: String,
     key: Option<HeaderValue>,
     settings: AnthropicSettings,
+    /// The largest SSE event accepted (`max_event_size`).
+    max_event_bytes: usize,
 }
 
 impl fmt::Debug for AnthropicProvider {
@@ -76,7 +78,13 @@ impl AnthropicProvider {
         let key = settings.api_key.as_deref().filter(|k| !k.is_empty()).map(super::secret_header).transpose()?;
         let client = super::http_client(settings.connect_timeout)?;
         super::register_secrets(settings.api_key.as_deref(), &settings.base_url);
-        Ok(AnthropicProvider { client, url, key, settings })
+        Ok(AnthropicProvider { client, url, key, settings, max_event_bytes: crate::wire::DEFAULT_MAX_EVENT_BYTES })
+    }
+
+    /// Accepts SSE events up to `bytes` long (`max_event_size`).
+    pub(crate) fn with_max_event_bytes(mut self, bytes: usize) -> Self {
+        self.max_event_bytes = bytes;
+        self
     }
 
     /// Sends `req` and records its stream on `tl`.
@@ -97,7 +105,7 @@ impl AnthropicProvider {
             RequestError::new(ErrorClass::Client, format!("cannot build the request: {}", openai::describe(&e)))
         })?;
         let mut response = openai::execute(&self.client, request, tl).await?;
-        let outcome = read_sse(&mut response, tl).await;
+        let outcome = read_sse(&mut response, tl, self.max_event_bytes).await;
         if outcome.is_ok() {
             openai::drain(&mut response).await;
         }
@@ -106,7 +114,7 @@ impl AnthropicProvider {
 }
 
 /// Reads the SSE body until `message_stop`, an error or the end.
-async fn read_sse(response: &mut reqwest::Response, tl: &mut Timeline) -> Result<(), RequestError> {
+async fn read_sse(response: &mut reqwest::Response, tl: &mut Timeline, max_event: usize) -> Result<(), RequestError> {
     let mut decoder = SseDecoder::new();
     let mut messages = MessagesDecoder::default();
     let mut last_read = Instant::now();
@@ -136,20 +144,21 @@ async fn read_sse(response: &mut reqwest::Response, tl: &mut Timeline) -> Result
             }
         };
         last_read = at;
+        tl.mark_read(at);
         if let ControlFlow::Break(outcome) =
             decoder.feed(&bytes, |event| on_sse(&mut messages, event.name, event.data, at, tl))
         {
             return outcome;
         }
-        if decoder.pending_len() > openai::MAX_EVENT_BYTES {
-            return Err(RequestError::new(ErrorClass::Protocol, "an SSE event grew past 8 MiB without ending"));
+        if decoder.pending_len() > max_event {
+            return Err(crate::wire::event_too_big("an SSE event", max_event));
         }
     }
 }
 
 /// One SSE event of the direct API, read at `at`; breaks at
 /// `message_stop` or an error.
-fn on_sse(
+pub(crate) fn on_sse(
     decoder: &mut MessagesDecoder,
     name: &[u8],
     data: &[u8],

@@ -10,7 +10,8 @@ use super::{GenRequest, Message, Role};
 use crate::mock::{HttpError, MockError, MockLlm};
 use crate::record::{Deadlines, ErrorClass, Phase, RequestRecord, Timeline, TokenSource};
 
-const GENEROUS: Deadlines = Deadlines { first_content: Duration::from_secs(10), total: Duration::from_secs(20) };
+const GENEROUS: Deadlines =
+    Deadlines { first_content: Duration::from_secs(10), total: Duration::from_secs(20), idle: Duration::from_secs(20) };
 
 fn settings(base_url: String) -> AnthropicSettings {
     AnthropicSettings {

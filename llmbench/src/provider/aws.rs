@@ -230,6 +230,7 @@ pub(crate) async fn read_stream<R: Receive>(
             Ok(Err(e)) => return Err(stream_error(e)),
         };
         last_event = at;
+        tl.mark_read(at);
         match on_event(event, at, tl)? {
             Progress::More => {}
             Progress::Complete => complete = true,

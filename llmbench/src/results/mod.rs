@@ -16,8 +16,9 @@ use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+pub use crate::config::TargetIdentity;
 pub(crate) use schema::rfc3339;
-pub use schema::{BenchInfo, ColdStart, FORMAT_VERSION, RunSettings, RunSummary, ToolInfo};
+pub use schema::{BenchInfo, ColdStart, FORMAT_VERSION, OLDEST_READABLE, RunSettings, RunSummary, ToolInfo};
 
 use crate::record::RequestRecord;
 
@@ -46,9 +47,44 @@ pub fn default_root() -> PathBuf {
     PathBuf::from("target").join("llmbench")
 }
 
-/// Makes an id safe as one path component, as criterion does: reserved
-/// characters become `_` and the result is at most 64 bytes.
+/// Makes an id safe as one path component, and different ids different
+/// components: an id that is already safe (at most 64 bytes, no reserved
+/// character) is its own name, so existing results keep their directories;
+/// any other becomes its criterion-style name (reserved characters as `_`,
+/// cut to fit) plus `-` and a hash of the whole id, so `a<b` and `a>b` no
+/// longer share `a_b` and overwrite each other's runs. A safe id that looks
+/// like such a name is hashed too, so it cannot meet one.
 pub fn file_safe(id: &str) -> String {
+    let legacy = legacy_file_safe(id);
+    if legacy == id && !has_hash_suffix(id) {
+        return legacy;
+    }
+    let suffix = format!("-{:016x}", fnv1a(id.as_bytes()));
+    let mut out = legacy;
+    let mut cut = out.len().min(64 - suffix.len());
+    while !out.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    out.truncate(cut);
+    out.push_str(&suffix);
+    out
+}
+
+/// Whether `name` ends as [`file_safe`] ends the names it hashes.
+fn has_hash_suffix(name: &str) -> bool {
+    let Some((_, tail)) = name.rsplit_once('-') else { return false };
+    tail.len() == 16 && tail.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// FNV-1a, 64 bits: stable across releases and platforms (std's hasher
+/// is not), which a directory name must be.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// The name [`file_safe`] gave every id before it was made injective:
+/// still where older results of ids that needed sanitising are read from.
+pub fn legacy_file_safe(id: &str) -> String {
     let mut out: String = id
         .chars()
         .map(|c| {
@@ -110,22 +146,56 @@ pub fn write_run(dir: &Path, summary: &RunSummary, records: &[RequestRecord]) ->
     Ok(())
 }
 
-/// Reads a run's summary.
+/// Reads a run's summary: this format or an older one it can read; a newer
+/// one is an error saying so.
 pub fn read_summary(dir: &Path) -> Result<RunSummary, String> {
     let path = dir.join(SUMMARY_FILE);
     let text = fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    parse_summary(&text, &path)
 }
 
-/// Reads a run's request records.
+/// Parses the text of a `summary.json` read from `path` (named in errors):
+/// this format or an older one it can read; a newer one is an error saying so.
+pub fn parse_summary(text: &str, path: &Path) -> Result<RunSummary, String> {
+    let summary: RunSummary = serde_json::from_str(text).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !(OLDEST_READABLE..=FORMAT_VERSION).contains(&summary.format_version) {
+        return Err(format!(
+            "{}: results format {} (this llmbench reads {OLDEST_READABLE} to {FORMAT_VERSION}; a newer llmbench wrote it)",
+            path.display(),
+            summary.format_version
+        ));
+    }
+    Ok(summary)
+}
+
+/// Reads a run's request records (of any readable format: version 1's
+/// `cut` records that llmbench itself cut get their version 2 classes).
 pub fn read_requests(dir: &Path) -> Result<Vec<RequestRecord>, String> {
     let path = dir.join(REQUESTS_FILE);
     let text = fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    parse_requests(&text, &path)
+}
+
+/// Parses the text of a `requests.jsonl` read from `path` (named in errors).
+pub fn parse_requests(text: &str, path: &Path) -> Result<Vec<RequestRecord>, String> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1)))
+        .map(|(i, l)| serde_json::from_str(l).map(upgrade).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1)))
         .collect()
+}
+
+/// A version 1 record in version 2's terms.
+fn upgrade(mut r: RequestRecord) -> RequestRecord {
+    use crate::record::ErrorClass;
+    if let Some(e) = r.error.as_mut().filter(|e| e.class == ErrorClass::Cut) {
+        if e.message == crate::load::CUT_AT_END {
+            e.class = ErrorClass::CutAtEnd;
+        } else if e.message.starts_with("in flight when llmbench was interrupted") {
+            e.class = ErrorClass::Interrupted;
+        }
+    }
+    r
 }
 
 #[cfg(test)]
@@ -133,11 +203,90 @@ mod tests {
     use super::*;
 
     #[test]
+    fn version_1_runs_read_in_version_2_terms() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = run_dir(root.path(), "b", "t", NEW_DIR);
+        let mut summary = RunSummary::example();
+        summary.format_version = 1;
+        write_run(&dir, &summary, &[]).unwrap();
+        let v1 = [
+            r#"{"class":"cut","message":"still in flight at the end of the run (duration + grace): cut"}"#,
+            r#"{"class":"cut","message":"in flight when llmbench was interrupted (SIGTERM): cut"}"#,
+            r#"{"class":"cut","message":"stream closed before data: [DONE]"}"#,
+        ];
+        let lines: Vec<String> = v1
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let mut r = serde_json::to_value(crate::stats::goodput::tests::rec(10.0, 20.0, 4, None)).unwrap();
+                r["index"] = i.into();
+                r["error"] = serde_json::from_str(e).unwrap();
+                r.to_string()
+            })
+            .collect();
+        fs::write(dir.join(REQUESTS_FILE), lines.join("\n")).unwrap();
+        assert_eq!(read_summary(&dir).unwrap().format_version, 1, "version 1 still loads");
+        let classes: Vec<_> = read_requests(&dir).unwrap().into_iter().map(|r| r.error.unwrap().class).collect();
+        use crate::record::ErrorClass;
+        assert_eq!(classes, [ErrorClass::CutAtEnd, ErrorClass::Interrupted, ErrorClass::Cut]);
+        summary.format_version = FORMAT_VERSION + 1;
+        write_run(&dir, &summary, &[]).unwrap();
+        assert!(read_summary(&dir).unwrap_err().contains("a newer llmbench wrote it"));
+    }
+
+    #[test]
     fn file_safe_names() {
-        assert_eq!(file_safe("summarise/temperature=0.7"), "summarise_temperature=0.7");
-        assert_eq!(file_safe("a:b"), "a_b");
-        assert_eq!(file_safe(".."), "_");
-        assert_eq!(file_safe(&"é".repeat(40)).len(), 64);
+        // Safe ids keep today's names, so existing baselines are found.
+        for id in ["short_questions", "sim", "sim-bedrock", "temperature=0.7", "main"] {
+            assert_eq!(file_safe(id), id);
+        }
+        let hashed = file_safe("summarise/temperature=0.7");
+        assert!(hashed.starts_with("summarise_temperature=0.7-"), "{hashed}");
+        assert_eq!(legacy_file_safe("summarise/temperature=0.7"), "summarise_temperature=0.7");
+        assert!(file_safe("..").starts_with("_-"));
+        assert!(file_safe(&"é".repeat(40)).len() <= 64);
+        assert_eq!(legacy_file_safe(&"é".repeat(40)).len(), 64);
+    }
+
+    #[test]
+    fn different_ids_never_share_a_directory() {
+        let ids = [
+            "a<b",
+            "a>b",
+            "a_b",
+            "a:b",
+            "a|b",
+            "a/b",
+            "..",
+            ".",
+            "_",
+            "",
+            "a_b-0000000000000000",
+            &"x".repeat(64),
+            &"x".repeat(65),
+            &"x".repeat(66),
+        ];
+        let names: std::collections::BTreeSet<String> = ids.iter().map(|id| file_safe(id)).collect();
+        assert_eq!(names.len(), ids.len(), "{names:?}");
+        for name in &names {
+            assert!(name.len() <= 64 && !name.contains(['/', '<', '>', ':']), "{name}");
+        }
+        // The same id, the same name, in every run and release.
+        assert_eq!(file_safe("a<b"), file_safe("a<b"));
+        assert_eq!(file_safe("a<b"), "a_b-e64db119048f9eb6");
+    }
+
+    #[test]
+    fn two_targets_that_sanitise_alike_keep_their_own_runs() {
+        let root = tempfile::tempdir().unwrap();
+        let mut first = RunSummary::example();
+        first.duration_s = 1.0;
+        let mut second = RunSummary::example();
+        second.duration_s = 2.0;
+        write_run(&run_dir(root.path(), "b", "a<b", NEW_DIR), &first, &[]).unwrap();
+        write_run(&run_dir(root.path(), "b", "a>b", NEW_DIR), &second, &[]).unwrap();
+        assert_eq!(read_summary(&run_dir(root.path(), "b", "a<b", NEW_DIR)).unwrap().duration_s, 1.0);
+        assert_eq!(read_summary(&run_dir(root.path(), "b", "a>b", NEW_DIR)).unwrap().duration_s, 2.0);
     }
 
     #[test]

@@ -1,5 +1,8 @@
-//! `summary.json`, format version 1. Documented in `docs/results-schema.md`;
-//! any change to these types bumps [`FORMAT_VERSION`].
+//! `summary.json`, format version 2. Documented in `docs/results-schema.md`;
+//! any change to these types bumps [`FORMAT_VERSION`]. Version 2 gave the
+//! requests llmbench itself cut their own classes (`cut_at_end`,
+//! `interrupted`, formerly `cut` with a message); version 1 runs and
+//! baselines still load (see `results::read_requests`).
 
 use serde::{Deserialize, Serialize};
 
@@ -7,7 +10,10 @@ use crate::config::TargetIdentity;
 use crate::stats::LevelSummary;
 
 /// The version of the results format written by this build.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The oldest results format this build reads.
+pub const OLDEST_READABLE: u32 = 1;
 
 /// One benchmark × target run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -59,6 +59,10 @@ pub const DEFAULT_TARGET: &str = "sim";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 /// Time allowed until the first content when no layer says.
 pub const DEFAULT_FIRST_CONTENT_TIMEOUT: Duration = Duration::from_secs(120);
+/// The longest wait between content chunks when no layer says: well
+/// above any real model's gap, well below the total timeout, so a stalled
+/// stream frees its slot long before the total timeout would.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Connect timeout when no layer says.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The grace after a duration-bounded level (aiperf's too), at most the
@@ -106,6 +110,10 @@ pub struct SettingsLayer {
     /// TCP/TLS connect timeout (default 10s).
     #[arg(long, value_name = "DURATION", env = "LLMBENCH_CONNECT_TIMEOUT", help_heading = "Settings")]
     pub connect_timeout: Option<Spec<PositiveTime>>,
+    /// Longest wait for the next content chunk once content has begun: a
+    /// stalled stream fails as `timeout` after this (default 60s).
+    #[arg(long, value_name = "DURATION", env = "LLMBENCH_IDLE_TIMEOUT", help_heading = "Settings")]
+    pub idle_timeout: Option<Spec<PositiveTime>>,
     /// Open loop at this rate (`50/s`, `1200/m`); a list runs one level per rate.
     #[arg(long, value_name = "RATE", env = "LLMBENCH_RATE", help_heading = "Load")]
     pub rate: Option<Spec<Rates>>,
@@ -180,6 +188,7 @@ keys!(
     timeout,
     first_content_timeout,
     connect_timeout,
+    idle_timeout,
     rate,
     arrival,
     duration,
@@ -308,6 +317,8 @@ pub struct Settings {
     pub first_content_timeout: Duration,
     /// TCP/TLS connect timeout.
     pub connect_timeout: Duration,
+    /// The longest wait between content chunks.
+    pub idle_timeout: Duration,
     /// The load shape and its keys.
     pub load: LoadPlan,
     /// Every limit, with where it was declared.
@@ -352,6 +363,7 @@ impl Settings {
             timeout,
             first_content_timeout: time(&m.first_content_timeout, DEFAULT_FIRST_CONTENT_TIMEOUT),
             connect_timeout: time(&m.connect_timeout, DEFAULT_CONNECT_TIMEOUT),
+            idle_timeout: time(&m.idle_timeout, DEFAULT_IDLE_TIMEOUT),
             load: load_plan(&m, timeout),
             limits,
             params,

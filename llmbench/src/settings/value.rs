@@ -34,6 +34,7 @@ impl<T> Spec<T> {
     }
 
     /// The text as written (lists joined with `, `).
+    #[cfg(test)]
     pub fn text(&self) -> &str {
         &self.text
     }
@@ -406,6 +407,51 @@ impl Grammar for super::Volume {
     }
 }
 
+/// A size in bytes (`"16MiB"`, `"10MB"`, `"65536"`): from 1 KiB to 1 GiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size(pub usize);
+
+impl Size {
+    /// The smallest size accepted: below it a typo is likelier than intent.
+    pub const MIN: usize = 1 << 10;
+    /// The largest size accepted: one event held in memory per request.
+    pub const MAX: usize = 1 << 30;
+}
+
+impl Grammar for Size {
+    fn parse(text: &str) -> Result<Size, String> {
+        let t = text.trim();
+        let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+        let (number, unit) = t.split_at(split);
+        let unit_bytes: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1.0,
+            "kb" => 1e3,
+            "kib" => 1024.0,
+            "mb" => 1e6,
+            "mib" => 1024.0 * 1024.0,
+            "gb" => 1e9,
+            "gib" => 1024.0 * 1024.0 * 1024.0,
+            other => return Err(format!("unknown size unit {other:?} (use B, KB, KiB, MB, MiB, GB or GiB)")),
+        };
+        let n: f64 = number.parse().map_err(|_| format!("{text:?} is not a size (e.g. \"16MiB\" or \"10MB\")"))?;
+        let bytes = n * unit_bytes;
+        if !(Size::MIN as f64..=Size::MAX as f64).contains(&bytes) {
+            return Err(format!("{text:?} is outside 1KiB..=1GiB"));
+        }
+        Ok(Size(bytes as usize))
+    }
+}
+
+impl fmt::Display for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            n if n % (1 << 20) == 0 => write!(f, "{} MiB", n >> 20),
+            n if n % (1 << 10) == 0 => write!(f, "{} KiB", n >> 10),
+            n => write!(f, "{n} bytes"),
+        }
+    }
+}
+
 impl Grammar for String {
     fn parse(text: &str) -> Result<String, String> {
         match text.trim() {
@@ -470,5 +516,11 @@ mod tests {
         assert!(Spec::<Rates>::parse("1e300/s").is_err());
         assert_eq!(Spec::<Rates>::parse("5/s, 10/s").unwrap().get().0.len(), 2);
         assert_eq!(serde_json::to_string(&Spec::<Time>::parse(" 30s ").unwrap()).unwrap(), "\"30s\"");
+        assert_eq!(Spec::<Size>::parse("16MiB").unwrap().get().0, 16 << 20);
+        assert_eq!(Spec::<Size>::parse("10 MB").unwrap().get().0, 10_000_000);
+        assert_eq!(Spec::<Size>::parse("65536").unwrap().get().0, 65536);
+        assert!(Spec::<Size>::parse("2GiB").unwrap_err().contains("outside"));
+        assert!(Spec::<Size>::parse("5 parsecs").unwrap_err().contains("unit"));
+        assert_eq!(Size(8 << 20).to_string(), "8 MiB");
     }
 }

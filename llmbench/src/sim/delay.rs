@@ -23,7 +23,7 @@ use crate::units::parse_duration;
 /// ```
 ///
 /// `{ fixed = "80ms" }` is accepted too. Durations take the units of
-/// [`units::parse_duration`](crate::units::parse_duration) (`us`, `ms`, `s`, …).
+/// the duration grammar of docs/settings.md (`us`, `ms`, `s`, …).
 ///
 /// ```
 /// use std::time::Duration;

@@ -29,6 +29,7 @@
 #[cfg(feature = "_eventstream")]
 mod aws;
 mod delay;
+pub mod faults;
 pub(crate) mod model;
 mod server;
 mod stream;
@@ -45,6 +46,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use delay::Delay;
+pub use faults::{Fault, FaultKind};
 pub use model::{model_records, model_run};
 
 /// How the simulated endpoint behaves. Every field has a default, so a
@@ -88,6 +90,9 @@ pub struct SimConfig {
     pub seed: u64,
     /// Keep the flush log ([`SimServer::flushes`]). Default off.
     pub record_flushes: bool,
+    /// The fault matrix: how chosen requests misbehave (docs/faults.md).
+    /// A request a fault hits ignores `error_rate`. Default none.
+    pub faults: Vec<Fault>,
 }
 
 impl Default for SimConfig {
@@ -102,6 +107,7 @@ impl Default for SimConfig {
             error: SimError::Throttled,
             seed: 0,
             record_flushes: false,
+            faults: Vec::new(),
         }
     }
 }
@@ -120,6 +126,9 @@ impl SimConfig {
         }
         if self.capacity == Some(0) {
             return Err(SimConfigError::Zero("capacity"));
+        }
+        if let Some(problem) = self.faults.iter().find_map(Fault::problem) {
+            return Err(SimConfigError::Fault(problem));
         }
         for (key, delay) in [("ttft", &self.ttft), ("itl", &self.itl)] {
             if let Some(problem) = delay.problem() {
@@ -157,6 +166,9 @@ pub enum SimConfigError {
     /// A count that must be at least 1.
     #[error("sim {0} must be at least 1")]
     Zero(&'static str),
+    /// A `faults` entry that cannot be served.
+    #[error("sim faults: {0}")]
+    Fault(String),
     /// A delay that cannot be sampled.
     #[error("sim {key}: {problem}")]
     Delay {

@@ -41,11 +41,17 @@ pub(crate) struct Shared {
     pub(super) requests: AtomicU64,
     pub(super) slots: Option<Arc<Semaphore>>,
     pub(crate) flushes: Arc<Mutex<Vec<FlushRecord>>>,
+    /// A `restart` fault asks the accept loop to go away for this long.
+    restart: tokio::sync::mpsc::UnboundedSender<Duration>,
+    restarts: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Duration>>>,
 }
 
 impl Shared {
     pub(crate) fn new(config: SimConfig) -> Shared {
+        let (restart, restarts) = tokio::sync::mpsc::unbounded_channel();
         Shared {
+            restart,
+            restarts: Mutex::new(Some(restarts)),
             slots: config.capacity.map(|n| Arc::new(Semaphore::new(n as usize))),
             config,
             requests: AtomicU64::new(0),
@@ -59,10 +65,26 @@ impl Shared {
 /// are all gone.
 pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let mut connections = JoinSet::new();
-    loop {
+    let mut listener = Some(listener);
+    let restarts = shared.restarts.lock().ok().and_then(|mut r| r.take());
+    let Some(mut restarts) = restarts else { return };
+    while let Some(accepting) = &listener {
         tokio::select! {
             _ = stop.changed() => break,
-            accepted = listener.accept() => match accepted {
+            Some(pause) = restarts.recv() => {
+                // A `restart` fault: every connection cut, the port closed
+                // (new connections are refused), then the same port again.
+                let Ok(addr) = accepting.local_addr() else { break };
+                connections.shutdown().await;
+                listener = None;
+                tokio::select! {
+                    _ = stop.changed() => break,
+                    _ = tokio::time::sleep(pause) => {}
+                }
+                listener = rebind(addr).await;
+                continue;
+            }
+            accepted = accepting.accept() => match accepted {
                 Ok((socket, _)) => {
                     connections.spawn(serve_connection(socket, Arc::clone(&shared)));
                 }
@@ -74,6 +96,18 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut 
     }
     drop(listener);
     connections.shutdown().await;
+}
+
+/// Listens on `addr` again after a restart; the port was just ours, so
+/// only a brief race with another process could take it.
+async fn rebind(addr: std::net::SocketAddr) -> Option<TcpListener> {
+    for _ in 0..50 {
+        if let Ok(listener) = TcpListener::bind(addr).await {
+            return Some(listener);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
 }
 
 async fn serve_connection(socket: TcpStream, shared: Arc<Shared>) {
@@ -197,6 +231,48 @@ async fn respond(request: SimRequest, shared: &Shared) -> Result<Response<SimBod
     let config = &shared.config;
     let n = shared.requests.fetch_add(1, Ordering::Relaxed) + 1;
     let (failure, timing, words) = draws(config, n);
+    let mut fail_at = None;
+    if let Some(fault) = super::faults::pick(&config.faults, config.seed, n) {
+        use super::faults::{DEFAULT_HUGE_EVENT, DEFAULT_RESTART, DEFAULT_STALL, FaultKind};
+        let pause = fault.duration;
+        fail_at = fault.after;
+        let mid = match fault.kind {
+            FaultKind::Throttle => {
+                return Ok(error_response(StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", "sim: fault throttle"));
+            }
+            FaultKind::ServerError => {
+                let status =
+                    StatusCode::from_u16(fault.status.unwrap_or(500)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                return Ok(error_response(status, "server_error", "sim: fault server_error"));
+            }
+            // Hyper closes the connection without a response.
+            FaultKind::Refuse => return Err(StreamCut),
+            FaultKind::Restart => {
+                let _ = shared.restart.send(pause.unwrap_or(DEFAULT_RESTART));
+                return Err(StreamCut);
+            }
+            FaultKind::SlowHeaders => {
+                tokio::time::sleep(pause.unwrap_or(DEFAULT_STALL)).await;
+                None
+            }
+            FaultKind::Cut => Some(MidStream::Cut),
+            FaultKind::StallBeforeContent => {
+                fail_at = Some(0);
+                Some(MidStream::Stall(pause.unwrap_or(DEFAULT_STALL)))
+            }
+            FaultKind::Stall => Some(MidStream::Stall(pause.unwrap_or(DEFAULT_STALL))),
+            FaultKind::Garbage => Some(MidStream::Garbage),
+            FaultKind::InvalidJson => Some(MidStream::InvalidJson),
+            FaultKind::HugeEvent => Some(MidStream::Huge(fault.size.unwrap_or(DEFAULT_HUGE_EVENT))),
+            FaultKind::NonUtf8 => Some(MidStream::NonUtf8),
+            FaultKind::ErrorEvent => Some(MidStream::ErrorEvent),
+            FaultKind::NoEnd => Some(MidStream::NoEnd),
+        };
+        if let Some(mid) = mid {
+            return stream(request, shared, n, timing, words, Some(mid), fail_at).await;
+        }
+        return stream(request, shared, n, timing, words, None, None).await;
+    }
     let failure = match failure {
         None => None,
         Some(SimError::Throttled) => {
@@ -209,6 +285,21 @@ async fn respond(request: SimRequest, shared: &Shared) -> Result<Response<SimBod
         Some(SimError::ModelStream) => Some(MidStream::ModelError),
         Some(SimError::Cut) => Some(MidStream::Cut),
     };
+    stream(request, shared, n, timing, words, failure, fail_at).await
+}
+
+/// Starts the response of request number `n`: paced, and failing as
+/// `failure` says at chunk `fail_at` (about half way when `None`).
+async fn stream(
+    request: SimRequest,
+    shared: &Shared,
+    n: u64,
+    timing: Rng,
+    words: Rng,
+    failure: Option<MidStream>,
+    fail_at: Option<u32>,
+) -> Result<Response<SimBody>, StreamCut> {
+    let config = &shared.config;
     let output_tokens = match (config.output_tokens, request.max_tokens) {
         (Some(fixed), Some(limit)) => fixed.min(limit),
         (fixed, limit) => fixed.or(limit).unwrap_or(DEFAULT_MAX_TOKENS),
@@ -226,6 +317,7 @@ async fn respond(request: SimRequest, shared: &Shared) -> Result<Response<SimBod
         finish_reason: if request.max_tokens == Some(output_tokens) { "length" } else { "stop" },
         include_usage: request.include_usage,
         failure,
+        fail_at,
     };
     // Queueing for a slot happens before the clock starts, so it shows in
     // the client's TTFT, as on a loaded server. A slot is never closed.
@@ -279,9 +371,12 @@ async fn whole_response(
             let status = StatusCode::INTERNAL_SERVER_ERROR;
             return Ok(error_response(status, "server_error", "sim: model failed"));
         }
-        // Dropping the connection without an answer.
-        Some(MidStream::Cut) => return Err(StreamCut),
-        None => {}
+        // A whole answer has no stream to stall or to corrupt: a stall
+        // delays it, a huge event or a missing end marker is moot, and the
+        // other faults drop the connection without an answer.
+        Some(MidStream::Stall(pause)) => tokio::time::sleep(pause).await,
+        Some(MidStream::Huge(_) | MidStream::NoEnd) | None => {}
+        Some(_) => return Err(StreamCut),
     }
     let text: String = (0..spec.output_tokens).map(|_| next_word(&mut words)).collect();
     let (object, choice) = match spec.endpoint {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Instant as StdInstant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use hyper::body::{Body, Frame, SizeHint};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, Sleep};
@@ -96,13 +96,29 @@ pub(crate) fn next_word(words: &mut Rng) -> &'static str {
     VOCAB[(words.next_u64() >> 58) as usize]
 }
 
-/// How a stream that started fine goes wrong, after about half its chunks.
+/// How a stream that started fine goes wrong, after about half its chunks
+/// (or the chunk a fault names, `StreamSpec::fail_at`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum MidStream {
     /// A `data: {"error": …}` event, then `[DONE]` (what vLLM does).
     ModelError,
     /// The connection is closed without the end of the chunked body.
     Cut,
+    /// Nothing for this long, then the rest of the stream.
+    Stall(std::time::Duration),
+    /// A `data:` line whose JSON is cut short, then the end of the body.
+    InvalidJson,
+    /// A chunk whose text is not UTF-8, then the end of the body.
+    NonUtf8,
+    /// One valid content event of this many bytes, then the rest.
+    Huge(usize),
+    /// An `event: error` SSE event, then the end of the body.
+    ErrorEvent,
+    /// Bytes that are not SSE instead of the whole stream.
+    Garbage,
+    /// Every content chunk, then the end of the body without the finish
+    /// chunk or `[DONE]`.
+    NoEnd,
 }
 
 /// The deadlines of one response's chunks: chunk 0 is due at
@@ -186,6 +202,8 @@ pub(crate) struct StreamSpec {
     pub finish_reason: &'static str,
     pub include_usage: bool,
     pub failure: Option<MidStream>,
+    /// The content chunk a failure strikes at, if not about half way.
+    pub fail_at: Option<u32>,
 }
 
 impl StreamSpec {
@@ -230,6 +248,10 @@ pub(crate) struct SseBody {
     tokens_left: u32,
     /// The chunk index at which `spec.failure` strikes.
     fail_at: u32,
+    /// A `Stall` failure's timer, once it has begun; `None` after it.
+    stall: Option<Pin<Box<Sleep>>>,
+    /// The `Stall` failure is over: the stream goes on.
+    stalled: bool,
     flush: Option<FlushLog>,
     /// The capacity slot, held until the last frame is produced.
     permit: Option<OwnedSemaphorePermit>,
@@ -260,7 +282,9 @@ impl SseBody {
         SseBody {
             phase: if spec.endpoint == Endpoint::Chat { Phase::Role } else { Phase::Content },
             tokens_left: spec.output_tokens,
-            fail_at: StreamSpec::failure_chunk(chunks),
+            fail_at: spec.fail_at.map_or(StreamSpec::failure_chunk(chunks), |at| at.min(chunks)),
+            stall: None,
+            stalled: false,
             spec,
             writer,
             buf: BytesMut::with_capacity(BUF_CAPACITY),
@@ -308,6 +332,30 @@ impl SseBody {
         self.buf.split().freeze()
     }
 
+    /// The bytes of a fault that ends the stream at `fail_at` (the body
+    /// ends cleanly after them), or `None` for the faults that do not.
+    fn fault_bytes(&mut self) -> Option<Bytes> {
+        match self.spec.failure? {
+            MidStream::InvalidJson => self.buf.put_slice(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\n\n"),
+            MidStream::NonUtf8 => {
+                self.buf.put_slice(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\" \xff\xfe\xc3\"}}]}\n\n")
+            }
+            MidStream::ErrorEvent => self.buf.put_slice(
+                b"event: error\ndata: {\"error\":{\"message\":\"sim: fault error_event\",\"type\":\"server_error\"}}\n\n",
+            ),
+            _ => return None,
+        }
+        Some(self.buf.split().freeze())
+    }
+
+    /// One valid content chunk of about `size` bytes.
+    fn huge_chunk(&mut self, size: usize) -> Bytes {
+        let text = "x".repeat(size.saturating_sub(self.writer.head_len() + 64).max(1));
+        self.buf.reserve(text.len() + self.writer.head_len() + 64);
+        self.writer.content(&mut self.buf, [text.as_str()]);
+        self.buf.split().freeze()
+    }
+
     /// Publishes the flush log and frees the capacity slot: the generation
     /// is over, whatever the socket still has to send.
     fn finish(&mut self) {
@@ -326,6 +374,13 @@ impl Body for SseBody {
 
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, StreamCut>>> {
         let this = self.get_mut();
+        if this.spec.failure == Some(MidStream::Garbage) && this.phase != Phase::Done {
+            // A proxy's error page or a binary protocol: no line is SSE.
+            this.finish();
+            let mut words = this.words.clone();
+            let garbage: Vec<u8> = (0..512).map(|_| 0x80 | (words.next_u64() >> 57) as u8).collect();
+            return Poll::Ready(Some(Ok(Frame::data(Bytes::from(garbage)))));
+        }
         let bytes = match this.phase {
             Phase::Done => return Poll::Ready(None),
             Phase::Cut => {
@@ -352,7 +407,28 @@ impl Body for SseBody {
                         cx.waker().wake_by_ref();
                         return Poll::Pending;
                     }
+                    Some(MidStream::Stall(pause)) if this.chunks_sent == this.fail_at && !this.stalled => {
+                        let stall = this.stall.get_or_insert_with(|| Box::pin(tokio::time::sleep(pause)));
+                        std::task::ready!(stall.as_mut().poll(cx));
+                        (this.stall, this.stalled) = (None, true);
+                    }
+                    Some(MidStream::Huge(size)) if this.chunks_sent == this.fail_at && !this.stalled => {
+                        // `stalled` marks the one-shot fault as done.
+                        this.stalled = true;
+                        return Poll::Ready(Some(Ok(Frame::data(this.huge_chunk(size)))));
+                    }
+                    Some(MidStream::InvalidJson | MidStream::NonUtf8 | MidStream::ErrorEvent)
+                        if this.chunks_sent == this.fail_at =>
+                    {
+                        this.finish();
+                        let bytes = this.fault_bytes().unwrap_or_default();
+                        return Poll::Ready(Some(Ok(Frame::data(bytes))));
+                    }
                     _ => {}
+                }
+                if this.tokens_left == 0 && this.spec.failure == Some(MidStream::NoEnd) {
+                    this.finish();
+                    return Poll::Ready(None);
                 }
                 if this.tokens_left == 0 {
                     let tail = this.tail();

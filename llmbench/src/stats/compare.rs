@@ -339,96 +339,17 @@ pub fn compare_many(
 ) -> Vec<Change> {
     let samples = [baseline.len(), current.len()];
     let (pa, pc) = (Prepared::new(&[baseline]), Prepared::new(&[current]));
-    let finite = |v: f64| v.is_finite().then_some(v);
     let base_values = pa.evaluate(&vec![1; samples[0]], stats);
     let cur_values = pc.evaluate(&vec![1; samples[1]], stats);
-    let change_of = |b: f64, c: f64| match scale {
-        Scale::Relative if b > 0.0 => c / b - 1.0,
-        Scale::Relative => f64::NAN,
-        Scale::Absolute => c - b,
-    };
-    let mut out: Vec<Change> = (0..stats.len())
-        .map(|i| Change {
-            baseline: finite(base_values[i]),
-            current: finite(cur_values[i]),
-            change: None,
-            scale,
-            ci: None,
-            p_value: None,
-            kind: ChangeKind::NoChange,
-            note: None,
-            samples,
-        })
-        .collect();
-    let fewest = samples[0].min(samples[1]);
-    let mut live = Vec::new();
-    for (i, c) in out.iter_mut().enumerate() {
-        let (Some(b), Some(v)) = (c.baseline, c.current) else {
-            c.note = Some("no value on one side".into());
-            continue;
-        };
-        let observed = change_of(b, v);
-        if !observed.is_finite() {
-            c.note = Some("the baseline is zero: no relative change".into());
-            continue;
-        }
-        c.change = Some(observed);
-        if fewest < settings.min_samples {
-            c.note = Some(format!("too few requests to decide ({fewest} < {})", settings.min_samples));
-            continue;
-        }
-        live.push(i);
-    }
+    let (mut out, live) = point_changes(&base_values, &cur_values, samples, scale, settings);
     if live.is_empty() {
         return out;
     }
     let live_stats: Vec<Statistic> = live.iter().map(|&i| stats[i]).collect();
-    let n = settings.nresamples.max(1);
-    let mut rng = Rng::new(0x11b_e4c4);
-
-    // Interval: resample each run from itself.
-    let (mut wa, mut wc) = (vec![0; samples[0]], vec![0; samples[1]]);
-    let (mut b, mut c, mut ranks) = (vec![0.0; live.len()], vec![0.0; live.len()], Vec::new());
-    let mut changes: Vec<Vec<f64>> = vec![Vec::with_capacity(n); live.len()];
-    for _ in 0..n {
-        draw(&mut rng, &mut wa, samples[0]);
-        draw(&mut rng, &mut wc, samples[1]);
-        pa.evaluate_into(&wa, &live_stats, &mut b, &mut ranks);
-        pc.evaluate_into(&wc, &live_stats, &mut c, &mut ranks);
-        for k in 0..live.len() {
-            let r = change_of(b[k], c[k]);
-            if r.is_finite() {
-                changes[k].push(r);
-            }
-        }
-    }
-
-    // Test: resample both runs from the pooled requests.
-    let pool = Prepared::new(&[baseline, current]);
-    let total = samples[0] + samples[1];
-    let (mut wa, mut wc) = (vec![0; total], vec![0; total]);
-    let test_stat = |b: f64, c: f64| match scale {
-        Scale::Relative => (c / b).ln().abs(),
-        Scale::Absolute => (c - b).abs(),
-    };
-    let observed: Vec<f64> = live.iter().map(|&i| test_stat(base_values[i], cur_values[i])).collect();
-    let (mut extreme, mut counted) = (vec![0usize; live.len()], vec![0usize; live.len()]);
-    for _ in 0..n {
-        draw(&mut rng, &mut wa, samples[0]);
-        draw(&mut rng, &mut wc, samples[1]);
-        pool.evaluate_into(&wa, &live_stats, &mut b, &mut ranks);
-        pool.evaluate_into(&wc, &live_stats, &mut c, &mut ranks);
-        for k in 0..live.len() {
-            let t = test_stat(b[k], c[k]);
-            if t.is_finite() {
-                counted[k] += 1;
-                // A tiny tolerance so that ties (identical runs) count as extreme.
-                if t >= observed[k] * (1.0 - 1e-12) {
-                    extreme[k] += 1;
-                }
-            }
-        }
-    }
+    let mut boot = Bootstrap { rng: Rng::new(0x11b_e4c4), n: settings.nresamples.max(1), samples, stats: &live_stats };
+    let mut changes = boot.intervals(&pa, &pc, scale);
+    let observed: Vec<(f64, f64)> = live.iter().map(|&i| (base_values[i], cur_values[i])).collect();
+    let (extreme, counted) = boot.test(&Prepared::new(&[baseline, current]), &observed, scale);
 
     let tail = (1.0 - settings.confidence_level) / 2.0;
     for (k, &i) in live.iter().enumerate() {
@@ -447,6 +368,129 @@ pub fn compare_many(
         c.kind = classify(p, ci, direction, scale, settings);
     }
     out
+}
+
+/// The relative or absolute change from `b` to `c` (NaN for a relative
+/// change from zero).
+fn change_of(b: f64, c: f64, scale: Scale) -> f64 {
+    match scale {
+        Scale::Relative if b > 0.0 => c / b - 1.0,
+        Scale::Relative => f64::NAN,
+        Scale::Absolute => c - b,
+    }
+}
+
+/// Each statistic's point values and change, and which of them can be
+/// decided (the others say why not).
+fn point_changes(
+    base_values: &[f64],
+    cur_values: &[f64],
+    samples: [usize; 2],
+    scale: Scale,
+    settings: &Statistics,
+) -> (Vec<Change>, Vec<usize>) {
+    let finite = |v: f64| v.is_finite().then_some(v);
+    let mut out: Vec<Change> = base_values
+        .iter()
+        .zip(cur_values)
+        .map(|(&b, &c)| Change {
+            baseline: finite(b),
+            current: finite(c),
+            change: None,
+            scale,
+            ci: None,
+            p_value: None,
+            kind: ChangeKind::NoChange,
+            note: None,
+            samples,
+        })
+        .collect();
+    let fewest = samples[0].min(samples[1]);
+    let mut live = Vec::new();
+    for (i, c) in out.iter_mut().enumerate() {
+        let (Some(b), Some(v)) = (c.baseline, c.current) else {
+            c.note = Some("no value on one side".into());
+            continue;
+        };
+        let observed = change_of(b, v, scale);
+        if !observed.is_finite() {
+            c.note = Some("the baseline is zero: no relative change".into());
+            continue;
+        }
+        c.change = Some(observed);
+        if fewest < settings.min_samples {
+            c.note = Some(format!("too few requests to decide ({fewest} < {})", settings.min_samples));
+            continue;
+        }
+        live.push(i);
+    }
+    (out, live)
+}
+
+/// The resampling of one comparison: one stream of draws shared by the
+/// interval and the test, so a comparison always comes out the same.
+struct Bootstrap<'a> {
+    rng: Rng,
+    n: usize,
+    samples: [usize; 2],
+    stats: &'a [Statistic],
+}
+
+impl Bootstrap<'_> {
+    /// The interval's resamples: each run resampled from itself, the
+    /// change of every statistic (finite ones only).
+    fn intervals(&mut self, pa: &Prepared, pc: &Prepared, scale: Scale) -> Vec<Vec<f64>> {
+        let k = self.stats.len();
+        let (mut wa, mut wc) = (vec![0; self.samples[0]], vec![0; self.samples[1]]);
+        let (mut b, mut c, mut ranks) = (vec![0.0; k], vec![0.0; k], Vec::new());
+        let mut changes: Vec<Vec<f64>> = vec![Vec::with_capacity(self.n); k];
+        for _ in 0..self.n {
+            draw(&mut self.rng, &mut wa, self.samples[0]);
+            draw(&mut self.rng, &mut wc, self.samples[1]);
+            pa.evaluate_into(&wa, self.stats, &mut b, &mut ranks);
+            pc.evaluate_into(&wc, self.stats, &mut c, &mut ranks);
+            for (j, out) in changes.iter_mut().enumerate() {
+                let r = change_of(b[j], c[j], scale);
+                if r.is_finite() {
+                    out.push(r);
+                }
+            }
+        }
+        changes
+    }
+
+    /// The test: both runs resampled from the pooled requests; per
+    /// statistic, how many resamples differed at least as much as the runs
+    /// did (`observed` baseline and current values), of how many counted.
+    fn test(&mut self, pool: &Prepared, observed: &[(f64, f64)], scale: Scale) -> (Vec<usize>, Vec<usize>) {
+        let k = self.stats.len();
+        let total = self.samples[0] + self.samples[1];
+        let (mut wa, mut wc) = (vec![0; total], vec![0; total]);
+        let (mut b, mut c, mut ranks) = (vec![0.0; k], vec![0.0; k], Vec::new());
+        let test_stat = |b: f64, c: f64| match scale {
+            Scale::Relative => (c / b).ln().abs(),
+            Scale::Absolute => (c - b).abs(),
+        };
+        let observed: Vec<f64> = observed.iter().map(|&(b, c)| test_stat(b, c)).collect();
+        let (mut extreme, mut counted) = (vec![0usize; k], vec![0usize; k]);
+        for _ in 0..self.n {
+            draw(&mut self.rng, &mut wa, self.samples[0]);
+            draw(&mut self.rng, &mut wc, self.samples[1]);
+            pool.evaluate_into(&wa, self.stats, &mut b, &mut ranks);
+            pool.evaluate_into(&wc, self.stats, &mut c, &mut ranks);
+            for j in 0..k {
+                let t = test_stat(b[j], c[j]);
+                if t.is_finite() {
+                    counted[j] += 1;
+                    // A tiny tolerance so that ties (identical runs) count as extreme.
+                    if t >= observed[j] * (1.0 - 1e-12) {
+                        extreme[j] += 1;
+                    }
+                }
+            }
+        }
+        (extreme, counted)
+    }
 }
 
 /// Criterion's rule, direction-aware (see the module docs).

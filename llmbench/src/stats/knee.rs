@@ -84,55 +84,7 @@ pub(crate) fn analyse(levels: &[LevelSummary]) -> SweepAnalysis {
     let stat = ["p99", "p95", "p90", "p50"].into_iter().find(|stat| {
         valid.iter().all(|l| ["ttft", "e2e"].iter().all(|m| l.metric(m).and_then(|s| s.get(stat)).is_some()))
     });
-    let mut knee = None;
-    'levels: for k in 1..valid.len() {
-        let (prev, cur) = (valid[k - 1], valid[k]);
-        if let Some(stat) = stat {
-            for metric in ["ttft", "e2e"] {
-                let get = |l: &LevelSummary| l.metric(metric).and_then(|s| s.get(stat)).unwrap_or(0.0);
-                let (base, before, now) = (get(valid[0]), get(prev), get(cur));
-                let step = now >= STEP_FACTOR * before && now - before >= FLOOR_MS;
-                let doubled = now >= BASELINE_FACTOR * base && now - base >= FLOOR_MS;
-                if step || doubled {
-                    let reason = if step {
-                        format!(
-                            "{stat} {metric} rose {:.1}× in one step ({before:.1} → {now:.1} ms)",
-                            now / before.max(1e-9)
-                        )
-                    } else {
-                        format!(
-                            "{stat} {metric} reached {:.1}× the lightest load's ({base:.1} → {now:.1} ms)",
-                            now / base.max(1e-9)
-                        )
-                    };
-                    knee = Some(Knee {
-                        level: load_of(cur),
-                        previous: load_of(prev),
-                        metric: metric.into(),
-                        from: before,
-                        to: now,
-                        reason,
-                    });
-                    break 'levels;
-                }
-            }
-        }
-        if cur.error_rate - prev.error_rate >= ERROR_JUMP {
-            knee = Some(Knee {
-                level: load_of(cur),
-                previous: load_of(prev),
-                metric: "error_rate".into(),
-                from: prev.error_rate,
-                to: cur.error_rate,
-                reason: format!(
-                    "error rate rose from {:.1}% to {:.1}%",
-                    prev.error_rate * 100.0,
-                    cur.error_rate * 100.0
-                ),
-            });
-            break;
-        }
-    }
+    let knee = (1..valid.len()).find_map(|k| knee_at(valid[0], valid[k - 1], valid[k], stat));
     let mut max_load_meeting_slo = None;
     for l in &valid {
         match &l.goodput {
@@ -154,6 +106,39 @@ pub(crate) fn analyse(levels: &[LevelSummary]) -> SweepAnalysis {
             ERROR_JUMP * 100.0
         ),
     }
+}
+
+/// The knee between two successive valid levels, if `cur` is one: its
+/// latency percentile `stat` jumped (from `prev`, or from the lightest
+/// level `first`), or its error rate did.
+fn knee_at(first: &LevelSummary, prev: &LevelSummary, cur: &LevelSummary, stat: Option<&str>) -> Option<Knee> {
+    let knee = |metric: &str, from: f64, to: f64, reason: String| Knee {
+        level: load_of(cur),
+        previous: load_of(prev),
+        metric: metric.into(),
+        from,
+        to,
+        reason,
+    };
+    for metric in stat.map_or(&[][..], |_| &["ttft", "e2e"][..]) {
+        let stat = stat.unwrap_or_default();
+        let get = |l: &LevelSummary| l.metric(metric).and_then(|s| s.get(stat)).unwrap_or(0.0);
+        let (base, before, now) = (get(first), get(prev), get(cur));
+        if now >= STEP_FACTOR * before && now - before >= FLOOR_MS {
+            let ratio = now / before.max(1e-9);
+            let reason = format!("{stat} {metric} rose {ratio:.1}× in one step ({before:.1} → {now:.1} ms)");
+            return Some(knee(metric, before, now, reason));
+        }
+        if now >= BASELINE_FACTOR * base && now - base >= FLOOR_MS {
+            let ratio = now / base.max(1e-9);
+            let reason = format!("{stat} {metric} reached {ratio:.1}× the lightest load's ({base:.1} → {now:.1} ms)");
+            return Some(knee(metric, before, now, reason));
+        }
+    }
+    (cur.error_rate - prev.error_rate >= ERROR_JUMP).then(|| {
+        let (from, to) = (prev.error_rate, cur.error_rate);
+        knee("error_rate", from, to, format!("error rate rose from {:.1}% to {:.1}%", from * 100.0, to * 100.0))
+    })
 }
 
 /// Whether an automatic sweep should stop after its latest level: the knee

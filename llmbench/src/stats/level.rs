@@ -1,4 +1,4 @@
-//! The figures of one concurrency level (METRICS.md "Per run"), computed
+//! The figures of one concurrency level (docs/metrics.md "Per run"), computed
 //! from its measured request records.
 
 use std::collections::BTreeMap;
@@ -17,8 +17,16 @@ pub struct RequestCounts {
     pub ok: u64,
     /// Requests that failed.
     pub failed: u64,
-    /// Failures by METRICS.md class.
+    /// Failures by docs/metrics.md class.
     pub by_class: BTreeMap<String, u64>,
+    /// Requests llmbench itself cut (`cut_at_end`, `interrupted`): kept in
+    /// the records, counted neither as attempted nor as failed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cut_by_llmbench: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Requests in flight over the measured window.
@@ -93,7 +101,7 @@ pub struct LevelSummary {
     pub network_overhead: Option<LatencySummary>,
     /// How many ok requests took their output count from each source.
     pub output_token_source: BTreeMap<String, u64>,
-    /// Cost figures (METRICS.md "Cost"); absent when the target has no price.
+    /// Cost figures (docs/metrics.md "Cost"); absent when the target has no price.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub cost: Option<crate::cost::LevelCost>,
     /// Open loop: the offered rate of the level, requests/s (`concurrency` is 0).
@@ -136,7 +144,7 @@ impl LevelSummary {
         }
     }
 
-    /// The summary of a metric by its METRICS.md key.
+    /// The summary of a metric by its docs/metrics.md key.
     pub fn metric(&self, key: &str) -> Option<&LatencySummary> {
         match key {
             "ttft" => self.ttft.as_ref(),
@@ -178,11 +186,17 @@ impl LevelSummary {
 
 /// Summarizes the measured records of one level.
 pub(crate) fn summarize_level(concurrency: u32, records: &[RequestRecord]) -> LevelSummary {
-    let measured: Vec<&RequestRecord> = records.iter().filter(|r| r.phase == Phase::Measured).collect();
+    let cut_by_llmbench = |r: &&RequestRecord| r.error.as_ref().is_some_and(|e| e.class.is_llmbench_cut());
+    let all_measured = records.iter().filter(|r| r.phase == Phase::Measured);
+    let (cut, measured): (Vec<&RequestRecord>, Vec<&RequestRecord>) = all_measured.partition(cut_by_llmbench);
     let ok: Vec<&RequestRecord> = measured.iter().copied().filter(|r| r.is_ok()).collect();
 
-    let mut counts =
-        RequestCounts { attempted: measured.len() as u64, ok: ok.len() as u64, ..RequestCounts::default() };
+    let mut counts = RequestCounts {
+        attempted: measured.len() as u64,
+        ok: ok.len() as u64,
+        cut_by_llmbench: cut.len() as u64,
+        ..RequestCounts::default()
+    };
     for r in &measured {
         if let Some(e) = &r.error {
             counts.failed += 1;

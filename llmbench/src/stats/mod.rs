@@ -1,5 +1,5 @@
 //! Statistics over request records: HdrHistogram summaries per metric and
-//! the per-level figures of METRICS.md. Knows nothing of providers.
+//! the per-level figures of docs/metrics.md. Knows nothing of providers.
 
 pub mod compare;
 pub(crate) mod goodput;

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{LatencySummary, LevelSummary};
 use crate::load::cpu::CpuUse;
-use crate::record::{Phase, RequestRecord};
+use crate::record::{ErrorClass, Phase, RequestRecord};
 
 /// Achieved below offered by more than this share: invalid.
 pub(crate) const MAX_RATE_SHORTFALL: f64 = 0.05;
@@ -151,8 +151,7 @@ pub(crate) fn check(records: &[RequestRecord], load: &LevelLoad<'_>) -> LoadChec
         ));
     }
     let cut_at_end =
-        measured.iter().filter(|r| r.error.as_ref().is_some_and(|e| e.message == crate::load::CUT_AT_END)).count()
-            as u64;
+        measured.iter().filter(|r| r.error.as_ref().is_some_and(|e| e.class == ErrorClass::CutAtEnd)).count() as u64;
     LoadCheck {
         mode: if load.open { "open" } else { "closed" }.into(),
         arrival: load.arrival.clone(),
@@ -259,7 +258,7 @@ mod tests {
     fn the_window_bounds_throughput_and_cuts_are_counted() {
         let mut records = open_records(10, 100_000); // starts 0..0.9 s, each 50 ms
         records[9].e2e_ms = 400.0; // ends at 1.3 s, in the grace period
-        records[8].error = Some(RequestError::new(ErrorClass::Cut, crate::load::CUT_AT_END));
+        records[8].error = Some(RequestError::new(ErrorClass::CutAtEnd, crate::load::CUT_AT_END));
         let mut level = crate::stats::summarize_level(0, &records);
         apply_window(&mut level, &records, 1_000_000);
         assert_eq!(level.window_s, 1.0);

@@ -56,7 +56,9 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    /// The config spelling.
+    /// The config spelling (named in the error of a build without a
+    /// protocol's feature).
+    #[cfg_attr(all(feature = "bedrock", feature = "sagemaker"), allow(dead_code))]
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::Openai => "openai",
@@ -96,6 +98,23 @@ pub(crate) trait Sink {
     fn server_latency_ms(&mut self, _ms: f64) {}
     /// The service's own measure of its first byte, in milliseconds.
     fn server_first_byte_ms(&mut self, _ms: f64) {}
+}
+
+/// The largest event (an SSE event, a SageMaker line) accepted when the
+/// target does not say (`max_event_size`). Real chunks are a few hundred
+/// bytes; the bound keeps a server that never ends an event from
+/// exhausting memory (docs/providers.md).
+pub(crate) const DEFAULT_MAX_EVENT_BYTES: usize = 8 << 20;
+
+/// The error of an event that grew past `cap` bytes without ending.
+pub(crate) fn event_too_big(what: &str, cap: usize) -> RequestError {
+    RequestError::new(
+        ErrorClass::Protocol,
+        format!(
+            "{what} grew past {} without ending (if the server's events are that large, raise max_event_size in its target)",
+            crate::settings::value::Size(cap)
+        ),
+    )
 }
 
 /// The most bytes of server text quoted in an error message.

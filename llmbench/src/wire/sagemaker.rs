@@ -26,14 +26,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 #[cfg(feature = "sagemaker")]
-use lines::{LineBuffer, MAX_LINE_BYTES};
+use lines::LineBuffer;
 
 use super::openai::{ChunkHead, StreamDecoder};
 use super::sse::Event;
 use super::{Progress, Sink, Text, insert_sampling, merge_extra, not_json, stream_error};
 use crate::provider::GenRequest;
-#[cfg(feature = "sagemaker")]
-use crate::record::ErrorClass;
 use crate::record::{ContentKind, RequestError, Usage};
 
 /// The container protocol of a SageMaker endpoint (`format`).
@@ -230,13 +228,26 @@ impl LineDecoder {
 pub(crate) struct PartDecoder {
     lines: LineBuffer,
     decoder: LineDecoder,
+    /// The longest line accepted (`max_event_size`): a container that never
+    /// ends a line cannot exhaust memory.
+    max_line: usize,
 }
 
 #[cfg(feature = "sagemaker")]
 impl PartDecoder {
     /// A decoder at the start of a stream.
     pub(crate) fn new(format: Format) -> PartDecoder {
-        PartDecoder { lines: LineBuffer::default(), decoder: LineDecoder::new(format) }
+        PartDecoder {
+            lines: LineBuffer::default(),
+            decoder: LineDecoder::new(format),
+            max_line: super::DEFAULT_MAX_EVENT_BYTES,
+        }
+    }
+
+    /// Accepts lines up to `bytes` long.
+    pub(crate) fn with_max_line(mut self, bytes: usize) -> Self {
+        self.max_line = bytes;
+        self
     }
 
     /// One part's bytes: the most final progress of the lines they complete.
@@ -246,8 +257,8 @@ impl PartDecoder {
         if let ControlFlow::Break(e) = self.lines.feed(bytes, |line| decode(decoder, line, sink, &mut progress)) {
             return Err(e);
         }
-        if self.lines.pending_len() > MAX_LINE_BYTES {
-            return Err(RequestError::new(ErrorClass::Protocol, "a line grew past 8 MiB without ending"));
+        if self.lines.pending_len() > self.max_line {
+            return Err(super::event_too_big("a line", self.max_line));
         }
         Ok(progress)
     }

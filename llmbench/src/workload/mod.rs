@@ -1,7 +1,7 @@
 //! What to send: prompts and generation parameters.
 //!
 //! A [`Workload`] is a recipe, built in a benchmark function, that turns a
-//! request index into a [`GenRequest`] deterministically (same seed, same
+//! request index into a [`GenRequest`](crate::GenRequest) deterministically (same seed, same
 //! prompts): synthetic text of a token-length distribution or class,
 //! fixed prompts, or a JSONL dataset rendered through minijinja templates;
 //! plus generation parameters, cache busting or a shared prefix, and

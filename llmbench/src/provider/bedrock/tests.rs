@@ -11,7 +11,8 @@ use crate::mock::{BedrockFamily, HttpError, MockError, MockLlm};
 use crate::provider::{Message, Role};
 use crate::record::{Deadlines, ErrorClass, Phase, RequestRecord, TokenSource};
 
-const GENEROUS: Deadlines = Deadlines { first_content: Duration::from_secs(10), total: Duration::from_secs(20) };
+const GENEROUS: Deadlines =
+    Deadlines { first_content: Duration::from_secs(10), total: Duration::from_secs(20), idle: Duration::from_secs(20) };
 const MODEL: &str = "anthropic.claude-3-5-haiku-20241022-v1:0";
 
 fn settings(url: String, api: Api) -> BedrockSettings {

@@ -27,9 +27,6 @@ use crate::wire::{Progress, quote, truncate};
 /// The most of an error response's body read to explain it: any JSON error
 /// fits, and a server that answers with an endless page cannot hold us.
 const MAX_ERROR_BODY: usize = 64 * 1024;
-/// The largest SSE event accepted. Real chunks are a few hundred bytes; the
-/// bound keeps a server that never ends a line from exhausting memory.
-pub(crate) const MAX_EVENT_BYTES: usize = 8 << 20;
 /// How long to wait after `[DONE]` for the body's own end. Reading it lets
 /// the connection go back to the pool, so the next request does not pay a
 /// new handshake inside its measured time.
@@ -84,6 +81,8 @@ pub(crate) struct OpenAiProvider {
     url: String,
     auth: Option<HeaderValue>,
     settings: OpenAiSettings,
+    /// The largest SSE event accepted (`max_event_size`).
+    max_event_bytes: usize,
 }
 
 impl fmt::Debug for OpenAiProvider {
@@ -113,14 +112,20 @@ impl OpenAiProvider {
             .transpose()?;
         let client = super::http_client(settings.connect_timeout)?;
         super::register_secrets(settings.api_key.as_deref(), &settings.base_url);
-        Ok(OpenAiProvider { client, url, auth, settings })
+        Ok(OpenAiProvider { client, url, auth, settings, max_event_bytes: crate::wire::DEFAULT_MAX_EVENT_BYTES })
+    }
+
+    /// Accepts SSE events up to `bytes` long (`max_event_size`).
+    pub(crate) fn with_max_event_bytes(mut self, bytes: usize) -> Self {
+        self.max_event_bytes = bytes;
+        self
     }
 
     /// Sends `req` and records its stream on `tl`: the measured path.
     pub(crate) async fn send(&self, req: &GenRequest, tl: &mut Timeline) -> Result<(), RequestError> {
         let request = self.request(req)?;
         let mut response = execute(&self.client, request, tl).await?;
-        let outcome = read_stream(&mut response, tl).await;
+        let outcome = read_stream(&mut response, tl, self.max_event_bytes).await;
         if outcome.is_ok() {
             drain(&mut response).await;
         }
@@ -191,9 +196,13 @@ pub(crate) fn deadline(tl: &Timeline) -> tokio::time::Instant {
 }
 
 /// Reads the SSE body until `[DONE]`, an error or the end of the stream.
-async fn read_stream(response: &mut reqwest::Response, tl: &mut Timeline) -> Result<(), RequestError> {
+async fn read_stream(
+    response: &mut reqwest::Response,
+    tl: &mut Timeline,
+    max_event: usize,
+) -> Result<(), RequestError> {
     let mut decoder = SseDecoder::new();
-    let mut stream = StreamState::default();
+    let mut stream = StreamState { max_event_bytes: max_event, ..StreamState::default() };
     let mut last_read = Instant::now();
     loop {
         let until = tl.next_deadline();
@@ -208,15 +217,8 @@ async fn read_stream(response: &mut reqwest::Response, tl: &mut Timeline) -> Res
             Ok(Err(e)) => return Err(RequestError::new(ErrorClass::Cut, format!("stream broke: {}", describe(&e)))),
         };
         last_read = at;
-        stream.bytes += bytes.len();
-        if let ControlFlow::Break(outcome) = decoder.feed(&bytes, |event| stream.on_event(event, at, tl)) {
+        if let ControlFlow::Break(outcome) = stream.on_read(&mut decoder, &bytes, at, tl) {
             return outcome;
-        }
-        if decoder.pending_len() > MAX_EVENT_BYTES {
-            return Err(RequestError::new(
-                ErrorClass::Protocol,
-                format!("an SSE event grew past {} MiB without ending", MAX_EVENT_BYTES >> 20),
-            ));
         }
     }
 }
@@ -234,8 +236,10 @@ pub(crate) async fn drain(response: &mut reqwest::Response) {
 }
 
 /// What one stream has shown so far, beyond what the timeline keeps.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct StreamState {
+    /// The largest SSE event accepted.
+    pub(crate) max_event_bytes: usize,
     /// Bytes of body read.
     bytes: usize,
     /// SSE events decoded.
@@ -243,7 +247,36 @@ pub(crate) struct StreamState {
     decoder: StreamDecoder,
 }
 
+impl Default for StreamState {
+    fn default() -> Self {
+        StreamState {
+            max_event_bytes: crate::wire::DEFAULT_MAX_EVENT_BYTES,
+            bytes: 0,
+            events: 0,
+            decoder: StreamDecoder::default(),
+        }
+    }
+}
+
 impl StreamState {
+    /// Decodes the bytes of one read that returned at `at`. Breaks with the
+    /// request's outcome at `[DONE]`, an error, or an event past the cap.
+    pub(crate) fn on_read(
+        &mut self,
+        decoder: &mut SseDecoder,
+        bytes: &[u8],
+        at: Instant,
+        tl: &mut Timeline,
+    ) -> ControlFlow<Result<(), RequestError>> {
+        self.bytes += bytes.len();
+        tl.mark_read(at);
+        decoder.feed(bytes, |event| self.on_event(event, at, tl))?;
+        if decoder.pending_len() > self.max_event_bytes {
+            return ControlFlow::Break(Err(crate::wire::event_too_big("an SSE event", self.max_event_bytes)));
+        }
+        ControlFlow::Continue(())
+    }
+
     /// Handles one SSE event read at `at`. Breaks with the request's outcome
     /// at `[DONE]` or an error.
     pub(crate) fn on_event(
@@ -265,7 +298,12 @@ impl StreamState {
 
     /// The body ended without `[DONE]`. `last_read` is when its last bytes
     /// arrived.
-    fn at_end(&mut self, decoder: &mut SseDecoder, last_read: Instant, tl: &mut Timeline) -> Result<(), RequestError> {
+    pub(crate) fn at_end(
+        &mut self,
+        decoder: &mut SseDecoder,
+        last_read: Instant,
+        tl: &mut Timeline,
+    ) -> Result<(), RequestError> {
         match decoder.finish(|event| self.on_event(event, last_read, tl)) {
             ControlFlow::Break(Err(e)) if e.class == ErrorClass::Protocol => {
                 return Err(RequestError::new(ErrorClass::Cut, "stream closed in the middle of an event"));

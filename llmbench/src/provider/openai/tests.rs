@@ -15,7 +15,8 @@ macro_rules! fixture {
     };
 }
 
-const GENEROUS: Deadlines = Deadlines { first_content: Duration::from_secs(10), total: Duration::from_secs(20) };
+const GENEROUS: Deadlines =
+    Deadlines { first_content: Duration::from_secs(10), total: Duration::from_secs(20), idle: Duration::from_secs(20) };
 
 fn request() -> GenRequest {
     GenRequest {
@@ -349,7 +350,11 @@ async fn the_key_is_sent_but_never_printed() {
 async fn no_content_before_the_first_content_deadline_is_a_timeout() {
     let slow = sse(fixture!("role_first.sse")).set_delay(Duration::from_millis(800));
     let server = mock("/chat/completions", slow).await;
-    let deadlines = Deadlines { first_content: Duration::from_millis(100), total: Duration::from_secs(5) };
+    let deadlines = Deadlines {
+        first_content: Duration::from_millis(100),
+        total: Duration::from_secs(5),
+        idle: Duration::from_secs(5),
+    };
     let started = Instant::now();
     let rec = run(settings(format!("{}/v1", server.uri())), deadlines).await;
     assert_eq!(class(&rec), Some(ErrorClass::Timeout));
@@ -361,7 +366,11 @@ async fn a_stall_after_content_hits_the_total_deadline() {
     let events = split_events(fixture!("role_first.sse"));
     let parts = vec![(Duration::ZERO, events[1].clone()), (Duration::from_millis(900), events[2].clone())];
     let base = paced_server(parts, Some(Duration::ZERO)).await;
-    let deadlines = Deadlines { first_content: Duration::from_millis(300), total: Duration::from_millis(400) };
+    let deadlines = Deadlines {
+        first_content: Duration::from_millis(300),
+        total: Duration::from_millis(400),
+        idle: Duration::from_millis(400),
+    };
     let rec = run(settings(base), deadlines).await;
     assert_eq!(class(&rec), Some(ErrorClass::Timeout));
     assert!(rec.error.as_ref().is_some_and(|e| e.message.contains("not complete")));

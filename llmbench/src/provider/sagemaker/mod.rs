@@ -54,6 +54,8 @@ pub(crate) struct SageMakerSettings {
 pub(crate) struct SageMakerProvider {
     client: Client,
     settings: SageMakerSettings,
+    /// The longest line accepted (`max_event_size`).
+    max_event_bytes: usize,
 }
 
 impl fmt::Debug for SageMakerProvider {
@@ -67,7 +69,13 @@ impl SageMakerProvider {
     pub(crate) async fn new(settings: SageMakerSettings) -> Result<Self, String> {
         let sdk = aws::sdk_config(&settings.aws).await?;
         let client = Client::from_conf(aws_sdk_sagemakerruntime::config::Builder::from(&sdk).build());
-        Ok(SageMakerProvider { client, settings })
+        Ok(SageMakerProvider { client, settings, max_event_bytes: crate::wire::DEFAULT_MAX_EVENT_BYTES })
+    }
+
+    /// Accepts lines up to `bytes` long (`max_event_size`).
+    pub(crate) fn with_max_event_bytes(mut self, bytes: usize) -> Self {
+        self.max_event_bytes = bytes;
+        self
     }
 
     /// Sends `req` and records its stream on `tl`.
@@ -117,7 +125,7 @@ impl SageMakerProvider {
         if let Some(variant) = out.invoked_production_variant() {
             tl.set_variant(variant);
         }
-        let mut parts = PartDecoder::new(s.format);
+        let mut parts = PartDecoder::new(s.format).with_max_line(self.max_event_bytes);
         let outcome = aws::read_stream(&mut out.body, tl, "", |event, at, tl| {
             let ResponseStream::PayloadPart(part) = event else { return Ok(Progress::More) };
             let Some(bytes) = part.bytes() else { return Ok(Progress::More) };

@@ -10,7 +10,8 @@ use crate::mock::{HttpError, MockError, MockLlm, SageMakerFormat};
 use crate::provider::{Message, Role};
 use crate::record::{Deadlines, Phase, RequestRecord, TokenSource};
 
-const GENEROUS: Deadlines = Deadlines { first_content: Duration::from_secs(10), total: Duration::from_secs(20) };
+const GENEROUS: Deadlines =
+    Deadlines { first_content: Duration::from_secs(10), total: Duration::from_secs(20), idle: Duration::from_secs(20) };
 
 fn settings(url: String, format: Format) -> SageMakerSettings {
     SageMakerSettings {

@@ -8,10 +8,6 @@
 
 use std::ops::ControlFlow;
 
-/// The longest line accepted; a container that never ends a line cannot
-/// exhaust memory.
-pub(crate) const MAX_LINE_BYTES: usize = 8 << 20;
-
 /// Bytes of a line whose end has not arrived yet.
 #[derive(Debug, Default)]
 pub(crate) struct LineBuffer {
