@@ -257,9 +257,10 @@ pub fn bedrock_converse(data: &[u8]) {
             _ => None,
         })
     };
+    let mut decoder = crate::wire::bedrock::converse::ConverseDecoder::default();
     while let Some(event) = next() {
         let Some(event) = event else { continue };
-        let progress = crate::wire::bedrock::converse::on_event(event, &mut Stamp { tl: &mut tl, at: Instant::now() });
+        let progress = decoder.on_event(event, &mut Stamp { tl: &mut tl, at: Instant::now() });
         if progress == Progress::Last {
             break;
         }

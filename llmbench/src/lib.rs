@@ -33,16 +33,18 @@ pub(crate) mod settings;
 pub mod sim;
 pub mod stats;
 pub(crate) mod term;
+pub mod tokenizer;
 pub(crate) mod wire;
 
 pub use engine::registry::BenchDef;
 pub use llmbench_macros::llm_bench;
-pub use provider::{GenRequest, Message, Role};
+pub use provider::{GenRequest, Image, Message, ReasoningEffort, Role, Tool};
 pub use workload::{Check, LengthClass, Response, Tokens, Workload};
 
 /// Everything a benchmark file needs: `use llmbench::prelude::*;`.
 pub mod prelude {
     pub use crate::llm_bench;
+    pub use crate::provider::{ReasoningEffort, Tool};
     pub use crate::workload::{Check, LengthClass, Response, Tokens, Workload};
 }
 

@@ -44,6 +44,15 @@ pub(crate) const DISTRIBUTIONS: &[(&str, Unit, Direction)] = &[
     ("server_latency", Unit::Ms, Direction::LowerIsBetter),
     ("server_first_byte", Unit::Ms, Direction::LowerIsBetter),
     ("network_overhead", Unit::Ms, Direction::LowerIsBetter),
+    ("thinking", Unit::Ms, Direction::LowerIsBetter),
+    ("reasoning_tokens", Unit::Count, Direction::LowerIsBetter),
+    ("answer_tokens", Unit::Count, Direction::HigherIsBetter),
+    ("ttftc", Unit::Ms, Direction::LowerIsBetter),
+    ("tool_call", Unit::Ms, Direction::LowerIsBetter),
+    ("ttft_cache_hit", Unit::Ms, Direction::LowerIsBetter),
+    ("ttft_cache_miss", Unit::Ms, Direction::LowerIsBetter),
+    ("input_tokens_requested", Unit::Count, Direction::LowerIsBetter),
+    ("input_tokens_generated", Unit::Count, Direction::LowerIsBetter),
 ];
 
 /// Statistics of a distribution metric, with the fewest values each needs
@@ -69,10 +78,12 @@ pub(crate) const SCALARS: &[(&str, Unit, Direction, Scale)] = &[
     ("req_per_s", Unit::PerSecond, Direction::HigherIsBetter, Scale::Relative),
     ("goodput", Unit::Fraction, Direction::HigherIsBetter, Scale::Absolute),
     ("cost_per_ok_request", Unit::Usd, Direction::LowerIsBetter, Scale::Relative),
+    ("cache_hit_ratio", Unit::Fraction, Direction::HigherIsBetter, Scale::Absolute),
 ];
 
-/// Scalars compared only when a run has them (goodput needs SLOs, cost a price).
-const OPTIONAL: &[&str] = &["goodput", "cost_per_ok_request"];
+/// Scalars compared only when a run has them (goodput needs SLOs, cost a
+/// price, the cache ratio a server that reports caching).
+const OPTIONAL: &[&str] = &["goodput", "cost_per_ok_request", "cache_hit_ratio"];
 
 /// The metrics compared by default, per level (goodput and cost when the
 /// runs have them).

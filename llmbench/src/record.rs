@@ -142,13 +142,17 @@ impl fmt::Display for RequestError {
 
 impl std::error::Error for RequestError {}
 
-/// Whether a content chunk carried the answer or the model's reasoning.
+/// Whether a content chunk carried the answer, a tool call's arguments or
+/// the model's reasoning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContentKind {
-    /// Visible output: text or tool-call text.
+    /// Visible output text.
     Answer,
     /// Reasoning ("thinking") text: counts for `ttft`, not for `ttfo`.
     Reasoning,
+    /// A tool call's argument text: answer content (it counts for `ttft`
+    /// and `ttfo`), kept apart from the text so its JSON can be checked.
+    ToolCall,
 }
 
 /// Where a token count came from (docs/metrics.md `output_tokens`).
@@ -162,6 +166,22 @@ pub enum TokenSource {
     /// The count of content chunks (no usage, no tokenizer).
     #[default]
     Chunks,
+    /// A share of a server-reported count: reasoning tokens of a server
+    /// that reports none (Anthropic, Bedrock) are the output count split by
+    /// the reasoning share of the streamed text.
+    Estimate,
+}
+
+impl TokenSource {
+    /// The key it is written as.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenSource::Usage => "usage",
+            TokenSource::Tokenizer => "tokenizer",
+            TokenSource::Chunks => "chunks",
+            TokenSource::Estimate => "estimate",
+        }
+    }
 }
 
 /// Token usage as a server reported it.
@@ -175,6 +195,21 @@ pub struct Usage {
     pub cache_read_tokens: Option<u64>,
     /// Prompt tokens written to a cache.
     pub cache_write_tokens: Option<u64>,
+    /// Output tokens spent reasoning (OpenAI
+    /// `completion_tokens_details.reasoning_tokens`), part of `output_tokens`.
+    pub reasoning_tokens: Option<u64>,
+    /// Whether `input_tokens` leaves out the cache counts (Anthropic,
+    /// Bedrock), rather than including them (OpenAI's `prompt_tokens`).
+    pub input_excludes_cache: bool,
+}
+
+/// A tool call as it streamed: the tool's name and its argument text.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ToolCallText {
+    /// The tool called.
+    pub name: String,
+    /// The argument JSON, as streamed (possibly invalid).
+    pub arguments: String,
 }
 
 /// The deadlines of one request, all measured from its `scheduled` time.
@@ -205,6 +240,8 @@ pub struct Timeline {
     headers: Option<Instant>,
     first_content: Option<Instant>,
     first_answer: Option<Instant>,
+    first_tool_call: Option<Instant>,
+    tool_call_done: Option<Instant>,
     last_content: Option<Instant>,
     /// The last read that returned bytes (or an event) of the body.
     last_read: Option<Instant>,
@@ -212,6 +249,15 @@ pub struct Timeline {
     chunk_offsets_us: Vec<u32>,
     usage: Usage,
     text: Option<String>,
+    /// Bytes of reasoning and of answer (text and tool-call) content, to
+    /// split an output count that does not say how much was reasoning.
+    reasoning_bytes: u64,
+    answer_bytes: u64,
+    tool_calls: u32,
+    /// Tool calls' names and arguments, kept when text is captured.
+    tool_call_text: Vec<ToolCallText>,
+    input_tokens_requested: Option<u32>,
+    input_tokens_generated: Option<u32>,
     stop_reason: Option<String>,
     server_latency_ms: Option<f64>,
     server_first_byte_ms: Option<f64>,
@@ -232,12 +278,20 @@ impl Timeline {
             headers: None,
             first_content: None,
             first_answer: None,
+            first_tool_call: None,
+            tool_call_done: None,
             last_content: None,
             last_read: None,
             end: None,
             chunk_offsets_us: Vec::with_capacity(expected_chunks + 8),
             usage: Usage::default(),
             text: capture_text.then(|| String::with_capacity(expected_chunks * 6)),
+            reasoning_bytes: 0,
+            answer_bytes: 0,
+            tool_calls: 0,
+            tool_call_text: Vec::new(),
+            input_tokens_requested: None,
+            input_tokens_generated: None,
             stop_reason: None,
             server_latency_ms: None,
             server_first_byte_ms: None,
@@ -291,14 +345,52 @@ impl Timeline {
         if self.first_content.is_none() {
             self.first_content = Some(at);
         }
-        if kind == ContentKind::Answer && self.first_answer.is_none() {
+        if kind != ContentKind::Reasoning && self.first_answer.is_none() {
             self.first_answer = Some(at);
         }
         self.last_content = Some(at);
         self.chunk_offsets_us.push(micros_between(self.scheduled, at));
-        if let Some(buf) = &mut self.text {
+        match kind {
+            ContentKind::Reasoning => self.reasoning_bytes += text.len() as u64,
+            _ => self.answer_bytes += text.len() as u64,
+        }
+        if kind == ContentKind::ToolCall {
+            // A delta before any start event still belongs to a call.
+            if self.tool_calls == 0 {
+                self.on_tool_call_start(at, "");
+            }
+            if let Some(call) = self.tool_call_text.last_mut() {
+                call.arguments.push_str(text);
+            }
+        } else if let Some(buf) = &mut self.text {
             buf.push_str(text);
         }
+    }
+
+    /// A tool call opened at `at` (the event naming the tool): the first
+    /// one is `ttftc`'s end.
+    pub fn on_tool_call_start(&mut self, at: Instant, name: &str) {
+        self.first_tool_call.get_or_insert(at);
+        self.tool_calls += 1;
+        if self.text.is_some() {
+            // One allocation per call, not per delta; arguments are short.
+            self.tool_call_text.push(ToolCallText { name: name.to_owned(), arguments: String::with_capacity(128) });
+        }
+    }
+
+    /// A tool call's arguments are complete (its block closed, or the
+    /// stream finished with it): the first is `tool_call`'s end.
+    pub fn on_tool_call_end(&mut self, at: Instant) {
+        if self.tool_calls > 0 {
+            self.tool_call_done.get_or_insert(at);
+        }
+    }
+
+    /// The prompt length the workload asked for and the one its text has
+    /// by the local tokenizer (docs/metrics.md `input_tokens_requested`).
+    pub fn set_input_tokens_planned(&mut self, requested: Option<u32>, generated: Option<u32>) {
+        self.input_tokens_requested = requested;
+        self.input_tokens_generated = generated;
     }
 
     /// Server-reported usage. Later reports overwrite earlier fields they set.
@@ -308,6 +400,8 @@ impl Timeline {
         u.output_tokens = usage.output_tokens.or(u.output_tokens);
         u.cache_read_tokens = usage.cache_read_tokens.or(u.cache_read_tokens);
         u.cache_write_tokens = usage.cache_write_tokens.or(u.cache_write_tokens);
+        u.reasoning_tokens = usage.reasoning_tokens.or(u.reasoning_tokens);
+        u.input_excludes_cache |= usage.input_excludes_cache;
     }
 
     /// Why generation stopped, as the server said it.
@@ -409,6 +503,23 @@ impl Timeline {
             None => (chunks, TokenSource::Chunks),
         };
         let gaps_us = self.chunk_offsets_us.windows(2).map(|w| w[1].saturating_sub(w[0])).collect();
+        let (reasoning_tokens, reasoning_source) = match (self.usage.reasoning_tokens, self.reasoning_bytes) {
+            (Some(n), _) => (Some(n), Some(TokenSource::Usage)),
+            (None, 0) => (None, None),
+            (None, reasoning) => {
+                // The output count split by the reasoning share of the text.
+                let share = reasoning as f64 / (reasoning + self.answer_bytes) as f64;
+                (Some((output_tokens as f64 * share).round() as u64), Some(TokenSource::Estimate))
+            }
+        };
+        let u = &self.usage;
+        let prompt_tokens = u.input_tokens.map(|n| {
+            if u.input_excludes_cache {
+                n + u.cache_read_tokens.unwrap_or(0) + u.cache_write_tokens.unwrap_or(0)
+            } else {
+                n
+            }
+        });
         RequestRecord {
             index,
             phase,
@@ -431,6 +542,15 @@ impl Timeline {
             input_tokens: self.usage.input_tokens,
             cache_read_tokens: self.usage.cache_read_tokens,
             cache_write_tokens: self.usage.cache_write_tokens,
+            prompt_tokens,
+            reasoning_tokens,
+            reasoning_source,
+            ttftc_ms: ms(self.first_tool_call),
+            tool_call_ms: ms(self.tool_call_done),
+            tool_calls: self.tool_calls,
+            tool_call_text: self.tool_call_text,
+            input_tokens_requested: self.input_tokens_requested.map(u64::from),
+            input_tokens_generated: self.input_tokens_generated.map(u64::from),
             stop_reason: self.stop_reason,
             server_latency_ms: self.server_latency_ms,
             server_first_byte_ms: self.server_first_byte_ms,
@@ -504,6 +624,35 @@ pub struct RequestRecord {
     /// Server-reported cache-write prompt tokens.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub cache_write_tokens: Option<u64>,
+    /// Every prompt token, cached or not: `input_tokens`, plus the cache
+    /// counts where the protocol reports them apart (Anthropic, Bedrock).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub prompt_tokens: Option<u64>,
+    /// Output tokens spent reasoning, part of `output_tokens`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reasoning_tokens: Option<u64>,
+    /// Where `reasoning_tokens` came from: `usage`, or `estimate` (the
+    /// output count split by the reasoning share of the streamed text).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reasoning_source: Option<TokenSource>,
+    /// `first_tool_call − scheduled`: the first tool-call delta.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ttftc_ms: Option<f64>,
+    /// `tool_call_done − scheduled`: the first tool call complete.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tool_call_ms: Option<f64>,
+    /// Tool calls the response made.
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub tool_calls: u32,
+    /// The tool calls' names and arguments, when captured (like `text`).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub tool_call_text: Vec<ToolCallText>,
+    /// The prompt length the workload asked for, in tokens.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub input_tokens_requested: Option<u64>,
+    /// The prompt length its text has by the local tokenizer.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub input_tokens_generated: Option<u64>,
     /// Why generation stopped, as the server said.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub stop_reason: Option<String>,
@@ -562,6 +711,29 @@ impl RequestRecord {
         }
     }
 
+    /// `first_answer − first_content`: time spent reasoning before the
+    /// answer (0 for a response without reasoning).
+    pub fn thinking_ms(&self) -> Option<f64> {
+        match (self.ttft_ms, self.ttfo_ms) {
+            (Some(first), Some(answer)) => Some((answer - first).max(0.0)),
+            _ => None,
+        }
+    }
+
+    /// Output tokens that were not reasoning.
+    pub fn answer_tokens(&self) -> u64 {
+        self.output_tokens.saturating_sub(self.reasoning_tokens.unwrap_or(0))
+    }
+
+    /// Whether part of the prompt was read from a cache (`None` when the
+    /// server reported nothing about caching).
+    pub fn cache_hit(&self) -> Option<bool> {
+        match (self.cache_read_tokens, self.cache_write_tokens) {
+            (None, None) => None,
+            (read, _) => Some(read.unwrap_or(0) > 0),
+        }
+    }
+
     /// `e2e − server_latency`, where the server reports its latency.
     pub fn network_overhead_ms(&self) -> Option<f64> {
         self.server_latency_ms.map(|s| self.e2e_ms - s)
@@ -571,6 +743,10 @@ impl RequestRecord {
     pub fn end_us(&self) -> u64 {
         self.start_us + (self.e2e_ms * 1e3) as u64
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 fn micros_between(from: Instant, to: Instant) -> u32 {

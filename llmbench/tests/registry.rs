@@ -125,7 +125,7 @@ fn load_options_and_checks() {
         })
     );
     let check = def.check.expect("`check` given");
-    let resp = |text| Response { text, expected: None, output_tokens: 3, index: 0 };
+    let resp = |text| Response { text, expected: None, output_tokens: 3, index: 0, tool_calls: &[], tools: &[] };
     assert_eq!(check(&resp("we will refund it")), Ok(()));
     assert_eq!(check(&resp("no")), Err("the check returned false".to_owned()));
     let staged = find("staged");

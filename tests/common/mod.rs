@@ -196,29 +196,42 @@ fn setup() -> Result<Setup, String> {
     let target_dir = target_dir();
     let root = target_dir.join("fixture");
     write_fixture(&root).map_err(|e| format!("writing the fixture workspace in {}: {e}", root.display()))?;
+    let manifest = root.join("Cargo.toml");
 
     // The root package does not own cargo-llmbench (nor llmbench, the same
-    // program under its plain name), so CARGO_BIN_EXE_ is not available:
-    // build them, in release like the benches, into the shared directory so
-    // they share their dependencies.
-    let mut build = Command::new(cargo());
-    build
-        .current_dir(REPO)
-        .args(["build", "--release", "--package", "llmbench", "--bin", "cargo-llmbench", "--bin", "llmbench"])
-        .arg("--manifest-path")
-        .arg(Path::new(REPO).join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .env("CARGO_NET_OFFLINE", "true")
-        .env("CARGO_TERM_COLOR", "never");
-    let built = run(&mut build);
-    if built.code() != Some(0) {
-        return Err(format!("building cargo-llmbench failed\n{built}"));
+    // program under its plain name), so CARGO_BIN_EXE_ is not available.
+    // Both are built in the fixture's workspace, where they link the very
+    // release build of llmbench (same features, same profile) that the
+    // fixture's benches link; then the benches are built, so that every
+    // scenario's `cargo llmbench` finds them fresh (`Run::assert_built_nothing`).
+    // `--examples` selects nothing (llmbench has none) but makes cargo
+    // resolve dev-dependencies, which llmbench is in the fixture: without it
+    // cargo (1.95) panics looking for the features of llmbench among the
+    // normal dependencies.
+    let builds: [&[&str]; 2] = [
+        &["build", "--release", "--package", "llmbench", "--bin", "cargo-llmbench", "--bin", "llmbench", "--examples"],
+        &["bench", "--no-run", "--package", "fixture"],
+    ];
+    for args in builds {
+        let mut build = Command::new(cargo());
+        build
+            .current_dir(&root)
+            .args(args)
+            .arg("--manifest-path")
+            .arg(&manifest)
+            .env("CARGO_TARGET_DIR", &target_dir)
+            .env("CARGO_NET_OFFLINE", "true")
+            .env("CARGO_TERM_COLOR", "never");
+        let built = run(&mut build);
+        if built.code() != Some(0) {
+            return Err(format!("building the fixture failed\n{built}"));
+        }
     }
     let exe = |name: &str| target_dir.join("release").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     let (cargo_llmbench, llmbench) = (exe("cargo-llmbench"), exe("llmbench"));
     for path in [&cargo_llmbench, &llmbench] {
         if !path.is_file() {
-            return Err(format!("{} is missing after a successful build\n{built}", path.display()));
+            return Err(format!("{} is missing after a successful build", path.display()));
         }
     }
     Ok(Setup { root, cargo_llmbench, llmbench })
@@ -233,8 +246,12 @@ version = "0.0.0"
 edition = "2024"
 publish = false
 
+# No default features: the Bedrock and SageMaker providers (the AWS SDKs)
+# would be most of the fixture's build, and it only speaks the simulator's
+# OpenAI protocol. The AWS protocols are tested in process, with the default
+# features, by llmbench/src/engine/sim_protocol_tests.rs.
 [dev-dependencies]
-llmbench = {{ path = '{}' }}
+llmbench = {{ path = '{}', default-features = false }}
 
 [[bench]]
 name = "chat"
@@ -243,9 +260,17 @@ harness = false
 # Its own workspace, although it sits inside the llmbench repository.
 [workspace]
 
-# `cargo test --benches` builds everything in debug: skip debug info.
-[profile.dev]
+# Everything builds in release (`cargo llmbench`, `cargo bench`, and
+# `cargo test --release --benches`), so once: unoptimised and with the
+# checks of a debug build. The scenarios check what is written and printed,
+# and time the simulator's fixed delays within wide bounds; optimising
+# (opt-level 1 or 3) would triple the build.
+[profile.release]
+opt-level = 0
 debug = false
+debug-assertions = true
+overflow-checks = true
+incremental = true
 "#,
         llmbench.display()
     );
@@ -326,6 +351,14 @@ impl Run {
         self
     }
 
+    /// Asserts that cargo compiled nothing: the setup's build of the fixture
+    /// is reused (a rebuild per scenario would cost minutes).
+    #[track_caller]
+    pub fn assert_built_nothing(&self) -> &Run {
+        assert!(!self.stderr.contains("Compiling "), "cargo rebuilt something that the setup had built\n{self}");
+        self
+    }
+
     /// Asserts that nothing panicked: bad input gets a message, not a backtrace.
     #[track_caller]
     pub fn assert_no_panic(&self) -> &Run {
@@ -368,7 +401,10 @@ pub fn run(cmd: &mut Command) -> Run {
             Err(e) => panic!("waiting for {command}: {e}"),
         }
     };
-    Run { command, status, stdout: stdout.finish(), stderr: stderr.finish(), elapsed: started.elapsed() }
+    let elapsed = started.elapsed();
+    // Shown with `--nocapture` (and for failed tests): where the time goes.
+    eprintln!("[{elapsed:>6.1?}] {command}");
+    Run { command, status, stdout: stdout.finish(), stderr: stderr.finish(), elapsed }
 }
 
 fn describe(cmd: &Command) -> String {

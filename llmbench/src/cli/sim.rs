@@ -29,11 +29,27 @@ pub(crate) struct SimArgs {
     /// The configuration file (default: llmbench.toml found upward from here).
     #[arg(long, value_name = "PATH")]
     config: Option<PathBuf>,
+    /// Append each finished stream's flush times to PATH (JSON lines: when
+    /// the request arrived and when each content chunk was written), the
+    /// server's truth to hold a client's timings against.
+    #[arg(long, value_name = "PATH")]
+    flush_log: Option<PathBuf>,
 }
 
 /// Serves until Ctrl-C; returns the exit code.
 pub(crate) fn run(args: &SimArgs) -> anyhow::Result<i32> {
-    let sim = sim_config(args)?;
+    let mut sim = sim_config(args)?;
+    sim.record_flushes |= args.flush_log.is_some();
+    let mut log = match &args.flush_log {
+        Some(path) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| usage(format!("cannot write the flush log {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
     // Every client connection costs the server a descriptor.
     crate::process::raise_fd_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
@@ -41,12 +57,33 @@ pub(crate) fn run(args: &SimArgs) -> anyhow::Result<i32> {
         let addr = SocketAddr::new(args.host, args.port);
         let server = SimServer::bind(sim, addr).await.with_context(|| format!("listening on {addr}"))?;
         crate::term::print(&banner(&server.url()));
-        let stopped = tokio::signal::ctrl_c().await;
+        let stop = tokio::signal::ctrl_c();
+        tokio::pin!(stop);
+        // The log is appended every second, off the streams' paths, so a
+        // killed server loses at most the last second.
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        let stopped = loop {
+            tokio::select! {
+                stopped = &mut stop => break stopped,
+                _ = tick.tick(), if log.is_some() => append_flushes(&server, log.as_mut()),
+            }
+        };
+        append_flushes(&server, log.as_mut());
         server.shutdown().await;
         stopped.context("waiting for Ctrl-C")?;
         eprintln!("simulator stopped");
         Ok(exit_code::OK)
     })
+}
+
+fn append_flushes(server: &SimServer, log: Option<&mut std::fs::File>) {
+    use std::io::Write;
+    let Some(log) = log else { return };
+    let mut out = Vec::new();
+    crate::sim::write_flush_log(&server.flushes(), &mut out);
+    if let Err(e) = log.write_all(&out) {
+        eprintln!("warning: cannot append to the flush log: {e}");
+    }
 }
 
 /// `[sim]`, or the named target's settings.

@@ -153,6 +153,9 @@ pub struct TargetConfig {
     pub exact_output: Option<bool>,
     /// JSON fields merged into every request body.
     pub extra_body: Option<toml::Table>,
+    /// A Hugging Face `tokenizer.json` (relative to this file) that sizes and
+    /// counts the prompts sent to this target, for exact lengths of its model.
+    pub tokenizer: Option<String>,
     /// Per-request total timeout.
     pub timeout: Option<Spec<PositiveTime>>,
     /// Time allowed until the first content.

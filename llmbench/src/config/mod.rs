@@ -16,7 +16,7 @@ use crate::provider::openai::{Endpoint, OpenAiSettings};
 use crate::record::Deadlines;
 use crate::settings::Settings;
 use crate::sim::SimConfig;
-use file::{Config, ConfigError, EndpointKind, ProviderKind, TargetConfig};
+use file::{Config, ConfigError, ProviderKind, TargetConfig};
 
 /// Targets that exist without configuration: the simulator, speaking each
 /// protocol this build has.
@@ -85,6 +85,8 @@ pub(crate) struct Target {
     pub(crate) exact_output: bool,
     /// The largest SSE event or SageMaker line accepted (`max_event_size`).
     pub(crate) max_event_bytes: usize,
+    /// `tokenizer`: what sizes and counts this target's prompts.
+    pub(crate) tokenizer: Option<crate::tokenizer::Tokenizer>,
 }
 
 /// The `endpoint` of an identity: `base_url` + `route`, without userinfo or
@@ -117,6 +119,7 @@ pub(crate) fn resolve(config: &Config, name: &str, settings: &Settings) -> Resul
             connect_timeout,
             exact_output: false,
             max_event_bytes: crate::wire::DEFAULT_MAX_EVENT_BYTES,
+            tokenizer: None,
         });
     }
     let Some(spanned) = config.targets.get(name) else {
@@ -124,101 +127,35 @@ pub(crate) fn resolve(config: &Config, name: &str, settings: &Settings) -> Resul
     };
     let t: &TargetConfig = spanned.get_ref();
     let at = spanned.span().start;
-    let endpoint = match t.endpoint {
-        EndpointKind::Chat => Endpoint::Chat,
-        EndpointKind::Completions => Endpoint::Completions,
-    };
-    let route = match t.endpoint {
-        EndpointKind::Chat => "chat/completions",
-        EndpointKind::Completions => "completions",
-    };
     let exact_output = t.exact_output.unwrap_or(false);
     let max_event_bytes = t.max_event_size.as_ref().map_or(crate::wire::DEFAULT_MAX_EVENT_BYTES, |s| s.get().0);
-    let other = |(identity, connection)| Target {
-        identity,
-        connection,
-        deadlines,
-        connect_timeout,
-        exact_output,
-        max_event_bytes,
+    let tokenizer = match &t.tokenizer {
+        Some(path) => {
+            let file = match config.path().and_then(std::path::Path::parent) {
+                Some(dir) => dir.join(path),
+                None => std::path::PathBuf::from(path),
+            };
+            let tokenizer = crate::tokenizer::Tokenizer::from_file(&file).map_err(|e| {
+                config.invalid(at, format!("targets.{name}.tokenizer"), format!("{}: {e}", file.display()))
+            })?;
+            Some(tokenizer)
+        }
+        None => None,
     };
-    match t.provider {
-        ProviderKind::Sim => {
-            let client = providers::sim_client(config, name, t, at)?;
-            Ok(Target {
-                identity: TargetIdentity {
-                    name: name.into(),
-                    provider: "sim".into(),
-                    model: "sim".into(),
-                    endpoint: providers::sim_endpoint(client),
-                },
-                connection: Connection::Sim {
-                    sim: t.sim.clone().unwrap_or_else(|| config.sim.clone()),
-                    endpoint,
-                    client,
-                },
-                deadlines,
-                connect_timeout,
-                exact_output,
-                max_event_bytes,
-            })
-        }
-        ProviderKind::Anthropic => providers::anthropic(config, name, t, at, connect_timeout).map(other),
+    let (identity, connection) = match t.provider {
+        ProviderKind::Sim => providers::sim(config, name, t, at)?,
+        ProviderKind::Openai => providers::openai(config, name, t, at, connect_timeout)?,
+        ProviderKind::Anthropic => providers::anthropic(config, name, t, at, connect_timeout)?,
         #[cfg(feature = "bedrock")]
-        ProviderKind::Bedrock => providers::bedrock(config, name, t, at, connect_timeout).map(other),
+        ProviderKind::Bedrock => providers::bedrock(config, name, t, at, connect_timeout)?,
         #[cfg(not(feature = "bedrock"))]
-        ProviderKind::Bedrock => Err(providers::unavailable(config, name, at, "bedrock")),
+        ProviderKind::Bedrock => return Err(providers::unavailable(config, name, at, "bedrock")),
         #[cfg(feature = "sagemaker")]
-        ProviderKind::Sagemaker => providers::sagemaker(config, name, t, at, connect_timeout).map(other),
+        ProviderKind::Sagemaker => providers::sagemaker(config, name, t, at, connect_timeout)?,
         #[cfg(not(feature = "sagemaker"))]
-        ProviderKind::Sagemaker => Err(providers::unavailable(config, name, at, "sagemaker")),
-        ProviderKind::Openai => {
-            let api_key = match &t.api_key_env {
-                Some(var) => match std::env::var(var) {
-                    Ok(key) if !key.is_empty() => Some(key),
-                    _ => {
-                        return Err(config.invalid(
-                            at,
-                            format!("targets.{name}.api_key_env"),
-                            format!("environment variable {var} is not set (export it, or remove api_key_env for a server without auth)"),
-                        ));
-                    }
-                },
-                None => None,
-            };
-            let base_url = t.base_url.clone().unwrap_or_default();
-            let model = t.model.clone().unwrap_or_default();
-            let extra_body = match &t.extra_body {
-                Some(table) => match serde_json::to_value(table) {
-                    Ok(serde_json::Value::Object(map)) => Some(map),
-                    _ => None,
-                },
-                None => None,
-            };
-            Ok(Target {
-                identity: TargetIdentity {
-                    name: name.into(),
-                    provider: "openai".into(),
-                    model: model.clone(),
-                    endpoint: endpoint_of(&base_url, route),
-                },
-                connection: Connection::OpenAi(OpenAiSettings {
-                    base_url,
-                    model,
-                    api_key,
-                    endpoint,
-                    connect_timeout,
-                    include_usage: t.include_usage.unwrap_or(true),
-                    send_min_tokens: exact_output,
-                    extra_body,
-                }),
-                deadlines,
-                connect_timeout,
-                exact_output,
-                max_event_bytes,
-            })
-        }
-    }
+        ProviderKind::Sagemaker => return Err(providers::unavailable(config, name, at, "sagemaker")),
+    };
+    Ok(Target { identity, connection, deadlines, connect_timeout, exact_output, max_event_bytes, tokenizer })
 }
 
 #[cfg(test)]

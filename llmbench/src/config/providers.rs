@@ -1,5 +1,5 @@
-//! Resolving the targets of the Bedrock, SageMaker and Anthropic providers,
-//! and the simulator's protocols (the built-in `sim-bedrock`,
+//! Resolving the targets of each provider (OpenAI-compatible, Anthropic,
+//! Bedrock, SageMaker) and the simulator's protocols (the built-in `sim-bedrock`,
 //! `sim-bedrock-invoke` and `sim-sagemaker`, and `protocol = …` on sim
 //! targets). Config values were checked by `config::validate`; what is left
 //! is reading the environment and the cargo features this build has.
@@ -9,6 +9,8 @@ use std::time::Duration;
 use super::file::{Config, ConfigError, SimProtocol, TargetConfig};
 use super::{Connection, SimClient, TargetIdentity};
 use crate::provider::anthropic::{AnthropicSettings, DEFAULT_BASE_URL};
+use crate::provider::openai::OpenAiSettings;
+use crate::wire::openai::Endpoint;
 
 /// The simulator protocol of a built-in target name, if it is one.
 pub(crate) fn builtin(name: &str) -> Option<SimClient> {
@@ -88,6 +90,59 @@ fn json_fields(table: &Option<toml::Table>) -> Option<serde_json::Map<String, se
         Ok(serde_json::Value::Object(map)) => Some(map),
         _ => None,
     }
+}
+
+/// `provider = "sim"`: a simulator this process starts, spoken to in the
+/// target's protocol.
+pub(crate) fn sim(
+    config: &Config,
+    name: &str,
+    t: &TargetConfig,
+    at: usize,
+) -> Result<(TargetIdentity, Connection), ConfigError> {
+    let client = sim_client(config, name, t, at)?;
+    let identity = TargetIdentity {
+        name: name.into(),
+        provider: "sim".into(),
+        model: "sim".into(),
+        endpoint: sim_endpoint(client),
+    };
+    let sim = t.sim.clone().unwrap_or_else(|| config.sim.clone());
+    Ok((identity, Connection::Sim { sim, endpoint: t.endpoint, client }))
+}
+
+/// `provider = "openai"`: an OpenAI-compatible server.
+pub(crate) fn openai(
+    config: &Config,
+    name: &str,
+    t: &TargetConfig,
+    at: usize,
+    connect_timeout: Duration,
+) -> Result<(TargetIdentity, Connection), ConfigError> {
+    let api_key = key_from_env(config, name, t, at)?;
+    let base_url = t.base_url.clone().unwrap_or_default();
+    let model = t.model.clone().unwrap_or_default();
+    let route = match t.endpoint {
+        Endpoint::Chat => "chat/completions",
+        Endpoint::Completions => "completions",
+    };
+    let identity = TargetIdentity {
+        name: name.into(),
+        provider: "openai".into(),
+        model: model.clone(),
+        endpoint: super::endpoint_of(&base_url, route),
+    };
+    let settings = OpenAiSettings {
+        base_url,
+        model,
+        api_key,
+        endpoint: t.endpoint,
+        connect_timeout,
+        include_usage: t.include_usage.unwrap_or(true),
+        send_min_tokens: t.exact_output.unwrap_or(false),
+        extra_body: json_fields(&t.extra_body),
+    };
+    Ok((identity, Connection::OpenAi(settings)))
 }
 
 /// `provider = "anthropic"`.

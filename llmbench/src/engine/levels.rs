@@ -10,7 +10,7 @@ use crate::load::closed::Concurrency;
 use crate::load::schedule::{self, Rate};
 use crate::load::stages::{Stage, StageValue, StagesPlan};
 use crate::load::sweep::{self, Level};
-use crate::load::{self, Cancel, ClosedPlan, Drive, OpenPlan, RequestOptions};
+use crate::load::{self, Cancel, ClosedPlan, Drive, Observer, OpenPlan, RequestOptions};
 use crate::provider::{GenRequest, Provider};
 use crate::record::{ErrorClass, Phase, RequestError, RequestRecord, TokenSource};
 use crate::report::terminal::progress::LevelProgress;
@@ -99,28 +99,64 @@ pub(crate) async fn run_levels(input: &LevelsInput<'_>, provider: Arc<Provider>,
                 }
             }
         }
-        Shape::Auto(start) => {
-            let mut level = Some(*start);
-            let mut k = 0;
-            while let Some(l) = level {
-                if !run_stretch(input, &provider, cancel, Stretch::Level(l, k), &mut out).await {
-                    break;
-                }
-                k += 1;
-                if knee::auto_should_stop(&out.levels) || out.levels.len() >= sweep::AUTO_MAX_LEVELS {
-                    break;
-                }
-                level = sweep::auto_next(l);
-            }
-        }
+        Shape::Auto(start) => search(input, &provider, cancel, *start, &mut out).await,
         Shape::Stages(stages) => {
             run_stretch(input, &provider, cancel, Stretch::Stages(stages), &mut out).await;
         }
     }
     if out.levels.len() >= 2 && !matches!(input.load.shape, Shape::Stages(_)) {
-        out.sweep = Some(knee::analyse(&out.levels));
+        let mut sweep = knee::analyse(&out.levels);
+        if matches!(input.load.shape, Shape::Auto(_)) {
+            sweep.search = Some(knee::search(&out.levels, sweep::SEARCH_TOLERANCE));
+        }
+        out.sweep = Some(sweep);
     }
     out
+}
+
+/// A capacity search: a ladder doubling from `start` to the first level
+/// that fails (its SLOs, or the generator's self-check), then a bisection
+/// between the highest passing and the lowest failing level until they are
+/// within [`sweep::SEARCH_TOLERANCE`] (concurrency: one apart).
+async fn search(
+    input: &LevelsInput<'_>,
+    provider: &Arc<Provider>,
+    cancel: &Cancel,
+    start: Level,
+    out: &mut LevelsOutput,
+) {
+    let (mut pass, mut fail): (Option<Level>, Option<Level>) = (None, None);
+    let mut next = Some(start);
+    let mut k = 0;
+    while let Some(level) = next {
+        if !run_stretch(input, provider, cancel, Stretch::Level(level, k), out).await {
+            return;
+        }
+        k += 1;
+        let passed = out.levels.last().is_some_and(knee::passes);
+        if passed {
+            pass = Some(level);
+        } else {
+            fail = Some(level);
+        }
+        next = match (pass, fail) {
+            (_, None) if (k as usize) < sweep::AUTO_MAX_LEVELS => sweep::auto_next(level),
+            (Some(p), Some(f)) if (k as usize) < sweep::AUTO_MAX_LEVELS + sweep::SEARCH_MAX_LEVELS => midpoint(p, f),
+            _ => None,
+        };
+    }
+}
+
+/// The level halfway between a passing and a failing one, unless they are
+/// already close enough.
+fn midpoint(pass: Level, fail: Level) -> Option<Level> {
+    match (pass, fail) {
+        (Level::Concurrency(p), Level::Concurrency(f)) => (f > p + 1).then(|| Level::Concurrency(p + (f - p) / 2)),
+        (Level::Rate(p), Level::Rate(f)) => {
+            (f - p > p * sweep::SEARCH_TOLERANCE).then(|| Level::Rate(((p + f) / 2.0 * 100.0).round() / 100.0))
+        }
+        _ => None,
+    }
 }
 
 /// Runs one stretch and analyses each row it reports; false when the run
@@ -139,10 +175,26 @@ async fn run_stretch(
     let prepared = prepare(input, stretch);
     let progress = Arc::new(LevelProgress::new(&prepared.label, prepared.total.unwrap_or(0), input.progress));
     let requests = prepared.pool.requests.clone();
+    // A search stops a level once it can no longer meet its SLOs; the run's
+    // own cancel (an interruption) reaches the level through the same token.
+    let level = Cancel::default();
+    let forward = {
+        let (run, level) = (cancel.clone(), level.clone());
+        tokio::spawn(async move {
+            run.cancelled().await;
+            level.cancel_because(run.reason().unwrap_or(load::INTERRUPTED));
+        })
+    };
+    let observer: Arc<dyn Observer> = match (&input.load.shape, prepared.total) {
+        (Shape::Auto(_), Some(_)) => Arc::new(Hopeless::new(input, progress.clone(), level.clone())),
+        _ => progress.clone(),
+    };
     let outcome =
-        load::run_level(provider.clone(), requests, &prepared.drive, request_options(input), progress.clone(), cancel)
-            .await;
+        load::run_level(provider.clone(), requests, &prepared.drive, request_options(input), observer, &level).await;
+    forward.abort();
     progress.finish();
+    // The level stopped, and not for the search: the run was interrupted.
+    let interrupted = outcome.interrupted && cancel.is_cancelled();
     let mut records = outcome.records;
     apply_checks(input, &prepared.pool, &mut records);
     let open = matches!(prepared.drive, Drive::Open(_));
@@ -160,12 +212,52 @@ async fn run_stretch(
         let window_end = row.window_end_us.or(outcome.window_end_us);
         let mut summary = analyse(input, &prepared.pool, &row.records, row.concurrency, &load, window_end);
         (summary.rate, summary.stage) = (row.rate, row.stage);
+        if !interrupted && level.reason() == Some(load::STOPPED_EARLY) {
+            summary.warnings.push(format!(
+                "stopped early after {} measured requests: it could no longer meet its SLOs",
+                summary.requests.attempted
+            ));
+        }
         level_done(input, &summary, row.records.len());
         out.levels.push(summary);
     }
     out.records.extend(records);
-    out.partial |= outcome.interrupted;
-    !outcome.interrupted
+    out.partial |= interrupted;
+    !interrupted
+}
+
+/// Watches a search level's measured requests and stops the level once too
+/// many were not good for it to meet its goodput target, whatever the rest
+/// would do: its verdict is already known.
+struct Hopeless {
+    slo: crate::stats::goodput::Slo,
+    /// Bad requests the level may have and still meet its target.
+    allowed: u64,
+    bad: std::sync::atomic::AtomicU64,
+    stop: Cancel,
+    progress: Arc<LevelProgress>,
+}
+
+impl Hopeless {
+    fn new(input: &LevelsInput<'_>, progress: Arc<LevelProgress>, stop: Cancel) -> Hopeless {
+        let slo = input.load.slo.clone();
+        let allowed = ((1.0 - slo.goodput) * f64::from(input.samples)).floor() as u64;
+        Hopeless { slo, allowed, bad: Default::default(), stop, progress }
+    }
+}
+
+impl Observer for Hopeless {
+    fn request_done(&self, record: &RequestRecord) {
+        self.progress.request_done(record);
+        let cut = record.error.as_ref().is_some_and(|e| e.class.is_llmbench_cut());
+        if record.phase != Phase::Measured || cut || self.slo.is_good(record) {
+            return;
+        }
+        let bad = self.bad.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if bad > self.allowed && !self.stop.is_cancelled() {
+            self.stop.cancel_because(load::STOPPED_EARLY);
+        }
+    }
 }
 
 /// The requests and the load driver of a stretch: the one place closed
@@ -329,9 +421,8 @@ fn apply_checks(input: &LevelsInput<'_>, pool: &Pool, records: &mut [RequestReco
     let n = pool.ids.len().max(1) as u64;
     for r in records.iter_mut().filter(|r| r.is_ok()) {
         let id = pool.ids[(r.index % n) as usize];
-        let text = r.text.as_deref().unwrap_or("");
-        match input.workload.check_response(id, text, r.output_tokens, input.check) {
-            Ok(()) => r.text = None,
+        match input.workload.check_record(id, r, input.check) {
+            Ok(()) => (r.text, r.tool_call_text) = (None, Vec::new()),
             // The reason may quote the model's output: redacted like server text.
             Err(why) => r.error = Some(crate::redact::redact_error(RequestError::new(ErrorClass::Check, why))),
         }
@@ -472,15 +563,32 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn an_automatic_sweep_stops_past_the_knee() {
+    async fn an_automatic_sweep_finds_the_capacity() {
         let sim = sim(2).await;
         let workload = Workload::synthetic().input_tokens(16);
         let load = plan(Shape::Auto(Level::Concurrency(1)));
         let out =
             run_levels(&input(&workload, &load, 24), Arc::new(provider(sim.base_url())), &Cancel::default()).await;
         let loads: Vec<u32> = out.levels.iter().map(|l| l.concurrency).collect();
-        assert_eq!(loads, [1, 2, 4], "stops at the first level past capacity 2");
-        assert_eq!(out.sweep.unwrap().knee.unwrap().level, 4.0);
+        assert_eq!(loads, [1, 2, 4, 3], "the ladder stops at the first failure past capacity 2, then bisects");
+        let sweep = out.sweep.unwrap();
+        let search = sweep.search.expect("an automatic sweep searches");
+        assert_eq!((search.answer, search.bracket), (Some(2.0), Some([2.0, 3.0])), "{search:?}");
+        assert_eq!(search.levels_tried, 4);
+        // A level past capacity stops once it cannot meet its SLOs any more.
+        let over = &out.levels[2];
+        assert!(over.requests.attempted < 24, "{:?}", over.requests);
+        assert!(over.warnings.iter().any(|w| w.starts_with("stopped early")), "{:?}", over.warnings);
+        assert!(!out.partial, "stopping a hopeless level is not an interruption");
+    }
+
+    #[test]
+    fn bisection_stops_within_the_tolerance() {
+        use Level::{Concurrency as C, Rate as R};
+        assert_eq!(midpoint(C(8), C(16)), Some(C(12)));
+        assert_eq!(midpoint(C(8), C(9)), None, "one apart: done");
+        assert_eq!(midpoint(R(10.0), R(20.0)), Some(R(15.0)));
+        assert_eq!(midpoint(R(10.0), R(10.4)), None, "within 5%: done");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -63,7 +63,11 @@ pub(super) fn plan(
             jobs.push(Job {
                 bench: spec.clone(),
                 id: id.clone(),
-                workload: workload.clone(),
+                // A target's tokenizer sizes and counts its prompts.
+                workload: match &target.tokenizer {
+                    Some(tokenizer) => workload.clone().tokenizer(tokenizer.clone()),
+                    None => workload.clone(),
+                },
                 target: target.clone(),
                 settings: settings.clone(),
                 price: price.clone(),

@@ -122,8 +122,8 @@ async fn test_all(jobs: &[Job], providers: &BTreeMap<String, Arc<Provider>>) -> 
         )
         .await;
         let checked = match (&record.error, &record.text) {
-            (None, Some(text)) if job.workload.has_checks() || job.bench.check.is_some() => {
-                job.workload.check_response(0, text, record.output_tokens, job.bench.check).err()
+            (None, Some(_)) if job.workload.has_checks() || job.bench.check.is_some() => {
+                job.workload.check_record(0, &record, job.bench.check).err()
             }
             _ => None,
         };

@@ -22,6 +22,8 @@ impl MetricId {
         match self.stat.and_then(|s| STATS.iter().find(|x| x.0 == s)) {
             Some((_, Some(q), _)) => Statistic::Quantile(*q),
             Some((_, None, _)) => Statistic::Mean,
+            // A token-weighted share: Σ read / Σ prompt, not a mean of flags.
+            None if self.key == "cache_hit_ratio" => Statistic::Ratio,
             None if self.scale == Scale::Absolute => Statistic::Mean,
             None => Statistic::Ratio,
         }
@@ -94,6 +96,14 @@ impl MetricId {
                 let scale = if num > 0.0 && den > 0.0 { measured / (num / den) } else { 1.0 };
                 Sample::Ratio { pairs, scale }
             }
+            "cache_hit_ratio" => {
+                // Σ cache-read tokens / Σ prompt tokens, as the summary.
+                let pairs: Vec<(f64, f64)> = ok()
+                    .filter(|r| r.cache_hit().is_some())
+                    .map(|r| (r.cache_read_tokens.unwrap_or(0) as f64, r.prompt_tokens.unwrap_or(0) as f64))
+                    .collect();
+                Sample::Ratio { pairs, scale: 1.0 }
+            }
             "itl" => Sample::Clusters(
                 ok().filter(|r| !r.gaps_us.is_empty())
                     .map(|r| r.gaps_us.iter().map(|&g| f64::from(g) / 1e3).collect())
@@ -120,6 +130,15 @@ fn per_request(key: &str, r: &RequestRecord) -> Option<f64> {
         "server_latency" => r.server_latency_ms,
         "server_first_byte" => r.server_first_byte_ms,
         "network_overhead" => r.network_overhead_ms(),
+        "thinking" => r.thinking_ms(),
+        "reasoning_tokens" => r.reasoning_tokens.map(|n| n as f64),
+        "answer_tokens" => Some(r.answer_tokens() as f64),
+        "ttftc" => r.ttftc_ms,
+        "tool_call" => r.tool_call_ms,
+        "ttft_cache_hit" => r.ttft_ms.filter(|_| r.cache_hit() == Some(true)),
+        "ttft_cache_miss" => r.ttft_ms.filter(|_| r.cache_hit() == Some(false)),
+        "input_tokens_requested" => r.input_tokens_requested.map(|n| n as f64),
+        "input_tokens_generated" => r.input_tokens_generated.map(|n| n as f64),
         _ => None,
     }
 }

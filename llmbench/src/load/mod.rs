@@ -131,6 +131,10 @@ pub(crate) const CUT_AT_END: &str = "still in flight at the end of the run (dura
 /// stop gave no reason of its own.
 pub(crate) const INTERRUPTED: &str = "in flight when llmbench was interrupted: cut";
 
+/// The message of a request in flight when a capacity search stopped a level
+/// that could no longer meet its SLOs.
+pub(crate) const STOPPED_EARLY: &str = "in flight when the level stopped early (it could no longer meet its SLOs): cut";
+
 /// What stops the requests in flight when `cancel` stops a level: `cut`,
 /// told the reason (the stop's, or [`INTERRUPTED`]), so each becomes a
 /// record saying why instead of being dropped.
@@ -143,6 +147,7 @@ pub(crate) fn interrupt_in_flight(cancel: &Cancel, cut: &Cancel) {
 pub(crate) fn cut_error(reason: Option<&str>) -> RequestError {
     match reason {
         None | Some(CUT_AT_END) => RequestError::new(ErrorClass::CutAtEnd, CUT_AT_END),
+        Some(STOPPED_EARLY) => RequestError::new(ErrorClass::CutAtEnd, STOPPED_EARLY),
         Some(why) => RequestError::new(ErrorClass::Interrupted, why),
     }
 }

@@ -1,7 +1,9 @@
 //! Automatic sweeps: the level after each one (the sweep grammar is
 //! `crate::settings::SweepSpec`; the analysis of a sweep is `stats::knee`).
 
-pub(crate) use crate::settings::{AUTO_MAX_CONCURRENCY, AUTO_MAX_LEVELS, AUTO_MAX_RATE, Level};
+pub(crate) use crate::settings::{
+    AUTO_MAX_CONCURRENCY, AUTO_MAX_LEVELS, AUTO_MAX_RATE, Level, SEARCH_MAX_LEVELS, SEARCH_TOLERANCE,
+};
 
 /// The level after `level` in an automatic sweep, if any.
 pub(crate) fn auto_next(level: Level) -> Option<Level> {

@@ -113,3 +113,32 @@ async fn the_openai_provider_reads_the_openai_mock() {
     let rec = tl.into_record(0, Phase::Measured, outcome.err(), Instant::now(), 0);
     assert_eq!((rec.error, rec.text.as_deref(), rec.output_tokens, rec.input_tokens), (None, Some("ab"), 2, Some(4)));
 }
+
+#[tokio::test]
+async fn thinking_text_and_tool_use_blocks_are_told_apart() {
+    let server = MockServer::start().await;
+    let body = include_bytes!("../../tests/fixtures/anthropic/thinking_tool_use.sse");
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(&body[..], "text/event-stream"))
+        .mount(&server)
+        .await;
+    let provider = AnthropicProvider::new(settings(server.uri())).expect("settings");
+    let mut tl = Timeline::new(Instant::now(), GENEROUS, 16, true);
+    let req =
+        GenRequest { messages: vec![Message { role: Role::User, content: "Hi".into() }], ..GenRequest::default() };
+    let outcome = provider.send(&req, &mut tl).await;
+    let rec = tl.into_record(0, Phase::Measured, outcome.err(), Instant::now(), 0);
+    assert_eq!(rec.error, None);
+    assert_eq!(rec.text.as_deref(), Some("The user wants the weather in Paris.Checking."));
+    assert_eq!(rec.tool_calls, 1);
+    assert_eq!(rec.tool_call_text[0].name, "get_weather");
+    assert_eq!(rec.tool_call_text[0].arguments, r#"{"city": "Paris"}"#);
+    assert!(rec.ttftc_ms.is_some() && rec.tool_call_ms.is_some());
+    // Anthropic reports no reasoning count: estimated from the text's share.
+    assert_eq!(rec.reasoning_source, Some(TokenSource::Estimate));
+    let reasoning = rec.reasoning_tokens.unwrap();
+    assert!((20..40).contains(&reasoning), "{reasoning} of 40");
+    // input_tokens leaves the cache out: the prompt was 12 + 2048.
+    assert_eq!((rec.prompt_tokens, rec.cache_hit()), (Some(2060), Some(true)));
+    assert_eq!(rec.stop_reason.as_deref(), Some("tool_use"));
+}

@@ -74,6 +74,36 @@ impl fmt::Debug for AwsSettings {
     }
 }
 
+/// The configuration of the built-in simulator's clients: fixed region and
+/// credentials, nothing read from the environment.
+fn hermetic(
+    settings: &AwsSettings,
+    http: aws_smithy_runtime_api::client::http::SharedHttpClient,
+    retry: RetryConfig,
+    timeouts: TimeoutConfig,
+    ssp: aws_config::stalled_stream_protection::StalledStreamProtectionConfig,
+) -> SdkConfig {
+    let mut builder = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .http_client(http)
+        .retry_config(retry)
+        .timeout_config(timeouts)
+        .stalled_stream_protection(ssp)
+        .sleep_impl(aws_smithy_async::rt::sleep::SharedAsyncSleep::new(aws_smithy_async::rt::sleep::TokioSleep::new()))
+        .region(Region::new(settings.region.clone().unwrap_or_else(|| "us-east-1".into())))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "llmbench-sim",
+            "llmbench-sim",
+            None,
+            None,
+            "llmbench-sim",
+        )));
+    if let Some(url) = &settings.endpoint_url {
+        builder = builder.endpoint_url(url);
+    }
+    builder.build()
+}
+
 /// The SDK configuration for `settings`: credentials and region resolved
 /// (so a missing one is a clear error now, not on every request), HTTP
 /// client, retries, timeouts.
@@ -92,27 +122,7 @@ pub(crate) async fn sdk_config(settings: &AwsSettings) -> Result<SdkConfig, Stri
     let timeouts = TimeoutConfig::builder().connect_timeout(settings.connect_timeout).build();
     let ssp = aws_config::stalled_stream_protection::StalledStreamProtectionConfig::disabled();
     if settings.hermetic {
-        let mut builder = SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .http_client(http)
-            .retry_config(retry)
-            .timeout_config(timeouts)
-            .stalled_stream_protection(ssp)
-            .sleep_impl(aws_smithy_async::rt::sleep::SharedAsyncSleep::new(
-                aws_smithy_async::rt::sleep::TokioSleep::new(),
-            ))
-            .region(Region::new(settings.region.clone().unwrap_or_else(|| "us-east-1".into())))
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                "llmbench-sim",
-                "llmbench-sim",
-                None,
-                None,
-                "llmbench-sim",
-            )));
-        if let Some(url) = &settings.endpoint_url {
-            builder = builder.endpoint_url(url);
-        }
-        return Ok(builder.build());
+        return Ok(hermetic(settings, http, retry, timeouts, ssp));
     }
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http)

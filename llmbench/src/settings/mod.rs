@@ -46,7 +46,9 @@ use merge::{Merged, merge};
 pub use rate::{Arrival, Rate};
 pub use slo::{Slo, ms as slo_ms};
 pub use stages::{Stage, StageValue, StagesPlan};
-pub use sweep::{AUTO_MAX_CONCURRENCY, AUTO_MAX_LEVELS, AUTO_MAX_RATE, Level, SweepSpec};
+pub use sweep::{
+    AUTO_MAX_CONCURRENCY, AUTO_MAX_LEVELS, AUTO_MAX_RATE, Level, SEARCH_MAX_LEVELS, SEARCH_TOLERANCE, SweepSpec,
+};
 pub use volume::{HOURS_PER_MONTH, Volume};
 
 /// Measured requests per level when no layer says.

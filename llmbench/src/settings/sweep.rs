@@ -5,9 +5,10 @@
 //! ```text
 //! 1,2,4,8,16        closed loop at these concurrencies
 //! 5/s,10/s,20/s     open loop at these rates
-//! auto              concurrency 1, 2, 4, … doubling until the knee or the SLOs fail (at most 256)
-//! auto:rate         rate 1/s, 2/s, 4/s, … likewise (at most 4096/s)
-//! auto:5/s          doubling from 5/s; `auto:4` doubling from concurrency 4
+//! auto              capacity search: concurrency 1, 2, 4, … doubling to the first level that fails
+//!                   its SLOs (at most 256), then bisecting to within 5% of the highest that meets them
+//! auto:rate         the same for rates 1/s, 2/s, 4/s, … (at most 4096/s)
+//! auto:5/s          the same from 5/s; `auto:4` from concurrency 4
 //! 3x:20/s           "3× expected load": 0.25, 0.5, 1, 2 and 3 × 20/s
 //! 3x:8              the same for concurrency 8
 //! ```
@@ -35,8 +36,13 @@ impl std::fmt::Display for Level {
     }
 }
 
-/// The most levels an automatic sweep runs.
+/// The most levels the ladder of an automatic sweep runs.
 pub const AUTO_MAX_LEVELS: usize = 12;
+/// The most levels the bisection of an automatic sweep runs after it.
+pub const SEARCH_MAX_LEVELS: usize = 8;
+/// The bisection stops once the failing level is within this share of the
+/// passing one (or, for concurrency, one apart).
+pub const SEARCH_TOLERANCE: f64 = 0.05;
 /// The highest concurrency an automatic sweep tries.
 pub const AUTO_MAX_CONCURRENCY: u32 = 256;
 /// The highest rate an automatic sweep tries, per second.

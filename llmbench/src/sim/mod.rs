@@ -186,6 +186,9 @@ pub enum SimConfigError {
 pub struct FlushRecord {
     /// The response's `id` field (`chatcmpl-sim-<n>` or `cmpl-sim-<n>`).
     pub response_id: String,
+    /// When the simulator started answering the request (before any wait
+    /// for a capacity slot): the server's own start of its TTFT.
+    pub received: Instant,
     /// One stamp per content chunk, in order: `Instant::now()` taken when
     /// the chunk's bytes were returned to hyper from the body's
     /// `poll_frame`, after its deadline had passed. Hyper writes it to the
@@ -193,6 +196,24 @@ pub struct FlushRecord {
     /// microseconds later (loopback) — unless the client is slow to read.
     /// Role, finish, usage and `[DONE]` events are not stamped.
     pub chunk_times: Vec<Instant>,
+}
+
+/// Writes `records` as JSON lines, one per stream: `response_id`, `ttft_us`
+/// (first content chunk written − request received) and `flushes_us` (each
+/// content chunk's write, µs after the request was received). What
+/// `cargo llmbench sim --flush-log` appends, and `examples/how_true.rs` reads.
+pub fn write_flush_log(records: &[FlushRecord], out: &mut Vec<u8>) {
+    for r in records {
+        let offsets: Vec<u64> =
+            r.chunk_times.iter().map(|t| t.saturating_duration_since(r.received).as_micros() as u64).collect();
+        let line = serde_json::json!({
+            "response_id": r.response_id,
+            "ttft_us": offsets.first(),
+            "flushes_us": offsets,
+        });
+        out.extend_from_slice(line.to_string().as_bytes());
+        out.push(b'\n');
+    }
 }
 
 /// A running simulator. Dropping it, or [`shutdown`](SimServer::shutdown),

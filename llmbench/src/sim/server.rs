@@ -186,12 +186,12 @@ impl SimRequest {
     /// accepted and ignored. The error is the message for a 400.
     fn parse(body: &[u8], endpoint: Endpoint) -> Result<SimRequest, String> {
         let wire: WireRequest = serde_json::from_slice(body).map_err(|e| format!("sim: invalid request body: {e}"))?;
-        let prompt_chars = match endpoint {
+        let prompt_tokens: u64 = match endpoint {
             Endpoint::Chat => {
                 let messages = wire.messages.ok_or("sim: `messages` is required")?;
-                messages.iter().map(|m| m.get("content").map_or(0, text_chars)).sum()
+                messages.iter().map(|m| m.get("content").map_or(0, content_tokens)).sum()
             }
-            Endpoint::Completions => text_chars(&wire.prompt.ok_or("sim: `prompt` is required")?),
+            Endpoint::Completions => content_tokens(&wire.prompt.ok_or("sim: `prompt` is required")?),
         };
         // OpenAI's newer name wins, as in vLLM.
         let max_tokens = wire.max_completion_tokens.or(wire.max_tokens);
@@ -205,7 +205,7 @@ impl SimRequest {
         Ok(SimRequest {
             endpoint,
             model: wire.model.unwrap_or_else(|| "sim".into()),
-            prompt_tokens: u32::try_from(prompt_chars / 4).unwrap_or(u32::MAX).max(1),
+            prompt_tokens: u32::try_from(prompt_tokens).unwrap_or(u32::MAX).max(1),
             max_tokens,
             stream: wire.stream.unwrap_or(false),
             include_usage: wire.stream_options.and_then(|o| o.include_usage).unwrap_or(false),
@@ -213,17 +213,48 @@ impl SimRequest {
     }
 }
 
-/// Characters of prompt text in a message content or a prompt: a string,
-/// an array of strings or of `{"type":"text","text":…}` parts. A token id
-/// (completions accept token arrays) counts as 4 characters, one token.
-pub(super) fn text_chars(value: &Value) -> usize {
+/// Prompt tokens in a message content or a prompt, as the workload's
+/// default tokenizer counts them (so a synthetic prompt is the length it
+/// was asked to be): a string, an array of strings or of content parts —
+/// `{"type":"text","text":…}`, and images in each protocol's form
+/// (`image_url` data URIs, base64 `source.data`, Bedrock `source.bytes`),
+/// counted as width × height / 750 from the PNG's header. A token id
+/// (completions accept token arrays) is one token.
+pub(super) fn content_tokens(value: &Value) -> u64 {
     match value {
-        Value::String(text) => text.chars().count(),
-        Value::Array(items) => items.iter().map(text_chars).sum(),
-        Value::Object(part) => part.get("text").map_or(0, text_chars),
-        Value::Number(_) => 4,
+        Value::String(text) => u64::from(prompt_tokenizer().count(text)),
+        Value::Array(items) => items.iter().map(content_tokens).sum(),
+        Value::Object(part) => {
+            if let Some(text) = part.get("text") {
+                return content_tokens(text);
+            }
+            let base64 = part["image_url"]["url"]
+                .as_str()
+                .and_then(|url| url.split_once(";base64,").map(|(_, data)| data))
+                .or_else(|| part["source"]["data"].as_str())
+                .or_else(|| part["image"]["source"]["bytes"].as_str());
+            base64.map_or(0, image_tokens)
+        }
+        Value::Number(_) => 1,
         _ => 0,
     }
+}
+
+/// The tokens of a base64 PNG: width × height / 750 (docs/metrics.md); a
+/// picture that is not a PNG counts one token.
+fn image_tokens(base64: &str) -> u64 {
+    // The signature and IHDR's width and height are the first 24 bytes.
+    let head = base64.get(..32).unwrap_or(base64);
+    match crate::workload::image::unbase64(head).as_deref().and_then(crate::workload::image::png_size) {
+        Some((w, h)) => (u64::from(w) * u64::from(h)).div_ceil(750).max(1),
+        None => 1,
+    }
+}
+
+/// The tokenizer the simulator counts prompts with: the workloads' default.
+fn prompt_tokenizer() -> &'static crate::tokenizer::Tokenizer {
+    static TOKENIZER: std::sync::OnceLock<crate::tokenizer::Tokenizer> = std::sync::OnceLock::new();
+    TOKENIZER.get_or_init(crate::tokenizer::Tokenizer::default)
 }
 
 /// Decides the request's fate and starts its response.
@@ -299,6 +330,7 @@ async fn stream(
     failure: Option<MidStream>,
     fail_at: Option<u32>,
 ) -> Result<Response<SimBody>, StreamCut> {
+    let received = std::time::Instant::now();
     let config = &shared.config;
     let output_tokens = match (config.output_tokens, request.max_tokens) {
         (Some(fixed), Some(limit)) => fixed.min(limit),
@@ -329,7 +361,7 @@ async fn stream(
     if !request.stream {
         return whole_response(spec, schedule, words, permit).await;
     }
-    let sink = config.record_flushes.then(|| Arc::clone(&shared.flushes));
+    let sink = config.record_flushes.then(|| (received, Arc::clone(&shared.flushes)));
     let mut response = Response::new(SimBody::Sse(Box::new(SseBody::new(spec, schedule, words, sink, permit))));
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
@@ -443,7 +475,8 @@ mod tests {
         let expected = SimRequest {
             endpoint: Endpoint::Chat,
             model: "m".into(),
-            prompt_tokens: 3,
+            prompt_tokens: crate::tokenizer::Tokenizer::default().count("12345678")
+                + crate::tokenizer::Tokenizer::default().count("abcd"),
             max_tokens: Some(7),
             stream: true,
             include_usage: true,

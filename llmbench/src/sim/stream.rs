@@ -260,6 +260,7 @@ pub(crate) struct SseBody {
 /// Chunk times of one response, published to the server's log when the
 /// stream ends, however it ends.
 struct FlushLog {
+    received: StdInstant,
     times: Vec<StdInstant>,
     sink: Arc<Mutex<Vec<FlushRecord>>>,
 }
@@ -271,14 +272,14 @@ impl SseBody {
         spec: StreamSpec,
         schedule: Schedule,
         words: Rng,
-        flush_sink: Option<Arc<Mutex<Vec<FlushRecord>>>>,
+        flush_sink: Option<(StdInstant, Arc<Mutex<Vec<FlushRecord>>>)>,
         permit: Option<OwnedSemaphorePermit>,
     ) -> SseBody {
         let writer = StreamWriter::new(&spec.id, spec.endpoint, spec.created, &spec.model);
         let chunks = spec.chunks();
         // Capped: a request may ask for billions of tokens.
         let capacity = chunks.min(4096) as usize;
-        let flush = flush_sink.map(|sink| FlushLog { times: Vec::with_capacity(capacity), sink });
+        let flush = flush_sink.map(|(received, sink)| FlushLog { received, times: Vec::with_capacity(capacity), sink });
         SseBody {
             phase: if spec.endpoint == Endpoint::Chat { Phase::Role } else { Phase::Content },
             tokens_left: spec.output_tokens,
@@ -362,7 +363,8 @@ impl SseBody {
         self.phase = Phase::Done;
         self.permit = None;
         if let Some(log) = self.flush.take() {
-            let record = FlushRecord { response_id: self.spec.id.clone(), chunk_times: log.times };
+            let record =
+                FlushRecord { response_id: self.spec.id.clone(), received: log.received, chunk_times: log.times };
             log.sink.lock().unwrap_or_else(PoisonError::into_inner).push(record);
         }
     }

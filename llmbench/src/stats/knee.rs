@@ -46,8 +46,36 @@ pub struct SweepAnalysis {
     /// Levels left out because the generator could not keep up.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub invalid_levels: Vec<f64>,
+    /// An automatic sweep's answer: the capacity that meets the SLOs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<Search>,
     /// The rule, for people reading the JSON.
     pub rule: String,
+}
+
+/// What a capacity search (`sweep = "auto"`) found: the highest load that
+/// met its SLOs, bracketed by the lowest one above it that did not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Search {
+    /// The highest load that passed (valid, SLOs met) below every failure;
+    /// absent when none passed, or when the answer is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<f64>,
+    /// The highest passing and the lowest failing load above it, when both
+    /// were run: the capacity lies in between.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bracket: Option<[f64; 2]>,
+    /// How close the bracket had to get (a share of the answer).
+    pub tolerance: f64,
+    /// Levels run to find it.
+    pub levels_tried: usize,
+    /// Why there is no answer although levels passed: the generator could
+    /// not keep up at the level bracketing it, so the endpoint was not what failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+    /// Cost per ok request at the answer, when priced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_per_ok_request: Option<f64>,
 }
 
 /// Where latency (or the error rate) jumped.
@@ -93,6 +121,7 @@ pub(crate) fn analyse(levels: &[LevelSummary]) -> SweepAnalysis {
         }
     }
     SweepAnalysis {
+        search: None,
         unit: unit.into(),
         levels: sorted.iter().map(|l| load_of(l)).collect(),
         stat: stat.map(str::to_owned),
@@ -141,13 +170,43 @@ fn knee_at(first: &LevelSummary, prev: &LevelSummary, cur: &LevelSummary, stat: 
     })
 }
 
-/// Whether an automatic sweep should stop after its latest level: the knee
-/// is found, the latest level failed its SLOs, or it was invalid.
-pub(crate) fn auto_should_stop(levels: &[LevelSummary]) -> bool {
-    let Some(last) = levels.last() else { return false };
-    let invalid = last.load.as_ref().is_some_and(|c| !c.valid);
-    let failed = last.goodput.as_ref().is_some_and(|g| !g.meets_slo);
-    invalid || failed || analyse(levels).knee.is_some()
+/// Whether a level passes a capacity search: the generator kept up and the
+/// level met its SLOs.
+pub(crate) fn passes(level: &LevelSummary) -> bool {
+    level.load.as_ref().is_none_or(|c| c.valid) && level.goodput.as_ref().is_none_or(|g| g.meets_slo)
+}
+
+/// The capacity search's answer over `levels`, in any order (the ladder
+/// and the bisection both add levels).
+pub(crate) fn search(levels: &[LevelSummary], tolerance: f64) -> Search {
+    let lowest_failing = levels.iter().filter(|l| !passes(l)).map(load_of).fold(f64::INFINITY, f64::min);
+    let best = levels
+        .iter()
+        .filter(|l| passes(l) && load_of(l) < lowest_failing)
+        .max_by(|a, b| load_of(a).total_cmp(&load_of(b)));
+    let failing = levels.iter().find(|l| load_of(l) == lowest_failing);
+    let refused = failing.filter(|l| l.load.as_ref().is_some_and(|c| !c.valid)).map(|l| {
+        format!(
+            "the generator could not keep up at {} (its self-check failed), so the endpoint's capacity is unknown",
+            level_name(l)
+        )
+    });
+    let answer = best.filter(|_| refused.is_none()).map(load_of);
+    Search {
+        answer,
+        bracket: best.zip(failing).map(|(b, f)| [load_of(b), load_of(f)]),
+        tolerance,
+        levels_tried: levels.len(),
+        refused,
+        cost_per_ok_request: best.filter(|_| answer.is_some()).and_then(|l| l.cost.as_ref()?.cost_per_ok_request),
+    }
+}
+
+fn level_name(level: &LevelSummary) -> String {
+    match level.rate {
+        Some(r) => format!("{}/s", (r * 100.0).round() / 100.0),
+        None => format!("c={}", level.concurrency),
+    }
 }
 
 #[cfg(test)]
@@ -191,7 +250,15 @@ mod tests {
         let mut levels = vec![level(1, 40.0, 0), level(2, 40.0, 0), level(4, 40.0, 20)];
         assert_eq!(analyse(&levels).knee.unwrap().metric, "error_rate");
         levels[2] = level(4, 400.0, 0);
-        levels[2].load = Some(crate::stats::LoadCheck {
+        levels[2] = invalid(levels[2].clone());
+        let a = analyse(&levels);
+        assert_eq!(a.knee, None);
+        assert_eq!(a.invalid_levels, vec![4.0]);
+        assert!(!passes(&levels[2]), "an invalid level never passes a search");
+    }
+
+    fn invalid(mut l: LevelSummary) -> LevelSummary {
+        l.load = Some(crate::stats::LoadCheck {
             mode: "closed".into(),
             arrival: None,
             offered_rate: None,
@@ -204,11 +271,42 @@ mod tests {
             cut_at_end: 0,
             cpu: None,
             valid: false,
-            invalid_reasons: vec!["x".into()],
+            invalid_reasons: vec!["schedule lag".into()],
         });
-        let a = analyse(&levels);
-        assert_eq!(a.knee, None);
-        assert_eq!(a.invalid_levels, vec![4.0]);
-        assert!(auto_should_stop(&levels));
+        l
+    }
+
+    /// A level that meets its SLOs or not.
+    fn judged(concurrency: u32, meets: bool) -> LevelSummary {
+        let mut l = level(concurrency, 40.0, 0);
+        let slo = crate::stats::goodput::Slo::default();
+        let records: Vec<_> = (0..100).map(|_| crate::stats::goodput::tests::rec(40.0, 90.0, 10, None)).collect();
+        let mut g = crate::stats::goodput::goodput(&slo, &l, &records);
+        g.meets_slo = meets;
+        l.goodput = Some(g);
+        l
+    }
+
+    #[test]
+    fn a_search_answers_with_the_highest_pass_below_every_failure() {
+        // The ladder 1, 2, 4, 8 (fails), then 6 (passes), 7 (fails).
+        let levels = [(1, true), (2, true), (4, true), (8, false), (6, true), (7, false)].map(|(c, m)| judged(c, m));
+        let s = search(&levels, 0.05);
+        assert_eq!((s.answer, s.bracket, s.levels_tried), (Some(6.0), Some([6.0, 7.0]), 6));
+        assert_eq!(s.refused, None);
+        // A pass above a failure does not count: the answer is below the lowest failure.
+        let levels = [(1, true), (2, false), (4, true)].map(|(c, m)| judged(c, m));
+        assert_eq!(search(&levels, 0.05).answer, Some(1.0));
+        let levels = [judged(1, false)];
+        assert_eq!((search(&levels, 0.05).answer, search(&levels, 0.05).bracket), (None, None));
+    }
+
+    #[test]
+    fn a_search_refuses_when_the_client_failed_at_the_bracket() {
+        let levels = vec![judged(1, true), judged(2, true), invalid(judged(4, true))];
+        let s = search(&levels, 0.05);
+        assert_eq!(s.answer, None, "{s:?}");
+        assert_eq!(s.bracket, Some([2.0, 4.0]));
+        assert!(s.refused.unwrap().contains("could not keep up at c=4"));
     }
 }

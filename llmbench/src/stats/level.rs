@@ -99,6 +99,30 @@ pub struct LevelSummary {
     /// `e2e − server_latency`, ms.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub network_overhead: Option<LatencySummary>,
+    /// Reasoning tokens per request (reasoning models only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reasoning_tokens: Option<LatencySummary>,
+    /// Output tokens that were the answer, per request (when any reasoned).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub answer_tokens: Option<LatencySummary>,
+    /// `first_answer − first_content`, ms: time spent thinking (when any reasoned).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub thinking: Option<LatencySummary>,
+    /// `first_tool_call − scheduled`, ms.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ttftc: Option<LatencySummary>,
+    /// `tool_call_done − scheduled`, ms: a complete tool call.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tool_call: Option<LatencySummary>,
+    /// Prompt caching, when the server reported it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cache: Option<super::CacheSummary>,
+    /// Input tokens per request as the workload asked for them.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub input_tokens_requested: Option<LatencySummary>,
+    /// Input tokens per request as the local tokenizer counts the prompt sent.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub input_tokens_generated: Option<LatencySummary>,
     /// How many ok requests took their output count from each source.
     pub output_token_source: BTreeMap<String, u64>,
     /// Cost figures (docs/metrics.md "Cost"); absent when the target has no price.
@@ -161,6 +185,15 @@ impl LevelSummary {
             "server_latency" => self.server_latency.as_ref(),
             "server_first_byte" => self.server_first_byte.as_ref(),
             "network_overhead" => self.network_overhead.as_ref(),
+            "reasoning_tokens" => self.reasoning_tokens.as_ref(),
+            "answer_tokens" => self.answer_tokens.as_ref(),
+            "thinking" => self.thinking.as_ref(),
+            "ttftc" => self.ttftc.as_ref(),
+            "tool_call" => self.tool_call.as_ref(),
+            "ttft_cache_hit" => self.cache.as_ref()?.ttft_hit.as_ref(),
+            "ttft_cache_miss" => self.cache.as_ref()?.ttft_miss.as_ref(),
+            "input_tokens_requested" => self.input_tokens_requested.as_ref(),
+            "input_tokens_generated" => self.input_tokens_generated.as_ref(),
             _ => None,
         }
     }
@@ -175,6 +208,7 @@ impl LevelSummary {
             "req_per_s" => Some(self.req_per_s),
             "output_tok_per_s" => Some(self.output_tok_per_s),
             "error_rate" => Some(self.error_rate),
+            "cache_hit_ratio" => self.cache.as_ref().map(|c| c.cache_hit_ratio),
             _ if key.starts_with("cost_") || key == "instances_needed" => self.cost.as_ref()?.value(key),
             _ => {
                 let (metric, stat) = key.split_once('.')?;
@@ -214,12 +248,17 @@ pub(crate) fn summarize_level(concurrency: u32, records: &[RequestRecord]) -> Le
 
     let mut output_token_source = BTreeMap::new();
     for r in &ok {
-        let key = match r.output_source {
-            TokenSource::Usage => "usage",
-            TokenSource::Tokenizer => "tokenizer",
-            TokenSource::Chunks => "chunks",
-        };
-        *output_token_source.entry(key.to_owned()).or_default() += 1;
+        *output_token_source.entry(r.output_source.as_str().to_owned()).or_default() += 1;
+    }
+    let reasoned: Vec<&RequestRecord> = ok.iter().copied().filter(|r| r.reasoning_tokens.is_some()).collect();
+    let any_reasoning = !reasoned.is_empty() || ok.iter().any(|r| r.thinking_ms().is_some_and(|t| t > 0.0));
+    let mut warnings = super::traffic::input_warnings(&ok);
+    if ok.iter().any(|r| r.reasoning_source == Some(TokenSource::Estimate)) {
+        warnings.push(
+            "the server reports no reasoning token count: reasoning tokens are the output count split by the \
+             reasoning share of the streamed text (reasoning_source \"estimate\")"
+                .into(),
+        );
     }
 
     LevelSummary {
@@ -244,6 +283,18 @@ pub(crate) fn summarize_level(concurrency: u32, records: &[RequestRecord]) -> Le
         server_latency: summary(ok.iter().filter_map(|r| r.server_latency_ms).collect()),
         server_first_byte: summary(ok.iter().filter_map(|r| r.server_first_byte_ms).collect()),
         network_overhead: summary(ok.iter().filter_map(|r| r.network_overhead_ms()).collect()),
+        reasoning_tokens: summary(reasoned.iter().filter_map(|r| r.reasoning_tokens.map(|n| n as f64)).collect()),
+        answer_tokens: summary(if any_reasoning {
+            ok.iter().map(|r| r.answer_tokens() as f64).collect()
+        } else {
+            Vec::new()
+        }),
+        thinking: summary(if any_reasoning { ok.iter().filter_map(|r| r.thinking_ms()).collect() } else { Vec::new() }),
+        ttftc: summary(ok.iter().filter_map(|r| r.ttftc_ms).collect()),
+        tool_call: summary(ok.iter().filter_map(|r| r.tool_call_ms).collect()),
+        cache: super::traffic::cache(&ok),
+        input_tokens_requested: summary(ok.iter().filter_map(|r| r.input_tokens_requested.map(|n| n as f64)).collect()),
+        input_tokens_generated: summary(ok.iter().filter_map(|r| r.input_tokens_generated.map(|n| n as f64)).collect()),
         output_token_source,
         cost: None,
         rate: None,
@@ -251,7 +302,7 @@ pub(crate) fn summarize_level(concurrency: u32, records: &[RequestRecord]) -> Le
         load: None,
         goodput: None,
         correctness: None,
-        warnings: Vec::new(),
+        warnings,
     }
 }
 
@@ -303,6 +354,15 @@ mod tests {
             input_tokens: Some(10),
             cache_read_tokens: None,
             cache_write_tokens: None,
+            prompt_tokens: None,
+            reasoning_tokens: None,
+            reasoning_source: None,
+            ttftc_ms: None,
+            tool_call_ms: None,
+            tool_calls: 0,
+            tool_call_text: Vec::new(),
+            input_tokens_requested: None,
+            input_tokens_generated: None,
             stop_reason: None,
             server_latency_ms: None,
             server_first_byte_ms: None,

@@ -7,15 +7,17 @@ pub(crate) mod knee;
 mod level;
 pub(crate) mod selfcheck;
 mod summary;
+mod traffic;
 
 pub use crate::load::cpu::CpuUse;
 pub use compare::ChangeKind;
 pub use goodput::{Correctness, Goodput};
-pub use knee::{Knee, SweepAnalysis};
+pub use knee::{Knee, Search, SweepAnalysis};
 pub use level::{InFlight, LevelSummary, RequestCounts};
 pub(crate) use level::{short_number, summarize_level};
 pub use selfcheck::LoadCheck;
 pub use summary::LatencySummary;
+pub use traffic::CacheSummary;
 
 /// Which stage of a staged (or spike) run a level row covers.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

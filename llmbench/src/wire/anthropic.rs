@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Progress, Sink, Text, insert_sampling, merge_extra, not_json, quote, stream_error};
-use crate::provider::{GenRequest, Role};
+use crate::provider::{GenRequest, Image, Role};
 use crate::record::{ContentKind, RequestError, Usage};
 
 /// The API version header sent with every direct request.
@@ -35,11 +35,23 @@ pub(crate) fn messages_body(
 ) -> Vec<u8> {
     let system: Vec<&str> =
         req.messages.iter().filter(|m| m.role == Role::System).map(|m| m.content.as_str()).collect();
+    let with_images = req.image_message();
     let messages: Vec<Value> = req
         .messages
         .iter()
-        .filter(|m| m.role != Role::System)
-        .map(|m| json!({"role": m.role.as_str(), "content": m.content}))
+        .enumerate()
+        .filter(|(_, m)| m.role != Role::System)
+        .map(|(i, m)| {
+            if with_images != Some(i) {
+                return json!({"role": m.role.as_str(), "content": m.content});
+            }
+            let mut content = vec![json!({"type": "text", "text": m.content})];
+            content.extend(req.images.iter().map(|image| {
+                json!({"type": "image", "source": {"type": "base64", "media_type": Image::MEDIA_TYPE,
+                                                   "data": &*image.base64}})
+            }));
+            json!({"role": m.role.as_str(), "content": content})
+        })
         .collect();
     let mut body = serde_json::Map::new();
     match host {
@@ -54,12 +66,32 @@ pub(crate) fn messages_body(
     // Required by the API; Bedrock reserves quota for it.
     body.insert("max_tokens".into(), json!(req.max_tokens.unwrap_or(crate::workload::DEFAULT_OUTPUT_TOKENS)));
     body.insert("messages".into(), Value::Array(messages));
-    if !system.is_empty() {
-        body.insert("system".into(), json!(system.join("\n\n")));
+    match system.split_first() {
+        // The shared prefix is a block of its own, marked for the cache.
+        Some((prefix, rest)) if req.cache_prefix => {
+            let mut blocks = vec![json!({"type": "text", "text": prefix, "cache_control": {"type": "ephemeral"}})];
+            blocks.extend(rest.iter().map(|text| json!({"type": "text", "text": text})));
+            body.insert("system".into(), Value::Array(blocks));
+        }
+        Some(_) => {
+            body.insert("system".into(), json!(system.join("\n\n")));
+        }
+        None => {}
     }
     insert_sampling(&mut body, req);
     if !req.stop.is_empty() {
         body.insert("stop_sequences".into(), json!(req.stop));
+    }
+    if let Some(budget) = req.thinking_budget_tokens() {
+        body.insert("thinking".into(), json!({"type": "enabled", "budget_tokens": budget}));
+    }
+    if !req.tools.is_empty() {
+        let tools: Vec<Value> = req
+            .tools
+            .iter()
+            .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.parameters}))
+            .collect();
+        body.insert("tools".into(), Value::Array(tools));
     }
     merge_extra(&mut body, extra);
     serde_json::to_vec(&body).unwrap_or_default()
@@ -72,6 +104,8 @@ pub(crate) fn messages_body(
 pub(crate) struct MessagesDecoder {
     /// A stop reason arrived (`message_delta`): the generation is complete.
     stopped: bool,
+    /// The index of the open `tool_use` block.
+    tool_block: Option<u32>,
 }
 
 impl MessagesDecoder {
@@ -96,8 +130,18 @@ impl MessagesDecoder {
                             output_tokens: None,
                             cache_read_tokens: u.cache_read_input_tokens,
                             cache_write_tokens: u.cache_creation_input_tokens,
+                            reasoning_tokens: None,
+                            input_excludes_cache: true,
                         });
                     }
+                }
+            }
+            "content_block_start" => {
+                if let Some(block) = event.content_block
+                    && block.kind.0 == "tool_use"
+                {
+                    sink.tool_call_start(block.name.as_ref().map_or("", |n| n.0.as_ref()));
+                    self.tool_block = Some(event.index.unwrap_or(0));
                 }
             }
             "content_block_delta" => {
@@ -109,9 +153,13 @@ impl MessagesDecoder {
                         sink.content(ContentKind::Reasoning, &thinking.0);
                     }
                     if let Some(json) = d.partial_json {
-                        sink.content(ContentKind::Answer, &json.0);
+                        sink.content(ContentKind::ToolCall, &json.0);
                     }
                 }
+            }
+            "content_block_stop" if self.tool_block.is_some() && self.tool_block == event.index.or(Some(0)) => {
+                self.tool_block = None;
+                sink.tool_call_end();
             }
             "message_delta" => {
                 if let Some(reason) = event.delta.and_then(|d| d.stop_reason) {
@@ -119,7 +167,11 @@ impl MessagesDecoder {
                     self.stopped = true;
                 }
                 if let Some(u) = event.usage {
-                    sink.usage(Usage { output_tokens: u.output_tokens, ..Usage::default() });
+                    sink.usage(Usage {
+                        output_tokens: u.output_tokens,
+                        input_excludes_cache: true,
+                        ..Usage::default()
+                    });
                 }
                 if self.stopped {
                     return Ok(Progress::Complete);
@@ -133,7 +185,7 @@ impl MessagesDecoder {
                 };
                 return Err(stream_error(format!("{message} ({kind})")));
             }
-            // content_block_start/stop, ping and newer event types.
+            // ping and newer event types.
             _ => {}
         }
         Ok(Progress::More)
@@ -144,6 +196,10 @@ impl MessagesDecoder {
 struct Event<'a> {
     #[serde(rename = "type", borrow)]
     kind: Text<'a>,
+    /// The content block a `content_block_*` event is about.
+    index: Option<u32>,
+    #[serde(borrow)]
+    content_block: Option<ContentBlock<'a>>,
     #[serde(borrow)]
     message: Option<EventMessage<'a>>,
     #[serde(borrow)]
@@ -157,6 +213,15 @@ struct EventMessage<'a> {
     #[serde(borrow)]
     id: Option<Text<'a>>,
     usage: Option<WireUsage>,
+}
+
+/// The block a `content_block_start` opens: `text`, `thinking`, `tool_use`…
+#[derive(Deserialize)]
+struct ContentBlock<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Text<'a>,
+    #[serde(borrow)]
+    name: Option<Text<'a>>,
 }
 
 /// A `content_block_delta` delta or a `message_delta` delta.

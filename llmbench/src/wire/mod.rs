@@ -27,6 +27,8 @@ pub(crate) mod bedrock;
 #[cfg(feature = "_eventstream")]
 pub(crate) mod eventstream;
 pub(crate) mod openai;
+#[cfg(test)]
+mod request_tests;
 pub(crate) mod sagemaker;
 pub(crate) mod sse;
 
@@ -94,6 +96,11 @@ pub(crate) trait Sink {
     fn stop_reason(&mut self, reason: &str);
     /// The server's id of the response.
     fn response_id(&mut self, id: &str);
+    /// A tool call opens, naming its tool (its arguments follow as
+    /// [`ContentKind::ToolCall`] content).
+    fn tool_call_start(&mut self, _name: &str) {}
+    /// The open tool call's arguments are complete.
+    fn tool_call_end(&mut self) {}
     /// The service's own measure of the whole request, in milliseconds.
     fn server_latency_ms(&mut self, _ms: f64) {}
     /// The service's own measure of its first byte, in milliseconds.

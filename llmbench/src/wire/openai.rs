@@ -78,12 +78,61 @@ pub(crate) struct Body<'a> {
     pub(crate) min_tokens: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) ignore_eos: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) reasoning_effort: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) tools: Option<Vec<Value>>,
 }
 
 #[derive(Serialize)]
 pub(crate) struct WireMessage<'a> {
     pub(crate) role: &'static str,
-    pub(crate) content: &'a str,
+    pub(crate) content: WireContent<'a>,
+}
+
+/// A message's content: its text, or content parts when images go with it.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub(crate) enum WireContent<'a> {
+    Text(&'a str),
+    Parts(Vec<Value>),
+}
+
+/// The chat `messages` of `req`: images go with the last user message, as
+/// `image_url` parts holding data URIs, after its text.
+pub(crate) fn wire_messages(req: &GenRequest) -> Vec<WireMessage<'_>> {
+    let with_images = req.image_message();
+    req.messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let content = if with_images == Some(i) {
+                let mut parts = vec![serde_json::json!({"type": "text", "text": m.content})];
+                parts.extend(
+                    req.images
+                        .iter()
+                        .map(|image| serde_json::json!({"type": "image_url", "image_url": {"url": image.data_uri()}})),
+                );
+                WireContent::Parts(parts)
+            } else {
+                WireContent::Text(&m.content)
+            };
+            WireMessage { role: m.role.as_str(), content }
+        })
+        .collect()
+}
+
+/// The `tools` of `req` in OpenAI's function form.
+pub(crate) fn wire_tools(req: &GenRequest) -> Option<Vec<Value>> {
+    (!req.tools.is_empty()).then(|| {
+        req.tools
+            .iter()
+            .map(|t| {
+                serde_json::json!({"type": "function", "function": {"name": t.name, "description": t.description,
+                                   "parameters": t.parameters}})
+            })
+            .collect()
+    })
 }
 
 #[derive(Serialize)]
@@ -136,12 +185,17 @@ pub(crate) struct Delta<'a> {
 
 #[derive(Deserialize)]
 pub(crate) struct ToolCall<'a> {
+    /// Which call of the response a delta belongs to.
+    pub(crate) index: Option<u32>,
     #[serde(borrow)]
     pub(crate) function: Option<ToolFunction<'a>>,
 }
 
 #[derive(Deserialize)]
 pub(crate) struct ToolFunction<'a> {
+    /// Sent once, in the delta that opens the call.
+    #[serde(borrow)]
+    pub(crate) name: Option<Text<'a>>,
     #[serde(borrow)]
     pub(crate) arguments: Option<Text<'a>>,
 }
@@ -151,6 +205,12 @@ pub(crate) struct WireUsage {
     pub(crate) prompt_tokens: Option<u64>,
     pub(crate) completion_tokens: Option<u64>,
     pub(crate) prompt_tokens_details: Option<PromptTokensDetails>,
+    pub(crate) completion_tokens_details: Option<CompletionTokensDetails>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CompletionTokensDetails {
+    pub(crate) reasoning_tokens: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -167,6 +227,9 @@ impl From<WireUsage> for Usage {
             output_tokens: u.completion_tokens,
             cache_read_tokens: details.as_ref().and_then(|d| d.cached_tokens),
             cache_write_tokens: details.as_ref().and_then(|d| d.cache_write_tokens),
+            reasoning_tokens: u.completion_tokens_details.and_then(|d| d.reasoning_tokens),
+            // `prompt_tokens` counts cached tokens too.
+            input_excludes_cache: false,
         }
     }
 }
@@ -237,10 +300,7 @@ pub(crate) struct BodyOptions<'a> {
 /// The JSON body of a streamed request for `req`.
 pub(crate) fn request_body(o: BodyOptions<'_>, req: &GenRequest) -> serde_json::Result<Vec<u8>> {
     let (messages, prompt) = match o.endpoint {
-        Endpoint::Chat => {
-            let messages = req.messages.iter().map(|m| WireMessage { role: m.role.as_str(), content: &m.content });
-            (Some(messages.collect()), None)
-        }
+        Endpoint::Chat => (Some(wire_messages(req)), None),
         Endpoint::Completions => (None, Some(req.prompt_text())),
     };
     let body = Body {
@@ -256,6 +316,8 @@ pub(crate) fn request_body(o: BodyOptions<'_>, req: &GenRequest) -> serde_json::
         stop: (!req.stop.is_empty()).then_some(&req.stop),
         min_tokens: req.min_tokens.filter(|_| o.send_min_tokens),
         ignore_eos: (o.send_min_tokens && req.ignore_eos).then_some(true),
+        reasoning_effort: req.reasoning_effort.map(|e| e.as_str()),
+        tools: wire_tools(req),
     };
     let bytes = serde_json::to_vec(&body)?;
     let Some(extra) = o.extra else { return Ok(bytes) };
@@ -290,6 +352,8 @@ pub(crate) struct StreamDecoder {
     finished: bool,
     /// The response id was handed on.
     id_seen: bool,
+    /// The index of the tool call whose arguments are streaming.
+    open_call: Option<u32>,
 }
 
 impl StreamDecoder {
@@ -362,8 +426,17 @@ impl StreamDecoder {
                 }
             }
             for call in delta.tool_calls.into_iter().flatten() {
-                if let Some(arguments) = call.function.and_then(|f| f.arguments) {
-                    sink.content(ContentKind::Answer, &arguments.0);
+                let Some(function) = call.function else { continue };
+                // A call opens with its name; a new index closes the one before.
+                if let Some(name) = function.name.filter(|n| !n.0.is_empty()) {
+                    if self.open_call.take().is_some() {
+                        sink.tool_call_end();
+                    }
+                    sink.tool_call_start(&name.0);
+                    self.open_call = Some(call.index.unwrap_or(0));
+                }
+                if let Some(arguments) = function.arguments {
+                    sink.content(ContentKind::ToolCall, &arguments.0);
                 }
             }
         }
@@ -371,6 +444,9 @@ impl StreamDecoder {
             sink.content(ContentKind::Answer, &text.0);
         }
         if let Some(reason) = choice.finish_reason.filter(|r| !r.0.is_empty()) {
+            if self.open_call.take().is_some() {
+                sink.tool_call_end();
+            }
             sink.stop_reason(&reason.0);
             self.finished = true;
         }

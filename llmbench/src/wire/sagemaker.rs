@@ -102,6 +102,18 @@ impl Format {
         }
     }
 
+    /// Why `req` cannot go to this format: `tgi` and `lmi` take a text
+    /// prompt, with no images or tools.
+    pub(crate) fn refuses(self, req: &GenRequest) -> Option<String> {
+        match (self, req.needs_multimodal()) {
+            (Format::Tgi | Format::Lmi, Some(what)) => Some(format!(
+                "format {} takes a text prompt and cannot send {what} (use format = \"openai\")",
+                self.name()
+            )),
+            _ => None,
+        }
+    }
+
     /// The request body. For `tgi` and `lmi`, `extra` goes into
     /// `parameters`; for `openai`, into the body.
     pub(crate) fn body(
@@ -136,9 +148,7 @@ impl Format {
                 if let Some(model) = model {
                     body.insert("model".into(), json!(model));
                 }
-                let messages: Vec<Value> =
-                    req.messages.iter().map(|m| json!({"role": m.role.as_str(), "content": m.content})).collect();
-                body.insert("messages".into(), Value::Array(messages));
+                body.insert("messages".into(), json!(super::openai::wire_messages(req)));
                 body.insert(
                     "max_tokens".into(),
                     json!(req.max_tokens.unwrap_or(crate::workload::DEFAULT_OUTPUT_TOKENS)),
@@ -146,6 +156,12 @@ impl Format {
                 insert_sampling(&mut body, req);
                 if !req.stop.is_empty() {
                     body.insert("stop".into(), json!(req.stop));
+                }
+                if let Some(effort) = req.reasoning_effort {
+                    body.insert("reasoning_effort".into(), json!(effort.as_str()));
+                }
+                if let Some(tools) = super::openai::wire_tools(req) {
+                    body.insert("tools".into(), Value::Array(tools));
                 }
                 body.insert("stream".into(), json!(true));
                 body.insert("stream_options".into(), json!({"include_usage": true}));

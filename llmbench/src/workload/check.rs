@@ -17,10 +17,14 @@ use regex::Regex;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::provider::Tool;
+use crate::record::ToolCallText;
+
 /// What a response check sees.
 #[derive(Debug, Clone, Copy)]
 pub struct Response<'a> {
-    /// The output text (reasoning included, as streamed).
+    /// The output text (reasoning included, as streamed; tool-call
+    /// arguments are in `tool_calls`).
     pub text: &'a str,
     /// The dataset entry's `expected` field, if any.
     pub expected: Option<&'a str>,
@@ -28,6 +32,10 @@ pub struct Response<'a> {
     pub output_tokens: u64,
     /// The request's index in its level.
     pub index: u64,
+    /// The tool calls the response made, with their argument text.
+    pub tool_calls: &'a [ToolCallText],
+    /// The tools the workload declared.
+    pub tools: &'a [Tool],
 }
 
 /// What a check closure may return: `bool`, or `Result<(), E>` with a
@@ -78,6 +86,9 @@ pub enum Check {
     /// The text contains the dataset entry's `expected` (case-insensitive);
     /// entries without one pass.
     Expected,
+    /// The response called a declared tool, and each call's arguments are
+    /// JSON matching that tool's schema (the subset above).
+    ToolCall,
 }
 
 fn regex_str<S: serde::Serializer>(re: &Regex, s: S) -> Result<S::Ok, S::Error> {
@@ -110,6 +121,20 @@ impl Check {
                 }
                 _ => Ok(()),
             },
+            Check::ToolCall => {
+                if resp.tool_calls.is_empty() {
+                    return Err("the response called no tool".into());
+                }
+                for call in resp.tool_calls {
+                    let Some(tool) = resp.tools.iter().find(|t| t.name == call.name) else {
+                        return Err(format!("the response called {:?}, which is not a declared tool", call.name));
+                    };
+                    let args: Value = serde_json::from_str(call.arguments.trim())
+                        .map_err(|e| format!("the arguments of {} are not valid JSON: {e}", call.name))?;
+                    validate(&tool.parameters, &args, "$").map_err(|e| format!("{} arguments: {e}", call.name))?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -218,7 +243,29 @@ mod tests {
     use super::*;
 
     fn resp(text: &str) -> Response<'_> {
-        Response { text, expected: None, output_tokens: 1, index: 0 }
+        Response { text, expected: None, output_tokens: 1, index: 0, tool_calls: &[], tools: &[] }
+    }
+
+    #[test]
+    fn tool_calls_are_checked_against_the_declared_schema() {
+        let tools = [Tool {
+            name: "get_weather".into(),
+            description: "d".into(),
+            parameters: serde_json::json!({"type": "object", "required": ["city"],
+                                           "properties": {"city": {"type": "string"}}}),
+        }];
+        let call = |name: &str, arguments: &str| ToolCallText { name: name.into(), arguments: arguments.into() };
+        let check =
+            |calls: &[ToolCallText]| Check::ToolCall.apply(&Response { tool_calls: calls, tools: &tools, ..resp("") });
+        assert_eq!(check(&[call("get_weather", r#"{"city": "Paris"}"#)]), Ok(()));
+        assert_eq!(check(&[]), Err("the response called no tool".into()));
+        assert!(check(&[call("get_time", "{}")]).unwrap_err().contains("not a declared tool"));
+        assert!(check(&[call("get_weather", r#"{"city": "Par"#)]).unwrap_err().contains("not valid JSON"));
+        assert_eq!(
+            check(&[call("get_weather", r#"{"city": 7}"#)]),
+            Err("get_weather arguments: $.city: expected string, got integer".into())
+        );
+        assert!(check(&[call("get_weather", "{}")]).unwrap_err().contains("missing required property \"city\""));
     }
 
     #[test]

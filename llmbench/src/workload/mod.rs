@@ -9,9 +9,10 @@
 
 mod check;
 mod dataset;
+pub(crate) mod image;
 mod requests;
 mod spec;
-mod synthetic;
+pub(crate) mod synthetic;
 mod tokens;
 
 use std::ops::{Range, RangeInclusive};
@@ -20,7 +21,9 @@ use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
 
+use crate::provider::{Image, ReasoningEffort, Tool};
 use crate::rng::Rng;
+use crate::tokenizer::Tokenizer;
 pub use check::{Check, CheckFn, CheckOutcome, Response};
 pub use dataset::WorkloadError;
 pub(crate) use dataset::set_base_dir;
@@ -116,6 +119,26 @@ enum Source {
     },
 }
 
+/// A system prompt shared by a share of the requests
+/// ([`Workload::shared_prefix`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SharedPrefix {
+    /// Its length in tokens.
+    pub tokens: u32,
+    /// The share of requests that send the same prefix, 0 to 1; the others
+    /// send one of the same length of their own.
+    pub share: f64,
+}
+
+/// Images sent with every request ([`Workload::images`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ImageSpec {
+    /// Images per request.
+    pub count: u32,
+    /// Their side, in pixels (square).
+    pub size: u32,
+}
+
 /// A prompt workload: what each request of a benchmark sends.
 ///
 /// ```
@@ -136,7 +159,17 @@ pub struct Workload {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     cache_bust: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    shared_prefix: Option<u32>,
+    shared_prefix: Option<SharedPrefix>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_effort: Option<ReasoningEffort>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thinking_budget: Option<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tools: Vec<Tool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    images: Option<ImageSpec>,
+    /// What sizes synthetic prompts and counts every prompt.
+    tokenizer: Tokenizer,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     checks: Vec<Check>,
     /// `output_tokens` was set: it wins over a length mix's per-class targets.
@@ -148,6 +181,9 @@ pub struct Workload {
     /// The dataset order for `seed`, computed on first use.
     #[serde(skip)]
     order: OnceLock<Vec<usize>>,
+    /// The images, drawn on first use and shared by every request.
+    #[serde(skip)]
+    image_data: OnceLock<Arc<Vec<Image>>>,
 }
 
 /// Two workloads are equal when they send the same requests: same source
@@ -165,6 +201,11 @@ impl PartialEq for Workload {
             && self.stop == other.stop
             && self.cache_bust == other.cache_bust
             && self.shared_prefix == other.shared_prefix
+            && self.reasoning_effort == other.reasoning_effort
+            && self.thinking_budget == other.thinking_budget
+            && self.tools == other.tools
+            && self.images == other.images
+            && self.tokenizer == other.tokenizer
             && self.problems == other.problems
             && self.describe()["checks"] == other.describe()["checks"]
     }
@@ -188,10 +229,16 @@ impl Workload {
             stop: Vec::new(),
             cache_bust: false,
             shared_prefix: None,
+            reasoning_effort: None,
+            thinking_budget: None,
+            tools: Vec::new(),
+            images: None,
+            tokenizer: Tokenizer::default(),
             checks: Vec::new(),
             output_explicit: false,
             problems: Vec::new(),
             order: OnceLock::new(),
+            image_data: OnceLock::new(),
         }
     }
 
@@ -406,12 +453,93 @@ impl Workload {
         self
     }
 
-    /// Starts every user prompt with the same synthetic text of about
-    /// `tokens` tokens, to measure what a prompt cache saves (compare with
-    /// and without). Cache busting, if also on, goes before it.
-    pub fn shared_prefix(mut self, tokens: u32) -> Self {
-        self.shared_prefix = (tokens > 0).then_some(tokens);
+    /// Starts requests with a system prompt of `tokens` synthetic tokens
+    /// (a long instruction or a document) that a `share` of them (0 to 1)
+    /// have in common — the others send one of the same length of their own
+    /// — to measure what a prompt cache saves: compare `share` 1.0 with
+    /// 0.0, or with [`cache_bust`](Self::cache_bust), which goes before it.
+    /// Where a protocol has cache controls, the shared prefix ends with a
+    /// cache point (Anthropic `cache_control`, Bedrock Converse
+    /// `cachePoint`); OpenAI-compatible servers cache prefixes themselves.
+    pub fn shared_prefix(mut self, tokens: u32, share: f64) -> Self {
+        if !(0.0..=1.0).contains(&share) {
+            self.problems.push(format!("shared_prefix: share {share} is outside 0.0..=1.0"));
+        }
+        self.shared_prefix = (tokens > 0).then_some(SharedPrefix { tokens, share: share.clamp(0.0, 1.0) });
         self
+    }
+
+    /// Asks reasoning models to think this hard: `minimal`, `low`, `medium`
+    /// or `high` (OpenAI-compatible `reasoning_effort`; Anthropic and
+    /// Bedrock take it as a thinking budget of 1024, 1024, 4096 or 16384
+    /// tokens unless [`thinking_budget`](Self::thinking_budget) is set). An
+    /// unknown value is reported by [`validate`](Self::validate).
+    pub fn reasoning_effort(mut self, effort: &str) -> Self {
+        match ReasoningEffort::parse(effort) {
+            Ok(e) => self.reasoning_effort = Some(e),
+            Err(e) => self.problems.push(format!("reasoning_effort: {e}")),
+        }
+        self
+    }
+
+    /// Turns on extended thinking with this budget of tokens (Anthropic and
+    /// Bedrock `thinking.budget_tokens`; the APIs want at least 1024 and
+    /// less than `max_tokens`).
+    pub fn thinking_budget(mut self, tokens: u32) -> Self {
+        if tokens == 0 {
+            self.problems.push("thinking_budget: must be at least 1 token".into());
+        }
+        self.thinking_budget = (tokens > 0).then_some(tokens);
+        self
+    }
+
+    /// Declares a tool the model may call: a function `name`, what it does,
+    /// and the JSON Schema of its arguments (JSON text; invalid JSON or a
+    /// schema that is not an object is reported by
+    /// [`validate`](Self::validate)). Sent as OpenAI `tools`, Anthropic
+    /// `tools` or Bedrock Converse `toolConfig`; the record gets `ttftc`
+    /// and `tool_call`, and [`check_tool_call`](Self::check_tool_call)
+    /// checks the arguments.
+    pub fn tool(mut self, name: &str, description: &str, parameters: &str) -> Self {
+        match serde_json::from_str::<serde_json::Value>(parameters) {
+            Ok(schema) if schema.is_object() => {
+                self.tools.push(Tool { name: name.to_owned(), description: description.to_owned(), parameters: schema })
+            }
+            Ok(_) => self.problems.push(format!("tool {name}: the parameters schema must be a JSON object")),
+            Err(e) => self.problems.push(format!("tool {name}: the parameters schema is not JSON: {e}")),
+        }
+        self
+    }
+
+    /// Sends `count` PNG images of `size` × `size` pixels with every
+    /// request, after the user's text (OpenAI `image_url` data URIs,
+    /// Anthropic and Bedrock image blocks). They are drawn offline from the
+    /// seed, the same for every request. A size of 0 is reported by
+    /// [`validate`](Self::validate).
+    pub fn images(mut self, count: u32, size: u32) -> Self {
+        if size == 0 {
+            self.problems.push("image_size: must be at least 1 pixel".into());
+        } else if size > image::MAX_IMAGE_SIDE {
+            self.problems.push(format!("image_size: {size} is over the limit of {} pixels", image::MAX_IMAGE_SIDE));
+        }
+        self.images = (count > 0).then_some(ImageSpec { count, size: size.clamp(1, image::MAX_IMAGE_SIDE) });
+        self.image_data = OnceLock::new();
+        self
+    }
+
+    /// Sizes synthetic prompts and counts prompts with `tokenizer` instead
+    /// of the default (`o200k_base`). A target's `tokenizer` key sets this
+    /// for its requests.
+    pub fn tokenizer(mut self, tokenizer: Tokenizer) -> Self {
+        self.tokenizer = tokenizer;
+        self
+    }
+
+    /// Checks that the response called one of the declared tools with
+    /// arguments that are JSON matching its schema (the subset of
+    /// [`Check`]).
+    pub fn check_tool_call(self) -> Self {
+        self.check(Check::ToolCall)
     }
 
     /// Adds a response check (see [`Check`]); failed checks are class
@@ -483,6 +611,11 @@ impl Workload {
         !self.checks.is_empty()
     }
 
+    /// The tools the model may call.
+    pub fn declared_tools(&self) -> &[Tool] {
+        &self.tools
+    }
+
     /// Whether prompts come from a dataset.
     pub fn is_dataset(&self) -> bool {
         matches!(self.source, Source::Dataset { .. })
@@ -503,8 +636,21 @@ impl Workload {
 }
 
 /// The generation parameters a parameter grid can vary.
-pub const PARAM_KEYS: [&str; 7] =
-    ["temperature", "top_p", "max_tokens", "output_tokens", "input_tokens", "seed", "exact_output"];
+pub const PARAM_KEYS: [&str; 13] = [
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "output_tokens",
+    "input_tokens",
+    "seed",
+    "exact_output",
+    "reasoning_effort",
+    "thinking_budget",
+    "images",
+    "image_size",
+    "shared_prefix",
+    "prefix_share",
+];
 
 /// A number unique to this process run, for cache busting.
 fn run_nonce() -> u64 {
@@ -520,11 +666,9 @@ fn run_nonce() -> u64 {
 
 /// Estimates the token count of `text` without a tokenizer: one token per
 /// four characters of English, OpenAI's rule of thumb, and never zero for
-/// non-empty text. Server-reported usage is the figure of record; this is
-/// only used where a server reports none.
+/// non-empty text. Server-reported usage is the figure of record.
 pub fn estimate_tokens(text: &str) -> u32 {
-    let chars = text.chars().count() as u32;
-    if chars == 0 { 0 } else { chars.div_ceil(4) }
+    crate::tokenizer::estimate(text)
 }
 
 #[cfg(test)]

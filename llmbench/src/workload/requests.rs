@@ -2,10 +2,16 @@
 //! could not report, dataset order and entries, template rendering,
 //! prefixes, response checks and parameter-grid settings.
 
+use std::sync::Arc;
+
 use super::dataset::{self, WorkloadError};
-use super::{CheckFn, DatasetSource, PARAM_KEYS, Response, Source, Workload, run_nonce, synthetic, tokens};
-use crate::provider::{GenRequest, Message, Role};
+use super::{CheckFn, DatasetSource, PARAM_KEYS, Response, Source, Workload, image, run_nonce, synthetic, tokens};
+use crate::provider::{GenRequest, Image, Message, Role};
+use crate::record::RequestRecord;
 use crate::rng::Rng;
+
+/// The image side of `params = { images = [1, 4] }` without `image_size`.
+const DEFAULT_IMAGE_SIZE: u32 = 512;
 
 impl Workload {
     /// Reports what the builder could not: an unreadable dataset or
@@ -80,7 +86,26 @@ impl Workload {
         output_tokens: u64,
         extra: Option<CheckFn>,
     ) -> Result<(), String> {
-        let resp = Response { text, expected: self.expected(index), output_tokens, index };
+        self.check_with_calls(index, text, &[], output_tokens, extra)
+    }
+
+    /// [`check_response`](Self::check_response) on a record: its text and
+    /// its tool calls.
+    pub fn check_record(&self, index: u64, record: &RequestRecord, extra: Option<CheckFn>) -> Result<(), String> {
+        let text = record.text.as_deref().unwrap_or("");
+        self.check_with_calls(index, text, &record.tool_call_text, record.output_tokens, extra)
+    }
+
+    fn check_with_calls(
+        &self,
+        index: u64,
+        text: &str,
+        tool_calls: &[crate::record::ToolCallText],
+        output_tokens: u64,
+        extra: Option<CheckFn>,
+    ) -> Result<(), String> {
+        let resp =
+            Response { text, expected: self.expected(index), output_tokens, index, tool_calls, tools: &self.tools };
         for check in &self.checks {
             check.apply(&resp)?;
         }
@@ -97,6 +122,7 @@ impl Workload {
         let mut output = self.output_tokens;
         let mut entry_max = None;
         let mut messages = Vec::with_capacity(3);
+        let mut requested = None;
         match &self.source {
             Source::Synthetic { input_tokens, mix } => {
                 let mut rng = Rng::for_item(self.seed, index);
@@ -111,10 +137,12 @@ impl Workload {
                     None => *input_tokens,
                 };
                 let tokens = input.sample(&mut rng);
+                requested = Some(tokens);
                 if let Some(system) = &self.system {
                     messages.push(Message { role: Role::System, content: system.clone() });
                 }
-                messages.push(Message { role: Role::User, content: synthetic::prompt(&mut rng, tokens) });
+                let prompt = synthetic::prompt(&mut rng, tokens, &self.tokenizer);
+                messages.push(Message { role: Role::User, content: prompt });
             }
             Source::Prompts { prompts } => {
                 if let Some(system) = &self.system {
@@ -131,11 +159,17 @@ impl Workload {
                 None => messages.push(Message { role: Role::User, content: String::new() }),
             },
         }
-        if let Some(tokens) = self.shared_prefix
-            && let Some(user) = messages.iter_mut().find(|m| m.role == Role::User)
-        {
-            let mut rng = Rng::new(self.seed ^ 0x5AED_F1E5);
-            user.content = format!("{}\n\n{}", synthetic::prompt(&mut rng, tokens), user.content);
+        let mut cache_prefix = false;
+        if let Some(prefix) = self.shared_prefix {
+            // The same text for every sharing request; a prefix of the same
+            // length of its own for the others, which no cache can match.
+            let shares = Rng::for_item(self.seed ^ 0x5AA2_ED00, index).next_f64() < prefix.share;
+            let mut rng =
+                if shares { Rng::new(self.seed ^ 0x5AED_F1E5) } else { Rng::for_item(self.seed ^ 0xD0C5, index) };
+            let text = synthetic::prompt(&mut rng, prefix.tokens, &self.tokenizer);
+            messages.insert(0, Message { role: Role::System, content: text });
+            requested = requested.map(|n| n + prefix.tokens);
+            cache_prefix = shares;
         }
         if self.cache_bust
             && let Some(first) = messages.first_mut()
@@ -144,6 +178,9 @@ impl Workload {
         }
         let max_tokens =
             entry_max.unwrap_or_else(|| output.sample(&mut Rng::for_item(self.seed ^ 0x7E57_0000, index)).max(1));
+        let images = self.image_list();
+        let text_tokens: u32 = messages.iter().map(|m| self.tokenizer.count(&m.content)).sum();
+        let generated = text_tokens + images.iter().map(Image::estimated_tokens).sum::<u32>();
         GenRequest {
             messages,
             max_tokens: Some(max_tokens),
@@ -153,7 +190,25 @@ impl Workload {
             top_p: self.top_p,
             seed: None,
             stop: self.stop.clone(),
+            reasoning_effort: self.reasoning_effort,
+            thinking_budget: self.thinking_budget,
+            tools: self.tools.clone(),
+            images: images.to_vec(),
+            cache_prefix,
+            input_tokens_requested: requested.map(|n| n + images.iter().map(Image::estimated_tokens).sum::<u32>()),
+            input_tokens_generated: Some(generated),
         }
+    }
+
+    /// The workload's images, drawn once and shared by every request.
+    fn image_list(&self) -> Arc<Vec<Image>> {
+        let Some(spec) = self.images else { return Arc::default() };
+        self.image_data
+            .get_or_init(|| {
+                let seed = self.seed ^ 0x1A6E;
+                Arc::new((0..spec.count).map(|k| image::image(spec.size, seed.wrapping_add(u64::from(k)))).collect())
+            })
+            .clone()
     }
 
     fn entry_messages(&self, entry: &dataset::Entry, source: &DatasetSource) -> Vec<Message> {
@@ -187,7 +242,10 @@ impl Workload {
     /// Sets one generation parameter by name, for parameter grids
     /// (`params = { temperature = [0.0, 0.7] }`): `temperature`, `top_p`,
     /// `max_tokens` (or `output_tokens`), `input_tokens`, `seed`,
-    /// `exact_output`.
+    /// `exact_output`, `reasoning_effort`, `thinking_budget`, `images` (a
+    /// count, 512 pixels unless `image_size` says), `image_size`,
+    /// `shared_prefix` (tokens, all requests sharing unless `prefix_share`
+    /// says) and `prefix_share`.
     pub fn with_param(self, key: &str, value: &str) -> Result<Workload, String> {
         let v = value.trim();
         let bad = |what: &str| format!("param {key} = {v:?}: expected {what}");
@@ -200,6 +258,38 @@ impl Workload {
             "input_tokens" => self.input_tokens(v.parse::<u32>().map_err(|_| bad("a positive integer"))?),
             "seed" => self.seed(v.parse().map_err(|_| bad("an integer"))?),
             "exact_output" => self.exact_output(v.parse().map_err(|_| bad("true or false"))?),
+            "reasoning_effort" => {
+                crate::provider::ReasoningEffort::parse(v).map_err(|e| format!("param {key}: {e}"))?;
+                self.reasoning_effort(v)
+            }
+            "thinking_budget" => match v.parse::<u32>() {
+                Ok(n) if n > 0 => self.thinking_budget(n),
+                _ => return Err(bad("a positive integer")),
+            },
+            "images" => {
+                let count = v.parse::<u32>().map_err(|_| bad("a count"))?;
+                let size = self.images.map_or(DEFAULT_IMAGE_SIZE, |i| i.size);
+                self.images(count, size)
+            }
+            "image_size" => match v.parse::<u32>() {
+                Ok(size) if (1..=image::MAX_IMAGE_SIDE).contains(&size) => {
+                    let count = self.images.map_or(1, |i| i.count);
+                    self.images(count, size)
+                }
+                _ => return Err(bad(&format!("a size in pixels from 1 to {}", image::MAX_IMAGE_SIDE))),
+            },
+            "shared_prefix" => {
+                let tokens = v.parse::<u32>().map_err(|_| bad("a token count"))?;
+                let share = self.shared_prefix.map_or(1.0, |p| p.share);
+                self.shared_prefix(tokens, share)
+            }
+            "prefix_share" => match v.parse::<f64>() {
+                Ok(share) if (0.0..=1.0).contains(&share) => match self.shared_prefix {
+                    Some(p) => self.shared_prefix(p.tokens, share),
+                    None => return Err(format!("param {key}: needs a shared prefix (shared_prefix)")),
+                },
+                _ => return Err(bad("a share from 0.0 to 1.0")),
+            },
             _ => return Err(format!("unknown param {key:?} (use one of {})", PARAM_KEYS.join(", "))),
         })
     }

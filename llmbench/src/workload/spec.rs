@@ -286,7 +286,7 @@ impl WorkloadSpec {
             w = w.cache_bust(on);
         }
         if let Some(n) = self.shared_prefix {
-            w = w.shared_prefix(n);
+            w = w.shared_prefix(n, 1.0);
         }
         for needle in &self.check_contains {
             w = w.check_contains(needle.clone());

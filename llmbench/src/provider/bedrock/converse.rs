@@ -3,9 +3,11 @@
 //! [`crate::wire::bedrock::converse`].
 
 use aws_sdk_bedrockruntime::Client;
+use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::{
-    ContentBlock, ConversationRole, InferenceConfiguration, Message, PerformanceConfigLatency,
-    PerformanceConfiguration, ServiceTier, ServiceTierType, SystemContentBlock,
+    CachePointBlock, CachePointType, ContentBlock, ConversationRole, ImageBlock, ImageFormat, ImageSource,
+    InferenceConfiguration, Message, PerformanceConfigLatency, PerformanceConfiguration, ServiceTier, ServiceTierType,
+    SystemContentBlock, Tool, ToolConfiguration, ToolInputSchema, ToolSpecification,
 };
 
 use super::{BedrockSettings, document, send_timed};
@@ -21,24 +23,68 @@ pub(super) async fn send(
     tl: &mut Timeline,
     counter: Option<&AttemptCounter>,
 ) -> Result<(), RequestError> {
+    let build = |what: &str, e: &dyn std::fmt::Display| {
+        RequestError::new(ErrorClass::Client, format!("cannot build the {what}: {e}"))
+    };
     let mut system = Vec::new();
     let mut messages = Vec::new();
-    for m in &req.messages {
+    let with_images = req.image_message();
+    for (i, m) in req.messages.iter().enumerate() {
         let role = match m.role {
             Role::System => {
                 system.push(SystemContentBlock::Text(m.content.clone()));
+                // The shared prefix is the first system block: cache up to it.
+                if req.cache_prefix && system.len() == 1 {
+                    let point = CachePointBlock::builder()
+                        .r#type(CachePointType::Default)
+                        .build()
+                        .map_err(|e| build("cachePoint", &e))?;
+                    system.push(SystemContentBlock::CachePoint(point));
+                }
                 continue;
             }
             Role::User => ConversationRole::User,
             Role::Assistant => ConversationRole::Assistant,
         };
-        let message = Message::builder()
-            .role(role)
-            .content(ContentBlock::Text(m.content.clone()))
-            .build()
-            .map_err(|e| RequestError::new(ErrorClass::Client, format!("cannot build the message: {e}")))?;
-        messages.push(message);
+        let mut message = Message::builder().role(role).content(ContentBlock::Text(m.content.clone()));
+        if with_images == Some(i) {
+            for image in &req.images {
+                let block = ImageBlock::builder()
+                    .format(ImageFormat::Png)
+                    .source(ImageSource::Bytes(Blob::new(image.png.to_vec())))
+                    .build()
+                    .map_err(|e| build("image block", &e))?;
+                message = message.content(ContentBlock::Image(block));
+            }
+        }
+        messages.push(message.build().map_err(|e| build("message", &e))?);
     }
+    let tools = req
+        .tools
+        .iter()
+        .map(|t| {
+            ToolSpecification::builder()
+                .name(&t.name)
+                .description(&t.description)
+                .input_schema(ToolInputSchema::Json(document(&t.parameters)))
+                .build()
+                .map(Tool::ToolSpec)
+                .map_err(|e| build("tool", &e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let tool_config = match tools.is_empty() {
+        true => None,
+        false => {
+            Some(ToolConfiguration::builder().set_tools(Some(tools)).build().map_err(|e| build("toolConfig", &e))?)
+        }
+    };
+    // Thinking goes in the model's own fields; the target's own
+    // additional_model_request_fields win.
+    let mut fields = serde_json::Map::new();
+    if let Some(budget) = req.thinking_budget_tokens() {
+        fields.insert("thinking".into(), serde_json::json!({"type": "enabled", "budget_tokens": budget}));
+    }
+    crate::wire::merge_extra(&mut fields, s.extra.as_ref());
     let inference = InferenceConfiguration::builder()
         .set_max_tokens(req.max_tokens.map(|n| i32::try_from(n).unwrap_or(i32::MAX)))
         .set_temperature(req.temperature)
@@ -50,9 +96,10 @@ pub(super) async fn send(
         .model_id(&s.model)
         .set_messages(Some(messages))
         .set_system((!system.is_empty()).then_some(system))
+        .set_tool_config(tool_config)
         .inference_config(inference);
-    if let Some(extra) = &s.extra {
-        op = op.additional_model_request_fields(document(&serde_json::Value::Object(extra.clone())));
+    if !fields.is_empty() {
+        op = op.additional_model_request_fields(document(&serde_json::Value::Object(fields)));
     }
     if let Some(latency) = &s.latency {
         let config =
@@ -71,8 +118,9 @@ pub(super) async fn send(
         op = op.interceptor(counter.clone());
     }
     let mut out = send_timed(tl, op.send()).await?;
+    let mut decoder = converse::ConverseDecoder::default();
     aws::read_stream(&mut out.stream, tl, "stream closed before messageStop", |event, at, tl| {
-        Ok(converse::on_event(event, &mut Stamp { tl, at }))
+        Ok(decoder.on_event(event, &mut Stamp { tl, at }))
     })
     .await
 }

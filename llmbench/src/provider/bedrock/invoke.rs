@@ -19,6 +19,9 @@ pub(super) async fn send(
     tl: &mut Timeline,
     counter: Option<&AttemptCounter>,
 ) -> Result<(), RequestError> {
+    if let Some(why) = family.refuses(req) {
+        return Err(RequestError::new(crate::record::ErrorClass::Client, why));
+    }
     let body = family.body(req, s.extra.as_ref());
     let mut op = client
         .invoke_model_with_response_stream()

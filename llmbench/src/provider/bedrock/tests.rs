@@ -349,3 +349,34 @@ async fn paced_server(parts: Vec<(Duration, Vec<u8>)>) -> String {
     });
     format!("http://{addr}")
 }
+
+#[tokio::test]
+async fn converse_sends_cache_points_image_blocks_tool_config_and_thinking() {
+    let server = MockServer::start().await;
+    MockLlm::bedrock_converse(MODEL).expect(1).mount(&server).await;
+    let provider = BedrockProvider::new(settings(server.uri(), Api::Converse)).await.expect("hermetic settings");
+    let req = GenRequest {
+        messages: vec![
+            Message { role: Role::System, content: "Shared handbook.".into() },
+            Message { role: Role::User, content: "Weather in Paris?".into() },
+        ],
+        max_tokens: Some(4096),
+        thinking_budget: Some(2048),
+        tools: vec![crate::provider::Tool {
+            name: "get_weather".into(),
+            description: "Current weather".into(),
+            parameters: serde_json::json!({"type": "object", "required": ["city"]}),
+        }],
+        images: vec![crate::workload::image::image(1, 0)],
+        cache_prefix: true,
+        ..GenRequest::default()
+    };
+    let mut tl = Timeline::new(Instant::now(), GENEROUS, 16, false);
+    assert_eq!(provider.send(&req, &mut tl).await, Ok(()));
+    let requests = server.received_requests().await.expect("recording");
+    // Equal as JSON: the SDK holds documents (the schema, the model's own
+    // fields) in hash maps, so their key order differs from run to run.
+    let body: Value = serde_json::from_slice(&requests[0].body).expect("JSON body");
+    let fixture = include_str!("../../../tests/fixtures/requests/bedrock_converse.json");
+    assert_eq!(body, serde_json::from_str::<Value>(fixture).unwrap());
+}

@@ -134,6 +134,12 @@ impl OpenAiProvider {
 
     /// The HTTP request for `req`, built before the clock starts.
     fn request(&self, req: &GenRequest) -> Result<reqwest::Request, RequestError> {
+        if self.settings.endpoint == Endpoint::Completions
+            && let Some(what) = req.needs_multimodal()
+        {
+            let message = format!("the completions endpoint cannot send {what} (use endpoint = \"chat\")");
+            return Err(RequestError::new(ErrorClass::Client, message));
+        }
         let body = self
             .body(req)
             .map_err(|e| RequestError::new(ErrorClass::Client, format!("cannot encode the request body: {e}")))?;

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use super::*;
 use crate::provider::{Message, Role};
-use crate::record::{Deadlines, Phase, RequestRecord, TokenSource};
+use crate::record::{Deadlines, Phase, RequestRecord, TokenSource, ToolCallText};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -180,10 +180,18 @@ async fn keep_alive_comments_and_other_fields_are_ignored() {
 }
 
 #[tokio::test]
-async fn tool_call_arguments_are_answer_content() {
+async fn tool_call_arguments_are_answer_content_kept_apart_from_the_text() {
     let rec = chat(fixture!("tool_calls.sse")).await;
     assert_eq!(rec.error, None);
-    assert_eq!((rec.chunks, rec.text.as_deref()), (2, Some(r#"{"city": "Paris"}"#)));
+    assert_eq!((rec.chunks, rec.text.as_deref()), (2, Some("")));
+    assert_eq!(rec.ttft_ms, rec.ttfo_ms, "arguments are answer content");
+    assert_eq!(rec.tool_calls, 1);
+    assert_eq!(
+        rec.tool_call_text,
+        [ToolCallText { name: "get_weather".into(), arguments: r#"{"city": "Paris"}"#.into() }]
+    );
+    let (ttftc, done) = (rec.ttftc_ms.expect("ttftc"), rec.tool_call_ms.expect("tool_call"));
+    assert!(ttftc <= rec.ttft_ms.unwrap() && done >= rec.ttft_ms.unwrap(), "{ttftc} {done}");
     assert_eq!(rec.stop_reason.as_deref(), Some("tool_calls"));
 }
 
@@ -522,4 +530,14 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> bool {
             return true;
         }
     }
+}
+
+#[tokio::test]
+async fn reasoning_tokens_and_cached_tokens_come_from_usage() {
+    let rec = chat(fixture!("reasoning_usage.sse")).await;
+    assert_eq!(rec.error, None);
+    assert_eq!((rec.output_tokens, rec.reasoning_tokens, rec.answer_tokens()), (25, Some(24), 1));
+    assert_eq!(rec.reasoning_source, Some(TokenSource::Usage));
+    assert_eq!((rec.prompt_tokens, rec.cache_read_tokens, rec.cache_hit()), (Some(1040), Some(1024), Some(true)));
+    assert!(rec.thinking_ms().is_some());
 }

@@ -95,6 +95,9 @@ impl SageMakerProvider {
         counter: Option<&AttemptCounter>,
     ) -> Result<(), RequestError> {
         let s = &self.settings;
+        if let Some(why) = s.format.refuses(req) {
+            return Err(RequestError::new(crate::record::ErrorClass::Client, why));
+        }
         let body = s.format.body(req, s.model.as_deref(), s.extra.as_ref());
         let op = self
             .client

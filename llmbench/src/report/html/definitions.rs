@@ -31,6 +31,36 @@ pub(crate) const DEFINITIONS: &[Definition] = &[
         aliases: "aiperf/guidellm TTFO",
     },
     Definition {
+        key: "thinking",
+        name: "Thinking",
+        definition: "first_answer − first_content: time a reasoning model spent reasoning before its first answer token (TTFO − TTFT)",
+        aliases: "",
+    },
+    Definition {
+        key: "reasoning_tokens",
+        name: "Reasoning tokens",
+        definition: "output tokens spent reasoning: usage completion_tokens_details.reasoning_tokens, else the output count split by the reasoning share of the streamed text (reasoning_source \"estimate\"); answer_tokens are the rest",
+        aliases: "OpenAI reasoning_tokens; Anthropic and Bedrock bill thinking as output tokens without a count",
+    },
+    Definition {
+        key: "ttftc",
+        name: "TTFTC",
+        definition: "first_tool_call − scheduled: until the first tool-call delta (the one naming the tool); tool_call: until the first call's arguments are complete",
+        aliases: "",
+    },
+    Definition {
+        key: "cache_hit_ratio",
+        name: "Cache hit ratio",
+        definition: "Σ cache-read prompt tokens / Σ prompt tokens (cached or not) over ok requests; TTFT is also split by requests that read from the cache and those that did not",
+        aliases: "OpenAI cached_tokens, Anthropic cache_read_input_tokens, Bedrock cacheReadInputTokens",
+    },
+    Definition {
+        key: "input_tokens_requested",
+        name: "Input tokens requested",
+        definition: "the prompt length the workload asked for; input_tokens_generated: the prompt sent, by the local tokenizer (images estimated at w·h/750); input_tokens: what the server counted — a level warns when two differ by more than 5%",
+        aliases: "",
+    },
+    Definition {
         key: "ttfb",
         name: "TTFB",
         definition: "headers − sent: until the response status and headers arrived",

@@ -136,6 +136,9 @@ fn notes(run: &RunSummary) -> String {
         if let Some(g) = level.goodput.as_ref().filter(|g| !g.failed.is_empty() && g.attempted > 0) {
             let _ = writeln!(out, "  {label}: SLOs not met: {}", g.failed.join("; "));
         }
+        for line in traffic_lines(level) {
+            let _ = writeln!(out, "  {label}: {line}");
+        }
         for w in &level.warnings {
             let _ = writeln!(out, "  ! {label}: {w}");
         }
@@ -166,6 +169,81 @@ fn notes(run: &RunSummary) -> String {
             let levels: Vec<String> = sweep.invalid_levels.iter().map(|&v| fmt(v)).collect();
             let _ = writeln!(out, "  left out of the sweep analysis (client could not keep up): {}", levels.join(", "));
         }
+        if let Some(search) = &sweep.search {
+            let _ = writeln!(out, "  {}", capacity_line(search, &fmt));
+        }
+    }
+    out
+}
+
+/// A capacity search's answer, with how sure it is.
+fn capacity_line(s: &crate::stats::Search, fmt: &dyn Fn(f64) -> String) -> String {
+    let how = match s.bracket {
+        Some([pass, fail]) => format!(
+            "between {} and {}, {} levels tried, tolerance {:.0}%",
+            fmt(pass),
+            fmt(fail),
+            s.levels_tried,
+            s.tolerance * 100.0
+        ),
+        None => format!("{} levels tried, none failed", s.levels_tried),
+    };
+    match (s.answer, &s.refused) {
+        (_, Some(why)) => format!("capacity: no answer: {why}"),
+        (None, None) => format!("capacity: no level met the SLOs ({} levels tried)", s.levels_tried),
+        (Some(a), None) => {
+            let cost = s.cost_per_ok_request.map(|c| format!(", {} per ok request", crate::units::format_usd(c)));
+            format!("capacity: {} meets the SLOs ({how}){}", fmt(a), cost.unwrap_or_default())
+        }
+    }
+}
+
+/// The request-level splits of a level, when it has them: reasoning
+/// (TTFT against TTFO, thinking time, reasoning against answer tokens),
+/// tool calls, prompt caching, and input lengths asked, sent and counted.
+pub(crate) fn traffic_lines(level: &LevelSummary) -> Vec<String> {
+    let p50 = |key: &str| level.metric(key).and_then(|s| s.p50);
+    let ms = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |v| format!("{v:.1} ms"));
+    let n = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |v| format!("{v:.0}"));
+    let mut out = Vec::new();
+    if level.thinking.is_some() {
+        out.push(format!(
+            "reasoning p50: TTFT {} → TTFO {} (thinking {}), {} reasoning + {} answer tokens",
+            ms(p50("ttft")),
+            ms(p50("ttfo")),
+            ms(p50("thinking")),
+            n(p50("reasoning_tokens")),
+            n(p50("answer_tokens")),
+        ));
+    }
+    if let Some(t) = &level.ttftc {
+        out.push(format!(
+            "tool calls: {} of {} responses, p50 first delta {} and complete {}",
+            t.count,
+            level.requests.ok,
+            ms(t.p50),
+            ms(p50("tool_call"))
+        ));
+    }
+    if let Some(c) = &level.cache {
+        out.push(format!(
+            "prompt cache: hit ratio {:.1}% ({} of {} requests hit; {} tokens read, {} written), TTFT p50 hit {} / miss {}",
+            c.cache_hit_ratio * 100.0,
+            c.hits,
+            c.reported,
+            c.read_tokens,
+            c.write_tokens,
+            ms(c.ttft_hit.as_ref().and_then(|s| s.p50)),
+            ms(c.ttft_miss.as_ref().and_then(|s| s.p50)),
+        ));
+    }
+    if level.input_tokens_requested.is_some() || level.input_tokens_generated.is_some() {
+        out.push(format!(
+            "input tokens mean: requested {} / generated {} / server {}",
+            n(level.input_tokens_requested.as_ref().map(|s| s.mean)),
+            n(level.input_tokens_generated.as_ref().map(|s| s.mean)),
+            n(level.input_tokens.as_ref().map(|s| s.mean)),
+        ));
     }
     out
 }
@@ -289,6 +367,18 @@ mod tests {
         assert!(t.contains("96.7"), "29 of 30 good: {t}");
         assert!(t.contains("INVALID") && t.contains("CPU-bound"), "{t}");
         assert!(t.contains("knee: none found") && t.contains("max load meeting the SLOs: c=2"), "{t}");
+        let mut sweep = knee::analyse(&run.levels[..2]);
+        sweep.search = Some(crate::stats::Search {
+            answer: Some(6.0),
+            bracket: Some([6.0, 7.0]),
+            tolerance: 0.05,
+            levels_tried: 6,
+            refused: None,
+            cost_per_ok_request: Some(0.0004),
+        });
+        run.sweep = Some(sweep);
+        let t = table(&run);
+        assert!(t.contains("capacity: c=6 meets the SLOs (between c=6 and c=7, 6 levels tried, tolerance 5%), $0.000400 per ok request"), "{t}");
     }
 
     #[test]

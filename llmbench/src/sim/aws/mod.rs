@@ -31,7 +31,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::server::{DEFAULT_MAX_TOKENS, MAX_REQUEST_BYTES, Shared, draws, text_chars};
+use super::server::{DEFAULT_MAX_TOKENS, MAX_REQUEST_BYTES, Shared, content_tokens, draws};
 use super::stream::{MidStream, Schedule, SimBody, StreamCut};
 use super::{SimConfig, SimError};
 use crate::wire::bedrock::converse;
@@ -177,7 +177,7 @@ struct Parsed {
 }
 
 /// Reads a request body: the protocol variant it is written for, its
-/// prompt length (about 4 characters a token) and its output limit.
+/// prompt length (by the workloads' default tokenizer) and its output limit.
 fn parse(route: Route, body: &[u8], accept: Option<&str>) -> Result<Parsed, String> {
     let v: Value = serde_json::from_slice(body).map_err(|e| format!("sim: the body is not JSON: {e}"))?;
     let (proto, max_tokens) = match route {
@@ -201,20 +201,21 @@ fn parse(route: Route, body: &[u8], accept: Option<&str>) -> Result<Parsed, Stri
     if max_tokens == Some(0) {
         return Err("sim: the output limit must be at least 1".into());
     }
-    let chars: usize = ["messages", "system", "prompt", "inputText", "inputs"]
+    let chars: u64 = ["messages", "system", "prompt", "inputText", "inputs"]
         .iter()
         .filter_map(|key| v.get(*key))
-        .map(prompt_chars)
+        .map(prompt_tokens)
         .sum();
-    Ok(Parsed { proto, prompt_tokens: u32::try_from(chars / 4).unwrap_or(u32::MAX).max(1), max_tokens })
+    Ok(Parsed { proto, prompt_tokens: u32::try_from(chars).unwrap_or(u32::MAX).max(1), max_tokens })
 }
 
-/// Prompt characters in a message list, content blocks or text.
-fn prompt_chars(value: &Value) -> usize {
+/// Prompt tokens in a message list, content blocks (images included) or text.
+fn prompt_tokens(value: &Value) -> u64 {
     match value {
-        Value::Array(items) => items.iter().map(prompt_chars).sum(),
-        Value::Object(m) => m.get("content").or_else(|| m.get("text")).map_or(0, prompt_chars),
-        other => text_chars(other),
+        Value::Array(items) => items.iter().map(prompt_tokens).sum(),
+        Value::Object(m) if m.contains_key("image") || m.contains_key("source") => content_tokens(value),
+        Value::Object(m) => m.get("content").or_else(|| m.get("text")).map_or(0, prompt_tokens),
+        other => content_tokens(other),
     }
 }
 
@@ -322,7 +323,7 @@ mod tests {
             assert_eq!((parsed.proto, parsed.max_tokens), (proto, max), "{body}");
         }
         let converse = parse(Route::Converse, cases[0].1.as_bytes(), None).unwrap();
-        assert_eq!(converse.prompt_tokens, 2);
+        assert_eq!(converse.prompt_tokens, crate::tokenizer::Tokenizer::default().count("abcdefgh"));
         assert!(parse(Route::Invoke, b"{}", None).unwrap_err().contains("family"));
         assert!(parse(Route::SageMaker, b"[", None).unwrap_err().contains("not JSON"));
     }

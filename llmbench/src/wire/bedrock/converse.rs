@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 
 #[cfg(feature = "bedrock")]
-pub(crate) use decode::on_event;
+pub(crate) use decode::ConverseDecoder;
 
 /// The event that opens a response.
 pub(crate) const MESSAGE_START: &str = "messageStart";
@@ -63,20 +63,52 @@ pub(crate) fn write_event(out: &mut Vec<u8>, event_type: &str, payload: &Value) 
 
 #[cfg(feature = "bedrock")]
 mod decode {
-    use aws_sdk_bedrockruntime::types::{ContentBlockDelta, ConverseStreamOutput, ReasoningContentBlockDelta};
+    use aws_sdk_bedrockruntime::types::{
+        ContentBlockDelta, ContentBlockStart, ConverseStreamOutput, ReasoningContentBlockDelta,
+    };
 
     use crate::record::{ContentKind, Usage};
     use crate::wire::{Progress, Sink};
 
-    /// One event of the stream.
-    pub(crate) fn on_event(event: ConverseStreamOutput, sink: &mut impl Sink) -> Progress {
+    /// Decodes the events of one stream, in order.
+    #[derive(Debug, Default)]
+    pub(crate) struct ConverseDecoder {
+        /// The index of the open `toolUse` block.
+        tool_block: Option<i32>,
+    }
+
+    impl ConverseDecoder {
+        /// One event of the stream.
+        pub(crate) fn on_event(&mut self, event: ConverseStreamOutput, sink: &mut impl Sink) -> Progress {
+            match event {
+                ConverseStreamOutput::ContentBlockStart(start) => {
+                    if let Some(ContentBlockStart::ToolUse(tool)) = start.start() {
+                        sink.tool_call_start(tool.name());
+                        self.tool_block = Some(start.content_block_index());
+                    }
+                    Progress::More
+                }
+                ConverseStreamOutput::ContentBlockStop(stop) => {
+                    if self.tool_block.is_some_and(|i| i == stop.content_block_index()) {
+                        self.tool_block = None;
+                        sink.tool_call_end();
+                    }
+                    Progress::More
+                }
+                other => on_event(other, sink),
+            }
+        }
+    }
+
+    /// One event of the stream that needs no state.
+    fn on_event(event: ConverseStreamOutput, sink: &mut impl Sink) -> Progress {
         match event {
             ConverseStreamOutput::ContentBlockDelta(d) => match d.delta() {
                 Some(ContentBlockDelta::Text(text)) => sink.content(ContentKind::Answer, text),
                 Some(ContentBlockDelta::ReasoningContent(ReasoningContentBlockDelta::Text(text))) => {
                     sink.content(ContentKind::Reasoning, text)
                 }
-                Some(ContentBlockDelta::ToolUse(tool)) => sink.content(ContentKind::Answer, tool.input()),
+                Some(ContentBlockDelta::ToolUse(tool)) => sink.content(ContentKind::ToolCall, tool.input()),
                 _ => {}
             },
             ConverseStreamOutput::MessageStop(stop) => {
@@ -91,6 +123,9 @@ mod decode {
                         output_tokens: count(u.output_tokens()),
                         cache_read_tokens: u.cache_read_input_tokens().and_then(count),
                         cache_write_tokens: u.cache_write_input_tokens().and_then(count),
+                        reasoning_tokens: None,
+                        // `inputTokens` leaves the cache counts out.
+                        input_excludes_cache: true,
                     });
                 }
                 if let Some(metrics) = meta.metrics() {
@@ -98,7 +133,8 @@ mod decode {
                 }
                 return Progress::Last;
             }
-            // messageStart, contentBlockStart/Stop and events newer than this SDK.
+            // messageStart, contentBlockStart/Stop (read by the decoder) and
+            // events newer than this SDK.
             _ => {}
         }
         Progress::More

@@ -105,6 +105,18 @@ impl Family {
         }
     }
 
+    /// Why `req` cannot go to this family: Meta, Titan and Mistral bodies
+    /// take a text prompt, with no images or tools.
+    pub(crate) fn refuses(self, req: &GenRequest) -> Option<String> {
+        match (self, req.needs_multimodal()) {
+            (Family::Meta | Family::AmazonTitan | Family::Mistral, Some(what)) => Some(format!(
+                "family {} takes a text prompt and cannot send {what} (use api = \"converse\")",
+                self.name()
+            )),
+            _ => None,
+        }
+    }
+
     /// The request body for `req`; `extra` fields replace standard ones.
     pub(crate) fn body(self, req: &GenRequest, extra: Option<&serde_json::Map<String, Value>>) -> Vec<u8> {
         let max_tokens = req.max_tokens.unwrap_or(crate::workload::DEFAULT_OUTPUT_TOKENS);
@@ -118,22 +130,44 @@ impl Family {
                 insert_sampling(&mut body, req);
             }
             Family::AmazonNova => {
-                let system: Vec<Value> = req
-                    .messages
-                    .iter()
-                    .filter(|m| m.role == Role::System)
-                    .map(|m| json!({"text": m.content}))
-                    .collect();
-                let messages: Vec<Value> = req
-                    .messages
-                    .iter()
-                    .filter(|m| m.role != Role::System)
-                    .map(|m| json!({"role": m.role.as_str(), "content": [{"text": m.content}]}))
-                    .collect();
+                let mut system = Vec::new();
+                for m in req.messages.iter().filter(|m| m.role == Role::System) {
+                    system.push(json!({"text": m.content}));
+                    if req.cache_prefix && system.len() == 1 {
+                        system.push(json!({"cachePoint": {"type": "default"}}));
+                    }
+                }
+                let with_images = req.image_message();
+                let messages: Vec<Value> =
+                    req.messages
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, m)| m.role != Role::System)
+                        .map(|(i, m)| {
+                            let mut content = vec![json!({"text": m.content})];
+                            if with_images == Some(i) {
+                                content.extend(req.images.iter().map(
+                                    |image| json!({"image": {"format": "png", "source": {"bytes": &*image.base64}}}),
+                                ));
+                            }
+                            json!({"role": m.role.as_str(), "content": content})
+                        })
+                        .collect();
                 body.insert("schemaVersion".into(), json!("messages-v1"));
                 body.insert("messages".into(), Value::Array(messages));
                 if !system.is_empty() {
                     body.insert("system".into(), Value::Array(system));
+                }
+                if !req.tools.is_empty() {
+                    let tools: Vec<Value> = req
+                        .tools
+                        .iter()
+                        .map(|t| {
+                            json!({"toolSpec": {"name": t.name, "description": t.description,
+                                                     "inputSchema": {"json": t.parameters}}})
+                        })
+                        .collect();
+                    body.insert("toolConfig".into(), json!({"tools": tools}));
                 }
                 let mut config = serde_json::Map::new();
                 config.insert("maxTokens".into(), json!(max_tokens));
@@ -168,13 +202,17 @@ impl Family {
                 }
             }
             Family::OpenAi => {
-                let messages: Vec<Value> =
-                    req.messages.iter().map(|m| json!({"role": m.role.as_str(), "content": m.content})).collect();
-                body.insert("messages".into(), Value::Array(messages));
+                body.insert("messages".into(), json!(openai::wire_messages(req)));
                 body.insert("max_tokens".into(), json!(max_tokens));
                 insert_sampling(&mut body, req);
                 if let Some(stop) = stop {
                     body.insert("stop".into(), json!(stop));
+                }
+                if let Some(effort) = req.reasoning_effort {
+                    body.insert("reasoning_effort".into(), json!(effort.as_str()));
+                }
+                if let Some(tools) = openai::wire_tools(req) {
+                    body.insert("tools".into(), Value::Array(tools));
                 }
             }
         }
@@ -231,6 +269,9 @@ impl ChunkDecoder {
                     output_tokens: m.output_token_count,
                     cache_read_tokens: m.cache_read_input_token_count,
                     cache_write_tokens: m.cache_write_input_token_count,
+                    reasoning_tokens: None,
+                    // Bedrock bills cache reads and writes beside `inputTokenCount`.
+                    input_excludes_cache: true,
                 });
                 if let Some(ms) = m.invocation_latency {
                     sink.server_latency_ms(ms);
@@ -295,6 +336,8 @@ fn on_native(family: Family, bytes: &[u8], sink: &mut impl Sink) -> Result<Progr
                     output_tokens: u.output_tokens,
                     cache_read_tokens: u.cache_read_input_tokens,
                     cache_write_tokens: u.cache_write_input_tokens,
+                    reasoning_tokens: None,
+                    input_excludes_cache: true,
                 });
             }
             stop = chunk.message_stop.and_then(|m| m.stop_reason);

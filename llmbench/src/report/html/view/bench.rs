@@ -81,6 +81,8 @@ pub(crate) struct TokenRow {
     pub(crate) input: String,
     pub(crate) source: String,
     pub(crate) source_warning: bool,
+    /// Reasoning, tool-call, cache and input-length splits, one line each.
+    pub(crate) traffic: Vec<String>,
 }
 
 /// A captured output.
@@ -276,5 +278,6 @@ fn token_row(target: &str, level_label: &str, level: &LevelSummary) -> TokenRow 
         input: range(level.input_tokens.as_ref()),
         source_warning: level.output_token_source.keys().any(|k| k != "usage"),
         source: if source.is_empty() { dash() } else { source },
+        traffic: crate::report::terminal::traffic_lines(level),
     }
 }
