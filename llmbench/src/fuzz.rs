@@ -181,8 +181,10 @@ pub fn bedrock_invoke(data: &[u8]) {
 }
 
 /// Reads the input as a sequence of typed fields.
+#[cfg(feature = "bedrock")]
 struct Fields<'a>(&'a [u8]);
 
+#[cfg(feature = "bedrock")]
 impl<'a> Fields<'a> {
     fn byte(&mut self) -> Option<u8> {
         let (&b, rest) = self.0.split_first()?;

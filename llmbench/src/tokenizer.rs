@@ -11,6 +11,7 @@
 
 use std::fmt;
 use std::path::Path;
+#[cfg(feature = "hf-tokenizer")]
 use std::sync::Arc;
 
 /// A token counter.
@@ -61,18 +62,17 @@ impl Tokenizer {
 
     /// How many tokens `text` is, without special tokens.
     pub fn count(&self, text: &str) -> u32 {
-        let n = match self {
+        match self {
             #[cfg(feature = "tiktoken")]
-            Tokenizer::O200k => tiktoken_rs::o200k_base_singleton().count_ordinary(text),
+            Tokenizer::O200k => saturating_u32(tiktoken_rs::o200k_base_singleton().count_ordinary(text)),
             #[cfg(feature = "hf-tokenizer")]
             Tokenizer::HuggingFace { inner, .. } => match inner.encode(text, false) {
-                Ok(encoding) => encoding.len(),
+                Ok(encoding) => saturating_u32(encoding.len()),
                 // Only a broken tokenizer fails on text; count as estimated.
-                Err(_) => return estimate(text),
+                Err(_) => estimate(text),
             },
-            Tokenizer::Estimate => return estimate(text),
-        };
-        u32::try_from(n).unwrap_or(u32::MAX)
+            Tokenizer::Estimate => estimate(text),
+        }
     }
 
     /// What it is, for results: `o200k_base`, the file, or `estimate`.
@@ -115,6 +115,12 @@ impl serde::Serialize for Tokenizer {
 pub fn estimate(text: &str) -> u32 {
     let chars = text.chars().count() as u32;
     if chars == 0 { 0 } else { chars.div_ceil(4) }
+}
+
+/// A token count as `u32`, saturating (no prompt is 4 billion tokens).
+#[cfg(any(feature = "tiktoken", feature = "hf-tokenizer"))]
+fn saturating_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]
