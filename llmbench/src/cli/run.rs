@@ -403,6 +403,37 @@ mod tests {
         assert_eq!(cmd.workload.prompts, ["a, b"]);
         assert_eq!(cmd.workload.cache_bust, Some(true));
         assert_eq!(cmd.gate.save_baseline.as_deref(), Some("main"));
+        let traffic = parse(&[
+            "--reasoning-effort",
+            "low",
+            "--thinking-budget",
+            "1024",
+            "--tool",
+            r#"{"name": "f", "parameters": {"type": "object"}}"#,
+            "--check-tool-call",
+            "--images",
+            "1",
+            "--image-size",
+            "32",
+            "--shared-prefix",
+            "200",
+            "--prefix-share",
+            "0.5",
+            "--tokenizer",
+            "tokenizer.json",
+        ])
+        .unwrap()
+        .workload;
+        assert_eq!(traffic.reasoning_effort.as_ref().map(|e| *e.get()), Some(crate::provider::ReasoningEffort::Low));
+        assert_eq!((traffic.thinking_budget, traffic.images, traffic.image_size), (Some(1024), Some(1), Some(32)));
+        assert_eq!((traffic.shared_prefix, traffic.prefix_share), (Some(200), Some(0.5)));
+        assert_eq!((traffic.tools[0].name.as_str(), traffic.check_tool_call), ("f", Some(true)));
+        assert_eq!(traffic.tokenizer.as_deref(), Some(Path::new("tokenizer.json")));
+        traffic.check().unwrap();
+        let e = parse(&["--reasoning-effort", "extreme"]).unwrap_err();
+        assert!(e.contains("unknown reasoning effort"), "{e}");
+        let e = parse(&["--tool", r#"{"name": "f"}"#]).unwrap_err();
+        assert!(e.contains("--tool") && e.contains("parameters"), "{e}");
         assert!(parse(&["--input-tokens", "0"]).is_err());
         assert!(parse(&["--provider", "nope"]).is_err());
     }

@@ -130,6 +130,10 @@ pub struct SharedPrefix {
     pub share: f64,
 }
 
+/// The image side when only a count is given (`params = { images = [1, 4] }`,
+/// `images = 2` in llmbench.toml, `--images 2`).
+pub(crate) const DEFAULT_IMAGE_SIZE: u32 = 512;
+
 /// Images sent with every request ([`Workload::images`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ImageSpec {

@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{LengthClass, Tokens, Workload, dataset};
+use super::{LengthClass, Tokens, Workload, dataset, image};
+use crate::provider::ReasoningEffort;
 use crate::settings::value::{self, Grammar, MAX_CONCURRENCY, Spec};
+use crate::tokenizer::Tokenizer;
 
 /// The most tokens a length accepts: beyond it a typo is likelier than intent.
 const MAX_TOKENS: u32 = MAX_CONCURRENCY;
@@ -91,10 +93,46 @@ pub struct WorkloadSpec {
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", help_heading = "Workload")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_bust: Option<bool>,
-    /// Start every user prompt with the same synthetic text of about this many tokens.
+    /// Start requests with a system prompt of this many synthetic tokens that
+    /// they have in common (a share of them: --prefix-share), to measure what
+    /// a prompt cache saves.
     #[arg(long, value_name = "TOKENS", help_heading = "Workload")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shared_prefix: Option<u32>,
+    /// The share of requests (0 to 1) that send the same shared prefix; the
+    /// others send one of the same length of their own (default 1).
+    #[arg(long, value_name = "SHARE", help_heading = "Workload")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix_share: Option<f64>,
+    /// Ask reasoning models to think this hard: `minimal`, `low`, `medium` or
+    /// `high` (Anthropic and Bedrock: a thinking budget of 1024 to 16384 tokens).
+    #[arg(long, value_name = "EFFORT", help_heading = "Workload")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasoning_effort: Option<Spec<ReasoningEffort>>,
+    /// Extended thinking with this budget of tokens (Anthropic and Bedrock
+    /// `budget_tokens`; the APIs want at least 1024 and less than the output target).
+    #[arg(long, value_name = "TOKENS", help_heading = "Workload")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thinking_budget: Option<u32>,
+    /// A tool the model may call (repeatable), as JSON:
+    /// `{"name": "get_weather", "description": "…", "parameters": {JSON Schema}}`;
+    /// in llmbench.toml a list of tables with those keys.
+    #[arg(long = "tool", value_name = "JSON", help_heading = "Workload")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<ToolSpec>,
+    /// Send this many PNG images (drawn offline from the seed) with every request.
+    #[arg(long, value_name = "N", help_heading = "Workload")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images: Option<u32>,
+    /// The images' side in pixels, square (default 512).
+    #[arg(long, value_name = "PIXELS", help_heading = "Workload")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_size: Option<u32>,
+    /// A Hugging Face `tokenizer.json` that sizes synthetic prompts and counts
+    /// prompts (default o200k_base; a target's `tokenizer` wins over it).
+    #[arg(long, value_name = "PATH", help_heading = "Workload")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokenizer: Option<PathBuf>,
     /// Check that every response contains this text (repeatable).
     #[arg(long, value_name = "TEXT", help_heading = "Checks")]
     #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "value::one_or_many")]
@@ -116,6 +154,36 @@ pub struct WorkloadSpec {
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", help_heading = "Checks")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check_expected: Option<bool>,
+    /// Check that every response called a declared tool with arguments
+    /// matching its schema.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", help_heading = "Checks")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check_tool_call: Option<bool>,
+}
+
+/// A tool declaration: `{ name, description, parameters }`, the parameters
+/// a JSON Schema object (in TOML a table or JSON text; as a flag, the whole
+/// declaration is JSON text).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolSpec {
+    /// The function's name.
+    pub name: String,
+    /// What it does, for the model.
+    #[serde(default)]
+    pub description: String,
+    /// The JSON Schema of its arguments.
+    #[serde(deserialize_with = "json_value")]
+    pub parameters: serde_json::Value,
+}
+
+impl std::str::FromStr for ToolSpec {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<ToolSpec, String> {
+        serde_json::from_str(text)
+            .map_err(|e| format!("{e} (expected {{\"name\": …, \"description\": …, \"parameters\": {{JSON Schema}}}})"))
+    }
 }
 
 /// Every key of [`WorkloadSpec`], in declaration order.
@@ -138,11 +206,19 @@ pub const WORKLOAD_KEYS: &[&str] = &[
     "exact_output",
     "cache_bust",
     "shared_prefix",
+    "prefix_share",
+    "reasoning_effort",
+    "thinking_budget",
+    "tools",
+    "images",
+    "image_size",
+    "tokenizer",
     "check_contains",
     "check_regex",
     "check_json",
     "check_json_schema",
     "check_expected",
+    "check_tool_call",
 ];
 
 /// A key of a [`WorkloadSpec`] that cannot be used, and why.
@@ -208,6 +284,43 @@ impl WorkloadSpec {
         }
         if self.shared_prefix.is_some_and(|n| n > MAX_TOKENS) {
             return err("shared_prefix", &format!("at most {MAX_TOKENS} tokens"));
+        }
+        if let Some(share) = self.prefix_share {
+            if !(share.is_finite() && (0.0..=1.0).contains(&share)) {
+                return err("prefix_share", "must be a share from 0.0 to 1.0");
+            }
+            if self.shared_prefix.is_none_or(|n| n == 0) {
+                return err("prefix_share", "needs a shared prefix (set `shared_prefix`)");
+            }
+        }
+        if let Some(n) = self.thinking_budget
+            && !(1..=MAX_TOKENS).contains(&n)
+        {
+            return err("thinking_budget", &format!("must be from 1 to {MAX_TOKENS} tokens"));
+        }
+        let mut names = Vec::new();
+        for tool in &self.tools {
+            if tool.name.trim().is_empty() {
+                return err("tools", "a tool needs a name");
+            }
+            if names.contains(&tool.name.as_str()) {
+                return err("tools", &format!("the tool {:?} is declared twice", tool.name));
+            }
+            names.push(&tool.name);
+            if !tool.parameters.is_object() {
+                return err("tools", &format!("tool {}: the parameters schema must be a JSON object", tool.name));
+            }
+        }
+        if self.check_tool_call == Some(true) && self.tools.is_empty() {
+            return err("check_tool_call", "needs a tool to call (set `tools`)");
+        }
+        if let Some(size) = self.image_size {
+            if !(1..=image::MAX_IMAGE_SIDE).contains(&size) {
+                return err("image_size", &format!("must be from 1 to {} pixels", image::MAX_IMAGE_SIDE));
+            }
+            if self.images.is_none_or(|n| n == 0) {
+                return err("image_size", "needs images (set `images`)");
+            }
         }
         for pattern in &self.check_regex {
             if let Err(e) = regex::Regex::new(pattern) {
@@ -286,7 +399,24 @@ impl WorkloadSpec {
             w = w.cache_bust(on);
         }
         if let Some(n) = self.shared_prefix {
-            w = w.shared_prefix(n, 1.0);
+            w = w.shared_prefix(n, self.prefix_share.unwrap_or(1.0));
+        }
+        if let Some(effort) = &self.reasoning_effort {
+            w = w.reasoning_effort(effort.get().as_str());
+        }
+        if let Some(n) = self.thinking_budget {
+            w = w.thinking_budget(n);
+        }
+        for tool in &self.tools {
+            w = w.tool(&tool.name, &tool.description, &tool.parameters.to_string());
+        }
+        if let Some(count) = self.images {
+            w = w.images(count, self.image_size.unwrap_or(super::DEFAULT_IMAGE_SIZE));
+        }
+        if let Some(path) = &self.tokenizer {
+            let tokenizer = Tokenizer::from_file(&under_base(path))
+                .map_err(|e| SpecError { key: "tokenizer", message: format!("{}: {e}", path.display()) })?;
+            w = w.tokenizer(tokenizer);
         }
         for needle in &self.check_contains {
             w = w.check_contains(needle.clone());
@@ -303,6 +433,9 @@ impl WorkloadSpec {
         if self.check_expected == Some(true) {
             w = w.check_expected();
         }
+        if self.check_tool_call == Some(true) {
+            w = w.check_tool_call();
+        }
         Ok(w)
     }
 }
@@ -313,6 +446,21 @@ fn json_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D
         serde_json::Value::String(text) => text,
         other => other.to_string(),
     }))
+}
+
+/// A tool's `parameters`: a table (TOML), an object (JSON), or JSON text.
+fn json_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<serde_json::Value, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(text) => serde_json::from_str(&text)
+            .map_err(|e| serde::de::Error::custom(format!("the parameters schema is not JSON: {e}"))),
+        other => Ok(other),
+    }
+}
+
+impl Grammar for ReasoningEffort {
+    fn parse(text: &str) -> Result<ReasoningEffort, String> {
+        ReasoningEffort::parse(text)
+    }
 }
 
 /// Token counts as written: `150`, `100..200` (end excluded, as in Rust),
@@ -449,6 +597,59 @@ mod tests {
     }
 
     #[test]
+    fn traffic_keys_build_what_the_builder_would() {
+        let s = spec(concat!(
+            "shared_prefix = 500\nprefix_share = 0.25\nreasoning_effort = \"high\"\nthinking_budget = 2048\n",
+            "images = 2\nimage_size = 64\ncheck_tool_call = true\n",
+            "tools = [{ name = \"get_weather\", description = \"Weather\", parameters = { type = \"object\", ",
+            "properties = { city = { type = \"string\" } }, required = [\"city\"] } }]\n",
+        ));
+        let schema = r#"{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"#;
+        let by_hand = Workload::synthetic()
+            .shared_prefix(500, 0.25)
+            .reasoning_effort("high")
+            .thinking_budget(2048)
+            .tool("get_weather", "Weather", schema)
+            .images(2, 64)
+            .check_tool_call();
+        let built = s.build(Path::new(".")).unwrap();
+        assert_eq!(built, by_hand);
+        built.validate(Some(2)).unwrap();
+        let r = built.request(0);
+        assert_eq!((r.images.len(), r.images[0].width), (2, 64));
+        assert_eq!((r.reasoning_effort, r.thinking_budget), (Some(ReasoningEffort::High), Some(2048)));
+        assert_eq!(r.tools.len(), 1);
+        assert!(matches!(built.checks.last(), Some(Check::ToolCall)));
+        // Defaults: every request shares the prefix; 512-pixel images.
+        let defaults = spec("shared_prefix = 100\nimages = 1\n").build(Path::new(".")).unwrap();
+        assert_eq!(defaults, Workload::synthetic().shared_prefix(100, 1.0).images(1, 512));
+        // The parameters schema may also be JSON text, and the flag's JSON is the same declaration.
+        let text = spec(concat!(
+            "[[tools]]\nname = \"get_weather\"\ndescription = \"Weather\"\n",
+            "parameters = '{\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}, \"required\": [\"city\"]}'\n",
+        ));
+        assert_eq!(text.tools, s.tools);
+        let flag: ToolSpec = r#"{"name": "get_weather", "description": "Weather",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}"#
+            .parse()
+            .unwrap();
+        assert_eq!(flag, s.tools[0]);
+        assert!(r#"{"name": "x"}"#.parse::<ToolSpec>().unwrap_err().contains("parameters"));
+    }
+
+    #[test]
+    fn a_tokenizer_file_starts_at_the_base_and_a_bad_one_names_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = spec("tokenizer = \"tok/tokenizer.json\"\n").build(dir.path()).unwrap_err();
+        assert_eq!(e.key, "tokenizer");
+        assert!(e.message.starts_with("tok/tokenizer.json: "), "{e}");
+        std::fs::create_dir(dir.path().join("tok")).unwrap();
+        std::fs::write(dir.path().join("tok/tokenizer.json"), "not json").unwrap();
+        let e = spec("tokenizer = \"tok/tokenizer.json\"\n").build(dir.path()).unwrap_err();
+        assert_eq!(e.key, "tokenizer", "{e}");
+    }
+
+    #[test]
     fn datasets_and_templates_start_at_the_base_but_keep_their_names() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("data")).unwrap();
@@ -478,12 +679,27 @@ mod tests {
             ("check_json_schema = \"{\"\n", "check_json_schema"),
             ("temperature = -1.0\n", "temperature"),
             ("top_p = 0\n", "top_p"),
+            ("prefix_share = 0.5\n", "prefix_share"),
+            ("shared_prefix = 10\nprefix_share = 1.5\n", "prefix_share"),
+            ("image_size = 64\n", "image_size"),
+            ("images = 1\nimage_size = 0\n", "image_size"),
+            ("images = 1\nimage_size = 5000\n", "image_size"),
+            ("thinking_budget = 0\n", "thinking_budget"),
+            ("check_tool_call = true\n", "check_tool_call"),
+            ("tools = [{ name = \"f\", parameters = \"[1]\" }]\n", "tools"),
+            ("tools = [{ name = \"\", parameters = {} }]\n", "tools"),
+            ("tools = [{ name = \"f\", parameters = {} }, { name = \"f\", parameters = {} }]\n", "tools"),
         ] {
             let e = spec(text).check().unwrap_err();
             assert_eq!(e.key, key, "{text}: {e}");
         }
         assert!(toml::from_str::<WorkloadSpec>("mix = \"huge:1\"\n").is_err());
         assert!(toml::from_str::<WorkloadSpec>("class = \"tiny\"\n").is_err());
+        let e = toml::from_str::<WorkloadSpec>("reasoning_effort = \"extreme\"\n").unwrap_err().to_string();
+        assert!(e.contains("unknown reasoning effort \"extreme\""), "{e}");
+        let e = toml::from_str::<WorkloadSpec>("tools = [{ name = \"f\", parameters = \"{\" }]\n").unwrap_err();
+        assert!(e.to_string().contains("the parameters schema is not JSON"), "{e}");
+        assert!(toml::from_str::<WorkloadSpec>("tools = [{ name = \"f\", parameters = {}, kind = 1 }]\n").is_err());
         assert_eq!(spec(""), WorkloadSpec::default());
     }
 }
