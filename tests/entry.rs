@@ -94,6 +94,8 @@ fn run_benchmarks_an_endpoint_from_flags_in_an_empty_directory() {
             "environment variable LLMBENCH_E2E_UNSET_KEY is not set",
         ),
         (&["run", "--provider", "anthropic", "--model", "claude"], "needs an API key: export ANTHROPIC_API_KEY"),
+        (&["run", "--input-tokens", "100.."], "invalid value '100..' for '--input-tokens <TOKENS>'"),
+        (&["run", "--prefix-share", "0.5"], "--prefix-share: needs a shared prefix"),
     ] {
         let mut cmd = fx.llmbench(extra);
         cmd.env_remove("ANTHROPIC_API_KEY");
@@ -107,7 +109,9 @@ fn run_benchmarks_an_endpoint_from_flags_in_an_empty_directory() {
 }
 
 /// The fixture's configuration plus one benchmark declared in it.
-const TOML_BENCH: &str = "\n[benches.faq]\nprompts = [\"What is your refund policy?\"]\noutput_tokens = 4\nsamples = 3\nwarmup = 0\nlimits = [\"error_rate<=1%\"]\n";
+/// It sends an image and a shared prefix too: the traffic keys reach the
+/// requests and the results.
+const TOML_BENCH: &str = "\n[benches.faq]\nprompts = [\"What is your refund policy?\"]\noutput_tokens = 4\nsamples = 3\nwarmup = 0\nlimits = [\"error_rate<=1%\"]\nimages = 1\nimage_size = 16\nshared_prefix = 40\n";
 
 #[test]
 fn toml_benchmarks_run_and_list_beside_attribute_benchmarks() {
@@ -127,6 +131,8 @@ fn toml_benchmarks_run_and_list_beside_attribute_benchmarks() {
     let summary = read_json(&home.join("faq").join("sim").join("new").join("summary.json"));
     assert_eq!(summary["levels"][0]["requests"]["ok"], 3, "{summary:#}");
     assert_eq!(summary["bench"]["file"], "llmbench.toml", "{summary:#}");
+    assert_eq!(summary["workload"]["images"], serde_json::json!({"count": 1, "size": 16}), "{summary:#}");
+    assert_eq!(summary["workload"]["shared_prefix"], serde_json::json!({"tokens": 40, "share": 1.0}), "{summary:#}");
     assert!(home.join("report").join("index.html").is_file(), "one report for both kinds\n{run}");
 
     // A bad key names the file, line and key; a name taken twice is refused.
@@ -191,10 +197,22 @@ fn init_then_cargo_llmbench_in_a_fresh_cargo_project() {
     );
     assert_eq!(files(&project), before, "init twice changed a file");
 
+    // What init wrote builds llmbench with its default features (the AWS
+    // SDKs), optimised: a second build of everything, longer than all the
+    // other scenarios together. The fixture's features and profile let the
+    // project link the fixture's build instead (it sits beside the fixture,
+    // so the path dependency is keyed alike).
+    let dependency = format!("llmbench = {{ path = \"{}\" }}", package.display());
+    assert!(edited.contains(&dependency), "init did not add {dependency}:\n{edited}");
+    let shared = dependency.replace(" }", ", default-features = false }");
+    let shared = format!("{}{}", edited.replace(&dependency, &shared), common::RELEASE_PROFILE);
+    std::fs::write(project.join("Cargo.toml"), shared).expect("writing Cargo.toml");
+
     let home = fx.scratch_path("results");
     let run = common::run(
         fx.cargo_llmbench_in(&project, &["--sample-size", "2", "--warm-up", "0"]).env("LLMBENCH_HOME", &home),
     );
     run.assert_code(exit_code::OK).assert_stdout_contains("chat_short · sim").assert_stdout_contains("summarise · sim");
+    assert!(!run.stderr.contains("Compiling llmbench "), "the project did not share the fixture's build\n{run}");
     assert_eq!(dir_names(&home), ["chat_short", "report", "summarise"], "{run}");
 }

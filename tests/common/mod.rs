@@ -56,6 +56,22 @@ provider = "sim"
 sim = { ttft = "10ms", itl = "2ms" }
 "#;
 
+/// The fixture's release profile, which a project sharing its build (the
+/// one `init` sets up) must have too.
+pub const RELEASE_PROFILE: &str = r#"
+# Everything builds in release (`cargo llmbench`, `cargo bench`, and
+# `cargo test --release --benches`), so once: unoptimised and with the
+# checks of a debug build. The scenarios check what is written and printed,
+# and time the simulator's fixed delays within wide bounds; optimising
+# (opt-level 1 or 3) would triple the build.
+[profile.release]
+opt-level = 0
+debug = false
+debug-assertions = true
+overflow-checks = true
+incremental = true
+"#;
+
 /// Fixture runs write shared results (`<target>/e2e/llmbench`) and time
 /// requests on two cores, so they run one at a time; cargo serializes their
 /// builds anyway.
@@ -260,18 +276,7 @@ harness = false
 # Its own workspace, although it sits inside the llmbench repository.
 [workspace]
 
-# Everything builds in release (`cargo llmbench`, `cargo bench`, and
-# `cargo test --release --benches`), so once: unoptimised and with the
-# checks of a debug build. The scenarios check what is written and printed,
-# and time the simulator's fixed delays within wide bounds; optimising
-# (opt-level 1 or 3) would triple the build.
-[profile.release]
-opt-level = 0
-debug = false
-debug-assertions = true
-overflow-checks = true
-incremental = true
-"#,
+{RELEASE_PROFILE}"#,
         llmbench.display()
     );
     std::fs::create_dir_all(root.join("benches"))?;
