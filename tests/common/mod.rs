@@ -56,6 +56,22 @@ provider = "sim"
 sim = { ttft = "10ms", itl = "2ms" }
 "#;
 
+/// The fixture's release profile, which a project sharing its build (the
+/// one `init` sets up) must have too.
+pub const RELEASE_PROFILE: &str = r#"
+# Everything builds in release (`cargo llmbench`, `cargo bench`, and
+# `cargo test --release --benches`), so once: unoptimised and with the
+# checks of a debug build. The scenarios check what is written and printed,
+# and time the simulator's fixed delays within wide bounds; optimising
+# (opt-level 1 or 3) would triple the build.
+[profile.release]
+opt-level = 0
+debug = false
+debug-assertions = true
+overflow-checks = true
+incremental = true
+"#;
+
 /// Fixture runs write shared results (`<target>/e2e/llmbench`) and time
 /// requests on two cores, so they run one at a time; cargo serializes their
 /// builds anyway.
@@ -67,6 +83,7 @@ static SETUP: OnceLock<Result<Setup, String>> = OnceLock::new();
 struct Setup {
     root: PathBuf,
     cargo_llmbench: PathBuf,
+    llmbench: PathBuf,
 }
 
 /// The fixture workspace, ready to run, held exclusively by one test.
@@ -79,6 +96,7 @@ pub struct Fixture {
     /// alternative configs, results roots.
     pub scratch: tempfile::TempDir,
     cargo_llmbench: PathBuf,
+    llmbench: PathBuf,
     _serial: MutexGuard<'static, ()>,
 }
 
@@ -97,6 +115,7 @@ impl Fixture {
             target_dir: target_dir(),
             scratch: tempfile::tempdir().expect("creating a scratch directory"),
             cargo_llmbench: setup.cargo_llmbench.clone(),
+            llmbench: setup.llmbench.clone(),
             _serial: serial,
         }
     }
@@ -120,6 +139,29 @@ impl Fixture {
     pub fn cargo_llmbench_merge(&self, args: &[&str]) -> Command {
         let mut cmd = self.command(&self.cargo_llmbench);
         cmd.args(["llmbench", "merge"]).args(args);
+        cmd
+    }
+
+    /// `llmbench ARGS…`: the plain binary, as someone without a Cargo
+    /// project runs it, in this test's scratch directory.
+    pub fn llmbench(&self, args: &[&str]) -> Command {
+        let mut cmd = self.command(&self.llmbench);
+        cmd.args(args);
+        cmd
+    }
+
+    /// `cargo llmbench ARGS…` run by cargo's convention in `dir` (no
+    /// `--manifest-path`: the project is found from there).
+    pub fn cargo_llmbench_in(&self, dir: &Path, args: &[&str]) -> Command {
+        let mut cmd = self.command(&self.cargo_llmbench);
+        cmd.current_dir(dir).arg("llmbench").args(args);
+        cmd
+    }
+
+    /// `cargo ARGS…` in `dir`.
+    pub fn cargo_in(&self, dir: &Path, args: &[&str]) -> Command {
+        let mut cmd = self.command(&cargo());
+        cmd.current_dir(dir).args(args);
         cmd
     }
 
@@ -179,9 +221,10 @@ fn setup() -> Result<Setup, String> {
     write_fixture(&root).map_err(|e| format!("writing the fixture workspace in {}: {e}", root.display()))?;
     let manifest = root.join("Cargo.toml");
 
-    // The root package does not own cargo-llmbench, so CARGO_BIN_EXE_ is not
-    // available. It is built in the fixture's workspace, where it links the
-    // very release build of llmbench (same features, same profile) that the
+    // The root package does not own cargo-llmbench (nor llmbench, the same
+    // program under its plain name), so CARGO_BIN_EXE_ is not available.
+    // Both are built in the fixture's workspace, where they link the very
+    // release build of llmbench (same features, same profile) that the
     // fixture's benches link; then the benches are built, so that every
     // scenario's `cargo llmbench` finds them fresh (`Run::assert_built_nothing`).
     // `--examples` selects nothing (llmbench has none) but makes cargo
@@ -189,7 +232,7 @@ fn setup() -> Result<Setup, String> {
     // cargo (1.95) panics looking for the features of llmbench among the
     // normal dependencies.
     let builds: [&[&str]; 2] = [
-        &["build", "--release", "--package", "llmbench", "--bin", "cargo-llmbench", "--examples"],
+        &["build", "--release", "--package", "llmbench", "--bin", "cargo-llmbench", "--bin", "llmbench", "--examples"],
         &["bench", "--no-run", "--package", "fixture"],
     ];
     for args in builds {
@@ -207,11 +250,14 @@ fn setup() -> Result<Setup, String> {
             return Err(format!("building the fixture failed\n{built}"));
         }
     }
-    let cargo_llmbench = target_dir.join("release").join(format!("cargo-llmbench{}", std::env::consts::EXE_SUFFIX));
-    if !cargo_llmbench.is_file() {
-        return Err(format!("{} is missing after a successful build", cargo_llmbench.display()));
+    let exe = |name: &str| target_dir.join("release").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let (cargo_llmbench, llmbench) = (exe("cargo-llmbench"), exe("llmbench"));
+    for path in [&cargo_llmbench, &llmbench] {
+        if !path.is_file() {
+            return Err(format!("{} is missing after a successful build", path.display()));
+        }
     }
-    Ok(Setup { root, cargo_llmbench })
+    Ok(Setup { root, cargo_llmbench, llmbench })
 }
 
 fn write_fixture(root: &Path) -> std::io::Result<()> {
@@ -237,18 +283,7 @@ harness = false
 # Its own workspace, although it sits inside the llmbench repository.
 [workspace]
 
-# Everything builds in release (`cargo llmbench`, `cargo bench`, and
-# `cargo test --release --benches`), so once: unoptimised and with the
-# checks of a debug build. The scenarios check what is written and printed,
-# and time the simulator's fixed delays within wide bounds; optimising
-# (opt-level 1 or 3) would triple the build.
-[profile.release]
-opt-level = 0
-debug = false
-debug-assertions = true
-overflow-checks = true
-incremental = true
-"#,
+{RELEASE_PROFILE}"#,
         llmbench.display()
     );
     std::fs::create_dir_all(root.join("benches"))?;
@@ -265,6 +300,18 @@ incremental = true
         write_if_changed(&root.join("Cargo.lock.orig"), &lock)?;
     }
     Ok(())
+}
+
+/// Copies the repository's lock file into `dir`: a package depending on
+/// llmbench by path then resolves offline, to the versions the repository
+/// builds with.
+pub fn copy_lock(dir: &Path) -> std::io::Result<()> {
+    std::fs::copy(Path::new(REPO).join("Cargo.lock"), dir.join("Cargo.lock")).map(drop)
+}
+
+/// The llmbench package of this repository (what `--path` names).
+pub fn llmbench_package() -> PathBuf {
+    Path::new(REPO).join("llmbench")
 }
 
 /// Leaves the file (and its mtime, which cargo's fingerprints read) alone

@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::LlmbenchArgs;
 use super::bench::{FromParent, PARENT_ENV};
 use super::build::{self, Executable};
-use crate::config::file::CONFIG_FILE;
+use crate::config::file::{self, CONFIG_FILE, Config};
 use crate::exit_code;
 use crate::gate::Outcome;
 use crate::report::ci::{events, export};
@@ -41,9 +41,25 @@ pub(crate) fn run(args: &LlmbenchArgs) -> anyhow::Result<i32> {
         crate::engine::check_shard(&args.shard).map_err(build::UsageError)?;
     }
     let cwd = std::env::current_dir().context("reading the current directory")?;
-    let workspace = build::discover(args)?;
-    if workspace.benches.is_empty() {
-        eprintln!("no benchmark targets that depend on llmbench were found in {}", workspace.root.display());
+    // Outside any Cargo workspace (a team without Rust), llmbench.toml's
+    // benchmarks are all there is.
+    let workspace = match (&args.manifest_path, super::root::find_manifest(&cwd)) {
+        (None, None) => None,
+        _ => Some(build::discover(args)?),
+    };
+    let config_path = config_path(args, &cwd, workspace.as_ref().map(|w| w.root.as_path()))?;
+    let config = match &config_path {
+        Some(path) => Some(Config::load(path).map_err(|e| build::UsageError(e.to_string()))?),
+        None => None,
+    };
+    let declares = config.as_ref().is_some_and(|c| c.declared_benches().next().is_some());
+    let rust_benches = workspace.as_ref().is_some_and(|w| !w.benches.is_empty());
+    if !rust_benches && !declares {
+        let place = workspace.as_ref().map_or_else(|| cwd.display().to_string(), |w| w.root.display().to_string());
+        eprintln!(
+            "no benchmarks found in {place}: no bench target depends on llmbench and no [benches.NAME] table of llmbench.toml declares a workload (`{} init` sets both up)",
+            super::program()
+        );
         return Ok(exit_code::NO_BENCHMARKS);
     }
     // Before the build and the run: a typo in a path costs no benchmark time.
@@ -51,12 +67,19 @@ pub(crate) fn run(args: &LlmbenchArgs) -> anyhow::Result<i32> {
     if let Some(dir) = &args.run.history {
         history::probe(dir).map_err(|e| build::UsageError(e.to_string()))?;
     }
-    let executables = build::build(args, &workspace)?;
-    let handoff = handoff(args, &cwd, &workspace.root);
-    let results_root = std::env::var_os("LLMBENCH_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace.target_dir.join("llmbench"));
+    let mut executables = match &workspace {
+        Some(ws) if rust_benches => build::build(args, ws)?,
+        _ => Vec::new(),
+    };
+    if let Some(path) = config_path.as_ref().filter(|_| declares) {
+        executables.push(toml_runner(path)?);
+    }
+    let handoff = handoff(args, &cwd, config_path.as_deref());
+    let results_root = match (std::env::var_os("LLMBENCH_HOME").filter(|v| !v.is_empty()), &workspace) {
+        (Some(home), _) => cwd.join(home),
+        (None, Some(ws)) => ws.target_dir.join("llmbench"),
+        (None, None) => super::root::results_root(&cwd, config_path.as_deref()),
+    };
     let mut gathered = Gathered::default();
     // SIGINT, SIGTERM, SIGHUP go to the running benchmark binary, which
     // stops and writes what it measured; then no other binary starts, and
@@ -78,16 +101,37 @@ pub(crate) fn run(args: &LlmbenchArgs) -> anyhow::Result<i32> {
     code
 }
 
-/// The flags for the binaries: this invocation's, with paths made absolute
-/// (binaries run in their package's directory) and the workspace's
-/// llmbench.toml when none is named. JUnit is left out: this process
-/// writes one report for all binaries.
-fn handoff(args: &LlmbenchArgs, cwd: &Path, workspace_root: &Path) -> FromParent {
-    let mut run = args.run.clone();
-    run.config = match &run.config {
-        Some(path) => Some(cwd.join(path)),
-        None => Some(workspace_root.join(CONFIG_FILE)).filter(|p| p.is_file()),
+/// The configuration: `--config` (it must exist), else llmbench.toml at the
+/// workspace root, else (outside a workspace) the one found upward.
+fn config_path(args: &LlmbenchArgs, cwd: &Path, workspace_root: Option<&Path>) -> anyhow::Result<Option<PathBuf>> {
+    let found = match (&args.run.config, workspace_root) {
+        (Some(path), _) => file::find(Some(&cwd.join(path)), &[]),
+        (None, Some(root)) => Ok(Some(root.join(CONFIG_FILE)).filter(|p| p.is_file())),
+        (None, None) => file::find(None, &[cwd]),
     };
+    found.map_err(|e| build::UsageError(e.to_string()).into())
+}
+
+/// This program, as the benchmark binary of llmbench.toml's benchmarks:
+/// run like the others, in the file's directory, so they get the same
+/// filter, listing, events and gate.
+fn toml_runner(config: &Path) -> anyhow::Result<Executable> {
+    let path = std::env::current_exe().context("finding this program to run llmbench.toml's benchmarks")?;
+    Ok(Executable {
+        name: CONFIG_FILE.to_owned(),
+        path,
+        package_dir: config.parent().map(Path::to_owned).unwrap_or_default(),
+        leading_args: vec![super::bench::TOML_RUNNER.to_owned()],
+        shown: config.to_owned(),
+    })
+}
+
+/// The flags for the binaries: this invocation's, with paths made absolute
+/// (binaries run in their package's directory) and the configuration found
+/// here. JUnit is left out: this process writes one report for all binaries.
+fn handoff(args: &LlmbenchArgs, cwd: &Path, config: Option<&Path>) -> FromParent {
+    let mut run = args.run.clone();
+    run.config = config.map(|p| cwd.join(p));
     let mut gate = args.gate.absolute(cwd);
     // This process writes the JUnit report, the exports and the history for all binaries.
     gate.junit = None;
@@ -107,6 +151,7 @@ fn run_binary(
 ) -> anyhow::Result<i32> {
     let measuring = !args.test && !args.run.list;
     let mut cmd = Command::new(&exe.path);
+    cmd.args(&exe.leading_args);
     if measuring {
         cmd.arg("--bench");
     }
@@ -114,7 +159,7 @@ fn run_binary(
     cmd.env(PARENT_ENV, serde_json::to_string(handoff).context("writing the flags for the benchmark binaries")?);
     cmd.env("LLMBENCH_HOME", results_root);
     if !args.run.quiet && !args.run.list {
-        eprintln!("     Running {} ({})", exe.name, exe.path.display());
+        eprintln!("     Running {} ({})", exe.name, exe.shown.display());
     }
     let running = || format!("running {}", exe.path.display());
     if !measuring {
@@ -204,6 +249,7 @@ fn finish(args: &LlmbenchArgs, handoff: &FromParent, results_root: &Path, gather
             results_root,
             handoff.gate.baseline_dir.as_deref(),
             args.run.history.as_deref(),
+            args.run.human_to_stderr(),
         );
     }
     Ok(code)
@@ -225,13 +271,10 @@ fn after_run(args: &LlmbenchArgs, outcomes: &[Outcome], dirs: &[Option<PathBuf>]
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{CargoCli, LlmbenchArgs};
-    use clap::Parser;
+    use crate::cli::LlmbenchArgs;
 
     fn parse(args: &[&str]) -> LlmbenchArgs {
-        let argv = ["cargo", "llmbench"].iter().chain(args).copied();
-        let CargoCli::Llmbench(a) = CargoCli::try_parse_from(argv).unwrap();
-        a
+        crate::cli::parse("cargo llmbench", args.iter().map(std::ffi::OsString::from)).unwrap()
     }
 
     #[test]
@@ -252,7 +295,7 @@ mod tests {
             "--config",
             "cfg.toml",
         ]);
-        let h = handoff(&a, Path::new("/repo"), Path::new("/ws"));
+        let h = handoff(&a, Path::new("/repo"), Some(Path::new("cfg.toml")));
         assert_eq!(h.run.filter.as_deref(), Some("short"));
         assert_eq!(h.run.config.as_deref(), Some(Path::new("/repo/cfg.toml")));
         assert_eq!(h.gate.baseline.as_deref(), Some("main"));

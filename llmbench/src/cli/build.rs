@@ -37,6 +37,10 @@ pub(crate) struct Executable {
     pub(crate) name: String,
     pub(crate) path: PathBuf,
     pub(crate) package_dir: PathBuf,
+    /// Arguments before the flags (what makes this program llmbench.toml's runner).
+    pub(crate) leading_args: Vec<String>,
+    /// What "Running" names: the executable, or the file its benchmarks come from.
+    pub(crate) shown: PathBuf,
 }
 
 /// Reads the workspace with `cargo metadata` and selects the bench targets
@@ -138,10 +142,13 @@ pub(crate) fn build(args: &LlmbenchArgs, ws: &Workspace) -> anyhow::Result<Vec<E
                 continue;
             }
             if let Some(bench) = ws.benches.iter().find(|b| b.name == artifact.target.name) {
+                let path = path.into_std_path_buf();
                 executables.push(Executable {
                     name: bench.name.clone(),
-                    path: path.into_std_path_buf(),
+                    shown: path.clone(),
+                    path,
                     package_dir: bench.package_dir.clone(),
+                    leading_args: Vec::new(),
                 });
             }
         }

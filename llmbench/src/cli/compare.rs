@@ -36,7 +36,7 @@ pub(crate) struct CompareArgs {
     /// Only benchmarks whose id matches this regular expression.
     #[arg(value_name = "FILTER")]
     pub(super) filter: Option<String>,
-    /// Results root (default: $LLMBENCH_HOME, else <cargo target dir>/llmbench).
+    /// Results root (default: $LLMBENCH_HOME, else <cargo target dir>/llmbench, else target/llmbench beside llmbench.toml or here).
     #[arg(long, value_name = "DIR")]
     results_dir: Option<PathBuf>,
     /// The configuration file whose limits apply (default: llmbench.toml found upward).
@@ -77,25 +77,35 @@ fn side(text: &str) -> anyhow::Result<Side> {
 }
 
 fn results_root(args: &CompareArgs) -> anyhow::Result<PathBuf> {
-    results_root_at(args.results_dir.as_deref(), args.manifest_path.as_deref())
+    results_root_at(args.results_dir.as_deref(), args.manifest_path.as_deref(), args.config.as_deref())
 }
 
 /// The results root: `dir` (`--results-dir`), else `$LLMBENCH_HOME`, else
-/// `llmbench` in the cargo target directory of `manifest` (or of the
-/// workspace around the current directory).
-pub(super) fn results_root_at(dir: Option<&Path>, manifest: Option<&Path>) -> anyhow::Result<PathBuf> {
+/// `llmbench` in the cargo target directory of `manifest`, else where
+/// `llmbench run` and llmbench.toml's benchmarks write from the current
+/// directory (the workspace's target directory, or beside `config`).
+pub(super) fn results_root_at(
+    dir: Option<&Path>,
+    manifest: Option<&Path>,
+    config: Option<&Path>,
+) -> anyhow::Result<PathBuf> {
     if let Some(dir) = dir {
         return Ok(dir.to_owned());
     }
     if let Some(home) = std::env::var_os("LLMBENCH_HOME").filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(home));
     }
-    let mut cmd = cargo_metadata::MetadataCommand::new();
     if let Some(path) = manifest {
-        cmd.manifest_path(path);
+        let metadata = cargo_metadata::MetadataCommand::new()
+            .manifest_path(path)
+            .no_deps()
+            .exec()
+            .context("running cargo metadata")?;
+        return Ok(metadata.target_directory.as_std_path().join("llmbench"));
     }
-    let metadata = cmd.no_deps().exec().context("running cargo metadata")?;
-    Ok(metadata.target_directory.as_std_path().join("llmbench"))
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let config = file::find(config, &[&cwd]).ok().flatten();
+    Ok(super::root::results_root(&cwd, config.as_deref()))
 }
 
 /// Runs the subcommand; returns the exit code.

@@ -158,7 +158,8 @@ fn write(args: &MergeArgs, m: &Merged) -> anyhow::Result<PathBuf> {
             if name != results::NEW_DIR {
                 baseline::check_name(name, true).map_err(UsageError)?;
             }
-            let root = super::compare::results_root_at(args.results_dir.as_deref(), args.manifest_path.as_deref())?;
+            let root =
+                super::compare::results_root_at(args.results_dir.as_deref(), args.manifest_path.as_deref(), None)?;
             let store = Store::new(root.clone(), args.baseline_dir.clone());
             store.save(name, &m.summary, &m.records).map_err(|e| failed(&root, e))?
         }

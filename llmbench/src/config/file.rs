@@ -78,11 +78,29 @@ pub struct Config {
     /// `[prices."model-id"]`: prices that override or add to the bundled table.
     #[serde(default)]
     pub prices: BTreeMap<String, toml::Spanned<crate::cost::PriceEntry>>,
-    /// Per-benchmark settings (`[benches.NAME]`), overriding the attribute.
-    #[serde(default)]
-    pub benches: BTreeMap<String, toml::Spanned<SettingsLayer>>,
+    /// `[benches.NAME]`: settings overriding a benchmark's attribute, and
+    /// with workload keys a benchmark of its own.
+    #[serde(skip)]
+    pub benches: BTreeMap<String, toml::Spanned<BenchTable>>,
+    /// The `[benches.NAME]` tables as written: each key is read on its own
+    /// (settings or workload), so an error names its line.
+    #[serde(default, rename = "benches")]
+    raw_benches: BTreeMap<String, toml::Spanned<toml::Table>>,
     #[serde(skip)]
     source: Option<(PathBuf, String)>,
+}
+
+/// `[benches.NAME]`: the same settings keys as `#[llm_bench]` and
+/// `[defaults]`, plus the keys of a workload ([`crate::workload::WorkloadSpec`]).
+/// A table with workload keys declares a benchmark run beside the
+/// `#[llm_bench]` ones; one without them overrides the settings of the
+/// `#[llm_bench]` benchmark of that name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BenchTable {
+    /// The settings, at the `[benches.NAME]` precedence.
+    pub settings: SettingsLayer,
+    /// What the benchmark sends, when the table declares one.
+    pub workload: Option<crate::workload::WorkloadSpec>,
 }
 
 /// Which protocol a target speaks.
@@ -205,8 +223,93 @@ impl Config {
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         let mut config: Config = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
         config.source = Some((path.to_owned(), text.to_owned()));
+        let raw = std::mem::take(&mut config.raw_benches);
+        for (name, table) in &raw {
+            let bench = config.bench_table(name, table)?;
+            config.benches.insert(name.clone(), toml::Spanned::new(table.span(), bench));
+        }
         config.validate()?;
         Ok(config)
+    }
+
+    /// Reads `[benches.NAME]` key by key: a settings key by the grammar of
+    /// `[defaults]`, a workload key by the workload's; an unknown or bad
+    /// one is an error naming its line.
+    fn bench_table(&self, name: &str, table: &toml::Spanned<toml::Table>) -> Result<BenchTable, ConfigError> {
+        use crate::workload::{WORKLOAD_KEYS, WorkloadSpec};
+        let at = table.span().start;
+        let mut settings = serde_json::Map::new();
+        let mut workload = toml::Table::new();
+        for (key, value) in table.get_ref() {
+            let error =
+                |message: String| self.invalid(self.key_in_table(at, key), format!("benches.{name}.{key}"), message);
+            let one = toml::Table::from_iter([(key.clone(), value.clone())]);
+            if WORKLOAD_KEYS.contains(&key.as_str()) {
+                one.try_into::<WorkloadSpec>().map_err(|e| error(e.message().trim_end().to_owned()))?;
+                workload.insert(key.clone(), value.clone());
+            } else if crate::settings::KEYS.contains(&key.as_str()) {
+                let layer: SettingsLayer = one.try_into().map_err(|e| error(e.message().trim_end().to_owned()))?;
+                settings.extend(layer.to_map());
+            } else {
+                let quoted = |keys: &[&str]| keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+                return Err(error(format!(
+                    "unknown field `{key}`, expected one of {} (settings), or {} (a workload)",
+                    quoted(crate::settings::KEYS),
+                    quoted(WORKLOAD_KEYS)
+                )));
+            }
+        }
+        let whole = |message: String| self.invalid(at, format!("benches.{name}"), message);
+        let settings = SettingsLayer::from_map(settings).map_err(whole)?;
+        let workload: Option<WorkloadSpec> = if workload.is_empty() {
+            None
+        } else {
+            let spec: WorkloadSpec = workload.try_into().map_err(|e| whole(e.message().trim_end().to_owned()))?;
+            if let Err(e) = spec.check() {
+                return Err(self.invalid(self.key_in_table(at, e.key), format!("benches.{name}.{}", e.key), e.message));
+            }
+            Some(spec)
+        };
+        Ok(BenchTable { settings, workload })
+    }
+
+    /// The byte offset of the line setting `key` in the table whose header
+    /// starts at `table_start` (the header itself when not found).
+    fn key_in_table(&self, table_start: usize, key: &str) -> usize {
+        let Some((_, text)) = &self.source else { return table_start };
+        let start = table_start.min(text.len());
+        let mut offset = start;
+        for (i, line) in text[start..].split_inclusive('\n').enumerate() {
+            let t = line.trim();
+            if i > 0 && t.starts_with('[') {
+                break;
+            }
+            if i > 0 && t.split('=').next().map(|k| k.trim().trim_matches('"')) == Some(key) {
+                return offset;
+            }
+            offset += line.len();
+        }
+        table_start
+    }
+
+    /// The benchmarks `[benches.NAME]` tables declare (those with workload
+    /// keys), by name.
+    pub(crate) fn declared_benches(&self) -> impl Iterator<Item = (&str, &crate::workload::WorkloadSpec)> {
+        self.benches.iter().filter_map(|(name, t)| t.get_ref().workload.as_ref().map(|w| (name.as_str(), w)))
+    }
+
+    /// An error about `key` of `[benches.NAME]`, naming its line.
+    pub(crate) fn bench_key_error(&self, name: &str, key: &str, message: impl Into<String>) -> ConfigError {
+        let at = self.benches.get(name).map_or(0, |t| t.span().start);
+        self.invalid(self.key_in_table(at, key), format!("benches.{name}.{key}"), message)
+    }
+
+    /// The line of `[benches.NAME]`'s header (0 without a file).
+    pub(crate) fn bench_line(&self, name: &str) -> usize {
+        match (&self.source, self.benches.get(name)) {
+            (Some((_, text)), Some(t)) => line_of(text, t.span().start),
+            _ => 0,
+        }
     }
 
     /// The file this configuration was read from, if any.
@@ -228,8 +331,9 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let grids = std::iter::once(("defaults".to_owned(), self.key_offset("defaults"), &self.defaults))
-            .chain(self.benches.iter().map(|(name, s)| (format!("benches.{name}"), s.span().start, s.get_ref())));
+        let grids = std::iter::once(("defaults".to_owned(), self.key_offset("defaults"), &self.defaults)).chain(
+            self.benches.iter().map(|(name, s)| (format!("benches.{name}"), s.span().start, &s.get_ref().settings)),
+        );
         for (table, at, layer) in grids {
             for (key, values) in layer.params.iter().flat_map(|g| &g.0) {
                 for value in values {
@@ -240,7 +344,7 @@ impl Config {
             }
         }
         for (name, spanned) in &self.benches {
-            if spanned.get_ref().litellm_prices.is_some() {
+            if spanned.get_ref().settings.litellm_prices.is_some() {
                 let key = format!("benches.{name}.litellm_prices");
                 return Err(self.invalid(
                     spanned.span().start,
@@ -253,52 +357,77 @@ impl Config {
             return Err(self.invalid(self.key_offset("sim"), "sim", e.to_string()));
         }
         for (name, spanned) in &self.targets {
-            let t = spanned.get_ref();
-            let at = spanned.span().start;
-            let key = |k: &str| format!("targets.{name}.{k}");
-            if crate::config::BUILTIN.contains(&name.as_str()) {
-                return Err(self.invalid(at, format!("targets.{name}"), "this name is built in; choose another"));
-            }
-            super::target_keys::check(self, name, t, at)?;
-            match t.provider {
-                ProviderKind::Bedrock | ProviderKind::Sagemaker | ProviderKind::Anthropic => {}
-                ProviderKind::Openai => {
-                    let Some(url) = &t.base_url else {
-                        return Err(self.invalid(
-                            at,
-                            key("base_url"),
-                            "required for provider \"openai\" (e.g. \"http://127.0.0.1:8000/v1\")",
-                        ));
-                    };
-                    if !(url.starts_with("http://") || url.starts_with("https://")) {
-                        return Err(self.invalid(
-                            at,
-                            key("base_url"),
-                            format!("{url:?} must start with http:// or https://"),
-                        ));
-                    }
-                    if t.model.is_none() {
-                        return Err(self.invalid(at, key("model"), "required for provider \"openai\""));
-                    }
-                    if t.sim.is_some() {
-                        return Err(self.invalid(at, key("sim"), "only for provider \"sim\""));
-                    }
+            self.validate_target(name, spanned.get_ref(), spanned.span().start)?;
+        }
+        crate::cost::validate(self)
+    }
+
+    /// Checks target `name`, whose table starts at byte `at`.
+    fn validate_target(&self, name: &str, t: &TargetConfig, at: usize) -> Result<(), ConfigError> {
+        let key = |k: &str| format!("targets.{name}.{k}");
+        if crate::config::BUILTIN.contains(&name) {
+            return Err(self.invalid(at, format!("targets.{name}"), "this name is built in; choose another"));
+        }
+        super::target_keys::check(self, name, t, at)?;
+        match t.provider {
+            ProviderKind::Bedrock | ProviderKind::Sagemaker | ProviderKind::Anthropic => {}
+            ProviderKind::Openai => {
+                let Some(url) = &t.base_url else {
+                    return Err(self.invalid(
+                        at,
+                        key("base_url"),
+                        "required for provider \"openai\" (e.g. \"http://127.0.0.1:8000/v1\")",
+                    ));
+                };
+                if let Err(message) = super::target_keys::http_url(url) {
+                    return Err(self.invalid(at, key("base_url"), message));
                 }
-                ProviderKind::Sim => {
-                    if let Some(Err(e)) = t.sim.as_ref().map(SimConfig::validate) {
-                        return Err(self.invalid(at, key("sim"), e.to_string()));
-                    }
-                    if t.base_url.is_some() || t.api_key_env.is_some() {
-                        return Err(self.invalid(
-                            at,
-                            key("base_url"),
-                            "a sim target starts its own server; remove base_url/api_key_env",
-                        ));
-                    }
+                if t.model.is_none() {
+                    return Err(self.invalid(at, key("model"), "required for provider \"openai\""));
+                }
+                if t.sim.is_some() {
+                    return Err(self.invalid(at, key("sim"), "only for provider \"sim\""));
+                }
+            }
+            ProviderKind::Sim => {
+                if let Some(Err(e)) = t.sim.as_ref().map(SimConfig::validate) {
+                    return Err(self.invalid(at, key("sim"), e.to_string()));
+                }
+                if t.base_url.is_some() || t.api_key_env.is_some() {
+                    return Err(self.invalid(
+                        at,
+                        key("base_url"),
+                        "a sim target starts its own server; remove base_url/api_key_env",
+                    ));
                 }
             }
         }
-        crate::cost::validate(self)
+        Ok(())
+    }
+
+    /// Adds a target described by flags rather than a table (`llmbench run
+    /// --url …`), checked as a table of the file would be; errors name the
+    /// key (`targets.NAME.model`) for the caller to map to its flag.
+    pub(crate) fn add_target(&mut self, name: &str, table: toml::Table) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            path: PathBuf::new(),
+            line: 0,
+            key: format!("targets.{name}.{key}"),
+            message,
+        };
+        if crate::config::BUILTIN.contains(&name) || self.targets.contains_key(name) {
+            return Err(invalid("name", format!("{name:?} is already a target")));
+        }
+        let t: TargetConfig = table.try_into().map_err(|e| invalid("provider", e.message().trim_end().to_owned()))?;
+        let checked = self.validate_target(name, &t, 0).map_err(|e| match e {
+            ConfigError::Invalid { key, message, .. } => {
+                ConfigError::Invalid { path: PathBuf::new(), line: 0, key, message }
+            }
+            other => other,
+        });
+        checked?;
+        self.targets.insert(name.to_owned(), toml::Spanned::new(0..0, t));
+        Ok(())
     }
 
     /// `[defaults]` as a settings layer, and where it is.
@@ -309,7 +438,7 @@ impl Config {
     /// `[benches.NAME]` as a settings layer, if the file has one.
     pub(crate) fn bench_layer(&self, name: &str) -> Option<(Source, &SettingsLayer)> {
         let spanned = self.benches.get(name)?;
-        Some((self.source_of(&format!("benches.{name}"), spanned.span().start), spanned.get_ref()))
+        Some((self.source_of(&format!("benches.{name}"), spanned.span().start), &spanned.get_ref().settings))
     }
 
     /// The settings of `[targets.NAME]` (its timeouts), if configured.
@@ -494,7 +623,7 @@ sim = { ttft = "1ms", itl = "1ms" }
         )
         .unwrap();
         assert_eq!(c.defaults.slo.as_ref().map(Spec::text), Some("ttft <= 300ms, goodput >= 95%"));
-        let b = c.benches["summarise"].get_ref();
+        let b = &c.benches["summarise"].get_ref().settings;
         assert_eq!(
             (b.rate.as_ref().map(Spec::text), b.sweep.as_ref().map(Spec::text)),
             (Some("5/s, 10/s"), Some("1, 2, 4"))
@@ -515,7 +644,7 @@ sim = { ttft = "1ms", itl = "1ms" }
     fn limits_are_checked_at_load() {
         let c = parse("[defaults]\nlimits = [\"error_rate<=1%\"]\n[benches.short]\nlimits = [\"ttft.p90<=500ms\"]\n")
             .unwrap();
-        assert_eq!(c.benches["short"].get_ref().limits[0].text(), "ttft.p90<=500ms");
+        assert_eq!(c.benches["short"].get_ref().settings.limits[0].text(), "ttft.p90<=500ms");
         let err =
             parse("[defaults]\nsamples = 3\n\n[benches.short]\nlimits = [\"ttft<=5ms\"]\n").unwrap_err().to_string();
         assert!(err.starts_with("llmbench.toml:5: benches.short.limits: invalid limit \"ttft<=5ms\""), "{err}");

@@ -51,9 +51,9 @@ pub(super) fn check(config: &Config, name: &str, t: &TargetConfig, at: usize) ->
         }
     }
     if let Some(url) = &t.endpoint_url
-        && !is_http(url)
+        && let Err(message) = http_url(url)
     {
-        return Err(invalid("endpoint_url", format!("{url:?} must start with http:// or https://")));
+        return Err(invalid("endpoint_url", message));
     }
     match t.provider {
         Bedrock => bedrock(t).map_err(|(k, m)| invalid(k, m.into())),
@@ -63,10 +63,8 @@ pub(super) fn check(config: &Config, name: &str, t: &TargetConfig, at: usize) ->
                 return Err(invalid("model", "required for provider \"anthropic\"".into()));
             }
             match &t.base_url {
-                Some(url) if !is_http(url) => {
-                    Err(invalid("base_url", format!("{url:?} must start with http:// or https://")))
-                }
-                _ => Ok(()),
+                Some(url) => http_url(url).map_err(|message| invalid("base_url", message)),
+                None => Ok(()),
             }
         }
         Sim => sim(t).map_err(|(k, m)| invalid(k, m.into())),
@@ -74,8 +72,18 @@ pub(super) fn check(config: &Config, name: &str, t: &TargetConfig, at: usize) ->
     }
 }
 
-fn is_http(url: &str) -> bool {
-    url.starts_with("http://") || url.starts_with("https://")
+/// Checks that `url` is an http(s) URL with a host, before anything is sent
+/// to it; the error says what was expected.
+pub(super) fn http_url(url: &str) -> Result<(), String> {
+    const EXAMPLE: &str = "e.g. \"http://127.0.0.1:8000/v1\"";
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(format!("{url:?} must start with http:// or https:// ({EXAMPLE})"));
+    }
+    match reqwest::Url::parse(url) {
+        Ok(parsed) if parsed.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
+        Ok(_) => Err(format!("{url:?} has no host ({EXAMPLE})")),
+        Err(e) => Err(format!("{url:?} is not a valid URL: {e} ({EXAMPLE})")),
+    }
 }
 
 /// A broken rule: the key to blame and what to do.

@@ -11,6 +11,7 @@
 
 mod connect;
 mod conversation;
+pub(crate) mod declared;
 #[cfg(test)]
 mod fault_matrix_tests;
 mod levels;
@@ -53,6 +54,16 @@ pub(crate) struct Invocation {
     /// Run by `cargo llmbench`, which renders tables, verdicts and reports
     /// from this process's NDJSON events.
     pub(crate) under_parent: bool,
+    /// Where results go, when the entry point decided (`llmbench run`);
+    /// otherwise [`results::default_root`](crate::results::default_root).
+    pub(crate) results_root: Option<std::path::PathBuf>,
+}
+
+impl Invocation {
+    /// The root of results, baselines and the report.
+    pub(crate) fn results_root(&self) -> std::path::PathBuf {
+        self.results_root.clone().unwrap_or_else(crate::results::default_root)
+    }
 }
 
 /// Why a run stopped before its end.

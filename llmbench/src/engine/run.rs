@@ -183,7 +183,7 @@ async fn bench_all(
     // Descriptors kept back while requests run, so results can be written
     // even when the run exhausted them.
     let mut reserve = crate::process::FdReserve::hold();
-    let root = results::default_root();
+    let root = args.results_root();
     let mut code = exit_code::OK;
     for (k, job) in jobs.iter().enumerate() {
         let provider = providers[&job.target.identity.name].clone();
@@ -229,7 +229,12 @@ async fn bench_all(
     // Run alone (`cargo bench`), the binary writes the report itself;
     // under `cargo llmbench` that writes one for all.
     if !args.under_parent && !args.run.noplot {
-        crate::report::write_and_announce(&root, args.gate.baseline_dir.as_deref(), args.run.history.as_deref());
+        crate::report::write_and_announce(
+            &root,
+            args.gate.baseline_dir.as_deref(),
+            args.run.history.as_deref(),
+            args.run.human_to_stderr(),
+        );
     }
     gate.finish(code)
 }
@@ -237,7 +242,7 @@ async fn bench_all(
 /// `--load-baseline NAME`: judges saved runs against the baseline without
 /// sending a request.
 fn load_all(args: &Invocation, gate: &mut Gate, jobs: &[Job], name: &str) -> Result<i32, RunError> {
-    let store = crate::baseline::Store::new(results::default_root(), args.gate.baseline_dir.clone());
+    let store = crate::baseline::Store::new(args.results_root(), args.gate.baseline_dir.clone());
     for job in jobs {
         let saved =
             store.load(&job.id, &job.target.identity.name, name).map_err(RunError::Failed)?.ok_or_else(|| {

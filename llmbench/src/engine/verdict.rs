@@ -73,7 +73,7 @@ impl Gate {
             history::probe(dir).map_err(|e| RunError::Usage(e.to_string()))?;
         }
         Ok(Gate {
-            store: Store::new(results::default_root(), g.baseline_dir.clone()),
+            store: Store::new(args.results_root(), g.baseline_dir.clone()),
             mode,
             discard: g.discard_baseline,
             load: g.load_baseline.clone(),

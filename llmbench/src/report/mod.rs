@@ -37,7 +37,9 @@ pub mod __fixture {
 /// already safe on disk). Does nothing when `root` holds no results.
 /// `baseline_dir` is `--baseline-dir`, where the compared baselines live.
 /// `history` is `--history DIR`: trend pages are drawn from it.
-pub(crate) fn write_and_announce(root: &Path, baseline_dir: Option<&Path>, history: Option<&Path>) {
+/// `to_stderr`: stdout carries Markdown or JSON events, which a line about
+/// the report would corrupt.
+pub(crate) fn write_and_announce(root: &Path, baseline_dir: Option<&Path>, history: Option<&Path>, to_stderr: bool) {
     if !root.is_dir() {
         return;
     }
@@ -52,7 +54,8 @@ pub(crate) fn write_and_announce(root: &Path, baseline_dir: Option<&Path>, histo
             for s in &r.skipped {
                 eprintln!("warning: the report skips {s}");
             }
-            crate::term::println(&format!("Report: {}", r.index.display()));
+            let line = format!("Report: {}", r.index.display());
+            if to_stderr { eprintln!("{line}") } else { crate::term::println(&line) }
         }
         Err(e) => eprintln!("warning: no report: {e}"),
     }

@@ -82,7 +82,7 @@ fn has_hash_suffix(name: &str) -> bool {
 
 /// FNV-1a, 64 bits: stable across releases and platforms (std's hasher
 /// is not), which a directory name must be.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 

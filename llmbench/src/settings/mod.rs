@@ -81,7 +81,15 @@ pub const DEFAULT_GRACE: Duration = Duration::from_secs(30);
 #[serde(deny_unknown_fields)]
 pub struct SettingsLayer {
     /// Measured requests per load level (default 100).
-    #[arg(long = "sample-size", value_name = "N", env = "LLMBENCH_SAMPLE_SIZE", help_heading = "Settings")]
+    /// `--requests` is the same flag, the name people expect of an ad-hoc
+    /// `llmbench run`: measured requests per level, warm-up not counted.
+    #[arg(
+        long = "sample-size",
+        visible_alias = "requests",
+        value_name = "N",
+        env = "LLMBENCH_SAMPLE_SIZE",
+        help_heading = "Settings"
+    )]
     pub samples: Option<Spec<Positive>>,
     /// Warm-up requests per load level, discarded (default 10).
     #[arg(long = "warm-up", value_name = "N", env = "LLMBENCH_WARM_UP", help_heading = "Settings")]
@@ -176,7 +184,6 @@ pub(crate) const SHAPE_KEYS: [&str; 4] = ["stages", "sweep", "rate", "concurrenc
 /// option names no constant of `__private::setting_keys`).
 macro_rules! keys {
     ($($key:ident),* $(,)?) => {
-        #[cfg_attr(not(test), allow(dead_code))]
         pub(crate) const KEYS: &[&str] = &[$(stringify!($key)),*];
 
         /// One constant per setting key (not public API).

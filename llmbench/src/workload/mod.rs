@@ -13,6 +13,7 @@ mod dataset;
 pub(crate) mod image;
 mod requests;
 mod shard;
+mod spec;
 pub(crate) mod synthetic;
 mod tokens;
 mod trace;
@@ -30,6 +31,7 @@ pub use check::{Check, CheckFn, CheckOutcome, Response};
 pub use dataset::WorkloadError;
 pub(crate) use dataset::set_base_dir;
 use dataset::{Dataset, Templates};
+pub(crate) use spec::{WORKLOAD_KEYS, WorkloadSpec};
 pub use tokens::{DEFAULT_MIX, LengthClass, Tokens};
 pub use trace::TraceFormat;
 
@@ -143,6 +145,10 @@ pub struct SharedPrefix {
     /// send one of the same length of their own.
     pub share: f64,
 }
+
+/// The image side when only a count is given (`params = { images = [1, 4] }`,
+/// `images = 2` in llmbench.toml, `--images 2`).
+pub(crate) const DEFAULT_IMAGE_SIZE: u32 = 512;
 
 /// Images sent with every request ([`Workload::images`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -5,13 +5,13 @@
 use std::sync::Arc;
 
 use super::dataset::{self, WorkloadError};
-use super::{CheckFn, DatasetSource, PARAM_KEYS, Response, Source, Workload, image, run_nonce, synthetic, tokens};
+use super::{
+    CheckFn, DEFAULT_IMAGE_SIZE, DatasetSource, PARAM_KEYS, Response, Source, Workload, image, run_nonce, synthetic,
+    tokens,
+};
 use crate::provider::{GenRequest, Image, Message, Role};
 use crate::record::RequestRecord;
 use crate::rng::Rng;
-
-/// The image side of `params = { images = [1, 4] }` without `image_size`.
-const DEFAULT_IMAGE_SIZE: u32 = 512;
 
 impl Workload {
     /// Reports what the builder could not: an unreadable dataset or

@@ -65,6 +65,7 @@ impl BenchArgs {
             shard: self.shard.clone(),
             test_mode: self.test_mode(),
             under_parent: self.under_parent,
+            results_root: None,
         }
     }
 }
