@@ -34,8 +34,9 @@ pub(crate) struct LevelsInput<'a> {
     pub(crate) check: Option<CheckFn>,
     pub(crate) samples: u32,
     pub(crate) warmup: u32,
-    /// `warm`: a closed-loop level warms up with at least as many requests
-    /// as it keeps in flight, so its measured requests find open connections.
+    /// `warm`: a closed-loop level of concurrency above 1 warms up with at
+    /// least as many requests as it keeps in flight, so its measured
+    /// requests find open connections (the cold start opened the first).
     pub(crate) connections: Connections,
     pub(crate) load: &'a LoadPlan,
     pub(crate) opts: RequestOptions,
@@ -316,9 +317,11 @@ fn prepare(input: &LevelsInput<'_>, stretch: Stretch<'_>) -> Prepared {
     };
     let (label, (pool, drive, total)) = match stretch {
         Stretch::Level(Level::Concurrency(c), _) => {
+            // The cold start's connection serves one stream; more need
+            // warming, or the level's first wave pays for opening them.
             let warmup = match input.connections {
-                Connections::Warm => warmup.max(u64::from(c)),
-                Connections::Fresh => warmup,
+                Connections::Warm if c > 1 => warmup.max(u64::from(c)),
+                Connections::Warm | Connections::Fresh => warmup,
             };
             let total = plan.duration.is_none().then_some(samples + warmup);
             let measured = if plan.duration.is_some() { samples.max(DURATION_POOL) } else { samples };
