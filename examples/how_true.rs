@@ -13,7 +13,7 @@
 //! Scenarios: `64` (64 streams, TTFT 100 ms, ITL 10 ms, no warm-up), `64w`
 //! (the same with warm connections), `512` (512 streams, TTFT 50 ms, ITL
 //! 5 ms, 256 tokens), `ingest` (64 streams × 1024 tokens, no delays),
-//! `10k` (10,000 streams, TTFT 1 s, 32 tokens), `open` (5,000 requests/s
+//! `10k` (10,000 streams warmed by 10,000 warm-up requests, TTFT 1 s, 32 tokens), `open` (5,000 requests/s
 //! open loop, 8-token replies). docs/how-true.md holds the figures.
 
 use std::io::{BufRead, BufReader, Write};
@@ -79,7 +79,7 @@ fn scenarios() -> Vec<Scenario> {
             ttft_ms: 1000,
             itl_ms: 30,
             tokens: 32,
-            load: closed(10_000, 0),
+            load: closed(10_000, 10_000),
             requests: 10_000,
             reference: false,
         },

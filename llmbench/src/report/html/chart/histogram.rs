@@ -36,17 +36,37 @@ pub(crate) fn histogram(label: &str, x_title: &str, y_title: &str, unit: Unit, p
     }
     // One pass per panel: pooled ITL runs to millions of values.
     let extents: Vec<(f64, f64)> = panels.iter().map(|p| min_max(p.values)).collect();
+    let (x, log) = x_scale(&panels, &extents, unit);
+    let shares: Vec<(Vec<f64>, usize)> = panels.iter().map(|p| bin_shares(p.values, &x)).collect();
+    let ymax = shares.iter().flat_map(|(s, _)| s.iter().copied()).fold(0.0, f64::max).max(1e-9);
+    let step = super::scale::nice_step(ymax, 4);
+    let ymax_nice = (ymax / step).ceil() * step;
+
+    let plots_bottom = 8.0 + panels.len() as f64 * (HEADER_H + PANEL_H + GAP) - GAP;
+    let x_title = if log { format!("{x_title}, log scale") } else { x_title.to_owned() };
+    x_axis(&mut svg, &x, 8.0 + HEADER_H, plots_bottom, Some(&x_title));
+    svg.text_vertical(16.0, (8.0 + plots_bottom) / 2.0, "axis-title", y_title);
+    let mut y0 = 8.0;
+    for ((panel, (bins, beyond)), extent) in panels.iter().zip(&shares).zip(&extents) {
+        let drawn = Drawn { x: &x, ymax: ymax_nice, unit };
+        y0 = draw_panel(&mut svg, panel, (bins, *beyond, extent.1), &drawn, y0) + GAP;
+    }
+    svg.finish()
+}
+
+/// The shared x axis: from the smallest value to the largest p99 (or the
+/// max, for small samples) plus a margin; log when the series are an
+/// order of magnitude apart, so the fast ones do not collapse into a
+/// single bar at the left. Also says whether it is log.
+fn x_scale(panels: &[&HistPanel<'_>], extents: &[(f64, f64)], unit: Unit) -> (Scale, bool) {
     let min = extents.iter().map(|e| e.0).fold(f64::INFINITY, f64::min);
     let max = extents.iter().map(|e| e.1).fold(f64::NEG_INFINITY, f64::max);
-    // The axis ends at the largest p99 (or the max, for small samples), plus a margin.
     let top = panels
         .iter()
-        .zip(&extents)
+        .zip(extents)
         .map(|(p, e)| p.marks.iter().find(|(n, _)| *n == "p99").and_then(|(_, v)| *v).unwrap_or(e.1))
         .fold(0.0, f64::max);
     let hi = (top * 1.08).min(max * 1.03).max(min + f64::EPSILON);
-    // Series an order of magnitude apart share one log axis, so the fast
-    // ones do not collapse into a single bar at the left.
     let log = min > 0.0 && hi / min > 12.0;
     let x = if log {
         Scale::log_exact(min * 0.92, hi, LEFT, WIDTH - RIGHT, unit)
@@ -54,12 +74,21 @@ pub(crate) fn histogram(label: &str, x_title: &str, y_title: &str, unit: Unit, p
         let lo = if min > 0.5 * hi { (min - (hi - min) * 0.15).max(0.0) } else { 0.0 };
         Scale::linear(lo, hi, LEFT, WIDTH - RIGHT, unit)
     };
-    // Bin edges are equally spaced in the axis' own terms (value or log value).
-    let edge = |i: usize| match x.kind {
+    (x, log)
+}
+
+/// The left edge of bin `i`: bins are equally spaced in the axis' own
+/// terms (value or log value).
+fn edge(x: &Scale, i: usize) -> f64 {
+    match x.kind {
         Kind::Log => x.d0 * (x.d1 / x.d0).powf(i as f64 / BINS as f64),
         Kind::Linear => x.d0 + (x.d1 - x.d0) * i as f64 / BINS as f64,
-    };
-    let edges: Vec<f64> = (0..=BINS).map(edge).collect();
+    }
+}
+
+/// Each bin's share of `values`, and how many lie beyond the axis.
+fn bin_shares(values: &[f64], x: &Scale) -> (Vec<f64>, usize) {
+    let edges: Vec<f64> = (0..=BINS).map(|i| edge(x, i)).collect();
     let (log_d0, per_log2) = (x.d0.log2(), BINS as f64 / (x.d1 / x.d0).log2());
     let bin_of = |v: f64| -> usize {
         let t = match x.kind {
@@ -77,85 +106,81 @@ pub(crate) fn histogram(label: &str, x_title: &str, y_title: &str, unit: Unit, p
         }
         b
     };
-
-    // Counts per bin, as shares of each panel's samples.
-    let shares: Vec<(Vec<f64>, usize)> = panels
-        .iter()
-        .map(|p| {
-            let mut bins = vec![0u64; BINS];
-            let mut beyond = 0usize;
-            for &v in p.values {
-                if v > x.d1 {
-                    beyond += 1;
-                } else {
-                    bins[bin_of(v)] += 1;
-                }
-            }
-            let n = p.values.len() as f64;
-            (bins.into_iter().map(|c| c as f64 / n).collect(), beyond)
-        })
-        .collect();
-    let ymax = shares.iter().flat_map(|(s, _)| s.iter().copied()).fold(0.0, f64::max).max(1e-9);
-    let step = super::scale::nice_step(ymax, 4);
-    let ymax_nice = (ymax / step).ceil() * step;
-
-    let plots_bottom = 8.0 + panels.len() as f64 * (HEADER_H + PANEL_H + GAP) - GAP;
-    let x_title = if log { format!("{x_title}, log scale") } else { x_title.to_owned() };
-    x_axis(&mut svg, &x, 8.0 + HEADER_H, plots_bottom, Some(&x_title));
-    svg.text_vertical(16.0, (8.0 + plots_bottom) / 2.0, "axis-title", y_title);
-    let mut y0 = 8.0;
-    for ((panel, (bins, beyond)), extent) in panels.iter().zip(&shares).zip(&extents) {
-        let plot_top = y0 + HEADER_H;
-        let plot_bottom = plot_top + PANEL_H;
-        let mut caption = format!("{} — n={}", panel.label, panel.values.len());
-        for (name, v) in &panel.marks {
-            match v {
-                Some(v) => caption.push_str(&format!(" · {name} {}", format_value(*v, unit))),
-                None => caption.push_str(&format!(" · {name} n/a")),
-            }
+    let mut bins = vec![0u64; BINS];
+    let mut beyond = 0usize;
+    for &v in values {
+        if v > x.d1 {
+            beyond += 1;
+        } else {
+            bins[bin_of(v)] += 1;
         }
-        svg.text(LEFT, y0 + 13.0, Anchor::Start, "panel-title", &caption);
-        if *beyond > 0 {
-            let note = format!("+{beyond} beyond (max {})", format_value(extent.1, unit));
-            svg.text(WIDTH - RIGHT, y0 + 13.0, Anchor::End, "note", &note);
-        }
-        // Frame: baseline and the y reference at the top.
-        let y = Scale::linear_exact(0.0, ymax_nice, plot_bottom, plot_top, Unit::Share);
-        let mut grid = PathData::new();
-        grid.move_to(LEFT, plot_top).h_to(WIDTH - RIGHT);
-        svg.path(&grid, "grid");
-        svg.text(LEFT - 6.0, plot_top + 4.0, Anchor::End, "tick", &y.tick_label(ymax_nice));
-        svg.text(LEFT - 6.0, plot_bottom + 4.0, Anchor::End, "tick", "0");
-        let mut bars = PathData::new();
-        for (i, &share) in bins.iter().enumerate() {
-            if share <= 0.0 {
-                continue;
-            }
-            let bx = x.map(edge(i));
-            let bw = (x.map(edge(i + 1)) - bx - 0.6).max(0.6);
-            bars.move_to(bx, plot_bottom).v_to(y.map(share)).h_to(bx + bw).v_to(plot_bottom).close();
-        }
-        svg.open_group(&series_class(panel.series), None);
-        svg.path(&bars, "bar");
-        svg.close_group();
-        svg.line(LEFT, plot_bottom, WIDTH - RIGHT, plot_bottom, "axis");
-        // Percentile marks, labels bumped down a row when they would collide.
-        let mut last_label_x = f64::NEG_INFINITY;
-        let mut row = 0.0;
-        for (name, v) in &panel.marks {
-            let Some(v) = v else { continue };
-            if *v > x.d1 {
-                continue;
-            }
-            let px = x.map(*v);
-            svg.line(px, plot_top, px, plot_bottom, "mark");
-            row = if px - last_label_x < text_width(name) + 6.0 { row + 1.0 } else { 0.0 };
-            svg.text(px + 3.0, plot_top + 11.0 + row * 11.0, Anchor::Start, "mark-label", name);
-            last_label_x = px;
-        }
-        y0 = plot_bottom + GAP;
     }
-    svg.finish()
+    let n = values.len() as f64;
+    (bins.into_iter().map(|c| c as f64 / n).collect(), beyond)
+}
+
+/// What every panel shares: the x axis, the top of the y axis, the unit.
+struct Drawn<'a> {
+    x: &'a Scale,
+    ymax: f64,
+    unit: Unit,
+}
+
+/// Draws one panel from `y0` down: its caption, bars (shares, count
+/// beyond the axis, the panel's max) and percentile marks. Returns the
+/// panel's bottom.
+fn draw_panel(svg: &mut Svg, panel: &HistPanel<'_>, bins: (&[f64], usize, f64), d: &Drawn<'_>, y0: f64) -> f64 {
+    let (shares, beyond, max) = bins;
+    let (x, unit) = (d.x, d.unit);
+    let plot_top = y0 + HEADER_H;
+    let plot_bottom = plot_top + PANEL_H;
+    let mut caption = format!("{} — n={}", panel.label, panel.values.len());
+    for (name, v) in &panel.marks {
+        match v {
+            Some(v) => caption.push_str(&format!(" · {name} {}", format_value(*v, unit))),
+            None => caption.push_str(&format!(" · {name} n/a")),
+        }
+    }
+    svg.text(LEFT, y0 + 13.0, Anchor::Start, "panel-title", &caption);
+    if beyond > 0 {
+        let note = format!("+{beyond} beyond (max {})", format_value(max, unit));
+        svg.text(WIDTH - RIGHT, y0 + 13.0, Anchor::End, "note", &note);
+    }
+    // Frame: baseline and the y reference at the top.
+    let y = Scale::linear_exact(0.0, d.ymax, plot_bottom, plot_top, Unit::Share);
+    let mut grid = PathData::new();
+    grid.move_to(LEFT, plot_top).h_to(WIDTH - RIGHT);
+    svg.path(&grid, "grid");
+    svg.text(LEFT - 6.0, plot_top + 4.0, Anchor::End, "tick", &y.tick_label(d.ymax));
+    svg.text(LEFT - 6.0, plot_bottom + 4.0, Anchor::End, "tick", "0");
+    let mut bars = PathData::new();
+    for (i, &share) in shares.iter().enumerate() {
+        if share <= 0.0 {
+            continue;
+        }
+        let bx = x.map(edge(x, i));
+        let bw = (x.map(edge(x, i + 1)) - bx - 0.6).max(0.6);
+        bars.move_to(bx, plot_bottom).v_to(y.map(share)).h_to(bx + bw).v_to(plot_bottom).close();
+    }
+    svg.open_group(&series_class(panel.series), None);
+    svg.path(&bars, "bar");
+    svg.close_group();
+    svg.line(LEFT, plot_bottom, WIDTH - RIGHT, plot_bottom, "axis");
+    // Percentile marks, labels bumped down a row when they would collide.
+    let mut last_label_x = f64::NEG_INFINITY;
+    let mut row = 0.0;
+    for (name, v) in &panel.marks {
+        let Some(v) = v else { continue };
+        if *v > x.d1 {
+            continue;
+        }
+        let px = x.map(*v);
+        svg.line(px, plot_top, px, plot_bottom, "mark");
+        row = if px - last_label_x < text_width(name) + 6.0 { row + 1.0 } else { 0.0 };
+        svg.text(px + 3.0, plot_top + 11.0 + row * 11.0, Anchor::Start, "mark-label", name);
+        last_label_x = px;
+    }
+    plot_bottom
 }
 
 /// log₂ within about 0.01: the exponent, plus a quadratic fit of the
