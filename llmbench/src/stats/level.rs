@@ -234,18 +234,7 @@ pub(crate) fn summarize_level(concurrency: u32, records: &[RequestRecord]) -> Le
     let (cut, measured): (Vec<&RequestRecord>, Vec<&RequestRecord>) = all_measured.partition(cut_by_llmbench);
     let ok: Vec<&RequestRecord> = measured.iter().copied().filter(|r| r.is_ok()).collect();
 
-    let mut counts = RequestCounts {
-        attempted: measured.len() as u64,
-        ok: ok.len() as u64,
-        cut_by_llmbench: cut.len() as u64,
-        ..RequestCounts::default()
-    };
-    for r in &measured {
-        if let Some(e) = &r.error {
-            counts.failed += 1;
-            *counts.by_class.entry(e.class.as_str().to_owned()).or_default() += 1;
-        }
-    }
+    let counts = request_counts(&measured, ok.len(), cut.len());
 
     let window_start = measured.iter().map(|r| r.start_us).min().unwrap_or(0);
     let window_end = measured.iter().map(|r| r.end_us()).max().unwrap_or(window_start);
@@ -261,16 +250,8 @@ pub(crate) fn summarize_level(concurrency: u32, records: &[RequestRecord]) -> Le
     }
     let reasoned: Vec<&RequestRecord> = ok.iter().copied().filter(|r| r.reasoning_tokens.is_some()).collect();
     let any_reasoning = !reasoned.is_empty() || ok.iter().any(|r| r.thinking_ms().is_some_and(|t| t > 0.0));
-    let mut warnings = super::traffic::input_warnings(&ok);
     let connections = super::connections::connections(&measured);
-    warnings.extend(connections.as_ref().and_then(super::connections::warning));
-    if ok.iter().any(|r| r.reasoning_source == Some(TokenSource::Estimate)) {
-        warnings.push(
-            "the server reports no reasoning token count: reasoning tokens are the output count split by the \
-             reasoning share of the streamed text (reasoning_source \"estimate\")"
-                .into(),
-        );
-    }
+    let warnings = level_warnings(&ok, connections.as_ref());
 
     LevelSummary {
         concurrency,
@@ -317,6 +298,38 @@ pub(crate) fn summarize_level(concurrency: u32, records: &[RequestRecord]) -> Le
         sessions: super::sessions::summarize(records),
         warnings,
     }
+}
+
+/// Attempted (measured, not cut by llmbench), ok, failed by class, and cut.
+fn request_counts(measured: &[&RequestRecord], ok: usize, cut: usize) -> RequestCounts {
+    let mut counts = RequestCounts {
+        attempted: measured.len() as u64,
+        ok: ok as u64,
+        cut_by_llmbench: cut as u64,
+        ..RequestCounts::default()
+    };
+    for r in measured {
+        if let Some(e) = &r.error {
+            counts.failed += 1;
+            *counts.by_class.entry(e.class.as_str().to_owned()).or_default() += 1;
+        }
+    }
+    counts
+}
+
+/// What makes a level's figures less comparable: input lengths that
+/// disagree, connections some requests paid for, estimated reasoning counts.
+fn level_warnings(ok: &[&RequestRecord], connections: Option<&super::ConnectionSummary>) -> Vec<String> {
+    let mut warnings = super::traffic::input_warnings(ok);
+    warnings.extend(connections.and_then(super::connections::warning));
+    if ok.iter().any(|r| r.reasoning_source == Some(TokenSource::Estimate)) {
+        warnings.push(
+            "the server reports no reasoning token count: reasoning tokens are the output count split by the \
+             reasoning share of the streamed text (reasoning_source \"estimate\")"
+                .into(),
+        );
+    }
+    warnings
 }
 
 /// Time-weighted mean and maximum of requests in flight (from `sent` to
