@@ -23,61 +23,8 @@ pub(super) async fn send(
     tl: &mut Timeline,
     counter: Option<&AttemptCounter>,
 ) -> Result<(), RequestError> {
-    let build = |what: &str, e: &dyn std::fmt::Display| {
-        RequestError::new(ErrorClass::Client, format!("cannot build the {what}: {e}"))
-    };
-    let mut system = Vec::new();
-    let mut messages = Vec::new();
-    let with_images = req.image_message();
-    for (i, m) in req.messages.iter().enumerate() {
-        let role = match m.role {
-            Role::System => {
-                system.push(SystemContentBlock::Text(m.content.clone()));
-                // The shared prefix is the first system block: cache up to it.
-                if req.cache_prefix && system.len() == 1 {
-                    let point = CachePointBlock::builder()
-                        .r#type(CachePointType::Default)
-                        .build()
-                        .map_err(|e| build("cachePoint", &e))?;
-                    system.push(SystemContentBlock::CachePoint(point));
-                }
-                continue;
-            }
-            Role::User => ConversationRole::User,
-            Role::Assistant => ConversationRole::Assistant,
-        };
-        let mut message = Message::builder().role(role).content(ContentBlock::Text(m.content.clone()));
-        if with_images == Some(i) {
-            for image in &req.images {
-                let block = ImageBlock::builder()
-                    .format(ImageFormat::Png)
-                    .source(ImageSource::Bytes(Blob::new(image.png.to_vec())))
-                    .build()
-                    .map_err(|e| build("image block", &e))?;
-                message = message.content(ContentBlock::Image(block));
-            }
-        }
-        messages.push(message.build().map_err(|e| build("message", &e))?);
-    }
-    let tools = req
-        .tools
-        .iter()
-        .map(|t| {
-            ToolSpecification::builder()
-                .name(&t.name)
-                .description(&t.description)
-                .input_schema(ToolInputSchema::Json(document(&t.parameters)))
-                .build()
-                .map(Tool::ToolSpec)
-                .map_err(|e| build("tool", &e))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let tool_config = match tools.is_empty() {
-        true => None,
-        false => {
-            Some(ToolConfiguration::builder().set_tools(Some(tools)).build().map_err(|e| build("toolConfig", &e))?)
-        }
-    };
+    let (system, messages) = messages(req)?;
+    let tool_config = tool_config(req)?;
     // Thinking goes in the model's own fields; the target's own
     // additional_model_request_fields win.
     let mut fields = serde_json::Map::new();
@@ -123,4 +70,69 @@ pub(super) async fn send(
         Ok(decoder.on_event(event, &mut Stamp { tl, at }))
     })
     .await
+}
+
+/// A request part the SDK's builder refused (a required field missing).
+fn build(what: &str, e: &dyn std::fmt::Display) -> RequestError {
+    RequestError::new(ErrorClass::Client, format!("cannot build the {what}: {e}"))
+}
+
+/// The system blocks (a cache point after the shared prefix) and the
+/// conversation, the request's images in their message.
+fn messages(req: &GenRequest) -> Result<(Vec<SystemContentBlock>, Vec<Message>), RequestError> {
+    let mut system = Vec::new();
+    let mut messages = Vec::new();
+    let with_images = req.image_message();
+    for (i, m) in req.messages.iter().enumerate() {
+        let role = match m.role {
+            Role::System => {
+                system.push(SystemContentBlock::Text(m.content.clone()));
+                // The shared prefix is the first system block: cache up to it.
+                if req.cache_prefix && system.len() == 1 {
+                    let point = CachePointBlock::builder()
+                        .r#type(CachePointType::Default)
+                        .build()
+                        .map_err(|e| build("cachePoint", &e))?;
+                    system.push(SystemContentBlock::CachePoint(point));
+                }
+                continue;
+            }
+            Role::User => ConversationRole::User,
+            Role::Assistant => ConversationRole::Assistant,
+        };
+        let mut message = Message::builder().role(role).content(ContentBlock::Text(m.content.clone()));
+        if with_images == Some(i) {
+            for image in &req.images {
+                let block = ImageBlock::builder()
+                    .format(ImageFormat::Png)
+                    .source(ImageSource::Bytes(Blob::new(image.png.to_vec())))
+                    .build()
+                    .map_err(|e| build("image block", &e))?;
+                message = message.content(ContentBlock::Image(block));
+            }
+        }
+        messages.push(message.build().map_err(|e| build("message", &e))?);
+    }
+    Ok((system, messages))
+}
+
+/// The request's tools as a `toolConfig`, if it has any.
+fn tool_config(req: &GenRequest) -> Result<Option<ToolConfiguration>, RequestError> {
+    if req.tools.is_empty() {
+        return Ok(None);
+    }
+    let tools = req
+        .tools
+        .iter()
+        .map(|t| {
+            ToolSpecification::builder()
+                .name(&t.name)
+                .description(&t.description)
+                .input_schema(ToolInputSchema::Json(document(&t.parameters)))
+                .build()
+                .map(Tool::ToolSpec)
+                .map_err(|e| build("tool", &e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    ToolConfiguration::builder().set_tools(Some(tools)).build().map(Some).map_err(|e| build("toolConfig", &e))
 }
