@@ -129,57 +129,7 @@ impl Family {
                 body.insert("max_gen_len".into(), json!(max_tokens));
                 insert_sampling(&mut body, req);
             }
-            Family::AmazonNova => {
-                let mut system = Vec::new();
-                for m in req.messages.iter().filter(|m| m.role == Role::System) {
-                    system.push(json!({"text": m.content}));
-                    if req.cache_prefix && system.len() == 1 {
-                        system.push(json!({"cachePoint": {"type": "default"}}));
-                    }
-                }
-                let with_images = req.image_message();
-                let messages: Vec<Value> =
-                    req.messages
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, m)| m.role != Role::System)
-                        .map(|(i, m)| {
-                            let mut content = vec![json!({"text": m.content})];
-                            if with_images == Some(i) {
-                                content.extend(req.images.iter().map(
-                                    |image| json!({"image": {"format": "png", "source": {"bytes": &*image.base64}}}),
-                                ));
-                            }
-                            json!({"role": m.role.as_str(), "content": content})
-                        })
-                        .collect();
-                body.insert("schemaVersion".into(), json!("messages-v1"));
-                body.insert("messages".into(), Value::Array(messages));
-                if !system.is_empty() {
-                    body.insert("system".into(), Value::Array(system));
-                }
-                if !req.tools.is_empty() {
-                    let tools: Vec<Value> = req
-                        .tools
-                        .iter()
-                        .map(|t| {
-                            json!({"toolSpec": {"name": t.name, "description": t.description,
-                                                     "inputSchema": {"json": t.parameters}}})
-                        })
-                        .collect();
-                    body.insert("toolConfig".into(), json!({"tools": tools}));
-                }
-                let mut config = serde_json::Map::new();
-                config.insert("maxTokens".into(), json!(max_tokens));
-                insert_sampling(&mut config, req);
-                if let Some(p) = config.remove("top_p") {
-                    config.insert("topP".into(), p);
-                }
-                if let Some(stop) = stop {
-                    config.insert("stopSequences".into(), json!(stop));
-                }
-                body.insert("inferenceConfig".into(), Value::Object(config));
-            }
+            Family::AmazonNova => nova_body(&mut body, req, max_tokens, stop),
             Family::AmazonTitan => {
                 let mut config = serde_json::Map::new();
                 config.insert("maxTokenCount".into(), json!(max_tokens));
@@ -219,6 +169,62 @@ impl Family {
         merge_extra(&mut body, extra);
         serde_json::to_vec(&body).unwrap_or_default()
     }
+}
+
+/// Amazon Nova's messages-v1 body: system blocks (a cache point after the
+/// shared prefix), messages with their images, tools, inference config.
+fn nova_body(body: &mut serde_json::Map<String, Value>, req: &GenRequest, max_tokens: u32, stop: Option<&Vec<String>>) {
+    let mut system = Vec::new();
+    for m in req.messages.iter().filter(|m| m.role == Role::System) {
+        system.push(json!({"text": m.content}));
+        if req.cache_prefix && system.len() == 1 {
+            system.push(json!({"cachePoint": {"type": "default"}}));
+        }
+    }
+    let with_images = req.image_message();
+    let messages: Vec<Value> = req
+        .messages
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.role != Role::System)
+        .map(|(i, m)| {
+            let mut content = vec![json!({"text": m.content})];
+            if with_images == Some(i) {
+                content.extend(
+                    req.images
+                        .iter()
+                        .map(|image| json!({"image": {"format": "png", "source": {"bytes": &*image.base64}}})),
+                );
+            }
+            json!({"role": m.role.as_str(), "content": content})
+        })
+        .collect();
+    body.insert("schemaVersion".into(), json!("messages-v1"));
+    body.insert("messages".into(), Value::Array(messages));
+    if !system.is_empty() {
+        body.insert("system".into(), Value::Array(system));
+    }
+    if !req.tools.is_empty() {
+        let tools: Vec<Value> = req
+            .tools
+            .iter()
+            .map(|t| {
+                json!({"toolSpec": {"name": t.name, "description": t.description,
+                                         "inputSchema": {"json": t.parameters}}})
+            })
+            .collect();
+        body.insert("toolConfig".into(), json!({"tools": tools}));
+    }
+    let mut config = serde_json::Map::new();
+    config.insert("maxTokens".into(), json!(max_tokens));
+    insert_sampling(&mut config, req);
+    if let Some(p) = config.remove("top_p") {
+        config.insert("topP".into(), p);
+    }
+    if let Some(stop) = stop {
+        config.insert("stopSequences".into(), json!(stop));
+    }
+    body.insert("inferenceConfig".into(), Value::Object(config));
 }
 
 /// The Llama 3 chat template, which Bedrock's Meta models expect in `prompt`.
