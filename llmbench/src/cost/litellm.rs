@@ -45,7 +45,7 @@ impl LitellmPrices {
         let date = std::fs::metadata(path)
             .and_then(|m| m.modified())
             .ok()
-            .map(|t| crate::results::rfc3339(t)[..10].to_owned());
+            .map(|t| crate::units::rfc3339(t)[..10].to_owned());
         let models = parse(path, &text).map_err(LoadError::Bad)?;
         Ok(LitellmPrices { path: path.to_owned(), date, models })
     }

@@ -21,7 +21,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 pub use crate::config::TargetIdentity;
-pub(crate) use schema::rfc3339;
+pub(crate) use crate::units::rfc3339;
 pub use schema::{BenchInfo, ColdStart, FORMAT_VERSION, OLDEST_READABLE, RunSettings, RunSummary, ToolInfo};
 
 use crate::record::RequestRecord;
