@@ -27,6 +27,7 @@ pub(crate) mod process;
 pub(crate) mod provider;
 pub(crate) mod redact;
 pub mod report;
+pub(crate) mod request;
 pub mod results;
 pub(crate) mod rng;
 pub(crate) mod settings;
@@ -38,13 +39,13 @@ pub(crate) mod wire;
 
 pub use engine::registry::BenchDef;
 pub use llmbench_macros::llm_bench;
-pub use provider::{GenRequest, Image, Message, ReasoningEffort, Role, Tool};
+pub use request::{GenRequest, Image, Message, ReasoningEffort, Role, Tool};
 pub use workload::{Check, LengthClass, Response, Tokens, Workload};
 
 /// Everything a benchmark file needs: `use llmbench::prelude::*;`.
 pub mod prelude {
     pub use crate::llm_bench;
-    pub use crate::provider::{ReasoningEffort, Tool};
+    pub use crate::request::{ReasoningEffort, Tool};
     pub use crate::sim::Delay;
     pub use crate::workload::{Check, LengthClass, Response, Tokens, Workload};
 }

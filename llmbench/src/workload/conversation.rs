@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use super::dataset::WorkloadError;
 use super::{Source, Workload, synthetic};
-use crate::provider::{GenRequest, Message, Role};
+use crate::request::{GenRequest, Message, Role};
 use crate::rng::Rng;
 
 /// One turn of a session's script.

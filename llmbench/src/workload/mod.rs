@@ -24,7 +24,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
 
-use crate::provider::{Image, ReasoningEffort, Tool};
+use crate::request::{Image, ReasoningEffort, Tool};
 use crate::rng::Rng;
 use crate::tokenizer::Tokenizer;
 pub use check::{Check, CheckFn, CheckOutcome, Response};
