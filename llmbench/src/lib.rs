@@ -17,6 +17,7 @@ pub(crate) mod baseline;
 pub(crate) mod cli;
 pub(crate) mod config;
 pub mod cost;
+pub(crate) mod delay;
 pub(crate) mod engine;
 pub mod gate;
 pub(crate) mod interrupt;

@@ -190,7 +190,7 @@ pub struct Workload {
     images: Option<ImageSpec>,
     /// Conversations: the pause between a reply and the next turn.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "display")]
-    think_time: Option<crate::sim::Delay>,
+    think_time: Option<crate::delay::Delay>,
     /// What sizes synthetic prompts and counts every prompt.
     tokenizer: Tokenizer,
     #[serde(skip_serializing_if = "Vec::is_empty")]
