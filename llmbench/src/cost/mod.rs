@@ -25,10 +25,10 @@ mod table;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::config::prices::{PriceEntry, PriceTier};
 pub use crate::stats::level_cost::{BilledTokens, LevelCost, Projection};
 pub(crate) use compute::level_cost;
-pub(crate) use config::{PriceBook, validate};
-pub use config::{PriceEntry, PriceTier};
+pub(crate) use config::PriceBook;
 pub use projection::{HOURS_PER_MONTH, Volume};
 
 /// USD per 1M tokens.
