@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 pub use crate::config::TargetIdentity;
 pub(crate) use crate::units::rfc3339;
-pub use schema::{BenchInfo, ColdStart, FORMAT_VERSION, OLDEST_READABLE, RunSettings, RunSummary, ToolInfo};
+pub use schema::{BenchInfo, ColdStart, FORMAT_VERSION, OLDEST_READABLE, RunRef, RunSettings, RunSummary, ToolInfo};
 
 use crate::record::RequestRecord;
 

@@ -49,6 +49,24 @@ pub struct RunSummary {
     pub sweep: Option<crate::stats::SweepAnalysis>,
 }
 
+/// Which saved run a comparison used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRef {
+    /// `new`, a baseline name (`main`), or a path given to `compare`.
+    pub name: String,
+    /// When that run started (RFC 3339).
+    pub started_at: String,
+    /// The llmbench version that wrote it.
+    pub version: String,
+}
+
+impl RunRef {
+    /// A reference to `run` under `name`.
+    pub fn new(name: &str, run: &RunSummary) -> RunRef {
+        RunRef { name: name.to_owned(), started_at: run.started_at.clone(), version: run.tool.version.clone() }
+    }
+}
+
 /// The tool and version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolInfo {
