@@ -47,7 +47,7 @@ use tokio::task::JoinHandle;
 
 pub use crate::delay::Delay;
 pub use faults::{Fault, FaultKind};
-pub use model::{model_records, model_run};
+pub use model::model_records;
 
 /// How the simulated endpoint behaves. Every field has a default, so a
 /// config names only what it changes:
