@@ -31,6 +31,14 @@ def blank(s):
     return re.sub(r"[^\n]", " ", s)
 
 
+def ident_before(text, i):
+    """Whether `text[i]` continues an identifier (`br"…"` is a raw string)."""
+    def ident(k):
+        return k >= 0 and (text[k].isalnum() or text[k] == "_")
+
+    return ident(i - 1) and not (text[i - 1] == "b" and not ident(i - 2))
+
+
 def strip(text):
     """`text` with comments, string and char literals blanked out."""
     out = []
@@ -52,7 +60,7 @@ def strip(text):
                 else:
                     i += 1
             out.append(blank(text[start:i]))
-        elif c == "r" and re.match(r'r#*"', text[i : i + 300]) and not (i and (text[i - 1].isalnum() or text[i - 1] == "_")):
+        elif c == "r" and re.match(r'r#*"', text[i : i + 300]) and not ident_before(text, i):
             m = re.match(r'r(#*)"', text[i:])
             end = '"' + m.group(1)
             j = text.find(end, i + len(m.group(0)))
@@ -80,7 +88,8 @@ def strip(text):
 
 
 def skip_item(text, i):
-    """The index after the item that starts at `i` (attributes first)."""
+    """The index after the item that starts at `i` (attributes first): its
+    `;` or its `{…}` block, outside any `(…)`/`[…]` of its signature."""
     n = len(text)
     while True:
         while i < n and text[i].isspace():
@@ -89,10 +98,16 @@ def skip_item(text, i):
             i = match_close(text, i + 1, "[", "]")
         else:
             break
+    depth = 0
     while i < n:
-        if text[i] == ";":
+        c = text[i]
+        if c in "([":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+        elif c == ";" and depth == 0:
             return i + 1
-        if text[i] == "{":
+        elif c == "{" and depth == 0:
             return match_close(text, i, "{", "}")
         i += 1
     return n
@@ -111,16 +126,39 @@ def match_close(text, i, open_, close):
     return len(text)
 
 
-CFG_TEST = re.compile(r"#\[cfg\((test|all\(test\b[^\]]*|any\(test\b[^\]]*)\)\]")
+def test_only(predicate):
+    """Whether a `#[cfg(…)]` predicate holds only in test builds: `test`, or
+    `all(…)` with `test` among its terms."""
+    p = re.sub(r"\s+", "", predicate)
+    if p == "test":
+        return True
+    if p.startswith("all(") and p.endswith(")"):
+        depth, start, terms = 0, 4, []
+        for k in range(4, len(p)):
+            if p[k] == "(":
+                depth += 1
+            elif p[k] == ")" and depth:
+                depth -= 1
+            elif p[k] in ",)" and depth == 0:
+                terms.append(p[start:k])
+                start = k + 1
+        return "test" in terms
+    return False
 
 
 def drop_test_items(text):
-    """`text` without the items under `#[cfg(test)]` (or `all(test, …)`)."""
+    """`text` without the items under a test-only `#[cfg(…)]`."""
+    pos = 0
     while True:
-        m = CFG_TEST.search(text)
+        m = re.compile(r"#\[\s*cfg\s*\(").search(text, pos)
         if not m:
             return text
-        end = skip_item(text, m.end())
+        close = match_close(text, m.end() - 1, "(", ")")
+        pos = m.end()
+        if not test_only(text[m.end() : close - 1]):
+            continue
+        attr_end = text.find("]", close) + 1
+        end = skip_item(text, attr_end)
         text = text[: m.start()] + blank(text[m.start() : end]) + text[end:]
 
 
@@ -162,14 +200,12 @@ def refs(text, modpath):
     def depth_at(off):
         return modpath + [name for (s, e, name) in inline if s < off < e]
 
-    for m in re.finditer(r"(?<![\w:])(\$?crate|(?:super\s*::\s*)+)\s*::\s*", text):
+    for m in re.finditer(r"(?<![\w:])(\$?crate|super(?:\s*::\s*super)*)\s*::\s*", text):
         lead = m.group(1)
         if lead.endswith("crate"):
             base = []
         else:
             ups = lead.count("super")
-            # `super::super` is written with the `::` inside the group; the
-            # final `::` is outside it.
             here = depth_at(m.start())
             base = here[: max(0, len(here) - ups)] if ups <= len(here) else []
         j = m.end()
@@ -187,22 +223,17 @@ def refs(text, modpath):
 
 def root_exports(src):
     """Names `lib.rs` re-exports at the crate root -> the module they come from."""
-    text = drop_test_items(strip(open(os.path.join(src, "lib.rs")).read()))
+    raw = open(os.path.join(src, "lib.rs"), encoding="utf-8").read()
+    text = drop_test_items(strip(raw))
     names = {}
-    for m in re.finditer(r"\bpub\s+use\s+(\w+)::", text):
-        mod = m.group(1)
-        j = m.end()
-        if text[j] == "{":
-            body = text[j + 1 : match_close(text, j, "{", "}") - 1]
-            for item in body.split(","):
-                last = re.findall(r"\w+", item)
-                if last:
-                    names[last[-1]] = mod
-        else:
-            last = re.match(r"[\w:]*?(\w+)\s*;", text[j:])
+    # `pub use crate::…` is a nested module's (the prelude's), not the root's.
+    for m in re.finditer(r"\bpub\s+use\s+(?!crate::)(\w+)::([^;]*);", text):
+        for item in m.group(2).strip().lstrip("{").rstrip("}").split(","):
+            last = item.split("::")[-1].strip()
             if last:
-                names[last.group(1)] = mod
-    for m in re.finditer(r'#\[path\s*=\s*"(\w+)\.rs"\]\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+(\w+)', text):
+                names[last] = m.group(1)
+    # Before stripping: the path is a string literal.
+    for m in re.finditer(r'#\[path\s*=\s*"(\w+)\.rs"\][^;]*?\bmod\s+(\w+)', raw):
         names[m.group(2)] = m.group(1)
     return names
 
