@@ -80,6 +80,9 @@ pub fn cargo_llmbench_main() -> i32 {
 #[path = "fuzz.rs"]
 pub mod __fuzz;
 
+#[cfg(test)]
+mod layers_tests;
+
 /// Not public API: what `#[llm_bench]` and `main!` expand to.
 #[doc(hidden)]
 pub mod __private {
