@@ -11,7 +11,7 @@ modules together and is not a node.
 
 Prints one line per module with the modules it uses, then the strongly
 connected components of more than one module (the cycles), and exits 1 if
-there are any. `llmbench/tests/layers.rs` runs the same analysis as a test;
+there are any. `llmbench/src/layers_tests.rs` runs the same analysis as a test;
 docs/architecture.md draws the graph.
 
 Usage: python3 scripts/modgraph.py [--why | --dot] [SRC_DIR]
