@@ -12,7 +12,7 @@
 //!   p50 shifts by 10%). Detection = `ttft.p50` is `Regressed`.
 //!
 //! Runs are drawn from the simulator's own distributions in-process
-//! (`llmbench::sim::model_run`): the same seeded draws the simulator makes,
+//! (`llmbench::calibrate::model_run`): the same seeded draws the simulator makes,
 //! without sockets, so thousands of runs take minutes, not days. `--real N`
 //! then validates the A/A rate with N pairs of real runs against the
 //! simulator over loopback HTTP (`llmbench::calibrate::sim_level`).
@@ -23,8 +23,9 @@
 
 use std::time::{Duration, Instant};
 
+use llmbench::calibrate::model_run;
 use llmbench::gate::{Comparison, Run, compare_runs};
-use llmbench::sim::{Delay, SimConfig, model_run};
+use llmbench::sim::{Delay, SimConfig};
 use llmbench::stats::ChangeKind;
 use llmbench::stats::compare::Statistics as Settings;
 

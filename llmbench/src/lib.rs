@@ -17,6 +17,7 @@ pub(crate) mod baseline;
 pub(crate) mod cli;
 pub(crate) mod config;
 pub mod cost;
+pub(crate) mod delay;
 pub(crate) mod engine;
 pub mod gate;
 pub(crate) mod interrupt;
@@ -27,6 +28,7 @@ pub(crate) mod process;
 pub(crate) mod provider;
 pub(crate) mod redact;
 pub mod report;
+pub(crate) mod request;
 pub mod results;
 pub(crate) mod rng;
 pub(crate) mod settings;
@@ -38,13 +40,13 @@ pub(crate) mod wire;
 
 pub use engine::registry::BenchDef;
 pub use llmbench_macros::llm_bench;
-pub use provider::{GenRequest, Image, Message, ReasoningEffort, Role, Tool};
+pub use request::{GenRequest, Image, Message, ReasoningEffort, Role, Tool};
 pub use workload::{Check, LengthClass, Response, Tokens, Workload};
 
 /// Everything a benchmark file needs: `use llmbench::prelude::*;`.
 pub mod prelude {
     pub use crate::llm_bench;
-    pub use crate::provider::{ReasoningEffort, Tool};
+    pub use crate::request::{ReasoningEffort, Tool};
     pub use crate::sim::Delay;
     pub use crate::workload::{Check, LengthClass, Response, Tokens, Workload};
 }
@@ -77,6 +79,9 @@ pub fn cargo_llmbench_main() -> i32 {
 #[doc(hidden)]
 #[path = "fuzz.rs"]
 pub mod __fuzz;
+
+#[cfg(test)]
+mod layers_tests;
 
 /// Not public API: what `#[llm_bench]` and `main!` expand to.
 #[doc(hidden)]

@@ -35,8 +35,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// The longest duration accepted anywhere: the settings' bound (366 days).
-pub const MAX_DURATION: Duration = crate::settings::value::MAX_DURATION;
+/// The longest duration any setting accepts (366 days): beyond it a typo is
+/// likelier than intent, and `Instant` arithmetic could overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
 
 /// Formats a duration in milliseconds with a precision suited to its size.
 pub fn format_ms(ms: f64) -> String {
@@ -66,6 +67,23 @@ pub fn format_usd(v: f64) -> String {
         let decimals = ((-a.log10()).floor() as usize + 3).min(12);
         format!("${v:.decimals$}")
     }
+}
+
+/// Formats a system time as RFC 3339 UTC (`2026-11-28T01:46:48Z`).
+pub(crate) fn rfc3339(time: std::time::SystemTime) -> String {
+    let secs = time.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil-from-days (Howard Hinnant's algorithm), for dates after 1970.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 #[cfg(test)]
@@ -99,5 +117,13 @@ mod tests {
         assert_eq!(format_ms(42.25), "42.2 ms");
         assert_eq!(format_ms(512.4), "512 ms");
         assert_eq!(format_ms(12_345.0), "12.3 s");
+    }
+
+    #[test]
+    fn rfc3339_dates() {
+        use std::time::UNIX_EPOCH;
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_830_408)), "2026-11-28T01:46:48Z");
+        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00Z");
     }
 }

@@ -201,7 +201,8 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::{SimConfig, model_run};
+    use crate::calibrate::model_run;
+    use crate::sim::SimConfig;
 
     fn run(bench: &str, seed: u64) -> (RunSummary, Vec<RequestRecord>) {
         model_run(&SimConfig { seed, ..SimConfig::default() }, bench, 5, &[1], 4)

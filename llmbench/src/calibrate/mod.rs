@@ -16,7 +16,10 @@ use crate::sim::{Delay, SimConfig};
 use crate::stats::LatencySummary;
 use crate::workload::Workload;
 
+mod model;
 mod remote;
+pub use model::model_run;
+pub(crate) use model::run_summary;
 pub use remote::{ClientRun, Load, Meter, llmbench_run};
 
 /// Raises this process's open-file limit to the hard limit (many streams
@@ -227,7 +230,7 @@ pub fn sim_run(
         r.concurrency = concurrency;
     }
     let level = crate::stats::summarize_level(concurrency, &records);
-    Ok((crate::sim::model::run_summary(bench, samples, &[concurrency], output_tokens, vec![level]), records))
+    Ok((run_summary(bench, samples, &[concurrency], output_tokens, vec![level]), records))
 }
 
 /// Drives a zero-delay simulator with `streams` concurrent streams for

@@ -260,7 +260,7 @@ fn finish(args: &LlmbenchArgs, handoff: &FromParent, results_root: &Path, gather
 /// that does not answer 2xx) is an error (exit 1) naming the path.
 fn after_run(args: &LlmbenchArgs, outcomes: &[Outcome], dirs: &[Option<PathBuf>]) -> Result<(), String> {
     if let Some(dir) = args.run.history.as_ref().filter(|_| !outcomes.is_empty()) {
-        history::append_outcomes(dir, outcomes, args.gate.save_baseline.as_deref()).map_err(|e| e.to_string())?;
+        crate::engine::append_outcomes(dir, outcomes, args.gate.save_baseline.as_deref()).map_err(|e| e.to_string())?;
     }
     for note in export::write_outcomes(&args.gate.export, outcomes, dirs)? {
         human(args, &note);

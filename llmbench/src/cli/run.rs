@@ -426,7 +426,7 @@ mod tests {
         ])
         .unwrap()
         .workload;
-        assert_eq!(traffic.reasoning_effort.as_ref().map(|e| *e.get()), Some(crate::provider::ReasoningEffort::Low));
+        assert_eq!(traffic.reasoning_effort.as_ref().map(|e| *e.get()), Some(crate::request::ReasoningEffort::Low));
         assert_eq!((traffic.thinking_budget, traffic.images, traffic.image_size), (Some(1024), Some(1), Some(32)));
         assert_eq!((traffic.shared_prefix, traffic.prefix_share), (Some(200), Some(0.5)));
         assert_eq!((traffic.tools[0].name.as_str(), traffic.check_tool_call), ("f", Some(true)));

@@ -77,7 +77,7 @@ pub struct Config {
     pub targets: BTreeMap<String, toml::Spanned<TargetConfig>>,
     /// `[prices."model-id"]`: prices that override or add to the bundled table.
     #[serde(default)]
-    pub prices: BTreeMap<String, toml::Spanned<crate::cost::PriceEntry>>,
+    pub prices: BTreeMap<String, toml::Spanned<super::prices::PriceEntry>>,
     /// `[benches.NAME]`: settings overriding a benchmark's attribute, and
     /// with workload keys a benchmark of its own.
     #[serde(skip)]
@@ -171,7 +171,7 @@ pub struct TargetConfig {
     /// Price this target as another model id (a table id, a LiteLLM key, a `[prices]` entry).
     pub price_model: Option<String>,
     /// Per-token price list: `on_demand` (default) or `batch`.
-    pub price_tier: Option<crate::cost::PriceTier>,
+    pub price_tier: Option<super::prices::PriceTier>,
     /// Billed per instance-hour as this instance type (e.g. `"ml.g5.xlarge"`).
     pub instance_type: Option<String>,
     /// Instances behind the endpoint, for per-instance-hour billing (default 1).
@@ -359,7 +359,7 @@ impl Config {
         for (name, spanned) in &self.targets {
             self.validate_target(name, spanned.get_ref(), spanned.span().start)?;
         }
-        crate::cost::validate(self)
+        super::prices::validate(self)
     }
 
     /// Checks target `name`, whose table starts at byte `at`.

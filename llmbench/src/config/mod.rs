@@ -5,6 +5,7 @@
 //! secret in anything that is serialized or printed.
 
 pub mod file;
+pub(crate) mod prices;
 mod providers;
 mod target_keys;
 

@@ -42,10 +42,8 @@ impl LitellmPrices {
     pub(crate) fn load(path: &Path) -> Result<LitellmPrices, LoadError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| LoadError::Read(format!("cannot read {}: {e}", path.display())))?;
-        let date = std::fs::metadata(path)
-            .and_then(|m| m.modified())
-            .ok()
-            .map(|t| crate::results::rfc3339(t)[..10].to_owned());
+        let date =
+            std::fs::metadata(path).and_then(|m| m.modified()).ok().map(|t| crate::units::rfc3339(t)[..10].to_owned());
         let models = parse(path, &text).map_err(LoadError::Bad)?;
         Ok(LitellmPrices { path: path.to_owned(), date, models })
     }

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 use super::TokenRates;
+use crate::config::prices::is_date;
 
 /// The table's text, as shipped.
 pub(crate) const BUNDLED: &str = include_str!("prices.toml");
@@ -187,12 +188,6 @@ pub(crate) fn split_profile(id: &str) -> (Option<&str>, &str) {
         Some((prefix, rest)) if PROFILES.contains(&prefix) && rest.contains('.') => (Some(prefix), rest),
         _ => (None, id),
     }
-}
-
-/// Whether `s` is a `YYYY-MM-DD` date.
-pub(crate) fn is_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 10 && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
 }
 
 #[cfg(test)]

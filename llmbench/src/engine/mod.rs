@@ -31,7 +31,7 @@ use regex::Regex;
 
 pub(crate) use run::run;
 pub(crate) use shard::check as check_shard;
-pub(crate) use verdict::{statistics, write_outputs};
+pub(crate) use verdict::{append_outcomes, statistics, write_outputs};
 
 use crate::exit_code;
 use crate::settings::{GateArgs, RunArgs, SettingsLayer, ShardArgs, Source};

@@ -174,7 +174,7 @@ impl Gate {
         self.emit_outcome(&outcome, written.as_deref());
         // Appended as each run ends, so the report written before `finish` shows it.
         if let Some(dir) = &self.history {
-            history::append_outcomes(dir, std::slice::from_ref(&outcome), self.saved_as.as_deref())
+            append_outcomes(dir, std::slice::from_ref(&outcome), self.saved_as.as_deref())
                 .map_err(|e| RunError::Failed(e.to_string()))?;
         }
         self.dirs.push(written);
@@ -322,6 +322,22 @@ pub(crate) fn write_outputs(outcomes: &[Outcome], md: bool, junit_path: Option<&
 
 fn write_error(e: std::io::Error) -> RunError {
     RunError::Failed(format!("cannot write results: {e}"))
+}
+
+/// Appends the gathered outcomes of a run: each with the baseline it was
+/// saved as and the run it was compared with, the commit checked out in
+/// the current directory and this host.
+pub(crate) fn append_outcomes(
+    dir: &Path,
+    outcomes: &[Outcome],
+    saved_as: Option<&str>,
+) -> Result<Vec<std::path::PathBuf>, history::HistoryError> {
+    let context = history::Context::current(&std::env::current_dir().unwrap_or_default());
+    let runs: Vec<_> = outcomes
+        .iter()
+        .map(|o| (&o.summary, saved_as.map(str::to_owned), o.comparison.as_ref().map(|c| c.baseline.clone())))
+        .collect();
+    history::append(dir, &runs, &context)
 }
 
 #[cfg(test)]

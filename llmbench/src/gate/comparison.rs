@@ -10,6 +10,7 @@ use super::limits::{LimitOutcome, LimitStatus};
 use super::metric::{self, DEFAULT_SET, MetricId};
 use crate::cost::Price;
 use crate::record::RequestRecord;
+pub use crate::results::RunRef;
 use crate::results::RunSummary;
 use crate::stats::LevelSummary;
 use crate::stats::compare::{self, ChangeKind, Direction, Statistics};
@@ -17,24 +18,6 @@ use crate::stats::compare::{self, ChangeKind, Direction, Statistics};
 /// Version of the [`Comparison`] and [`Outcome`] JSON. Adding an optional
 /// field keeps it; changing or removing one bumps it.
 pub const COMPARISON_VERSION: u32 = 1;
-
-/// Which saved run a comparison used.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunRef {
-    /// `new`, a baseline name (`main`), or a path given to `compare`.
-    pub name: String,
-    /// When that run started (RFC 3339).
-    pub started_at: String,
-    /// The llmbench version that wrote it.
-    pub version: String,
-}
-
-impl RunRef {
-    /// A reference to `run` under `name`.
-    pub fn new(name: &str, run: &RunSummary) -> RunRef {
-        RunRef { name: name.to_owned(), started_at: run.started_at.clone(), version: run.tool.version.clone() }
-    }
-}
 
 /// One metric of one level, compared.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

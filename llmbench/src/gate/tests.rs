@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use super::*;
-use crate::sim::{Delay, SimConfig, model_run};
+use crate::calibrate::model_run;
+use crate::sim::{Delay, SimConfig};
 use crate::stats::compare::{ChangeKind, Statistics};
 
 fn noisy(seed: u64, ttft_ms: u64) -> SimConfig {

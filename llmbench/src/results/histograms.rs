@@ -185,7 +185,7 @@ mod tests {
 
     fn records(seed: u64, n: u32) -> Vec<RequestRecord> {
         let config = crate::sim::SimConfig { seed, ..crate::sim::SimConfig::default() };
-        crate::sim::model::model_run(&config, "b", n, &[2], 16).1
+        crate::calibrate::model_run(&config, "b", n, &[2], 16).1
     }
 
     #[test]

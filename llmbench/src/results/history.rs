@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::RunRef;
 use super::{FORMAT_VERSION, RunSummary, file_safe};
-use crate::gate::RunRef;
 
 /// The version of a history line written by this build. Adding an optional
 /// field keeps it; changing or removing one bumps it.
@@ -329,22 +329,6 @@ pub fn append(
         written.push(path);
     }
     Ok(written)
-}
-
-/// Appends the gathered outcomes of a run: each with the baseline it was
-/// saved as and the run it was compared with, the commit checked out in
-/// the current directory and this host.
-pub(crate) fn append_outcomes(
-    dir: &Path,
-    outcomes: &[crate::gate::Outcome],
-    saved_as: Option<&str>,
-) -> Result<Vec<PathBuf>, HistoryError> {
-    let context = Context::current(&std::env::current_dir().unwrap_or_default());
-    let runs: Vec<_> = outcomes
-        .iter()
-        .map(|o| (&o.summary, saved_as.map(str::to_owned), o.comparison.as_ref().map(|c| c.baseline.clone())))
-        .collect();
-    append(dir, &runs, &context)
 }
 
 #[cfg(test)]

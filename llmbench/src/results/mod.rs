@@ -21,8 +21,8 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 pub use crate::config::TargetIdentity;
-pub(crate) use schema::rfc3339;
-pub use schema::{BenchInfo, ColdStart, FORMAT_VERSION, OLDEST_READABLE, RunSettings, RunSummary, ToolInfo};
+pub(crate) use crate::units::rfc3339;
+pub use schema::{BenchInfo, ColdStart, FORMAT_VERSION, OLDEST_READABLE, RunRef, RunSettings, RunSummary, ToolInfo};
 
 use crate::record::RequestRecord;
 

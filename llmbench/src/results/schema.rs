@@ -49,6 +49,24 @@ pub struct RunSummary {
     pub sweep: Option<crate::stats::SweepAnalysis>,
 }
 
+/// Which saved run a comparison used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRef {
+    /// `new`, a baseline name (`main`), or a path given to `compare`.
+    pub name: String,
+    /// When that run started (RFC 3339).
+    pub started_at: String,
+    /// The llmbench version that wrote it.
+    pub version: String,
+}
+
+impl RunRef {
+    /// A reference to `run` under `name`.
+    pub fn new(name: &str, run: &RunSummary) -> RunRef {
+        RunRef { name: name.to_owned(), started_at: run.started_at.clone(), version: run.tool.version.clone() }
+    }
+}
+
 /// The tool and version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolInfo {
@@ -142,35 +160,5 @@ impl RunSummary {
             price: None,
             sweep: None,
         }
-    }
-}
-
-/// Formats a system time as RFC 3339 UTC (`2026-11-28T01:46:48Z`).
-pub(crate) fn rfc3339(time: std::time::SystemTime) -> String {
-    let secs = time.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil-from-days (Howard Hinnant's algorithm), for dates after 1970.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::{Duration, UNIX_EPOCH};
-
-    #[test]
-    fn rfc3339_dates() {
-        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_830_408)), "2026-11-28T01:46:48Z");
-        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00Z");
     }
 }

@@ -166,8 +166,8 @@ pub(crate) struct GateArgs {
     /// gab-bigger, openmetrics, emf, otlp-json (=PATH) and, with the `otlp`
     /// feature, otlp=URL (docs/exports.md).
     #[arg(long = "export", value_name = "FORMAT=PATH", env = "LLMBENCH_EXPORT",
-          value_parser = crate::report::ci::export::ExportSpec::parse, help_heading = "Exports")]
-    pub(crate) export: Vec<crate::report::ci::export::ExportSpec>,
+          value_parser = super::ExportSpec::parse, help_heading = "Exports")]
+    pub(crate) export: Vec<super::ExportSpec>,
 }
 
 /// Which part of a run this process is, and when its load starts

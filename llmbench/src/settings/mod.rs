@@ -21,6 +21,7 @@
 //! durations. This module is the bottom of the crate: it knows no runner,
 //! provider or report; they consume what it resolves.
 
+mod export;
 mod invocation;
 mod limit;
 mod merge;
@@ -41,6 +42,7 @@ use serde_json::json;
 
 use value::{Count, Levels, Positive, PositiveTime, Rates, Spec, Time};
 
+pub(crate) use export::{ExportSpec, Format};
 pub(crate) use invocation::{GateArgs, MessageFormat, RunArgs, ShardArgs, overlay};
 pub use limit::{Check, Limit, LimitError};
 pub use merge::{Layer, SettingsError, Source};

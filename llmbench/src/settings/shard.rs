@@ -188,7 +188,7 @@ impl StartAt {
 
     /// RFC 3339 UTC with milliseconds: `2026-11-28T09:30:00.000Z`.
     pub fn rfc3339(self) -> String {
-        let secs = crate::results::rfc3339(self.time());
+        let secs = crate::units::rfc3339(self.time());
         format!("{}.{:03}Z", secs.trim_end_matches('Z'), self.unix_us.rem_euclid(1_000_000) / 1000)
     }
 
@@ -293,7 +293,7 @@ fn days_in_month(year: i64, month: i64) -> i64 {
 }
 
 /// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm, the
-/// inverse of the one `results::rfc3339` formats with).
+/// inverse of the one `units::rfc3339` formats with).
 fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);

@@ -257,9 +257,7 @@ where
     d.deserialize_any(V(std::marker::PhantomData))
 }
 
-/// The longest duration any setting accepts: beyond it a typo is likelier
-/// than intent, and `Instant` arithmetic could overflow.
-pub const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+pub use crate::units::MAX_DURATION;
 /// The most requests in flight a setting accepts.
 pub const MAX_CONCURRENCY: u32 = 1_000_000;
 /// The highest request rate a setting accepts, per second.

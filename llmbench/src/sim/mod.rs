@@ -6,7 +6,7 @@
 //!
 //! This module owns the simulator's configuration and its public handle;
 //! `server` owns sockets, routing and requests, `stream` the paced SSE body,
-//! `delay` the delay distributions (drawn from the crate's seeded `rng`, so a
+//! `crate::delay` the delay distributions (drawn from the crate's seeded `rng`, so a
 //! seed means the same thing in every llmbench version). It knows
 //! nothing of the harness that measures it: the only thing shared with the
 //! client side is the response id, which pairs a client's measurements with
@@ -28,7 +28,6 @@
 
 #[cfg(feature = "_eventstream")]
 mod aws;
-mod delay;
 pub mod faults;
 pub(crate) mod model;
 mod server;
@@ -46,9 +45,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use delay::Delay;
+pub use crate::delay::Delay;
 pub use faults::{Fault, FaultKind};
-pub use model::{model_records, model_run};
+pub use model::model_records;
 
 /// How the simulated endpoint behaves. Every field has a default, so a
 /// config names only what it changes:

@@ -15,7 +15,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, Sleep};
 
 use super::FlushRecord;
-use super::delay::Delay;
+use crate::delay::Delay;
 use crate::rng::Rng;
 pub(crate) use crate::wire::openai::Endpoint;
 use crate::wire::openai::{StreamUsage, StreamWriter};

@@ -130,7 +130,7 @@ pub struct LevelSummary {
     pub output_token_source: BTreeMap<String, u64>,
     /// Cost figures (docs/metrics.md "Cost"); absent when the target has no price.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub cost: Option<crate::cost::LevelCost>,
+    pub cost: Option<super::level_cost::LevelCost>,
     /// Open loop: the offered rate of the level, requests/s (`concurrency` is 0).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub rate: Option<f64>,
@@ -209,7 +209,7 @@ impl LevelSummary {
 
     /// A single figure by key, for limits and reports: `req_per_s`,
     /// `output_tok_per_s`, `error_rate`, the `cost_*` keys of
-    /// [`LevelCost::value`](crate::cost::LevelCost::value), or a summary
+    /// [`LevelCost::value`](super::level_cost::LevelCost::value), or a summary
     /// statistic as `metric.stat` (`ttft.p90`, `e2e.mean`). `None` when the
     /// figure is absent (no price, too few samples) or the key is unknown.
     pub fn metric_value(&self, key: &str) -> Option<f64> {

@@ -6,6 +6,7 @@ mod connections;
 pub(crate) mod goodput;
 pub(crate) mod knee;
 mod level;
+pub(crate) mod level_cost;
 pub(crate) mod selfcheck;
 pub(crate) mod sessions;
 mod summary;

@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Progress, Sink, Text, insert_sampling, merge_extra, not_json, quote, stream_error};
-use crate::provider::{GenRequest, Image, Role};
 use crate::record::{ContentKind, RequestError, Usage};
+use crate::request::{GenRequest, Image, Role};
 
 /// The API version header sent with every direct request.
 pub(crate) const ANTHROPIC_VERSION: &str = "2023-06-01";

@@ -157,7 +157,7 @@ pub(crate) fn not_json(what: &str, e: &serde_json::Error, bytes: &[u8]) -> Reque
 
 /// `temperature` and `top_p`, printed as written (an `f32` turned straight
 /// into JSON prints 0.7 as 0.699999988079071).
-pub(crate) fn insert_sampling(body: &mut serde_json::Map<String, Value>, req: &crate::provider::GenRequest) {
+pub(crate) fn insert_sampling(body: &mut serde_json::Map<String, Value>, req: &crate::request::GenRequest) {
     let exact = |x: f32| x.to_string().parse::<f64>().map(Value::from).unwrap_or(Value::Null);
     if let Some(t) = req.temperature {
         body.insert("temperature".into(), exact(t));

@@ -18,8 +18,8 @@ pub(crate) use encode::{ChunkHead, DONE, StreamUsage, StreamWriter, error_json};
 
 use super::sse::Event;
 use super::{First, Progress, Sink, Text, not_json, quote, stream_error};
-use crate::provider::GenRequest;
 use crate::record::{ContentKind, RequestError, Usage};
+use crate::request::GenRequest;
 
 /// Which OpenAI route a request goes to (`endpoint` in config).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]

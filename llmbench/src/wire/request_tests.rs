@@ -2,7 +2,7 @@
 //! request-level feature — a cached shared prefix, an image, a tool,
 //! reasoning — against byte-exact fixtures in `tests/fixtures/requests/`.
 
-use crate::provider::{GenRequest, Message, ReasoningEffort, Role, Tool};
+use crate::request::{GenRequest, Message, ReasoningEffort, Role, Tool};
 use crate::wire::anthropic::{self, Host};
 use crate::wire::bedrock::Family;
 use crate::wire::openai::{self, BodyOptions, Endpoint};

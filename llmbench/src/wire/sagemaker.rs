@@ -31,8 +31,8 @@ use lines::LineBuffer;
 use super::openai::{ChunkHead, StreamDecoder};
 use super::sse::Event;
 use super::{Progress, Sink, Text, insert_sampling, merge_extra, not_json, stream_error};
-use crate::provider::GenRequest;
 use crate::record::{ContentKind, RequestError, Usage};
+use crate::request::GenRequest;
 
 /// The container protocol of a SageMaker endpoint (`format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -17,8 +17,8 @@ use regex::Regex;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::provider::Tool;
 use crate::record::ToolCallText;
+use crate::request::Tool;
 
 /// What a response check sees.
 #[derive(Debug, Clone, Copy)]

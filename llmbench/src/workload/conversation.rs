@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use super::dataset::WorkloadError;
 use super::{Source, Workload, synthetic};
-use crate::provider::{GenRequest, Message, Role};
+use crate::request::{GenRequest, Message, Role};
 use crate::rng::Rng;
 
 /// One turn of a session's script.
@@ -229,7 +229,7 @@ impl Workload {
     /// Think time between turns: drawn per session and turn from the seed,
     /// counted from the end of one reply to the start of the next turn. It
     /// is never latency: each turn's latency counts from when it was due.
-    pub fn think_time(mut self, think: crate::sim::Delay) -> Self {
+    pub fn think_time(mut self, think: crate::delay::Delay) -> Self {
         if let Some(problem) = think.problem() {
             self.problems.push(format!("think_time: {problem}"));
         }
@@ -245,7 +245,7 @@ fn empty_turn() -> TurnScript {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::Delay;
+    use crate::delay::Delay;
 
     #[test]
     fn a_sessions_file_parses_and_bad_lines_name_the_key() {

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde_json::{Map, Value};
 
-use crate::provider::{Message, Role};
+use crate::request::{Message, Role};
 
 /// A dataset or template that cannot be used: names the file and line.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

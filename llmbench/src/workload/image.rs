@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::provider::Image;
+use crate::request::Image;
 use crate::rng::Rng;
 
 /// The largest side accepted, in pixels: a 4096 × 4096 RGB image is

@@ -24,7 +24,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
 
-use crate::provider::{Image, ReasoningEffort, Tool};
+use crate::request::{Image, ReasoningEffort, Tool};
 use crate::rng::Rng;
 use crate::tokenizer::Tokenizer;
 pub use check::{Check, CheckFn, CheckOutcome, Response};
@@ -190,7 +190,7 @@ pub struct Workload {
     images: Option<ImageSpec>,
     /// Conversations: the pause between a reply and the next turn.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "display")]
-    think_time: Option<crate::sim::Delay>,
+    think_time: Option<crate::delay::Delay>,
     /// What sizes synthetic prompts and counts every prompt.
     tokenizer: Tokenizer,
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -9,8 +9,8 @@ use super::{
     CheckFn, DEFAULT_IMAGE_SIZE, DatasetSource, PARAM_KEYS, Response, Source, Workload, image, run_nonce, synthetic,
     tokens,
 };
-use crate::provider::{GenRequest, Image, Message, Role};
 use crate::record::RequestRecord;
+use crate::request::{GenRequest, Image, Message, Role};
 use crate::rng::Rng;
 
 impl Workload {
@@ -298,7 +298,7 @@ impl Workload {
             "seed" => self.seed(v.parse().map_err(|_| bad("an integer"))?),
             "exact_output" => self.exact_output(v.parse().map_err(|_| bad("true or false"))?),
             "reasoning_effort" => {
-                crate::provider::ReasoningEffort::parse(v).map_err(|e| format!("param {key}: {e}"))?;
+                crate::request::ReasoningEffort::parse(v).map_err(|e| format!("param {key}: {e}"))?;
                 self.reasoning_effort(v)
             }
             "thinking_budget" => match v.parse::<u32>() {

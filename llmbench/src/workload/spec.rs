@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{LengthClass, Tokens, Workload, dataset, image};
-use crate::provider::ReasoningEffort;
+use crate::request::ReasoningEffort;
 use crate::settings::value::{self, Grammar, MAX_CONCURRENCY, Spec};
 use crate::tokenizer::Tokenizer;
 

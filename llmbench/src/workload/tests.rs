@@ -2,7 +2,7 @@
 //! prefixes and parameters.
 
 use super::*;
-use crate::provider::{GenRequest, Message, ReasoningEffort, Role};
+use crate::request::{GenRequest, Message, ReasoningEffort, Role};
 use crate::tokenizer::Tokenizer;
 
 #[test]

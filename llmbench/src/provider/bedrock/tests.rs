@@ -362,7 +362,7 @@ async fn converse_sends_cache_points_image_blocks_tool_config_and_thinking() {
         ],
         max_tokens: Some(4096),
         thinking_budget: Some(2048),
-        tools: vec![crate::provider::Tool {
+        tools: vec![crate::request::Tool {
             name: "get_weather".into(),
             description: "Current weather".into(),
             parameters: serde_json::json!({"type": "object", "required": ["city"]}),

@@ -11,7 +11,7 @@ use crate::stats::{LatencySummary, goodput};
 /// `offset_us` after the earliest shard's.
 fn shard(index: u32, count: u32, offset_us: i64) -> ShardRun {
     let config = SimConfig { seed: u64::from(index) * 101, error_rate: 0.1, ..SimConfig::default() };
-    let (mut summary, mut records) = crate::sim::model::model_run(&config, "b", 50, &[2], 16);
+    let (mut summary, mut records) = crate::calibrate::model_run(&config, "b", 50, &[2], 16);
     let level = &mut summary.levels[0];
     level.goodput = Some(goodput::goodput(&Slo::default(), level, &records));
     let label = format!("{index}/{count}");

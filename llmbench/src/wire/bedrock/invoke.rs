@@ -12,8 +12,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::METRICS_KEY;
-use crate::provider::{GenRequest, Role};
 use crate::record::{ContentKind, RequestError, Usage};
+use crate::request::{GenRequest, Role};
 use crate::wire::anthropic::{self, Host, MessagesDecoder};
 use crate::wire::openai::{self, StreamDecoder};
 use crate::wire::sse::Event;

@@ -1,5 +1,7 @@
 //! [`Delay`]: the distributions of the simulator's TTFT and inter-token
-//! gaps, their config syntax, and sampling them from a seeded generator.
+//! gaps and of a conversation's think time, their config syntax, and
+//! sampling them from a seeded generator. Below both `sim` and `workload`,
+//! which use it (public as `llmbench::sim::Delay`).
 
 use std::fmt;
 use std::time::Duration;
