@@ -211,18 +211,7 @@ async fn bench_all(
             code = crate::interrupt::requested().map_or(exit_code::ERROR, |stop| stop.exit_code());
             break;
         }
-        // A level where nothing succeeded measured nothing: say so and fail,
-        // so a CI job notices a dead endpoint instead of passing on no data.
-        for level in summary.levels.iter().filter(|l| l.requests.attempted > 0 && l.requests.ok == 0) {
-            let first = records.iter().filter(|r| r.concurrency == level.concurrency).find_map(|r| r.error.as_ref());
-            eprintln!(
-                "error: no request to {} succeeded at concurrency {} ({})",
-                job.target.identity.name,
-                level.concurrency,
-                crate::term::safe(&first.map(ToString::to_string).unwrap_or_default())
-            );
-            code = exit_code::ERROR;
-        }
+        code = exit_code::combine(&[code, job_verdict(job, &summary, &records)]);
     }
     watcher.abort();
     reserve.release();
@@ -237,6 +226,52 @@ async fn bench_all(
         );
     }
     gate.finish(code)
+}
+
+/// The exit code one finished benchmark × target earns by its failures,
+/// saying why on stderr: [`exit_code::ENDPOINT_FAILED`] when the endpoint
+/// failed the run ([`endpoint_failed`]), else [`exit_code::ERROR`] when some
+/// level had no successful request (it measured nothing), else OK.
+fn job_verdict(job: &Job, summary: &RunSummary, records: &[RequestRecord]) -> i32 {
+    let target = &job.target.identity.name;
+    let mut code = exit_code::OK;
+    for level in summary.levels.iter().filter(|l| l.requests.attempted > 0 && l.requests.ok == 0) {
+        let first = records.iter().filter(|r| r.concurrency == level.concurrency).find_map(|r| r.error.as_ref());
+        eprintln!(
+            "error: no request to {target} succeeded at concurrency {} ({})",
+            level.concurrency,
+            crate::term::safe(&first.map(ToString::to_string).unwrap_or_default())
+        );
+        code = exit_code::ERROR;
+    }
+    if let Some(why) = endpoint_failed(summary) {
+        eprintln!(
+            "error: {} · {target}: the endpoint failed the run: {why} (exit code {})",
+            job.id,
+            exit_code::ENDPOINT_FAILED
+        );
+        code = exit_code::ENDPOINT_FAILED;
+    }
+    code
+}
+
+/// Why the endpoint failed a run, if it did: a level stopped early at a
+/// dead endpoint, or every level that sent requests failed at least
+/// [`exit_code::FAILING_ERROR_RATE`] of them (every class counts, `check`
+/// included; requests llmbench cut do not).
+fn endpoint_failed(summary: &RunSummary) -> Option<String> {
+    if let Some(dead) = summary.levels.iter().find(|l| l.stopped_early.as_deref() == Some("dead_endpoint")) {
+        return Some(format!("it looks dead (level {} stopped after connection failures in a row)", dead.label()));
+    }
+    let tried: Vec<_> = summary.levels.iter().filter(|l| l.requests.attempted > 0).collect();
+    let lowest = tried.iter().map(|l| l.error_rate).fold(f64::INFINITY, f64::min);
+    (!tried.is_empty() && lowest >= exit_code::FAILING_ERROR_RATE).then(|| {
+        format!(
+            "every level failed at least {:.0}% of its requests (the best: {:.0}%)",
+            exit_code::FAILING_ERROR_RATE * 100.0,
+            lowest * 100.0
+        )
+    })
 }
 
 /// `--load-baseline NAME`: judges saved runs against the baseline without
