@@ -34,6 +34,8 @@ fn run(config: &Config, target: &str, root: &Path) -> (i32, crate::results::RunS
     let invocation = super::Invocation { results_root: Some(root.to_path_buf()), ..args.invocation() };
     let code = super::run(&invocation, config, vec![DEF.spec().expect("a spec")]).expect("the run completes");
     let dir = crate::results::run_dir(root, DEF.name, target, crate::results::NEW_DIR);
+    let partial = crate::results::partial_path(&dir);
+    assert!(!partial.exists(), "{} is removed once the run is written", partial.display());
     (code, crate::results::read_summary(&dir).expect("the results are written whatever the code"))
 }
 

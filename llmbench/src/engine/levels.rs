@@ -15,6 +15,7 @@ use crate::load::{self, Cancel, ClosedPlan, Drive, Observer, OpenPlan, RequestOp
 use crate::provider::{GenRequest, Provider, is_connection_failure};
 use crate::record::{ErrorClass, Phase, RequestError, RequestRecord, TokenSource};
 use crate::report::terminal::progress::LevelProgress;
+use crate::results::partial::PartialSink;
 use crate::settings::value::Connections;
 use crate::settings::{LoadPlan, Shape};
 use crate::stats::selfcheck::{self, LevelLoad};
@@ -51,6 +52,9 @@ pub(crate) struct LevelsInput<'a> {
     /// `--message-format json`: the benchmark id and target of the
     /// `progress` event sent as each level finishes.
     pub(crate) events: Option<(&'a str, &'a str)>,
+    /// Where each finished request goes as it finishes, for the run's
+    /// crash-safe records (`results::partial`).
+    pub(crate) records: Option<PartialSink>,
 }
 
 /// What the levels produced.
@@ -200,7 +204,7 @@ async fn run_stretch(
             level.cancel_because(run.reason().unwrap_or(load::INTERRUPTED));
         })
     };
-    let observer = observer(input, &prepared, &progress, &level);
+    let observer = observer(input, &prepared, &progress, &level, out.levels.len());
     let outcome =
         load::run_level(provider.clone(), requests, &prepared.drive, request_options(input), observer, &level).await;
     forward.abort();
@@ -253,18 +257,45 @@ async fn run_stretch(
 }
 
 /// What sees a stretch's finished requests: its progress, a capacity
-/// search's [`Hopeless`] watch, and always the [`DeadEndpoint`] watch.
+/// search's [`Hopeless`] watch, always the [`DeadEndpoint`] watch, and the
+/// run's crash-safe records when kept (the stretch's first row is `row`).
 fn observer(
     input: &LevelsInput<'_>,
     prepared: &Prepared,
     progress: &Arc<LevelProgress>,
     level: &Cancel,
+    row: usize,
 ) -> Arc<dyn Observer> {
     let inner: Arc<dyn Observer> = match (&input.load.shape, prepared.total) {
         (Shape::Auto(_), Some(_)) => Arc::new(Hopeless::new(input, progress.clone(), level.clone())),
         _ => progress.clone(),
     };
-    Arc::new(DeadEndpoint { inner, failures: AtomicU32::new(0), stop: level.clone() })
+    let watched = Arc::new(DeadEndpoint { inner, failures: AtomicU32::new(0), stop: level.clone() });
+    match &input.records {
+        Some(sink) => Arc::new(Recording { inner: watched, sink: sink.clone(), row: row as u32 }),
+        None => watched,
+    }
+}
+
+/// Sends a copy of each finished request to the run's crash-safe records.
+/// Called by the level's dispatcher once the request ended (its clock
+/// points are taken), never by the request's own task; the copy and a
+/// channel send are all it costs, the writing is another thread's.
+struct Recording {
+    inner: Arc<dyn Observer>,
+    sink: PartialSink,
+    /// The summary row the stretch's records start at (a staged run's
+    /// records are told apart by stage only at its end).
+    row: u32,
+}
+
+impl Observer for Recording {
+    fn request_done(&self, record: &RequestRecord) {
+        self.inner.request_done(record);
+        let mut copy = record.clone();
+        copy.level = self.row;
+        self.sink.send(copy);
+    }
 }
 
 /// Marks a level llmbench stopped early (`stopped_early`, a warning), when
@@ -670,6 +701,7 @@ pub(super) mod tests {
             provider: "sim",
             project: None,
             events: None,
+            records: None,
         }
     }
 
@@ -779,6 +811,32 @@ pub(super) mod tests {
         watch.request_done(&with(ErrorClass::Timeout, "connect timed out: deadline"));
         assert!(stop.is_cancelled());
         assert_eq!(stop.reason(), Some(load::DEAD_ENDPOINT));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn finished_requests_reach_the_partial_records_before_the_run_is_written() {
+        use crate::results::partial::{FLUSH_EVERY, PartialRecords};
+        let sim = sim(64).await;
+        let tmp = tempfile::tempdir().expect("a temporary directory");
+        let partial = PartialRecords::start(&tmp.path().join("new")).expect("the partial records");
+        let workload = Workload::synthetic().input_tokens(16);
+        let load = plan(Shape::Levels(vec![Level::Concurrency(2), Level::Concurrency(4)]));
+        let mut levels = input(&workload, &load, 12);
+        levels.records = partial.sink();
+        let out = run_levels(&levels, Arc::new(provider(sim.base_url())), &Cancel::default()).await;
+        // The process dies here, before the run is written: within a
+        // second, every finished request is on disk, one JSON line each.
+        tokio::time::sleep(FLUSH_EVERY + std::time::Duration::from_millis(300)).await;
+        let text = std::fs::read_to_string(tmp.path().join("new.partial.jsonl")).expect("the partial file");
+        let mut kept: Vec<RequestRecord> =
+            text.lines().map(|l| serde_json::from_str(l).expect("each line a whole record")).collect();
+        let key = |r: &RequestRecord| (r.level, r.index);
+        kept.sort_by_key(key);
+        let mut expected = out.records.clone();
+        expected.sort_by_key(key);
+        assert_eq!(kept.len(), 2 * (12 + 4), "warm-up and measured requests of both levels");
+        assert_eq!(kept.iter().map(key).collect::<Vec<_>>(), expected.iter().map(key).collect::<Vec<_>>());
+        assert!(kept.iter().zip(&expected).all(|(k, e)| k.e2e_ms == e.e2e_ms && k.phase == e.phase));
     }
 
     #[test]

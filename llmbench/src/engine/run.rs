@@ -24,6 +24,7 @@ use crate::provider::Provider;
 use crate::record::{Phase, RequestRecord};
 use crate::report::ci::events;
 use crate::report::terminal;
+use crate::results::partial::PartialRecords;
 use crate::results::{self, BenchInfo, ColdStart, FORMAT_VERSION, RunSettings, RunSummary, ToolInfo};
 use crate::term;
 
@@ -192,7 +193,7 @@ async fn bench_all(
         let barrier = start_at.filter(|_| k == 0);
         let out = bench_one(args, gate.json(), job, provider, &cancel, reserved, barrier).await;
         let dir = results::run_dir(&root, &job.id, &job.target.identity.name, results::NEW_DIR);
-        let (summary, mut records, timing) = out;
+        let (summary, mut records, timing, partial) = out;
         gate.human(&terminal::table(&summary));
         reserve.release();
         if let Some(s) = &job.shard {
@@ -202,6 +203,11 @@ async fn bench_all(
         gate.judge(&summary, &records, &job.settings.limits)?;
         if let Some(s) = job.shard.as_ref().filter(|_| !args.gate.discard_baseline) {
             shard::write(&dir, s, timing, barrier, &summary, &records)?;
+        }
+        // Written whole: the records kept as they finished are not needed.
+        // (A failed write above returned first and left them for recovery.)
+        if let Some(partial) = partial {
+            partial.remove();
         }
         reserve = crate::process::FdReserve::hold();
         if !args.run.quiet && !args.gate.discard_baseline {
@@ -332,8 +338,10 @@ async fn bench_one(
     cancel: &Cancel,
     reserved: usize,
     barrier: Option<crate::settings::StartAt>,
-) -> (RunSummary, Vec<RequestRecord>, Timing) {
+) -> (RunSummary, Vec<RequestRecord>, Timing, Option<PartialRecords>) {
     let (bench, target) = (&job.id, &job.target.identity.name);
+    let kept = partial_records(args, job);
+    let sink = kept.as_ref().and_then(PartialRecords::sink);
     let s = &job.settings;
     let started_event = json!({ "bench": bench, "target": target, "samples": s.samples, "warmup": s.warmup, "concurrency": s.load.concurrencies() });
     events::emit(json, "bench-started", started_event);
@@ -353,6 +361,9 @@ async fn bench_one(
         e2e_ms: cold.e2e_ms,
         error: cold.error.as_ref().map(|e| e.class.as_str().to_owned()),
     });
+    if let Some(sink) = &sink {
+        sink.send(cold.clone());
+    }
     all_records.push(cold);
     let clock_offset_ms = match barrier {
         Some(at) => wait_for(args, at, cancel).await,
@@ -374,6 +385,7 @@ async fn bench_one(
         provider: &job.target.identity.provider,
         project: s.project,
         events: json.then_some((bench.as_str(), target.as_str())),
+        records: sink,
     };
     let out = run_levels(&input, provider, cancel).await;
     all_records.extend(out.records);
@@ -393,7 +405,23 @@ async fn bench_one(
         sweep,
         ..planned_summary(job)
     };
-    (summary, all_records, timing)
+    (summary, all_records, timing, kept)
+}
+
+/// The crash-safe records of a benchmark × target's run (`results::partial`),
+/// beside the `new/` it will be written to; none when nothing is saved
+/// (`--discard-baseline`) or the file cannot be made (the run goes on).
+fn partial_records(args: &Invocation, job: &Job) -> Option<PartialRecords> {
+    if args.gate.discard_baseline {
+        return None;
+    }
+    let dir = results::run_dir(&args.results_root(), &job.id, &job.target.identity.name, results::NEW_DIR);
+    PartialRecords::start(&dir)
+        .map_err(|e| {
+            let path = results::partial_path(&dir);
+            eprintln!("warning: cannot keep this run's records as they finish in {}: {e}", path.display());
+        })
+        .ok()
 }
 
 /// `--start-at`: says what it waits for, waits, and warns when the load
