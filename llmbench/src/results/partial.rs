@@ -71,6 +71,7 @@ impl PartialRecords {
     }
 
     /// The file.
+    #[cfg(test)]
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }
