@@ -13,6 +13,16 @@ pub const USAGE: i32 = 2;
 pub const REGRESSION: i32 = 3;
 /// No benchmark matched the filter.
 pub const NO_BENCHMARKS: i32 = 4;
+/// The endpoint failed the run: for some benchmark × target, every level
+/// failed at least [`FAILING_ERROR_RATE`] of its measured requests, or a
+/// level stopped early at a dead endpoint (connections failing one after
+/// another). Results are written, but they describe failures: a CI job
+/// must not take the run for a healthy one.
+pub const ENDPOINT_FAILED: i32 = 5;
+
+/// The error rate at or above which every level of a benchmark × target
+/// makes the run exit [`ENDPOINT_FAILED`].
+pub const FAILING_ERROR_RATE: f64 = 0.5;
 
 // A run stopped by a signal exits 128 + the signal's number, as a shell
 // reports a process killed by it, after keeping what it measured: every
@@ -36,13 +46,13 @@ pub fn is_interruption(code: i32) -> bool {
 
 /// Combines the exit codes of several benchmark binaries into one: an
 /// interruption first (the user asked to stop, and scripts must see that),
-/// then usage errors, errors, regressions; "nothing matched" only when
+/// then usage errors, errors, a failed endpoint, regressions; "nothing matched" only when
 /// nothing matched anywhere.
 pub fn combine(codes: &[i32]) -> i32 {
     if let Some(&stopped) = codes.iter().find(|&&c| is_interruption(c)) {
         return stopped;
     }
-    let worst = [USAGE, ERROR, REGRESSION].into_iter().find(|c| codes.contains(c));
+    let worst = [USAGE, ERROR, ENDPOINT_FAILED, REGRESSION].into_iter().find(|c| codes.contains(c));
     if let Some(code) = worst {
         return code;
     }
@@ -69,5 +79,7 @@ mod tests {
         assert_eq!(combine(&[OK, 101]), 101);
         assert_eq!(combine(&[USAGE, TERMINATED]), TERMINATED);
         assert_eq!(combine(&[OK, INTERRUPTED, ERROR]), INTERRUPTED);
+        assert_eq!(combine(&[OK, ENDPOINT_FAILED, REGRESSION]), ENDPOINT_FAILED);
+        assert_eq!(combine(&[ENDPOINT_FAILED, ERROR]), ERROR);
     }
 }

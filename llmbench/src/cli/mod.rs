@@ -47,7 +47,7 @@ use crate::settings::SettingsLayer;
   llmbench run --url http://127.0.0.1:8000/v1 --model M --concurrency 1,8 --requests 100
   cargo llmbench init
 
-Exit codes: 0 ok, 1 error, 2 usage or config error, 3 regression or failed limit, 4 no benchmark matched, 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM (partial results written).
+Exit codes: 0 ok, 1 error, 2 usage or config error, 3 regression or failed limit, 4 no benchmark matched, 5 the endpoint failed the run (every level >= 50% errors, or a dead endpoint), 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM (partial results written).
 Results: target/llmbench/<bench>/<target>/new/{summary.json,requests.jsonl}."
 )]
 pub(crate) struct LlmbenchArgs {

@@ -4,6 +4,7 @@
 //! and warnings; then analyses a sweep for its knee.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use crate::load::closed::Concurrency;
@@ -11,9 +12,10 @@ use crate::load::schedule::{self, Rate};
 use crate::load::stages::{Stage, StageValue, StagesPlan};
 use crate::load::sweep::{self, Level};
 use crate::load::{self, Cancel, ClosedPlan, Drive, Observer, OpenPlan, RequestOptions};
-use crate::provider::{GenRequest, Provider};
+use crate::provider::{GenRequest, Provider, is_connection_failure};
 use crate::record::{ErrorClass, Phase, RequestError, RequestRecord, TokenSource};
 use crate::report::terminal::progress::LevelProgress;
+use crate::results::partial::PartialSink;
 use crate::settings::value::Connections;
 use crate::settings::{LoadPlan, Shape};
 use crate::stats::selfcheck::{self, LevelLoad};
@@ -51,6 +53,9 @@ pub(crate) struct LevelsInput<'a> {
     /// `--message-format json`: the benchmark id and target of the
     /// `progress` event sent as each level finishes.
     pub(crate) events: Option<(&'a str, &'a str)>,
+    /// Where each finished request goes as it finishes, for the run's
+    /// crash-safe records (`results::partial`).
+    pub(crate) records: Option<PartialSink>,
 }
 
 /// What the levels produced.
@@ -200,10 +205,7 @@ async fn run_stretch(
             level.cancel_because(run.reason().unwrap_or(load::INTERRUPTED));
         })
     };
-    let observer: Arc<dyn Observer> = match (&input.load.shape, prepared.total) {
-        (Shape::Auto(_), Some(_)) => Arc::new(Hopeless::new(input, progress.clone(), level.clone())),
-        _ => progress.clone(),
-    };
+    let observer = observer(input, &prepared, &progress, &level, out.levels.len());
     let outcome =
         load::run_level(provider.clone(), requests, &prepared.drive, request_options(input), observer, &level).await;
     forward.abort();
@@ -238,19 +240,138 @@ async fn run_stretch(
             // level it ran as.
             (summary.concurrency, summary.rate) = (0, super::replay::offered_rate(&prepared.drive).or(summary.rate));
         }
-        if !interrupted && level.reason() == Some(load::STOPPED_EARLY) {
-            summary.warnings.push(format!(
-                "stopped early after {} measured requests: it could no longer meet its SLOs",
-                summary.requests.attempted
-            ));
+        if !interrupted {
+            note_stop(level.reason(), &mut summary, &records);
         }
         level_done(input, &summary, row.records.len());
         out.levels.push(summary);
         out.started_unix_us.push(started_unix_us);
     }
+    let dead = !interrupted && level.reason() == Some(load::DEAD_ENDPOINT);
+    if dead {
+        announce_dead(&prepared.label, &records);
+    }
     out.records.extend(records);
     out.partial |= interrupted;
-    !interrupted
+    // The levels after a dead endpoint's would meet it too: not run.
+    !interrupted && !dead
+}
+
+/// What sees a stretch's finished requests: its progress, a capacity
+/// search's [`Hopeless`] watch, always the [`DeadEndpoint`] watch, and the
+/// run's crash-safe records when kept (the stretch's first row is `row`).
+fn observer(
+    input: &LevelsInput<'_>,
+    prepared: &Prepared,
+    progress: &Arc<LevelProgress>,
+    level: &Cancel,
+    row: usize,
+) -> Arc<dyn Observer> {
+    let inner: Arc<dyn Observer> = match (&input.load.shape, prepared.total) {
+        (Shape::Auto(_), Some(_)) => Arc::new(Hopeless::new(input, progress.clone(), level.clone())),
+        _ => progress.clone(),
+    };
+    let watched = Arc::new(DeadEndpoint { inner, failures: AtomicU32::new(0), stop: level.clone() });
+    match &input.records {
+        Some(sink) => Arc::new(Recording { inner: watched, sink: sink.clone(), row: row as u32 }),
+        None => watched,
+    }
+}
+
+/// Sends a copy of each finished request to the run's crash-safe records.
+/// Called by the level's dispatcher once the request ended (its clock
+/// points are taken), never by the request's own task; the copy and a
+/// channel send are all it costs, the writing is another thread's.
+struct Recording {
+    inner: Arc<dyn Observer>,
+    sink: PartialSink,
+    /// The summary row the stretch's records start at (a staged run's
+    /// records are told apart by stage only at its end).
+    row: u32,
+}
+
+impl Observer for Recording {
+    fn request_done(&self, record: &RequestRecord) {
+        self.inner.request_done(record);
+        let mut copy = record.clone();
+        copy.level = self.row;
+        self.sink.send(copy);
+    }
+}
+
+/// Marks a level llmbench stopped early (`stopped_early`, a warning), when
+/// `reason` (the level's stop) says it did.
+fn note_stop(reason: Option<&str>, summary: &mut LevelSummary, records: &[RequestRecord]) {
+    let attempted = summary.requests.attempted;
+    let (why, warning) = match reason {
+        Some(load::STOPPED_EARLY) => (
+            "slo_unreachable",
+            format!("stopped early after {attempted} measured requests: it could no longer meet its SLOs"),
+        ),
+        Some(load::DEAD_ENDPOINT) => (
+            "dead_endpoint",
+            format!(
+                "stopped early after {attempted} measured requests: the endpoint looks dead ({DEAD_AFTER} connection \
+                 failures in a row, the last: {}); the requests not sent are not counted",
+                last_connection_failure(records)
+            ),
+        ),
+        _ => return,
+    };
+    summary.stopped_early = Some(why.to_owned());
+    summary.warnings.push(warning);
+}
+
+/// The message of the last request whose connection failed, made safe
+/// for a terminal.
+fn last_connection_failure(records: &[RequestRecord]) -> String {
+    let last = records.iter().rev().filter_map(|r| r.error.as_ref()).find(|e| is_connection_failure(e));
+    crate::term::safe(&last.map(|e| e.to_string()).unwrap_or_default()).into_owned()
+}
+
+/// Says on stderr, whatever `--quiet`, that a stretch stopped at a dead
+/// endpoint and its benchmark × target runs no more levels.
+fn announce_dead(label: &str, records: &[RequestRecord]) {
+    eprintln!(
+        "warning: {}: stopped after {DEAD_AFTER} connection failures in a row, the endpoint looks dead ({}); the \
+         remaining requests and levels were not sent",
+        crate::term::safe(label),
+        last_connection_failure(records)
+    );
+}
+
+/// Connection failures in a row (warm-up or measured) after which a
+/// level's endpoint is taken for dead and the level stops: enough that a
+/// blip (a restart refusing a few connections) does not stop it, few
+/// enough that a dead endpoint costs a moment, not the level's samples.
+pub(crate) const DEAD_AFTER: u32 = 10;
+
+/// Watches every finished request of a stretch and stops it once
+/// [`DEAD_AFTER`] in a row failed to connect ([`is_connection_failure`]):
+/// a refused port fails requests as fast as they are sent, and would burn
+/// the level's samples measuring nothing. The requests in flight are cut
+/// (class `cut_at_end`, not failures); the rest are never sent.
+struct DeadEndpoint {
+    inner: Arc<dyn Observer>,
+    failures: AtomicU32,
+    stop: Cancel,
+}
+
+impl Observer for DeadEndpoint {
+    fn request_done(&self, record: &RequestRecord) {
+        self.inner.request_done(record);
+        match &record.error {
+            // llmbench's own cuts say nothing of the endpoint.
+            Some(e) if e.class.is_llmbench_cut() => {}
+            Some(e) if is_connection_failure(e) => {
+                let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+                if failures >= DEAD_AFTER && !self.stop.is_cancelled() {
+                    self.stop.cancel_because(load::DEAD_ENDPOINT);
+                }
+            }
+            _ => self.failures.store(0, Ordering::Relaxed),
+        }
+    }
 }
 
 /// Watches a search level's measured requests and stops the level once too
@@ -583,6 +704,7 @@ pub(super) mod tests {
             provider: "sim",
             project: None,
             events: None,
+            records: None,
         }
     }
 
@@ -625,6 +747,99 @@ pub(super) mod tests {
         assert!(over.requests.attempted < 24, "{:?}", over.requests);
         assert!(over.warnings.iter().any(|w| w.starts_with("stopped early")), "{:?}", over.warnings);
         assert!(!out.partial, "stopping a hopeless level is not an interruption");
+    }
+
+    /// A port nothing listens on: bound, then let go.
+    fn closed_port() -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("address").port()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dead_endpoint_stops_the_level_early_saying_why() {
+        let workload = Workload::synthetic().input_tokens(16);
+        let load = plan(Shape::Levels(vec![Level::Concurrency(4), Level::Concurrency(8)]));
+        let provider = Arc::new(provider(format!("http://127.0.0.1:{}/v1", closed_port())));
+        let started = std::time::Instant::now();
+        let out = run_levels(&input(&workload, &load, 5000), provider, &Cancel::default()).await;
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+        assert_eq!(out.levels.len(), 1, "the levels after a dead endpoint's are not run");
+        assert!(!out.partial, "stopping at a dead endpoint is not an interruption");
+        let level = &out.levels[0];
+        assert_eq!(level.stopped_early.as_deref(), Some("dead_endpoint"));
+        assert!(
+            level.warnings.iter().any(|w| w.contains("the endpoint looks dead") && w.contains("connection failed")),
+            "{:?}",
+            level.warnings
+        );
+        // At most the run of failures, what was in flight, and one more
+        // dispatched as the stop came.
+        let n = out.records.len() as u64;
+        assert!((u64::from(DEAD_AFTER)..=u64::from(DEAD_AFTER) + 9).contains(&n), "{n} records");
+        let measured = out.records.iter().filter(|r| r.phase == Phase::Measured).count() as u64;
+        let c = &level.requests;
+        assert_eq!(c.attempted + c.cut_by_llmbench, measured, "{c:?}");
+        assert_eq!((c.failed, c.by_class.get("server").copied().unwrap_or(0)), (c.attempted, c.attempted), "{c:?}");
+        for r in &out.records {
+            let e = r.error.as_ref().expect("nothing succeeds against a closed port");
+            let cut = e.class == ErrorClass::CutAtEnd && e.message == load::DEAD_ENDPOINT;
+            assert!(cut || is_connection_failure(e), "{e}");
+        }
+    }
+
+    #[test]
+    fn only_an_unbroken_run_of_connection_failures_is_a_dead_endpoint() {
+        let stop = Cancel::default();
+        let watch = DeadEndpoint { inner: Arc::new(load::Quiet), failures: AtomicU32::new(0), stop: stop.clone() };
+        let with = |class, message: &str| RequestRecord {
+            error: Some(RequestError::new(class, message)),
+            ..RequestRecord::default()
+        };
+        let refused = with(ErrorClass::Server, "connection failed: tcp connect error: Connection refused");
+        for _ in 1..DEAD_AFTER {
+            watch.request_done(&refused);
+        }
+        // A success, or a failure from a server that answered, breaks the run.
+        watch.request_done(&RequestRecord::default());
+        for _ in 1..DEAD_AFTER {
+            watch.request_done(&refused);
+        }
+        watch.request_done(&with(ErrorClass::Server, "internal server error"));
+        for _ in 1..DEAD_AFTER {
+            watch.request_done(&refused);
+        }
+        // llmbench's own cuts neither break nor extend it.
+        watch.request_done(&with(ErrorClass::CutAtEnd, load::CUT_AT_END));
+        assert!(!stop.is_cancelled());
+        watch.request_done(&with(ErrorClass::Timeout, "connect timed out: deadline"));
+        assert!(stop.is_cancelled());
+        assert_eq!(stop.reason(), Some(load::DEAD_ENDPOINT));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn finished_requests_reach_the_partial_records_before_the_run_is_written() {
+        use crate::results::partial::{FLUSH_EVERY, PartialRecords};
+        let sim = sim(64).await;
+        let tmp = tempfile::tempdir().expect("a temporary directory");
+        let partial = PartialRecords::start(&tmp.path().join("new")).expect("the partial records");
+        let workload = Workload::synthetic().input_tokens(16);
+        let load = plan(Shape::Levels(vec![Level::Concurrency(2), Level::Concurrency(4)]));
+        let mut levels = input(&workload, &load, 12);
+        levels.records = partial.sink();
+        let out = run_levels(&levels, Arc::new(provider(sim.base_url())), &Cancel::default()).await;
+        // The process dies here, before the run is written: within a
+        // second, every finished request is on disk, one JSON line each.
+        tokio::time::sleep(FLUSH_EVERY + std::time::Duration::from_millis(300)).await;
+        let text = std::fs::read_to_string(tmp.path().join("new.partial.jsonl")).expect("the partial file");
+        let mut kept: Vec<RequestRecord> =
+            text.lines().map(|l| serde_json::from_str(l).expect("each line a whole record")).collect();
+        let key = |r: &RequestRecord| (r.level, r.index);
+        kept.sort_by_key(key);
+        let mut expected = out.records.clone();
+        expected.sort_by_key(key);
+        assert_eq!(kept.len(), 2 * (12 + 4), "warm-up and measured requests of both levels");
+        assert_eq!(kept.iter().map(key).collect::<Vec<_>>(), expected.iter().map(key).collect::<Vec<_>>());
+        assert!(kept.iter().zip(&expected).all(|(k, e)| k.e2e_ms == e.e2e_ms && k.phase == e.phase));
     }
 
     #[test]

@@ -13,6 +13,8 @@ mod connect;
 mod conversation;
 pub(crate) mod declared;
 #[cfg(test)]
+mod failing_tests;
+#[cfg(test)]
 mod fault_matrix_tests;
 mod levels;
 mod plan;

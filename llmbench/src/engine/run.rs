@@ -24,6 +24,7 @@ use crate::provider::Provider;
 use crate::record::{Phase, RequestRecord};
 use crate::report::ci::events;
 use crate::report::terminal;
+use crate::results::partial::PartialRecords;
 use crate::results::{self, BenchInfo, ColdStart, FORMAT_VERSION, RunSettings, RunSummary, ToolInfo};
 use crate::term;
 
@@ -192,7 +193,7 @@ async fn bench_all(
         let barrier = start_at.filter(|_| k == 0);
         let out = bench_one(args, gate.json(), job, provider, &cancel, reserved, barrier).await;
         let dir = results::run_dir(&root, &job.id, &job.target.identity.name, results::NEW_DIR);
-        let (summary, mut records, timing) = out;
+        let (summary, mut records, timing, partial) = out;
         gate.human(&terminal::table(&summary));
         reserve.release();
         if let Some(s) = &job.shard {
@@ -203,6 +204,11 @@ async fn bench_all(
         if let Some(s) = job.shard.as_ref().filter(|_| !args.gate.discard_baseline) {
             shard::write(&dir, s, timing, barrier, &summary, &records)?;
         }
+        // Written whole: the records kept as they finished are not needed.
+        // (A failed write above returned first and left them for recovery.)
+        if let Some(partial) = partial {
+            partial.remove();
+        }
         reserve = crate::process::FdReserve::hold();
         if !args.run.quiet && !args.gate.discard_baseline {
             gate.human(&format!("results: {}\n", dir.display()));
@@ -211,18 +217,7 @@ async fn bench_all(
             code = crate::interrupt::requested().map_or(exit_code::ERROR, |stop| stop.exit_code());
             break;
         }
-        // A level where nothing succeeded measured nothing: say so and fail,
-        // so a CI job notices a dead endpoint instead of passing on no data.
-        for level in summary.levels.iter().filter(|l| l.requests.attempted > 0 && l.requests.ok == 0) {
-            let first = records.iter().filter(|r| r.concurrency == level.concurrency).find_map(|r| r.error.as_ref());
-            eprintln!(
-                "error: no request to {} succeeded at concurrency {} ({})",
-                job.target.identity.name,
-                level.concurrency,
-                crate::term::safe(&first.map(ToString::to_string).unwrap_or_default())
-            );
-            code = exit_code::ERROR;
-        }
+        code = exit_code::combine(&[code, job_verdict(job, &summary, &records)]);
     }
     watcher.abort();
     reserve.release();
@@ -237,6 +232,52 @@ async fn bench_all(
         );
     }
     gate.finish(code)
+}
+
+/// The exit code one finished benchmark × target earns by its failures,
+/// saying why on stderr: [`exit_code::ENDPOINT_FAILED`] when the endpoint
+/// failed the run ([`endpoint_failed`]), else [`exit_code::ERROR`] when some
+/// level had no successful request (it measured nothing), else OK.
+fn job_verdict(job: &Job, summary: &RunSummary, records: &[RequestRecord]) -> i32 {
+    let target = &job.target.identity.name;
+    let mut code = exit_code::OK;
+    for level in summary.levels.iter().filter(|l| l.requests.attempted > 0 && l.requests.ok == 0) {
+        let first = records.iter().filter(|r| r.concurrency == level.concurrency).find_map(|r| r.error.as_ref());
+        eprintln!(
+            "error: no request to {target} succeeded at concurrency {} ({})",
+            level.concurrency,
+            crate::term::safe(&first.map(ToString::to_string).unwrap_or_default())
+        );
+        code = exit_code::ERROR;
+    }
+    if let Some(why) = endpoint_failed(summary) {
+        eprintln!(
+            "error: {} · {target}: the endpoint failed the run: {why} (exit code {})",
+            job.id,
+            exit_code::ENDPOINT_FAILED
+        );
+        code = exit_code::ENDPOINT_FAILED;
+    }
+    code
+}
+
+/// Why the endpoint failed a run, if it did: a level stopped early at a
+/// dead endpoint, or every level that sent requests failed at least
+/// [`exit_code::FAILING_ERROR_RATE`] of them (every class counts, `check`
+/// included; requests llmbench cut do not).
+fn endpoint_failed(summary: &RunSummary) -> Option<String> {
+    if let Some(dead) = summary.levels.iter().find(|l| l.stopped_early.as_deref() == Some("dead_endpoint")) {
+        return Some(format!("it looks dead (level {} stopped after connection failures in a row)", dead.label()));
+    }
+    let tried: Vec<_> = summary.levels.iter().filter(|l| l.requests.attempted > 0).collect();
+    let lowest = tried.iter().map(|l| l.error_rate).fold(f64::INFINITY, f64::min);
+    (!tried.is_empty() && lowest >= exit_code::FAILING_ERROR_RATE).then(|| {
+        format!(
+            "every level failed at least {:.0}% of its requests (the best: {:.0}%)",
+            exit_code::FAILING_ERROR_RATE * 100.0,
+            lowest * 100.0
+        )
+    })
 }
 
 /// `--load-baseline NAME`: judges saved runs against the baseline without
@@ -297,8 +338,10 @@ async fn bench_one(
     cancel: &Cancel,
     reserved: usize,
     barrier: Option<crate::settings::StartAt>,
-) -> (RunSummary, Vec<RequestRecord>, Timing) {
+) -> (RunSummary, Vec<RequestRecord>, Timing, Option<PartialRecords>) {
     let (bench, target) = (&job.id, &job.target.identity.name);
+    let kept = partial_records(args, job);
+    let sink = kept.as_ref().and_then(PartialRecords::sink);
     let s = &job.settings;
     let started_event = json!({ "bench": bench, "target": target, "samples": s.samples, "warmup": s.warmup, "concurrency": s.load.concurrencies() });
     events::emit(json, "bench-started", started_event);
@@ -318,6 +361,9 @@ async fn bench_one(
         e2e_ms: cold.e2e_ms,
         error: cold.error.as_ref().map(|e| e.class.as_str().to_owned()),
     });
+    if let Some(sink) = &sink {
+        sink.send(cold.clone());
+    }
     all_records.push(cold);
     let clock_offset_ms = match barrier {
         Some(at) => wait_for(args, at, cancel).await,
@@ -339,6 +385,7 @@ async fn bench_one(
         provider: &job.target.identity.provider,
         project: s.project,
         events: json.then_some((bench.as_str(), target.as_str())),
+        records: sink,
     };
     let out = run_levels(&input, provider, cancel).await;
     all_records.extend(out.records);
@@ -358,7 +405,23 @@ async fn bench_one(
         sweep,
         ..planned_summary(job)
     };
-    (summary, all_records, timing)
+    (summary, all_records, timing, kept)
+}
+
+/// The crash-safe records of a benchmark × target's run (`results::partial`),
+/// beside the `new/` it will be written to; none when nothing is saved
+/// (`--discard-baseline`) or the file cannot be made (the run goes on).
+fn partial_records(args: &Invocation, job: &Job) -> Option<PartialRecords> {
+    if args.gate.discard_baseline {
+        return None;
+    }
+    let dir = results::run_dir(&args.results_root(), &job.id, &job.target.identity.name, results::NEW_DIR);
+    PartialRecords::start(&dir)
+        .map_err(|e| {
+            let path = results::partial_path(&dir);
+            eprintln!("warning: cannot keep this run's records as they finish in {}: {e}", path.display());
+        })
+        .ok()
 }
 
 /// `--start-at`: says what it waits for, waits, and warns when the load

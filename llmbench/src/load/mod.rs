@@ -137,6 +137,11 @@ pub(crate) const INTERRUPTED: &str = "in flight when llmbench was interrupted: c
 /// that could no longer meet its SLOs.
 pub(crate) const STOPPED_EARLY: &str = "in flight when the level stopped early (it could no longer meet its SLOs): cut";
 
+/// The message of a request in flight when a level was stopped because its
+/// endpoint looked dead (connections failing one after another).
+pub(crate) const DEAD_ENDPOINT: &str =
+    "in flight when the level stopped early (the endpoint's connections kept failing): cut";
+
 /// What stops the requests in flight when `cancel` stops a level: `cut`,
 /// told the reason (the stop's, or [`INTERRUPTED`]), so each becomes a
 /// record saying why instead of being dropped.
@@ -149,7 +154,7 @@ pub(crate) fn interrupt_in_flight(cancel: &Cancel, cut: &Cancel) {
 pub(crate) fn cut_error(reason: Option<&str>) -> RequestError {
     match reason {
         None | Some(CUT_AT_END) => RequestError::new(ErrorClass::CutAtEnd, CUT_AT_END),
-        Some(STOPPED_EARLY) => RequestError::new(ErrorClass::CutAtEnd, STOPPED_EARLY),
+        Some(why @ (STOPPED_EARLY | DEAD_ENDPOINT)) => RequestError::new(ErrorClass::CutAtEnd, why),
         Some(why) => RequestError::new(ErrorClass::Interrupted, why),
     }
 }

@@ -333,14 +333,14 @@ where
         }
         SdkError::TimeoutError(_) => RequestError::new(ErrorClass::Timeout, "the SDK's timeout passed"),
         SdkError::DispatchFailure(failure) if failure.is_timeout() => {
-            RequestError::new(ErrorClass::Timeout, format!("connect timed out: {}", one_line(&err)))
+            RequestError::new(ErrorClass::Timeout, format!("{}: {}", super::CONNECT_TIMED_OUT, one_line(&err)))
         }
         SdkError::DispatchFailure(_) if crate::process::is_local_exhaustion(&err) => RequestError::new(
             ErrorClass::Local,
-            format!("{}: connection failed: {}", super::LOCAL_EXHAUSTION, one_line(&err)),
+            format!("{}: {}: {}", super::LOCAL_EXHAUSTION, super::CONNECTION_FAILED, one_line(&err)),
         ),
         SdkError::DispatchFailure(_) => {
-            RequestError::new(ErrorClass::Server, format!("connection failed: {}", one_line(&err)))
+            RequestError::new(ErrorClass::Server, format!("{}: {}", super::CONNECTION_FAILED, one_line(&err)))
         }
         SdkError::ConstructionFailure(_) => {
             RequestError::new(ErrorClass::Client, format!("cannot build the request: {}", one_line(&err)))

@@ -116,9 +116,28 @@ pub(crate) fn register_secrets(api_key: Option<&str>, base_url: &str) {
 pub(crate) fn connection_failed(e: &reqwest::Error) -> RequestError {
     let detail = openai::describe(e);
     if crate::process::is_local_exhaustion(e) {
-        RequestError::new(ErrorClass::Local, format!("{LOCAL_EXHAUSTION}: connection failed: {detail}"))
+        RequestError::new(ErrorClass::Local, format!("{LOCAL_EXHAUSTION}: {CONNECTION_FAILED}: {detail}"))
     } else {
-        RequestError::new(ErrorClass::Server, format!("connection failed: {detail}"))
+        RequestError::new(ErrorClass::Server, format!("{CONNECTION_FAILED}: {detail}"))
+    }
+}
+
+/// The start of the message of a `server` error whose connection could not
+/// be made (refused, reset, unreachable): nothing reached the endpoint.
+pub(crate) const CONNECTION_FAILED: &str = "connection failed";
+/// The start of the message of a `timeout` whose connection was never
+/// established within `connect_timeout`.
+pub(crate) const CONNECT_TIMED_OUT: &str = "connect timed out";
+
+/// Whether a request failed before reaching the endpoint at all: its
+/// connection failed or timed out, or a client-side resource ran out
+/// (class `local`). What a dead endpoint looks like (docs/metrics.md).
+pub(crate) fn is_connection_failure(e: &RequestError) -> bool {
+    match e.class {
+        ErrorClass::Local => true,
+        ErrorClass::Server => e.message.starts_with(CONNECTION_FAILED),
+        ErrorClass::Timeout => e.message.starts_with(CONNECT_TIMED_OUT),
+        _ => false,
     }
 }
 

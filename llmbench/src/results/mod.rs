@@ -3,6 +3,7 @@
 //! ```text
 //! <root>/<bench>/<target>/new/summary.json    one run's summary
 //! <root>/<bench>/<target>/new/requests.jsonl  one line per request
+//! <root>/<bench>/<target>/new.partial.jsonl   while a run runs (`partial`)
 //! ```
 //!
 //! `<root>` is `$LLMBENCH_HOME`, else `$CARGO_TARGET_DIR/llmbench`, else the
@@ -13,6 +14,7 @@
 pub(crate) mod histograms;
 pub mod history;
 pub(crate) mod merge;
+pub(crate) mod partial;
 mod schema;
 pub(crate) mod shard;
 
@@ -22,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 pub use crate::config::TargetIdentity;
 pub(crate) use crate::units::rfc3339;
+pub use partial::partial_path;
 pub use schema::{BenchInfo, ColdStart, FORMAT_VERSION, OLDEST_READABLE, RunRef, RunSettings, RunSummary, ToolInfo};
 
 use crate::record::RequestRecord;

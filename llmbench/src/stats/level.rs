@@ -150,6 +150,11 @@ pub struct LevelSummary {
     /// index's figures (docs/metrics.md "Conversations").
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub sessions: Option<super::SessionsSummary>,
+    /// Why llmbench stopped the level before it sent all its requests, when
+    /// it did: `slo_unreachable` (a capacity search's level could no longer
+    /// meet its SLOs) or `dead_endpoint` (its connections kept failing).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub stopped_early: Option<String>,
     /// Things that make the figures less comparable, for people.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub warnings: Vec<String>,
@@ -296,6 +301,7 @@ pub(crate) fn summarize_level(concurrency: u32, records: &[RequestRecord]) -> Le
         goodput: None,
         correctness: None,
         sessions: super::sessions::summarize(records),
+        stopped_early: None,
         warnings,
     }
 }

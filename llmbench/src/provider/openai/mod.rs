@@ -193,7 +193,10 @@ pub(crate) async fn execute(
     let response = match sent {
         Err(_elapsed) => return Err(tl.timeout_error()),
         Ok(Err(e)) if e.is_timeout() => {
-            return Err(RequestError::new(ErrorClass::Timeout, format!("connect timed out: {}", describe(&e))));
+            return Err(RequestError::new(
+                ErrorClass::Timeout,
+                format!("{}: {}", super::CONNECT_TIMED_OUT, describe(&e)),
+            ));
         }
         Ok(Err(e)) => return Err(super::connection_failed(&e)),
         Ok(Ok(response)) => response,

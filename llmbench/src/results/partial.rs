@@ -1,0 +1,185 @@
+//! Crash-safe records: while a benchmark × target runs, each finished
+//! request is appended as one JSON line to `<bench>/<target>/new.partial.jsonl`
+//! (beside the run directory `new/`, which is only ever replaced whole), so a
+//! run killed with `kill -9` loses at most the requests in flight and the
+//! last second. A normal end writes the run atomically and removes the file;
+//! readers never take it for a run (it is a file, not a directory with a
+//! `summary.json`). docs/results-schema.md says how to recover it.
+//!
+//! Off the measured path: a request's record is cloned and sent over an
+//! unbounded channel by the level's dispatcher once the request ended; a
+//! thread of its own serialises, writes (buffered) and flushes at least
+//! every [`FLUSH_EVERY`].
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::record::RequestRecord;
+
+/// The longest a finished request waits in memory before it is written.
+pub(crate) const FLUSH_EVERY: Duration = Duration::from_secs(1);
+
+/// Where the records of the run being written to `dir` go as they finish:
+/// `new/` → `new.partial.jsonl` beside it.
+pub fn partial_path(dir: &Path) -> PathBuf {
+    let name = dir.file_name().map_or_else(|| "run".into(), |n| n.to_string_lossy().into_owned());
+    dir.with_file_name(format!("{name}.partial.jsonl"))
+}
+
+/// Sends finished records to the writer; cheap to clone, never blocks.
+#[derive(Clone, Debug)]
+pub(crate) struct PartialSink(Sender<Option<RequestRecord>>);
+
+impl PartialSink {
+    /// Queues a record for writing (dropped silently once the writer stopped).
+    pub(crate) fn send(&self, record: RequestRecord) {
+        let _ = self.0.send(Some(record));
+    }
+}
+
+/// The file of one run's records in progress and the thread writing it.
+pub(crate) struct PartialRecords {
+    path: PathBuf,
+    sink: Option<PartialSink>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl PartialRecords {
+    /// Starts writing to [`partial_path`]`(dir)` (a stale one from a run
+    /// killed before is replaced: its run is over, this is a new one).
+    pub(crate) fn start(dir: &Path) -> std::io::Result<PartialRecords> {
+        let path = partial_path(dir);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let file = File::create(&path)?;
+        let (tx, rx) = mpsc::channel();
+        let shown = path.clone();
+        let thread = std::thread::Builder::new()
+            .name("llmbench-records".into())
+            .spawn(move || write_lines(BufWriter::new(file), &rx, &shown))?;
+        Ok(PartialRecords { path, sink: Some(PartialSink(tx)), thread: Some(thread) })
+    }
+
+    /// What the run's levels send their records to.
+    pub(crate) fn sink(&self) -> Option<PartialSink> {
+        self.sink.clone()
+    }
+
+    /// The file.
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The run was written whole: the records in progress are no longer
+    /// needed. Waits for the writer first, so nothing writes after.
+    pub(crate) fn remove(mut self) {
+        self.stop();
+        if let Err(e) = std::fs::remove_file(&self.path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            eprintln!("warning: cannot remove {}: {e}", self.path.display());
+        }
+    }
+
+    /// Tells the writer to stop and waits for it to write what it holds
+    /// (a sink still alive somewhere then sends to no one).
+    fn stop(&mut self) {
+        if let Some(PartialSink(tx)) = self.sink.take() {
+            let _ = tx.send(None);
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Dropped without [`remove`](PartialRecords::remove) (the run failed to
+/// be written): the file stays, complete up to here, for recovery.
+impl Drop for PartialRecords {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The writer thread: a line per record, flushed at least every
+/// [`FLUSH_EVERY`] while records come, and at the end. A failed write
+/// stops it (saying so once); the run goes on, its final write unaffected.
+fn write_lines(mut out: BufWriter<File>, rx: &Receiver<Option<RequestRecord>>, path: &Path) {
+    let mut unflushed: Option<Instant> = None;
+    loop {
+        let next = match unflushed {
+            Some(since) => rx.recv_timeout(FLUSH_EVERY.saturating_sub(since.elapsed())),
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        let written = match next {
+            Ok(Some(mut record)) => {
+                // Text is kept only for failed checks, which run after the level.
+                (record.text, record.tool_call_text) = (None, Vec::new());
+                unflushed.get_or_insert_with(Instant::now);
+                serde_json::to_writer(&mut out, &record)
+                    .map_err(std::io::Error::from)
+                    .and_then(|()| out.write_all(b"\n"))
+            }
+            Err(RecvTimeoutError::Timeout) => Ok(()),
+            Ok(None) | Err(RecvTimeoutError::Disconnected) => {
+                if let Err(e) = out.flush() {
+                    eprintln!("warning: cannot write {}: {e}", path.display());
+                }
+                return;
+            }
+        };
+        let due = unflushed.is_some_and(|since| since.elapsed() >= FLUSH_EVERY);
+        if let Err(e) = written.and_then(|()| if due { out.flush() } else { Ok(()) }) {
+            eprintln!("warning: cannot write {} (records of this run are kept in memory only): {e}", path.display());
+            return;
+        }
+        if due {
+            unflushed = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(path: &Path) -> Vec<RequestRecord> {
+        let text = std::fs::read_to_string(path).expect("the partial file");
+        text.lines().map(|l| serde_json::from_str(l).expect("each line a whole record")).collect()
+    }
+
+    #[test]
+    fn records_reach_the_file_within_a_second_while_the_run_goes_on() {
+        let tmp = tempfile::tempdir().expect("a temporary directory");
+        let dir = tmp.path().join("bench").join("sim").join("new");
+        let partial = PartialRecords::start(&dir).expect("started");
+        assert_eq!(partial.path(), tmp.path().join("bench/sim/new.partial.jsonl"));
+        let sink = partial.sink().expect("a sink");
+        for index in 0..3 {
+            sink.send(RequestRecord { index, e2e_ms: 10.0, text: Some("kept out".into()), ..RequestRecord::default() });
+        }
+        // The writer is still running (the run is not over): what a
+        // `kill -9` now would leave on disk.
+        std::thread::sleep(FLUSH_EVERY + Duration::from_millis(300));
+        let written = lines(partial.path());
+        assert_eq!(written.iter().map(|r| r.index).collect::<Vec<_>>(), [0, 1, 2]);
+        assert!(written.iter().all(|r| r.text.is_none() && r.e2e_ms == 10.0), "{written:?}");
+        sink.send(RequestRecord { index: 3, ..RequestRecord::default() });
+        let path = partial.path().to_owned();
+        // Dropped without being removed (the final write failed): kept,
+        // whole; a sink still alive does not keep the writer waiting.
+        drop(partial);
+        sink.send(RequestRecord { index: 4, ..RequestRecord::default() });
+        assert_eq!(lines(&path).len(), 4);
+        let again = PartialRecords::start(&dir).expect("a stale file is replaced");
+        assert!(lines(again.path()).is_empty());
+        again.remove();
+        assert!(!path.exists(), "removed once the run is written");
+    }
+}
