@@ -341,8 +341,9 @@ fn the_api_key_never_reaches_results_or_output() {
     assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret), "the key was printed\n{run}");
     assert!(run.stderr.contains("[REDACTED]"), "the server's echo is shown, redacted\n{run}");
     assert!(!run.stderr.contains('\u{1b}') && !run.stdout.contains('\u{1b}'), "an escape sequence was printed\n{run}");
-    // Nothing succeeded: the run says so and fails, so CI notices a dead endpoint.
-    assert_eq!(run.code(), Some(1), "{run}");
+    // Nothing succeeded: the run says so and fails with the endpoint's own
+    // code, so CI notices a dead endpoint.
+    assert_eq!(run.code(), Some(exit_code::ENDPOINT_FAILED), "{run}");
     assert!(run.stderr.contains("no request to keyed succeeded"), "{run}");
 
     let dir = home.join("other").join("keyed").join("new");
