@@ -28,14 +28,21 @@ pub(super) fn prepare(input: &LevelsInput<'_>, stretch: Stretch<'_>) -> Prepared
         Stretch::Stages(stages) => Some(stages.total()),
         Stretch::Level(..) => plan.duration,
     };
+    // A shard replays its own requests of the trace (every `stride`-th from
+    // `first`, as its requests are numbered) at their traced instants.
+    let (stride, first) = input.workload.shard_stride();
+    let traced = |n: u64| -> Vec<Duration> {
+        let all = input.workload.trace_offsets(n.saturating_mul(stride), speed);
+        all.into_iter().skip(first as usize).step_by(stride as usize).collect()
+    };
     let offsets: Vec<Duration> = match end {
-        None => input.workload.trace_offsets(samples + warmup, speed),
+        None => traced(samples + warmup),
         Some(end) => {
             // Every traced request due inside the window (the trace is
             // replayed again from its start if it is shorter).
             let mut n = input.workload.trace_len().unwrap_or(1) as u64;
             loop {
-                let offsets = input.workload.trace_offsets(n, speed);
+                let offsets = traced(n);
                 if offsets.last().is_none_or(|o| *o >= end) || n >= MAX_REPLAY {
                     break offsets.into_iter().filter(|o| *o < end).collect();
                 }

@@ -212,7 +212,10 @@ async fn run_session(shared: &Shared, n: u64, start: Instant) {
     let plan = &shared.plan;
     let (phase, id) =
         if n < plan.warmup { (Phase::Warmup, WARMUP_SESSIONS + n) } else { (Phase::Measured, n - plan.warmup) };
-    let script = plan.workload.script(id);
+    // A shard plays its own sessions of the unsplit run (so a conversation
+    // stays on one shard and the shards together play each session once).
+    let script_id = plan.workload.session_index(id);
+    let script = plan.workload.script(script_id);
     let turns = script.turns.len() as u32;
     let concurrency = match &plan.starts {
         Starts::Closed(c) => c.at(start.duration_since(shared.level_start)),
@@ -233,7 +236,7 @@ async fn run_session(shared: &Shared, n: u64, start: Instant) {
                 () = tokio::time::sleep_until(scheduled.into()) => {}
             }
         }
-        let request = plan.workload.turn_request(id, &script, turn, &history);
+        let request = plan.workload.turn_request(script_id, &script, turn, &history);
         let index = shared.next_index.fetch_add(1, Ordering::Relaxed);
         let mut record = measure(
             &shared.provider,

@@ -38,6 +38,22 @@ impl Workload {
         }
     }
 
+    /// The session of the unsplit run that this shard's session `local`
+    /// plays (warm-up sessions included).
+    pub(crate) fn session_index(&self, local: u64) -> u64 {
+        self.global_index(local)
+    }
+
+    /// How a shard's requests interleave with the other shards' in the
+    /// unsplit run: every `stride`-th from `first` (1 and 0 unsharded, and
+    /// for datasets, whose entries are partitioned instead).
+    pub(crate) fn shard_stride(&self) -> (u64, u64) {
+        match self.shard {
+            Some(s) if !self.is_dataset() => (u64::from(s.count), u64::from(s.index - 1)),
+            _ => (1, 0),
+        }
+    }
+
     /// Whether this shard sends `entry`.
     pub(super) fn owns(&self, entry: &Entry) -> bool {
         self.shard.is_none_or(|s| owner(entry, s.count) == s.index - 1)
@@ -105,6 +121,25 @@ mod tests {
         assert_eq!(sent, unsplit);
         assert_eq!(parts[0].describe(), whole.describe(), "every shard describes the same workload");
         assert_eq!(prompt(&parts[2], u64::MAX), prompt(&whole, u64::MAX), "the cold start does not overflow");
+    }
+
+    #[test]
+    fn a_trace_and_conversations_are_dealt_out_like_generated_prompts() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../datasets/traces/mooncake_sample.jsonl");
+        let whole = Workload::trace(path);
+        for (k, shard) in shards(2).into_iter().enumerate() {
+            let part = whole.clone().for_shard(shard);
+            assert_eq!(part.shard_stride(), (2, k as u64));
+            // Local request i is the trace's 2i + k (engine/replay.rs schedules it at that entry's instant).
+            for i in 0..3 {
+                assert_eq!(prompt(&part, i), prompt(&whole, 2 * i + k as u64), "shard {shard}, request {i}");
+            }
+        }
+        let chat = Workload::conversation(2..=4).seed(5);
+        let parts: Vec<Workload> = shards(3).into_iter().map(|s| chat.clone().for_shard(s)).collect();
+        let played: BTreeSet<u64> = parts.iter().flat_map(|w| (0..4).map(|i| w.session_index(i))).collect();
+        assert_eq!(played, (0..12).collect(), "the shards play each session of the unsplit run once");
+        assert_eq!(parts[1].script(parts[1].session_index(2)), chat.script(7));
     }
 
     #[test]
