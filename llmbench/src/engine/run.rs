@@ -43,20 +43,7 @@ pub(crate) fn run(args: &Invocation, config: &Config, benches: Vec<BenchSpec>) -
         }
         return Ok(exit_code::NO_BENCHMARKS);
     }
-    let sharding = Sharding::resolve(args)?;
-    if let Some(found) = &sharding.found {
-        for job in &mut jobs {
-            let whole = planned_summary(job);
-            shard::split(job, found, &whole)?;
-        }
-        if !args.run.quiet {
-            eprintln!(
-                "shard {} (from {}): this process runs its part of each benchmark; merge the shards' results with \
-                 `cargo llmbench merge`",
-                found.shard, found.source
-            );
-        }
-    }
+    let sharding = shard_jobs(args, &mut jobs)?;
     // Before anything is sent: a run that would run out of descriptors
     // would blame the endpoint for the client's limit.
     let fd_limit = crate::process::raise_fd_limit();
@@ -72,17 +59,7 @@ pub(crate) fn run(args: &Invocation, config: &Config, benches: Vec<BenchSpec>) -
     }
     // Simulators and clients are built before the runtime starts: one
     // simulator per sim target, shared by the benchmarks that use it.
-    let mut sims: BTreeMap<String, SimHost> = BTreeMap::new();
-    for job in &jobs {
-        let name = &job.target.identity.name;
-        if let Connection::Sim { sim, .. } = &job.target.connection
-            && !sims.contains_key(name)
-        {
-            let host = SimHost::start(sim.clone())
-                .map_err(|e| RunError::Failed(format!("cannot start the simulator: {e}")))?;
-            sims.insert(name.clone(), host);
-        }
-    }
+    let sims = start_sims(&jobs)?;
     let runtime = load::client_runtime(sims.len())
         .map_err(|e| RunError::Failed(format!("cannot start the async runtime: {e}")))?;
     // Clients are built on the runtime that will drive them (the AWS SDK
@@ -112,6 +89,41 @@ pub(crate) fn run(args: &Invocation, config: &Config, benches: Vec<BenchSpec>) -
     drop(runtime);
     drop(sims);
     code
+}
+
+/// With `--shard`, each job becomes this shard's part of it.
+fn shard_jobs(args: &Invocation, jobs: &mut [Job]) -> Result<Sharding, RunError> {
+    let sharding = Sharding::resolve(args)?;
+    if let Some(found) = &sharding.found {
+        for job in jobs.iter_mut() {
+            let whole = planned_summary(job);
+            shard::split(job, found, &whole)?;
+        }
+        if !args.run.quiet {
+            eprintln!(
+                "shard {} (from {}): this process runs its part of each benchmark; merge the shards' results with \
+                 `cargo llmbench merge`",
+                found.shard, found.source
+            );
+        }
+    }
+    Ok(sharding)
+}
+
+/// One simulator per sim target, shared by the benchmarks that use it.
+fn start_sims(jobs: &[Job]) -> Result<BTreeMap<String, SimHost>, RunError> {
+    let mut sims: BTreeMap<String, SimHost> = BTreeMap::new();
+    for job in jobs {
+        let name = &job.target.identity.name;
+        if let Connection::Sim { sim, .. } = &job.target.connection
+            && !sims.contains_key(name)
+        {
+            let host = SimHost::start(sim.clone())
+                .map_err(|e| RunError::Failed(format!("cannot start the simulator: {e}")))?;
+            sims.insert(name.clone(), host);
+        }
+    }
+    Ok(sims)
 }
 
 fn options(job: &Job, capture_text: bool) -> RequestOptions {

@@ -236,11 +236,24 @@ impl fmt::Display for SpecError {
     }
 }
 
+/// A workload key's value that does not fit, as the error of a check.
+fn invalid(key: &'static str, message: &str) -> Result<(), SpecError> {
+    Err(SpecError { key, message: message.to_owned() })
+}
+
 impl WorkloadSpec {
     /// Checks what can be checked without reading files: one prompt source,
     /// keys that fit it, patterns and schemas that parse, sane parameters.
     pub fn check(&self) -> Result<(), SpecError> {
-        let err = |key, message: &str| Err(SpecError { key, message: message.to_owned() });
+        self.check_source()?;
+        self.check_sampling()?;
+        self.check_traffic()?;
+        self.check_checks()
+    }
+
+    /// One prompt source, and only the keys that fit it.
+    fn check_source(&self) -> Result<(), SpecError> {
+        let err = invalid;
         let sources = [
             ("prompts", !self.prompts.is_empty()),
             ("dataset", self.dataset.is_some()),
@@ -272,6 +285,12 @@ impl WorkloadSpec {
                 return err(key, "needs a dataset (set `dataset`)");
             }
         }
+        Ok(())
+    }
+
+    /// Sampling parameters, the shared prefix and the thinking budget.
+    fn check_sampling(&self) -> Result<(), SpecError> {
+        let err = invalid;
         if let Some(t) = self.temperature
             && !(t.is_finite() && t >= 0.0)
         {
@@ -298,6 +317,12 @@ impl WorkloadSpec {
         {
             return err("thinking_budget", &format!("must be from 1 to {MAX_TOKENS} tokens"));
         }
+        Ok(())
+    }
+
+    /// Tools (named once each, schemas that are objects) and images.
+    fn check_traffic(&self) -> Result<(), SpecError> {
+        let err = invalid;
         let mut names = Vec::new();
         for tool in &self.tools {
             if tool.name.trim().is_empty() {
@@ -322,6 +347,12 @@ impl WorkloadSpec {
                 return err("image_size", "needs images (set `images`)");
             }
         }
+        Ok(())
+    }
+
+    /// Response checks that parse, and a system prompt that says something.
+    fn check_checks(&self) -> Result<(), SpecError> {
+        let err = invalid;
         for pattern in &self.check_regex {
             if let Err(e) = regex::Regex::new(pattern) {
                 return err("check_regex", &format!("invalid regular expression {pattern:?}: {e}"));
