@@ -375,20 +375,7 @@ impl WorkloadSpec {
     pub fn build(&self, base: &Path) -> Result<Workload, SpecError> {
         self.check()?;
         let under_base = |p: &Path| if p.is_relative() { base.join(p) } else { p.to_owned() };
-        let mut w = if let Some(path) = &self.dataset {
-            let name = path.display().to_string();
-            let text =
-                dataset::read(&under_base(path)).map_err(|e| SpecError { key: "dataset", message: e.to_string() })?;
-            Workload::from_dataset(dataset::Dataset::parse(&name, &text))
-        } else if !self.prompts.is_empty() {
-            Workload::prompts(self.prompts.iter().cloned())
-        } else if let Some(class) = &self.class {
-            Workload::class(*class.get())
-        } else if let Some(mix) = &self.mix {
-            Workload::mix(&mix.get().0)
-        } else {
-            Workload::synthetic()
-        };
+        let mut w = self.source(&under_base)?;
         for (system, path) in [(false, &self.template), (true, &self.system_template)] {
             if let Some(path) = path {
                 let key = if system { "system_template" } else { "template" };
@@ -449,6 +436,29 @@ impl WorkloadSpec {
                 .map_err(|e| SpecError { key: "tokenizer", message: format!("{}: {e}", path.display()) })?;
             w = w.tokenizer(tokenizer);
         }
+        Ok(self.with_checks(w))
+    }
+
+    /// The workload of the spec's prompt source (the dataset read here).
+    fn source(&self, under_base: &dyn Fn(&Path) -> std::path::PathBuf) -> Result<Workload, SpecError> {
+        Ok(if let Some(path) = &self.dataset {
+            let name = path.display().to_string();
+            let text =
+                dataset::read(&under_base(path)).map_err(|e| SpecError { key: "dataset", message: e.to_string() })?;
+            Workload::from_dataset(dataset::Dataset::parse(&name, &text))
+        } else if !self.prompts.is_empty() {
+            Workload::prompts(self.prompts.iter().cloned())
+        } else if let Some(class) = &self.class {
+            Workload::class(*class.get())
+        } else if let Some(mix) = &self.mix {
+            Workload::mix(&mix.get().0)
+        } else {
+            Workload::synthetic()
+        })
+    }
+
+    /// `w` with the spec's response checks.
+    fn with_checks(&self, mut w: Workload) -> Workload {
         for needle in &self.check_contains {
             w = w.check_contains(needle.clone());
         }
@@ -467,7 +477,7 @@ impl WorkloadSpec {
         if self.check_tool_call == Some(true) {
             w = w.check_tool_call();
         }
-        Ok(w)
+        w
     }
 }
 
