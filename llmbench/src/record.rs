@@ -778,9 +778,10 @@ impl RequestRecord {
         self.server_latency_ms.map(|s| self.e2e_ms - s)
     }
 
-    /// When the request ended, in microseconds since its level began.
+    /// When the request ended, in microseconds since its level began
+    /// (saturating: a results file may hold any number).
     pub fn end_us(&self) -> u64 {
-        self.start_us + (self.e2e_ms * 1e3) as u64
+        self.start_us.saturating_add((self.e2e_ms * 1e3) as u64)
     }
 }
 
@@ -806,6 +807,16 @@ mod tests {
             total: Duration::from_secs(10),
             idle: Duration::from_secs(5),
         }
+    }
+
+    #[test]
+    fn the_end_of_a_record_with_an_absurd_e2e_saturates() {
+        // Found by the `results` fuzz target: an e2e of 5.5e16 ms in a
+        // results file overflowed the end's microseconds.
+        let r = RequestRecord { start_us: 550_278, e2e_ms: 5.492_391_908e16, ..RequestRecord::default() };
+        assert_eq!(r.end_us(), u64::MAX);
+        let ok = RequestRecord { start_us: 1_000, e2e_ms: 2.5, ..RequestRecord::default() };
+        assert_eq!(ok.end_us(), 3_500);
     }
 
     #[test]

@@ -343,7 +343,7 @@ fn level_warnings(ok: &[&RequestRecord], connections: Option<&super::ConnectionS
 fn in_flight(records: &[&RequestRecord], start: u64, end: u64, requested: u32) -> InFlight {
     let mut events: Vec<(u64, i64)> = Vec::with_capacity(records.len() * 2);
     for r in records {
-        let sent = r.start_us + (r.queue_ms * 1e3) as u64;
+        let sent = r.start_us.saturating_add((r.queue_ms * 1e3) as u64);
         events.push((sent, 1));
         events.push((r.end_us().max(sent), -1));
     }

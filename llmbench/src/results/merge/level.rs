@@ -37,7 +37,7 @@ pub(super) fn merge_row(shards: &[ShardRun], row: usize, price: Option<&Price>) 
         let own = p.run.records.iter().filter(|r| r.level as usize == row && r.phase != Phase::ColdStart);
         records.extend(own.map(|r| {
             let mut r = labelled(r, p.run);
-            r.start_us += p.offset_us;
+            r.start_us = r.start_us.saturating_add(p.offset_us);
             r.concurrency = concurrency;
             r
         }));

@@ -110,7 +110,7 @@ struct RowError<'a> {
 
 impl Row<'_> {
     fn end_us(&self) -> u64 {
-        self.start_us + (self.e2e_ms * 1e3) as u64
+        self.start_us.saturating_add((self.e2e_ms * 1e3) as u64)
     }
 
     /// As [`crate::record::RequestRecord::tpot_ms`].
@@ -220,7 +220,7 @@ impl Builder {
         let t_s = if r.phase == Phase::ColdStart {
             r.start_us as f64 / 1e6
         } else {
-            (self.offset_us + r.start_us) as f64 / 1e6
+            self.offset_us.saturating_add(r.start_us) as f64 / 1e6
         };
         let kind = match (&r.error, r.phase) {
             (Some(e), _) => PointKind::Error(class_index(e.class)),
