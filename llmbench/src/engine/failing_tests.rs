@@ -16,16 +16,7 @@ fn workload() -> Workload {
     Workload::synthetic().input_tokens(10).output_tokens(4)
 }
 
-static DEF: BenchDef = BenchDef {
-    name: "__failing_endpoints",
-    module_path: module_path!(),
-    file: file!(),
-    line: line!(),
-    workload,
-    ignore: None,
-    check: None,
-    settings: &[],
-};
+static DEF: BenchDef = test_bench!("__failing_endpoints", workload);
 
 /// Runs the benchmark against `target` alone; its exit code and summary.
 fn run(config: &Config, target: &str, root: &Path) -> (i32, crate::results::RunSummary) {

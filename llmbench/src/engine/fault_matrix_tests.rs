@@ -18,16 +18,7 @@ fn workload() -> Workload {
     Workload::synthetic().input_tokens(20).output_tokens(8)
 }
 
-static DEF: BenchDef = BenchDef {
-    name: "__sim_fault_matrix",
-    module_path: module_path!(),
-    file: file!(),
-    line: line!(),
-    workload,
-    ignore: None,
-    check: None,
-    settings: &[],
-};
+static DEF: BenchDef = test_bench!("__sim_fault_matrix", workload);
 
 /// Request numbers are the simulator's arrival order: 1 is the cold
 /// start, then the measured requests one at a time (concurrency 1, no

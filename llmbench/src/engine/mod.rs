@@ -9,6 +9,24 @@
 //! (`cli`: `cargo llmbench`, a benchmark binary), which parse flags into an
 //! [`Invocation`] and hand it the benchmarks to run.
 
+/// A test benchmark named `$name` sending `$workload`, declared where the
+/// macro is used (as `#[llm_bench]` would declare it).
+#[cfg(test)]
+macro_rules! test_bench {
+    ($name:literal, $workload:expr) => {
+        crate::engine::registry::BenchDef {
+            name: $name,
+            module_path: module_path!(),
+            file: file!(),
+            line: line!(),
+            workload: $workload,
+            ignore: None,
+            check: None,
+            settings: &[],
+        }
+    };
+}
+
 mod connect;
 mod conversation;
 pub(crate) mod declared;

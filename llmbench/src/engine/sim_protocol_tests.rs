@@ -18,16 +18,7 @@ fn workload() -> Workload {
     Workload::synthetic().input_tokens(40).output_tokens(8)
 }
 
-static DEF: BenchDef = BenchDef {
-    name: "__sim_protocols_e2e",
-    module_path: module_path!(),
-    file: file!(),
-    line: line!(),
-    workload,
-    ignore: None,
-    check: None,
-    settings: &[],
-};
+static DEF: BenchDef = test_bench!("__sim_protocols_e2e", workload);
 
 fn read_records(target: &str) -> Vec<RequestRecord> {
     let dir = crate::results::run_dir(&crate::results::default_root(), DEF.name, target, crate::results::NEW_DIR);
