@@ -49,6 +49,21 @@ pub struct WorkloadSpec {
     #[arg(long, value_name = "PATH", help_heading = "Workload")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dataset: Option<PathBuf>,
+    /// A synthetic conversation: turns per session (`4`, `2..=5`); each turn
+    /// sends the history with the actual replies; `input_tokens` sizes the
+    /// user turns (docs/load.md "Conversations").
+    #[arg(long, value_name = "TURNS", help_heading = "Workload")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub turns: Option<Spec<Tokens>>,
+    /// Conversations from a JSONL file of sessions (`{"session": …, "turns": […]}`).
+    #[arg(long, value_name = "PATH", help_heading = "Workload")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<PathBuf>,
+    /// Replays a trace (Mooncake JSONL, BurstGPT CSV, Azure CSV, generic JSONL)
+    /// at its own timestamps (docs/load.md "Trace replay").
+    #[arg(long, value_name = "PATH", help_heading = "Workload")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<PathBuf>,
     /// A minijinja template rendering each dataset entry's user prompt.
     #[arg(long, value_name = "PATH", help_heading = "Workload")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -194,6 +209,9 @@ pub const WORKLOAD_KEYS: &[&str] = &[
     "mix",
     "prompts",
     "dataset",
+    "turns",
+    "sessions",
+    "trace",
     "template",
     "system_template",
     "shuffle",
@@ -259,15 +277,21 @@ impl WorkloadSpec {
             ("dataset", self.dataset.is_some()),
             ("class", self.class.is_some()),
             ("mix", self.mix.is_some()),
+            ("turns", self.turns.is_some()),
+            ("sessions", self.sessions.is_some()),
+            ("trace", self.trace.is_some()),
         ];
         let mut set = sources.iter().filter(|(_, on)| *on).map(|(k, _)| *k);
         if let (Some(first), Some(second)) = (set.next(), set.next()) {
             return Err(SpecError {
                 key: second,
-                message: format!("give one prompt source (prompts, dataset, class or mix); {first} is set too"),
+                message: format!(
+                    "give one prompt source (prompts, dataset, class, mix, turns, sessions or trace); {first} is set too"
+                ),
             });
         }
-        if self.input_tokens.is_some() && (self.dataset.is_some() || !self.prompts.is_empty()) {
+        let from_file = self.dataset.is_some() || self.sessions.is_some() || self.trace.is_some();
+        if self.input_tokens.is_some() && (from_file || !self.prompts.is_empty()) {
             return err("input_tokens", "applies to synthetic prompts only (remove it, or the prompts/dataset)");
         }
         if self.input_tokens.is_some() && self.mix.is_some() {
@@ -452,6 +476,12 @@ impl WorkloadSpec {
             Workload::class(*class.get())
         } else if let Some(mix) = &self.mix {
             Workload::mix(&mix.get().0)
+        } else if let Some(turns) = &self.turns {
+            Workload::conversation(*turns.get())
+        } else if let Some(path) = &self.sessions {
+            Workload::sessions(under_base(path))
+        } else if let Some(path) = &self.trace {
+            Workload::trace(under_base(path))
         } else {
             Workload::synthetic()
         })
@@ -610,6 +640,21 @@ mod tests {
         for bad in ["0", "-1", "x", "200..100", "5..5", "normal(800)", "normal(0, 1)", "1..=9999999999", ""] {
             assert!(p(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn conversations_and_traces_are_sources_of_their_own() {
+        let base = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+        let chat = spec("turns = \"2..=4\"\ninput_tokens = 60\n").build(base).unwrap();
+        assert_eq!(chat.describe(), Workload::conversation(2..=4).input_tokens(60).describe());
+        let trace = spec("trace = \"datasets/traces/mooncake_sample.jsonl\"\n").build(base).unwrap();
+        assert!(trace.trace_len().is_some_and(|n| n > 0), "the trace is read from under the base");
+        let sessions = spec("sessions = \"datasets/sessions.jsonl\"\n").build(base).unwrap();
+        assert!(sessions.is_conversation());
+        let both = spec("trace = \"t.jsonl\"\nturns = 3\n").check().unwrap_err();
+        assert_eq!(both.key, "trace", "{}", both.message);
+        let lengths = spec("sessions = \"s.jsonl\"\ninput_tokens = 50\n").check().unwrap_err();
+        assert_eq!(lengths.key, "input_tokens");
     }
 
     #[test]
