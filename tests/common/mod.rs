@@ -290,6 +290,13 @@ harness = false
     write_if_changed(&root.join("Cargo.toml"), &manifest)?;
     write_if_changed(&root.join("benches").join("chat.rs"), BENCH_RS)?;
     write_if_changed(&root.join("llmbench.toml"), CONFIG)?;
+    // The compile-fail cases of tests/ui.rs, as examples: only that test
+    // builds them (`cargo bench` builds no examples).
+    std::fs::create_dir_all(root.join("examples"))?;
+    for case in ui_cases() {
+        let source = std::fs::read_to_string(ui_dir().join(format!("{case}.rs")))?;
+        write_if_changed(&root.join("examples").join(format!("{UI_PREFIX}{case}.rs")), &source)?;
+    }
     // The repository's lock file pins the same versions (no resolution, so
     // no network); cargo then trims it in place, so the copy is kept beside
     // it to know when the repository's changes.
@@ -300,6 +307,18 @@ harness = false
         write_if_changed(&root.join("Cargo.lock.orig"), &lock)?;
     }
     Ok(())
+}
+
+/// The name prefix of the compile-fail cases among the fixture's examples.
+pub const UI_PREFIX: &str = "ui_";
+
+fn ui_dir() -> PathBuf {
+    Path::new(REPO).join("tests").join("ui")
+}
+
+/// The compile-fail cases of tests/ui.rs: the stems of `tests/ui/*.rs`, sorted.
+pub fn ui_cases() -> Vec<String> {
+    dir_names(&ui_dir()).into_iter().filter_map(|name| name.strip_suffix(".rs").map(str::to_owned)).collect()
 }
 
 /// Copies the repository's lock file into `dir`: a package depending on
