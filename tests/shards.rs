@@ -7,7 +7,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::{Fixture, read_json, read_jsonl};
 use llmbench::exit_code;
@@ -65,8 +65,14 @@ fn merge(fx: &Fixture, dirs: &[&Path], extra: &[&str]) -> common::Run {
 #[test]
 fn four_shard_processes_merge_into_one_run_with_the_percentiles_of_all_requests() {
     let fx = Fixture::new();
-    // Far enough ahead for four cargo invocations to start on two cores.
-    let at = Duration::from_secs(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 30);
+    // Far enough ahead for four invocations to reach the barrier: each
+    // checks its build and starts its bench binary (what `--list` times),
+    // four at once on this machine's cores, with room to spare.
+    let started = Instant::now();
+    common::run(&mut fx.cargo_llmbench(&["--list"])).assert_code(exit_code::OK);
+    let lead = Duration::from_secs(3) + 4 * started.elapsed();
+    eprintln!("shards start {lead:.1?} from now");
+    let at = Duration::from_secs((SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + lead).as_secs() + 1);
     let start_at = at.as_secs().to_string();
     let children: Vec<_> = (1..=SHARDS)
         .map(|i| {
@@ -148,7 +154,7 @@ fn four_shard_processes_merge_into_one_run_with_the_percentiles_of_all_requests(
     );
 
     // A foreign shard (another run's 3/4: 40 samples instead of 200).
-    let later = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(8);
+    let later = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + lead / 2 + Duration::from_secs(1);
     let (mut cmd, foreign) = shard_command(&fx, "3/4", &later.as_secs().to_string(), "40");
     common::run(&mut cmd).assert_code(exit_code::OK);
     let mixed = [dir_refs[0], dir_refs[1], foreign.as_path(), dir_refs[3]];

@@ -26,12 +26,14 @@ use serde_json::Value;
 #[test]
 fn compile_errors_point_at_the_mistake() {
     let fx = common::Fixture::new();
-    let run = common::run(&mut fx.cargo("build", &["--release", "--examples", "--keep-going", "--message-format=json"]));
+    let run =
+        common::run(&mut fx.cargo("build", &["--release", "--examples", "--keep-going", "--message-format=json"]));
     assert_eq!(run.code(), Some(101), "every case must fail to build\n{run}");
 
     let mut actual: BTreeMap<String, String> = BTreeMap::new();
     for line in run.stdout.lines().filter(|l| l.starts_with('{')) {
-        let message: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("cargo printed bad JSON: {e}\n{line}"));
+        let message: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("cargo printed bad JSON: {e}\n{line}"));
         let case = message["target"]["name"].as_str().and_then(|n| n.strip_prefix(common::UI_PREFIX));
         if let (Some(case), "compiler-message", "error") =
             (case, message["reason"].as_str().unwrap_or(""), message["message"]["level"].as_str().unwrap_or(""))
