@@ -320,19 +320,11 @@ mod tests {
 
     #[tokio::test]
     async fn an_openai_key_echoed_by_the_server_never_reaches_the_record() {
-        use crate::provider::openai::{Endpoint, OpenAiProvider, OpenAiSettings};
+        use crate::provider::openai::{OpenAiProvider, OpenAiSettings};
         let key = "sk-echoed-openai-0123456789abcdef";
         let server = echoing_server(key).await;
-        let settings = OpenAiSettings {
-            base_url: format!("{}/v1", server.uri()),
-            model: "m".into(),
-            api_key: Some(key.into()),
-            endpoint: Endpoint::Chat,
-            connect_timeout: std::time::Duration::from_secs(2),
-            include_usage: true,
-            send_min_tokens: false,
-            extra_body: None,
-        };
+        let settings =
+            OpenAiSettings { api_key: Some(key.into()), ..OpenAiSettings::chat(format!("{}/v1", server.uri()), "m") };
         let record = send_one(crate::provider::Provider::OpenAi(OpenAiProvider::new(settings).unwrap())).await;
         let error = record.error.as_ref().expect("a 401 is an error");
         assert_eq!((error.class, error.status), (crate::record::ErrorClass::Client, Some(401)));
@@ -360,19 +352,13 @@ mod tests {
 
     #[tokio::test]
     async fn credentials_in_a_base_url_never_reach_an_error() {
-        use crate::provider::openai::{Endpoint, OpenAiProvider, OpenAiSettings};
+        use crate::provider::openai::{OpenAiProvider, OpenAiSettings};
         // Nothing listens there: the connection error quotes the URL.
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let settings = OpenAiSettings {
-            base_url: format!("http://alice:pw-in-the-url-42@127.0.0.1:{port}/v1?token=tok-in-the-query"),
-            model: "m".into(),
-            api_key: None,
-            endpoint: Endpoint::Chat,
-            connect_timeout: std::time::Duration::from_secs(2),
-            include_usage: true,
-            send_min_tokens: false,
-            extra_body: None,
-        };
+        let settings = OpenAiSettings::chat(
+            format!("http://alice:pw-in-the-url-42@127.0.0.1:{port}/v1?token=tok-in-the-query"),
+            "m",
+        );
         let record = send_one(crate::provider::Provider::OpenAi(OpenAiProvider::new(settings).unwrap())).await;
         let message = &record.error.as_ref().expect("nothing listens").message;
         assert!(!message.contains("pw-in-the-url-42") && !message.contains("tok-in-the-query"), "{message}");

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::engine::sim_host::SimHost;
 use crate::load::{self, Cancel, Quiet, RequestOptions};
 use crate::provider::Provider;
-use crate::provider::openai::{Endpoint, OpenAiProvider, OpenAiSettings};
+use crate::provider::openai::{OpenAiProvider, OpenAiSettings};
 use crate::record::{Deadlines, Phase};
 use crate::sim::{Delay, SimConfig};
 use crate::stats::LatencySummary;
@@ -121,10 +121,8 @@ pub fn open_loop_accuracy(rate: f64, requests: u32) -> std::io::Result<OpenLoopF
             open: true,
             arrival: Some("constant".into()),
             dispatch_lag_us: &outcome.dispatch_lag_us,
-            max_in_flight: None,
-            duration_s: None,
-            grace_s: None,
             cpu: outcome.cpu,
+            ..Default::default()
         },
     );
     let empty = || LatencySummary::from_values(&[0.0]).expect("one value");
@@ -166,17 +164,7 @@ pub struct ItlAccuracy {
 }
 
 fn client(base_url: String) -> std::io::Result<Provider> {
-    let settings = OpenAiSettings {
-        base_url,
-        model: "sim".into(),
-        api_key: None,
-        endpoint: Endpoint::Chat,
-        connect_timeout: Duration::from_secs(5),
-        include_usage: true,
-        send_min_tokens: false,
-        extra_body: None,
-    };
-    OpenAiProvider::new(settings).map(Provider::OpenAi).map_err(std::io::Error::other)
+    OpenAiProvider::new(OpenAiSettings::chat(base_url, "sim")).map(Provider::OpenAi).map_err(std::io::Error::other)
 }
 
 fn run_requests(

@@ -13,12 +13,12 @@ use crate::provider::openai::{OpenAiProvider, OpenAiSettings};
 pub(crate) async fn connect(target: &Target, sim: Option<&SimHost>) -> Result<Provider, String> {
     match &target.connection {
         Connection::OpenAi(settings) => {
-            let provider = OpenAiProvider::new(settings.clone())?.with_max_event_bytes(target.max_event_bytes);
-            Ok(Provider::OpenAi(provider.with_connections(target.connections)?))
+            let provider = OpenAiProvider::new(settings.clone())?;
+            Ok(Provider::OpenAi(provider.with(target.connections, target.max_event_bytes)?))
         }
         Connection::Anthropic(settings) => {
-            let provider = AnthropicProvider::new(settings.clone())?.with_max_event_bytes(target.max_event_bytes);
-            Ok(Provider::Anthropic(provider.with_connections(target.connections)?))
+            let provider = AnthropicProvider::new(settings.clone())?;
+            Ok(Provider::Anthropic(provider.with(target.connections, target.max_event_bytes)?))
         }
         #[cfg(feature = "bedrock")]
         Connection::Bedrock(settings) => {
@@ -46,17 +46,12 @@ async fn sim_client(
     match client {
         SimClient::OpenAi => {
             let settings = OpenAiSettings {
-                base_url: host.base_url(),
-                model: "sim".into(),
-                api_key: None,
                 endpoint,
                 connect_timeout: target.connect_timeout,
-                include_usage: true,
                 send_min_tokens: target.exact_output,
-                extra_body: None,
+                ..OpenAiSettings::chat(host.base_url(), "sim")
             };
-            let provider = OpenAiProvider::new(settings)?.with_max_event_bytes(target.max_event_bytes);
-            Ok(Provider::OpenAi(provider.with_connections(target.connections)?))
+            Ok(Provider::OpenAi(OpenAiProvider::new(settings)?.with(target.connections, target.max_event_bytes)?))
         }
         #[cfg(feature = "bedrock")]
         SimClient::Bedrock(api) => {
@@ -72,16 +67,7 @@ async fn sim_client(
         }
         #[cfg(feature = "sagemaker")]
         SimClient::SageMaker(format) => {
-            let settings = crate::provider::sagemaker::SageMakerSettings {
-                aws: sim_aws(target, host),
-                endpoint_name: "sim".into(),
-                inference_component: None,
-                target_variant: None,
-                custom_attributes: None,
-                format,
-                model: None,
-                extra: None,
-            };
+            let settings = crate::provider::sagemaker::SageMakerSettings::new(sim_aws(target, host), "sim", format);
             let provider = crate::provider::sagemaker::SageMakerProvider::new(settings).await?;
             Ok(Provider::SageMaker(provider.with_max_event_bytes(target.max_event_bytes)))
         }

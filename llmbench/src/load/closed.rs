@@ -164,7 +164,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::load::Quiet;
     use crate::load::stages::StagesPlan;
-    use crate::provider::openai::{Endpoint, OpenAiProvider, OpenAiSettings};
+    use crate::provider::openai::{OpenAiProvider, OpenAiSettings};
     use crate::record::{Deadlines, ErrorClass};
     use crate::sim::{Delay, SimConfig, SimServer};
     use std::sync::Mutex;
@@ -179,19 +179,26 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn provider(base_url: String) -> Provider {
-        Provider::OpenAi(
-            OpenAiProvider::new(OpenAiSettings {
-                base_url,
-                model: "m".into(),
-                api_key: None,
-                endpoint: Endpoint::Chat,
-                connect_timeout: Duration::from_secs(2),
-                include_usage: true,
-                send_min_tokens: false,
-                extra_body: None,
-            })
-            .unwrap(),
-        )
+        Provider::OpenAi(OpenAiProvider::new(OpenAiSettings::chat(base_url, "m")).unwrap())
+    }
+
+    /// A simulator answering `tokens` tokens, the first after `ttft_ms`,
+    /// then one every `itl_ms`; and `n` synthetic requests.
+    async fn sim_and_requests(ttft_ms: u64, itl_ms: u64, tokens: u32, n: u64) -> (SimServer, Vec<GenRequest>) {
+        let config = SimConfig {
+            ttft: Delay::ms(ttft_ms),
+            itl: Delay::ms(itl_ms),
+            output_tokens: Some(tokens),
+            ..SimConfig::default()
+        };
+        let sim = SimServer::start(config).await.unwrap();
+        (sim, (0..n).map(|i| crate::Workload::synthetic().request(i)).collect())
+    }
+
+    /// Runs `plan` against `sim`, seeing nothing and never cancelled.
+    async fn run_plan(sim: &SimServer, requests: Vec<GenRequest>, plan: &ClosedPlan) -> LevelOutcome {
+        let provider = Arc::new(provider(sim.base_url()));
+        closed_loop_plan(provider, Arc::new(requests), plan, opts(), Arc::new(Quiet), &Cancel::default()).await
     }
 
     pub(crate) fn opts() -> RequestOptions {
@@ -229,15 +236,7 @@ pub(crate) mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_duration_run_cuts_what_is_still_in_flight_after_the_grace() {
         // 10 ms TTFT, 60 ms gaps, 8 tokens: each request takes ~430 ms.
-        let sim = SimServer::start(SimConfig {
-            ttft: Delay::ms(10),
-            itl: Delay::ms(60),
-            output_tokens: Some(8),
-            ..SimConfig::default()
-        })
-        .await
-        .unwrap();
-        let requests: Vec<GenRequest> = (0..4).map(|i| crate::Workload::synthetic().request(i)).collect();
+        let (sim, requests) = sim_and_requests(10, 60, 8, 4).await;
         let plan = ClosedPlan {
             warmup: 0,
             concurrency: Concurrency::Fixed(3),
@@ -247,15 +246,7 @@ pub(crate) mod tests {
             client_cores: 1,
         };
         let started = Instant::now();
-        let out = closed_loop_plan(
-            Arc::new(provider(sim.base_url())),
-            Arc::new(requests),
-            &plan,
-            opts(),
-            Arc::new(Quiet),
-            &Cancel::default(),
-        )
-        .await;
+        let out = run_plan(&sim, requests, &plan).await;
         // First wave ends at ~430 ms, the second starts then and is cut at 700 ms.
         assert!(started.elapsed() < Duration::from_millis(1500));
         assert_eq!(out.records.len(), 6, "{:?}", out.records.iter().map(|r| &r.error).collect::<Vec<_>>());
@@ -273,15 +264,7 @@ pub(crate) mod tests {
     async fn an_interruption_keeps_completed_requests_and_records_those_in_flight() {
         // ~5 ms per request at concurrency 1, then ~300 ms ones: the cancel
         // lands while the slow ones are in flight.
-        let sim = SimServer::start(SimConfig {
-            ttft: Delay::ms(5),
-            itl: Delay::ms(100),
-            output_tokens: Some(4),
-            ..SimConfig::default()
-        })
-        .await
-        .unwrap();
-        let requests: Vec<GenRequest> = (0..40).map(|i| crate::Workload::synthetic().request(i)).collect();
+        let (sim, requests) = sim_and_requests(5, 100, 4, 40).await;
         let cancel = Cancel::default();
         let stopper = {
             let cancel = cancel.clone();
@@ -309,15 +292,7 @@ pub(crate) mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrency_follows_stages() {
-        let sim = SimServer::start(SimConfig {
-            ttft: Delay::ms(5),
-            itl: Delay::ms(5),
-            output_tokens: Some(4),
-            ..SimConfig::default()
-        })
-        .await
-        .unwrap();
-        let requests: Vec<GenRequest> = (0..16).map(|i| crate::Workload::synthetic().request(i)).collect();
+        let (sim, requests) = sim_and_requests(5, 5, 4, 16).await;
         let stages = StagesPlan::parse("300ms@2, 0s@6, 300ms@6").unwrap();
         let plan = ClosedPlan {
             warmup: 0,
@@ -327,15 +302,7 @@ pub(crate) mod tests {
             grace: Duration::from_secs(2),
             client_cores: 1,
         };
-        let out = closed_loop_plan(
-            Arc::new(provider(sim.base_url())),
-            Arc::new(requests),
-            &plan,
-            opts(),
-            Arc::new(Quiet),
-            &Cancel::default(),
-        )
-        .await;
+        let out = run_plan(&sim, requests, &plan).await;
         assert!(out.records.iter().all(|r| r.is_ok()));
         let early = out.records.iter().filter(|r| r.start_us < 300_000).map(|r| r.concurrency).max();
         let late = out.records.iter().filter(|r| r.start_us >= 320_000).map(|r| r.concurrency).min();

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::{Cancel, Quiet, RequestOptions, closed_loop};
 use crate::provider::Provider;
-use crate::provider::openai::{Endpoint, OpenAiProvider, OpenAiSettings};
+use crate::provider::openai::{OpenAiProvider, OpenAiSettings};
 use crate::record::{Deadlines, Phase, TokenSource};
 use crate::sim::{Delay, SimConfig, SimServer};
 use crate::workload::Workload;
@@ -22,19 +22,7 @@ async fn ttft_tpot_and_itl_match_the_simulator() {
     })
     .await
     .unwrap();
-    let provider = Provider::OpenAi(
-        OpenAiProvider::new(OpenAiSettings {
-            base_url: sim.base_url(),
-            model: "sim".into(),
-            api_key: None,
-            endpoint: Endpoint::Chat,
-            connect_timeout: Duration::from_secs(5),
-            include_usage: true,
-            send_min_tokens: false,
-            extra_body: None,
-        })
-        .unwrap(),
-    );
+    let provider = Provider::OpenAi(OpenAiProvider::new(OpenAiSettings::chat(sim.base_url(), "sim")).unwrap());
     let workload = Workload::synthetic().output_tokens(20);
     let requests: Vec<_> = (0..8).map(|i| workload.request(i)).collect();
     let opts = RequestOptions {

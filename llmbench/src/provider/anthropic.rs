@@ -6,10 +6,10 @@ use std::fmt;
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
+use reqwest::header::HeaderValue;
 use serde_json::Value;
 
-use super::http::HttpClient;
+use super::http::HttpTarget;
 use super::openai;
 use super::{GenRequest, Progress, Stamp};
 use crate::record::{ErrorClass, RequestError, Timeline};
@@ -47,51 +47,27 @@ impl fmt::Debug for AnthropicSettings {
     }
 }
 
-/// A client for one Anthropic target.
-#[derive(Clone)]
+/// A client for one Anthropic target. `Debug` prints no key: the settings
+/// redact it and the header is marked sensitive.
+#[derive(Clone, Debug)]
 pub(crate) struct AnthropicProvider {
-    client: HttpClient,
-    url: String,
+    http: HttpTarget,
     key: Option<HeaderValue>,
     settings: AnthropicSettings,
-    /// The largest SSE event accepted (`max_event_size`).
-    max_event_bytes: usize,
-}
-
-impl fmt::Debug for AnthropicProvider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AnthropicProvider").field("url", &self.url).field("settings", &self.settings).finish()
-    }
 }
 
 impl AnthropicProvider {
     /// Checks the settings and builds the HTTP client.
     pub(crate) fn new(settings: AnthropicSettings) -> Result<Self, String> {
-        let url = format!("{}/v1/messages", settings.base_url.trim_end_matches('/'));
-        match reqwest::Url::parse(&url) {
-            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
-            _ => {
-                return Err(format!(
-                    "base_url {:?} is not an http(s) URL",
-                    crate::redact::redact_url(&settings.base_url)
-                ));
-            }
-        }
+        let http = HttpTarget::new(&settings.base_url, "/v1/messages", settings.connect_timeout, "")?;
         let key = settings.api_key.as_deref().filter(|k| !k.is_empty()).map(super::secret_header).transpose()?;
-        let client = HttpClient::new(settings.connect_timeout, Connections::Warm)?;
         super::register_secrets(settings.api_key.as_deref(), &settings.base_url);
-        Ok(AnthropicProvider { client, url, key, settings, max_event_bytes: crate::wire::DEFAULT_MAX_EVENT_BYTES })
+        Ok(AnthropicProvider { http, key, settings })
     }
 
-    /// Accepts SSE events up to `bytes` long (`max_event_size`).
-    pub(crate) fn with_max_event_bytes(mut self, bytes: usize) -> Self {
-        self.max_event_bytes = bytes;
-        self
-    }
-
-    /// Pools connections (`warm`) or opens one per request (`fresh`).
-    pub(crate) fn with_connections(mut self, connections: Connections) -> Result<Self, String> {
-        self.client = HttpClient::new(self.settings.connect_timeout, connections)?;
+    /// Pools connections or not; accepts SSE events up to `max_event_bytes`.
+    pub(crate) fn with(mut self, connections: Connections, max_event_bytes: usize) -> Result<Self, String> {
+        self.http = self.http.with(connections, max_event_bytes)?;
         Ok(self)
     }
 
@@ -99,22 +75,15 @@ impl AnthropicProvider {
     pub(crate) async fn send(&self, req: &GenRequest, tl: &mut Timeline) -> Result<(), RequestError> {
         let host = Host::Direct { model: &self.settings.model };
         let body = messages_body(host, req, self.settings.extra_body.as_ref());
-        let mut builder = self
-            .client
-            .client
-            .post(&self.url)
-            .header(CONTENT_TYPE, "application/json")
-            .header(ACCEPT, "text/event-stream")
-            .header("anthropic-version", ANTHROPIC_VERSION)
-            .body(body);
+        let mut builder = self.http.post(body).header("anthropic-version", ANTHROPIC_VERSION);
         if let Some(key) = &self.key {
             builder = builder.header("x-api-key", key.clone());
         }
         let request = builder.build().map_err(|e| {
             RequestError::new(ErrorClass::Client, format!("cannot build the request: {}", openai::describe(&e)))
         })?;
-        let mut response = openai::execute(&self.client, request, tl).await?;
-        let outcome = read_sse(&mut response, tl, self.max_event_bytes).await;
+        let mut response = openai::execute(&self.http.client, request, tl).await?;
+        let outcome = read_sse(&mut response, tl, self.http.max_event_bytes).await;
         if outcome.is_ok() {
             openai::drain(&mut response).await;
         }

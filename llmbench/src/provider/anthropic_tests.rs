@@ -92,20 +92,10 @@ async fn errors_are_classified() {
 
 #[tokio::test]
 async fn the_openai_provider_reads_the_openai_mock() {
-    use super::openai::{Endpoint, OpenAiProvider, OpenAiSettings};
+    use super::openai::{OpenAiProvider, OpenAiSettings};
     let server = MockServer::start().await;
     MockLlm::openai_chat("m").tokens(["a", "b"]).usage(4, 2).mount(&server).await;
-    let provider = OpenAiProvider::new(OpenAiSettings {
-        base_url: format!("{}/v1", server.uri()),
-        model: "m".into(),
-        api_key: None,
-        endpoint: Endpoint::Chat,
-        connect_timeout: Duration::from_secs(2),
-        include_usage: true,
-        send_min_tokens: false,
-        extra_body: None,
-    })
-    .expect("settings");
+    let provider = OpenAiProvider::new(OpenAiSettings::chat(format!("{}/v1", server.uri()), "m")).expect("settings");
     let mut tl = Timeline::new(Instant::now(), GENEROUS, 16, true);
     let req =
         GenRequest { messages: vec![Message { role: Role::User, content: "Hi".into() }], ..GenRequest::default() };

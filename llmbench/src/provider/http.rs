@@ -19,6 +19,54 @@ use hyper_util::client::legacy::connect::{Connection, HttpInfo};
 
 use crate::settings::value::Connections;
 
+/// Where an SSE provider posts and how: its client, its URL and the largest
+/// event it accepts. The part the OpenAI-compatible and Anthropic providers
+/// share.
+#[derive(Debug, Clone)]
+pub(crate) struct HttpTarget {
+    pub(crate) client: HttpClient,
+    pub(crate) url: String,
+    /// The largest SSE event accepted (`max_event_size`).
+    pub(crate) max_event_bytes: usize,
+    connect_timeout: Duration,
+}
+
+impl HttpTarget {
+    /// `base_url` + `route`, refused unless it is an http(s) URL (`example`
+    /// shows one in the message), with warm connections.
+    pub(crate) fn new(base_url: &str, route: &str, connect_timeout: Duration, example: &str) -> Result<Self, String> {
+        let url = format!("{}{route}", base_url.trim_end_matches('/'));
+        match reqwest::Url::parse(&url) {
+            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
+            _ => {
+                let base_url = crate::redact::redact_url(base_url);
+                return Err(format!("base_url {base_url:?} is not an http(s) URL{example}"));
+            }
+        }
+        let client = HttpClient::new(connect_timeout, Connections::Warm)?;
+        Ok(HttpTarget { client, url, max_event_bytes: crate::wire::DEFAULT_MAX_EVENT_BYTES, connect_timeout })
+    }
+
+    /// Pools connections (`warm`) or opens one per request (`fresh`), and
+    /// accepts SSE events up to `max_event_bytes` long.
+    pub(crate) fn with(mut self, connections: Connections, max_event_bytes: usize) -> Result<Self, String> {
+        self.client = HttpClient::new(self.connect_timeout, connections)?;
+        self.max_event_bytes = max_event_bytes;
+        Ok(self)
+    }
+
+    /// A POST of `body` to the target, as an SSE stream.
+    pub(crate) fn post(&self, body: impl Into<reqwest::Body>) -> reqwest::RequestBuilder {
+        use reqwest::header::{ACCEPT, CONTENT_TYPE};
+        self.client
+            .client
+            .post(&self.url)
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT, "text/event-stream")
+            .body(body)
+    }
+}
+
 /// The HTTP client of one target, and the connections it opened.
 #[derive(Debug, Clone)]
 pub(crate) struct HttpClient {

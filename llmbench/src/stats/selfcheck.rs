@@ -75,6 +75,7 @@ pub struct LoadCheck {
 }
 
 /// What the runner knows of a level beyond its records.
+#[derive(Default)]
 pub(crate) struct LevelLoad<'a> {
     pub(crate) open: bool,
     pub(crate) arrival: Option<String>,
@@ -206,15 +207,7 @@ mod tests {
     }
 
     fn open_load(lags: &[u64]) -> LevelLoad<'_> {
-        LevelLoad {
-            open: true,
-            arrival: Some("constant".into()),
-            dispatch_lag_us: lags,
-            max_in_flight: None,
-            duration_s: None,
-            grace_s: None,
-            cpu: None,
-        }
+        LevelLoad { open: true, arrival: Some("constant".into()), dispatch_lag_us: lags, ..LevelLoad::default() }
     }
 
     #[test]

@@ -12,10 +12,10 @@ use std::fmt;
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde_json::Value;
 
-use super::http::HttpClient;
+use super::http::{HttpClient, HttpTarget};
 use super::{GenRequest, Stamp};
 use crate::record::{ErrorClass, RequestError, Timeline};
 use crate::settings::value::Connections;
@@ -60,6 +60,24 @@ pub(crate) struct OpenAiSettings {
     pub extra_body: Option<serde_json::Map<String, Value>>,
 }
 
+impl OpenAiSettings {
+    /// The chat route of `base_url` for `model`, as a `[targets]` entry
+    /// has it by default: no key, usage asked for, no vLLM extras, 5 s to
+    /// connect.
+    pub(crate) fn chat(base_url: String, model: &str) -> OpenAiSettings {
+        OpenAiSettings {
+            base_url,
+            model: model.into(),
+            api_key: None,
+            endpoint: Endpoint::Chat,
+            connect_timeout: Duration::from_secs(5),
+            include_usage: true,
+            send_min_tokens: false,
+            extra_body: None,
+        }
+    }
+}
+
 impl fmt::Debug for OpenAiSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OpenAiSettings")
@@ -76,64 +94,41 @@ impl fmt::Debug for OpenAiSettings {
 }
 
 /// A client for one OpenAI-compatible target. Clones share one connection
-/// pool, so concurrent requests reuse warm connections.
-#[derive(Clone)]
+/// pool, so concurrent requests reuse warm connections. `Debug` prints no
+/// key: the settings redact it and the header is marked sensitive.
+#[derive(Clone, Debug)]
 pub(crate) struct OpenAiProvider {
-    client: HttpClient,
-    url: String,
+    http: HttpTarget,
     auth: Option<HeaderValue>,
     settings: OpenAiSettings,
-    /// The largest SSE event accepted (`max_event_size`).
-    max_event_bytes: usize,
-}
-
-impl fmt::Debug for OpenAiProvider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OpenAiProvider").field("url", &self.url).field("settings", &self.settings).finish()
-    }
 }
 
 impl OpenAiProvider {
     /// Checks the settings and builds the shared HTTP client.
     pub(crate) fn new(settings: OpenAiSettings) -> Result<Self, String> {
-        let url = format!("{}{}", settings.base_url.trim_end_matches('/'), settings.endpoint.route());
-        match reqwest::Url::parse(&url) {
-            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
-            _ => {
-                return Err(format!(
-                    "base_url {:?} is not an http(s) URL (example: http://127.0.0.1:8000/v1)",
-                    crate::redact::redact_url(&settings.base_url)
-                ));
-            }
-        }
+        let example = " (example: http://127.0.0.1:8000/v1)";
+        let http = HttpTarget::new(&settings.base_url, settings.endpoint.route(), settings.connect_timeout, example)?;
         let auth = settings
             .api_key
             .as_deref()
             .filter(|key| !key.is_empty())
             .map(|key| super::secret_header(&format!("Bearer {key}")))
             .transpose()?;
-        let client = HttpClient::new(settings.connect_timeout, Connections::Warm)?;
         super::register_secrets(settings.api_key.as_deref(), &settings.base_url);
-        Ok(OpenAiProvider { client, url, auth, settings, max_event_bytes: crate::wire::DEFAULT_MAX_EVENT_BYTES })
+        Ok(OpenAiProvider { http, auth, settings })
     }
 
-    /// Accepts SSE events up to `bytes` long (`max_event_size`).
-    pub(crate) fn with_max_event_bytes(mut self, bytes: usize) -> Self {
-        self.max_event_bytes = bytes;
-        self
-    }
-
-    /// Pools connections (`warm`) or opens one per request (`fresh`).
-    pub(crate) fn with_connections(mut self, connections: Connections) -> Result<Self, String> {
-        self.client = HttpClient::new(self.settings.connect_timeout, connections)?;
+    /// Pools connections or not; accepts SSE events up to `max_event_bytes`.
+    pub(crate) fn with(mut self, connections: Connections, max_event_bytes: usize) -> Result<Self, String> {
+        self.http = self.http.with(connections, max_event_bytes)?;
         Ok(self)
     }
 
     /// Sends `req` and records its stream on `tl`: the measured path.
     pub(crate) async fn send(&self, req: &GenRequest, tl: &mut Timeline) -> Result<(), RequestError> {
         let request = self.request(req)?;
-        let mut response = execute(&self.client, request, tl).await?;
-        let outcome = read_stream(&mut response, tl, self.max_event_bytes).await;
+        let mut response = execute(&self.http.client, request, tl).await?;
+        let outcome = read_stream(&mut response, tl, self.http.max_event_bytes).await;
         if outcome.is_ok() {
             drain(&mut response).await;
         }
@@ -151,13 +146,7 @@ impl OpenAiProvider {
         let body = self
             .body(req)
             .map_err(|e| RequestError::new(ErrorClass::Client, format!("cannot encode the request body: {e}")))?;
-        let mut builder = self
-            .client
-            .client
-            .post(&self.url)
-            .header(CONTENT_TYPE, "application/json")
-            .header(ACCEPT, "text/event-stream")
-            .body(body);
+        let mut builder = self.http.post(body);
         if let Some(auth) = &self.auth {
             builder = builder.header(AUTHORIZATION, auth.clone());
         }

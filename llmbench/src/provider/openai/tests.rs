@@ -43,18 +43,9 @@ fn sse(body: &[u8]) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(body, "text/event-stream")
 }
 
-/// The defaults target/mod.rs applies: chat, no key, usage asked for.
+/// The defaults config/ applies: chat, no key, usage asked for.
 fn settings(base_url: String) -> OpenAiSettings {
-    OpenAiSettings {
-        base_url,
-        model: "m".into(),
-        api_key: None,
-        endpoint: Endpoint::Chat,
-        connect_timeout: Duration::from_secs(2),
-        include_usage: true,
-        send_min_tokens: false,
-        extra_body: None,
-    }
+    OpenAiSettings::chat(base_url, "m")
 }
 
 /// Sends `request()` with `settings` and returns the finished record.
@@ -566,7 +557,7 @@ async fn warm_connections_are_opened_once_and_fresh_ones_every_time() {
 
     let fresh = OpenAiProvider::new(settings(format!("{}/v1", server.uri())))
         .unwrap()
-        .with_connections(Connections::Fresh)
+        .with(Connections::Fresh, crate::wire::DEFAULT_MAX_EVENT_BYTES)
         .unwrap();
     let records = in_turn(&fresh, 3).await;
     assert!(records.iter().all(|r| r.new_connection == Some(true) && r.connect_ms.is_some()), "{records:?}");

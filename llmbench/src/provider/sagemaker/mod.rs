@@ -49,6 +49,23 @@ pub(crate) struct SageMakerSettings {
     pub extra: Option<serde_json::Map<String, Value>>,
 }
 
+impl SageMakerSettings {
+    /// `endpoint_name` speaking `format`, with no routing headers, model or
+    /// extra fields.
+    pub(crate) fn new(aws: AwsSettings, endpoint_name: &str, format: Format) -> SageMakerSettings {
+        SageMakerSettings {
+            aws,
+            endpoint_name: endpoint_name.into(),
+            inference_component: None,
+            target_variant: None,
+            custom_attributes: None,
+            format,
+            model: None,
+            extra: None,
+        }
+    }
+}
+
 /// A client for one SageMaker endpoint.
 #[derive(Clone)]
 pub(crate) struct SageMakerProvider {

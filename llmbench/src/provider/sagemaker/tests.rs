@@ -14,21 +14,13 @@ const GENEROUS: Deadlines =
     Deadlines { first_content: Duration::from_secs(10), total: Duration::from_secs(20), idle: Duration::from_secs(20) };
 
 fn settings(url: String, format: Format) -> SageMakerSettings {
-    SageMakerSettings {
-        aws: AwsSettings {
-            endpoint_url: Some(url),
-            hermetic: true,
-            connect_timeout: Duration::from_secs(2),
-            ..AwsSettings::default()
-        },
-        endpoint_name: "my-endpoint".into(),
-        inference_component: None,
-        target_variant: None,
-        custom_attributes: None,
-        format,
-        model: None,
-        extra: None,
-    }
+    let aws = AwsSettings {
+        endpoint_url: Some(url),
+        hermetic: true,
+        connect_timeout: Duration::from_secs(2),
+        ..AwsSettings::default()
+    };
+    SageMakerSettings::new(aws, "my-endpoint", format)
 }
 
 fn request() -> GenRequest {

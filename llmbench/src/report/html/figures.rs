@@ -181,18 +181,7 @@ fn timelines(bench: &BenchGroup, data: &[RunData<'_>]) -> Vec<Value> {
                     series: d.color,
                     points: points
                         .iter()
-                        .filter_map(|p| {
-                            Some(chart::TimelinePoint {
-                                t_s: p.t_s,
-                                ms: latency(p)?,
-                                kind: match p.kind {
-                                    requests::PointKind::Measured => chart::PointKind::Measured,
-                                    requests::PointKind::Warmup => chart::PointKind::Warmup,
-                                    requests::PointKind::ColdStart => chart::PointKind::ColdStart,
-                                    requests::PointKind::Error(c) => chart::PointKind::Error(c),
-                                },
-                            })
-                        })
+                        .filter_map(|p| Some(chart::TimelinePoint { t_s: p.t_s, ms: latency(p)?, kind: p.kind }))
                         .collect(),
                     level_starts: reqs.level_starts.iter().map(|&(t, i)| (t, level_label(d.run, i))).collect(),
                     note,

@@ -394,13 +394,8 @@ mod tests {
         run.levels[2].load = Some(crate::stats::selfcheck::check(
             &[],
             &crate::stats::selfcheck::LevelLoad {
-                open: false,
-                arrival: None,
-                dispatch_lag_us: &[],
-                max_in_flight: None,
-                duration_s: None,
-                grace_s: None,
                 cpu: Some(crate::stats::CpuUse { busy: 0.95, runnable_wait: 0.0, cores: 1 }),
+                ..Default::default()
             },
         ));
         run.sweep = Some(knee::analyse(&run.levels[..2]));

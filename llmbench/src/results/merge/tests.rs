@@ -149,18 +149,8 @@ fn a_foreign_duplicate_or_miscounted_shard_is_refused_naming_it() {
 fn shard_warnings_name_their_shards_and_load_checks_combine() {
     let mut shards = four();
     for s in &mut shards {
-        s.summary.levels[0].load = Some(crate::stats::selfcheck::check(
-            &s.records,
-            &crate::stats::selfcheck::LevelLoad {
-                open: false,
-                arrival: None,
-                dispatch_lag_us: &[],
-                max_in_flight: None,
-                duration_s: None,
-                grace_s: None,
-                cpu: None,
-            },
-        ));
+        s.summary.levels[0].load =
+            Some(crate::stats::selfcheck::check(&s.records, &crate::stats::selfcheck::LevelLoad::default()));
     }
     shards[2].summary.levels[0].warnings.push("only shard 3 saw this".into());
     for s in &mut shards {

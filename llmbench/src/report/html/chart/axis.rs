@@ -74,6 +74,14 @@ pub(crate) struct LegendItem {
     pub(crate) label: String,
 }
 
+impl LegendItem {
+    /// A line in colour `series`, dashed or solid.
+    pub(crate) fn line(series: usize, dashed: bool, label: &str) -> LegendItem {
+        let swatch = if dashed { Swatch::Dashed(series) } else { Swatch::Line(series) };
+        LegendItem { swatch, label: label.to_owned() }
+    }
+}
+
 /// Lays the legend out in rows from (`x`, `y`) within `width`; returns the
 /// height it took.
 pub(crate) fn legend(svg: &mut Svg, items: &[LegendItem], x: f64, y: f64, width: f64) -> f64 {

@@ -1,7 +1,7 @@
 //! Cumulative distributions: every series on one pair of axes, baselines
 //! dashed in their series' colour, with the p50/p90/p99 levels ruled.
 
-use super::axis::{LEFT, LegendItem, RIGHT, Swatch, legend, legend_height, x_axis, y_axis};
+use super::axis::{LEFT, LegendItem, RIGHT, legend, legend_height, x_axis, y_axis};
 use super::scale::{Scale, Unit, format_value};
 use super::series_class;
 use super::svg::{Anchor, PathData, Svg};
@@ -26,13 +26,7 @@ const PLOT_H: f64 = 230.0;
 /// readable, and a note says so when values lie beyond it.
 pub(crate) fn cdf(label: &str, x_title: &str, unit: Unit, series: &[CdfSeries<'_>], width: f64) -> String {
     let series: Vec<&CdfSeries<'_>> = series.iter().filter(|s| !s.sorted.is_empty()).collect();
-    let items: Vec<LegendItem> = series
-        .iter()
-        .map(|s| LegendItem {
-            swatch: if s.dashed { Swatch::Dashed(s.series) } else { Swatch::Line(s.series) },
-            label: s.label.clone(),
-        })
-        .collect();
+    let items: Vec<LegendItem> = series.iter().map(|s| LegendItem::line(s.series, s.dashed, &s.label)).collect();
     let plot_w = width - LEFT - RIGHT;
     let legend_h = legend_height(&items, plot_w);
     let top = 10.0 + legend_h + 8.0;

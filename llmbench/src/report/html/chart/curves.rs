@@ -1,7 +1,7 @@
 //! Lines through labelled points: throughput against latency across
 //! concurrency levels, with the knee ringed.
 
-use super::axis::{LEFT, LegendItem, RIGHT, Swatch, legend, legend_height, x_axis, y_axis};
+use super::axis::{LEFT, LegendItem, RIGHT, legend, legend_height, x_axis, y_axis};
 use super::scale::{Scale, Unit};
 use super::series_class;
 use super::svg::{Anchor, PathData, Svg};
@@ -39,13 +39,7 @@ pub(crate) fn curves(
     curves: &[Curve],
     width: f64,
 ) -> String {
-    let items: Vec<LegendItem> = curves
-        .iter()
-        .map(|c| LegendItem {
-            swatch: if c.dashed { Swatch::Dashed(c.series) } else { Swatch::Line(c.series) },
-            label: c.label.clone(),
-        })
-        .collect();
+    let items: Vec<LegendItem> = curves.iter().map(|c| LegendItem::line(c.series, c.dashed, &c.label)).collect();
     let plot_w = width - LEFT - RIGHT;
     let top = 10.0 + legend_height(&items, plot_w) + 16.0;
     let bottom = top + PLOT_H;

@@ -3,7 +3,7 @@
 //! p50 solid, its p99 dashed), a gap where a run lacks the figure, and the
 //! baseline run marked with a vertical rule.
 
-use super::axis::{LEFT, LegendItem, RIGHT, Swatch, legend, legend_height, y_axis};
+use super::axis::{LEFT, LegendItem, RIGHT, legend, legend_height, y_axis};
 use super::scale::{Scale, Unit};
 use super::series_class;
 use super::svg::{Anchor, PathData, Svg};
@@ -29,13 +29,7 @@ pub(crate) fn trend(
     baseline: Option<usize>,
     width: f64,
 ) -> String {
-    let items: Vec<LegendItem> = series
-        .iter()
-        .map(|s| LegendItem {
-            swatch: if s.dashed { Swatch::Dashed(s.series) } else { Swatch::Line(s.series) },
-            label: s.label.clone(),
-        })
-        .collect();
+    let items: Vec<LegendItem> = series.iter().map(|s| LegendItem::line(s.series, s.dashed, &s.label)).collect();
     let plot_w = width - LEFT - RIGHT;
     let top = 10.0 + legend_height(&items, plot_w) + 16.0;
     let bottom = top + PLOT_H;

@@ -12,6 +12,7 @@ use serde_json::value::RawValue;
 #[cfg(test)]
 use crate::record::RequestRecord;
 use crate::record::{ErrorClass, Phase};
+use crate::report::html::chart::PointKind;
 use crate::results;
 
 /// Error examples kept per class.
@@ -20,16 +21,6 @@ const ERROR_EXAMPLES: usize = 3;
 const TEXT_EXAMPLES: usize = 3;
 /// Characters of an example kept.
 const EXAMPLE_CHARS: usize = 400;
-
-/// What one request is on the timeline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum PointKind {
-    Measured,
-    Warmup,
-    ColdStart,
-    /// Failed, by index in [`ErrorClass::ALL`] (any phase).
-    Error(usize),
-}
 
 /// One request on the timeline.
 #[derive(Debug, Clone, Copy)]
