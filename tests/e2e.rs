@@ -514,3 +514,45 @@ fn a_benchmark_binary_never_outlives_cargo_llmbench() {
     let summary = read_json(&home.join("short_questions").join("sim").join("new").join("summary.json"));
     assert_eq!(summary["partial"], true, "{summary:#}");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn kill_9_keeps_the_finished_requests_on_disk_and_never_passes_for_a_run() {
+    let fx = Fixture::new();
+    let mut run = LongRun::start(&fx);
+    run.wait_until_measuring();
+    let parent = run.child.id();
+    let children = children_of(parent);
+    assert_eq!(children.len(), 1, "one benchmark binary runs: {children:?}");
+    let target_dir = run.home.join("short_questions").join("sim");
+    let partial = target_dir.join("new.partial.jsonl");
+    // The records of finished requests reach the file within a second.
+    let lines = |path: &Path| std::fs::read_to_string(path).unwrap_or_default().lines().count();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while lines(&partial) < 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let before = lines(&partial);
+    assert!(before >= 3, "{} has {before} records", partial.display());
+    // Both at once, as the OOM killer or a lost machine would: no handler runs.
+    run.signal(children[0], "-KILL");
+    run.signal(parent, "-KILL");
+    let (code, _, home) = run.finish();
+    assert_eq!(code, None, "SIGKILL leaves no exit code");
+
+    let text = std::fs::read_to_string(&partial).expect("the records survive");
+    let records: Vec<Value> = text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+    assert!(records.len() >= before, "kept {} of the {before} records on disk before the kill", records.len());
+    assert!(text.lines().count() <= records.len() + 1, "at most the last line is torn:\n{text}");
+    let mut ids: Vec<(String, u64)> =
+        records.iter().map(|r| (r["phase"].to_string(), r["index"].as_u64().expect("an index"))).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), records.len(), "each request once: {ids:?}");
+    assert!(records.iter().all(|r| r["phase"].is_string() && r["e2e_ms"].is_number()), "{text}");
+
+    // The killed run is no run: nothing reads it as complete.
+    assert!(!target_dir.join("new").join("summary.json").exists(), "a summary of a run that never ended");
+    let compare = common::run(fx.cargo_llmbench_compare(&["new", "new"]).env("LLMBENCH_HOME", &home));
+    compare.assert_no_panic().assert_code(exit_code::NO_MATCH).assert_stderr_contains("nothing to compare");
+}

@@ -22,8 +22,8 @@ use crate::stats::selfcheck::{self, LevelLoad};
 use crate::stats::{self, LevelSummary, StageInfo, SweepAnalysis, goodput, knee};
 use crate::workload::{CheckFn, Workload};
 
-/// Requests prepared for a duration-bounded closed loop (cycled), when the
-/// sample count is smaller.
+/// Requests prepared for a duration-bounded level (cycled), when the sample
+/// count is smaller.
 const DURATION_POOL: u64 = 256;
 /// Below this share of the requested output tokens (on average), a level
 /// warns that TPOT and throughput are not comparable.
@@ -423,9 +423,13 @@ fn prepare(input: &LevelsInput<'_>, stretch: Stretch<'_>) -> Prepared {
     let closed = |warmup, concurrency, total: Option<u64>, end| {
         Drive::Closed(ClosedPlan { warmup, concurrency, total, end, grace: plan.grace, client_cores: cores })
     };
-    let open = |offsets: Vec<Duration>, end| {
+    let open = |offsets: Vec<Duration>, end: Option<Duration>| {
         let n = offsets.len() as u64;
-        let pool = pool(input.workload, n.saturating_sub(warmup).max(1), warmup.min(n));
+        // A time-bounded level cycles through a pool like a closed loop's:
+        // an hour at 200/s would otherwise build 720,000 prompts up front.
+        let measured = n.saturating_sub(warmup).max(1);
+        let measured = if end.is_some() { measured.min(samples.max(DURATION_POOL)) } else { measured };
+        let pool = pool(input.workload, measured, warmup.min(n));
         let drive = Drive::Open(OpenPlan {
             offsets: offsets.into(),
             warmup,
@@ -747,6 +751,19 @@ pub(super) mod tests {
         assert!(over.requests.attempted < 24, "{:?}", over.requests);
         assert!(over.warnings.iter().any(|w| w.starts_with("stopped early")), "{:?}", over.warnings);
         assert!(!out.partial, "stopping a hopeless level is not an interruption");
+    }
+
+    #[test]
+    fn a_long_timed_level_cycles_a_bounded_pool_of_requests() {
+        let workload = Workload::synthetic().input_tokens(16);
+        let mut load = plan(Shape::Levels(vec![Level::Rate(200.0)]));
+        load.duration = Some(std::time::Duration::from_secs(3600));
+        let prepared = prepare(&input(&workload, &load, 40), Stretch::Level(Level::Rate(200.0), 0));
+        assert!(prepared.total.is_some_and(|n| n > 700_000), "an hour at 200/s is scheduled: {:?}", prepared.total);
+        assert_eq!(prepared.pool.requests.len() as u64, DURATION_POOL + 4, "256 measured + 4 warm-up, cycled");
+        load.duration = None;
+        let prepared = prepare(&input(&workload, &load, 40), Stretch::Level(Level::Rate(200.0), 0));
+        assert_eq!(prepared.pool.requests.len(), 44, "a count-bounded level prepares each of its requests");
     }
 
     /// A port nothing listens on: bound, then let go.
