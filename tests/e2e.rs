@@ -554,5 +554,5 @@ fn kill_9_keeps_the_finished_requests_on_disk_and_never_passes_for_a_run() {
     // The killed run is no run: nothing reads it as complete.
     assert!(!target_dir.join("new").join("summary.json").exists(), "a summary of a run that never ended");
     let compare = common::run(fx.cargo_llmbench_compare(&["new", "new"]).env("LLMBENCH_HOME", &home));
-    compare.assert_no_panic().assert_code(exit_code::NO_MATCH).assert_stderr_contains("nothing to compare");
+    compare.assert_no_panic().assert_code(exit_code::NO_BENCHMARKS).assert_stderr_contains("nothing to compare");
 }
