@@ -126,3 +126,45 @@ fn sim_failures_reach_each_client_as_its_service_sends_them() {
         }
     }
 }
+
+#[cfg(feature = "bedrock")]
+#[test]
+fn the_simulators_converse_stream_caches_up_to_the_cache_point_and_reports_it() {
+    let text = "[sim]\nttft = \"2ms\"\nitl = \"1ms\"\nprefix_cache = true\nprefill = \"40us\"\n";
+    let config = Config::parse(std::path::Path::new("llmbench.toml"), text).expect("config");
+    let flags: crate::settings::SettingsLayer = toml::from_str("timeout = \"5s\"").expect("a layer");
+    let layers = [crate::settings::Layer { source: &crate::settings::Source::Flags, settings: &flags }];
+    let settings = crate::settings::Settings::resolve(&layers, |_, _| Ok(())).expect("settings");
+    let resolved = crate::config::resolve(&config, "sim-bedrock", &settings).expect("built in");
+    let host = SimHost::start(config.sim.clone()).expect("sim");
+    let runtime = load::client_runtime(1).expect("runtime");
+    // 2,000 tokens every request shares, ending in a `cachePoint`.
+    let workload = Workload::synthetic().input_tokens(20).output_tokens(4).shared_prefix(2000, 1.0);
+    let records: Vec<RequestRecord> = runtime.block_on(async {
+        let provider = connect(&resolved, Some(&host)).await.expect("client");
+        let opts = RequestOptions { deadlines: resolved.deadlines, expected_chunks: 4, capture_text: false };
+        let mut records = Vec::new();
+        for i in 0..3 {
+            let at = std::time::Instant::now();
+            records.push(load::run_one(&provider, &workload.request(i), i, Phase::Measured, opts, at).await);
+        }
+        records
+    });
+    drop(runtime);
+    let usage: Vec<_> =
+        records.iter().map(|r| (r.error.is_none(), r.cache_read_tokens, r.cache_write_tokens)).collect();
+    let (first, later) = (&records[0], &records[1..]);
+    let written = first.cache_write_tokens.expect("the first request writes the prefix");
+    assert!((1800..=2050).contains(&written), "the blocks up to the cache point: {usage:?}");
+    assert_eq!(first.cache_read_tokens, Some(0), "{usage:?}");
+    for r in later {
+        // Tokens are apportioned to blocks by bytes, so a token either way.
+        let read = r.cache_read_tokens.expect("a hit is reported");
+        assert!(read.abs_diff(written) <= 2, "the later ones read what the first wrote: {usage:?}");
+        assert_eq!(r.cache_write_tokens, Some(0), "{usage:?}");
+        // A miss prefills ~2,000 tokens at 40 µs: 80 ms more than a hit.
+        assert!(first.ttft_ms.unwrap() - r.ttft_ms.unwrap() > 40.0, "{:?} vs {:?}", first.ttft_ms, r.ttft_ms);
+    }
+    // `inputTokens` leaves the cache out; the record's prompt counts it all.
+    assert!(records.iter().all(|r| r.prompt_tokens.is_some() && r.prompt_tokens == r.input_tokens_generated));
+}

@@ -214,7 +214,7 @@ impl Encoder<'_> {
             }
             Protocol::BedrockConverse => {
                 let latency = self.m.server_latency_ms.unwrap_or(0);
-                for (event, payload) in converse::end_events(self.stop("end_turn"), input, output, latency) {
+                for (event, payload) in converse::end_events(self.stop("end_turn"), input, output, None, latency) {
                     converse::write_event(self.out, event, &payload);
                 }
             }

@@ -365,13 +365,9 @@ async fn stream(
         Some(slots) => Arc::clone(slots).acquire_owned().await.ok(),
         None => None,
     };
-    // Prefill starts with the slot: the cached part of the prompt is free,
-    // the rest costs `prefill` a token.
-    let cache = config.prefix_cache.then(|| shared.prefix.serve(&request.blocks, request.prompt_tokens));
+    let (first_token, cache) = prefill(shared, &request.blocks, request.prompt_tokens, n);
     spec.cached_tokens = cache.map(|c| c.read);
-    let uncached = request.prompt_tokens.saturating_sub(cache.map_or(0, |c| c.read));
-    let prefill = config.prefill.sample(&mut Rng::for_item(config.seed ^ 0x009E_F111, n)) * uncached;
-    let schedule = Schedule::start(Instant::now() + prefill, &config.ttft, config.itl, timing);
+    let schedule = Schedule::start(first_token, &config.ttft, config.itl, timing);
     if !request.stream {
         return whole_response(spec, schedule, words, permit).await;
     }
@@ -381,6 +377,23 @@ async fn stream(
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     Ok(response)
+}
+
+/// Prefill, once the request has its slot: the prompt's leading blocks
+/// already in the prefix cache (`prefix_cache`) are free, the rest cost
+/// `prefill` a token. When the first token's delay may start, and what the
+/// cache did (`None` without one). Every protocol's request goes through it.
+pub(super) fn prefill(
+    shared: &Shared,
+    blocks: &super::traffic::PromptBlocks,
+    prompt_tokens: u32,
+    n: u64,
+) -> (Instant, Option<super::traffic::CacheUse>) {
+    let config = &shared.config;
+    let cache = config.prefix_cache.then(|| shared.prefix.serve(blocks, prompt_tokens));
+    let uncached = prompt_tokens.saturating_sub(cache.map_or(0, |c| c.read));
+    let prefill = config.prefill.sample(&mut Rng::for_item(config.seed ^ 0x009E_F111, n)) * uncached;
+    (Instant::now() + prefill, cache)
 }
 
 /// What request number `n` will be answered with: its length, reasoning,

@@ -31,8 +31,9 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::server::{DEFAULT_MAX_TOKENS, MAX_REQUEST_BYTES, Shared, content_tokens, draws};
+use super::server::{DEFAULT_MAX_TOKENS, MAX_REQUEST_BYTES, Shared, content_tokens, draws, prefill};
 use super::stream::{MidStream, Schedule, SimBody, StreamCut};
+use super::traffic::{PromptBlocks, chat_text};
 use super::{SimConfig, SimError};
 use crate::wire::bedrock::converse;
 pub(crate) use body::FramedBody;
@@ -121,18 +122,20 @@ pub(crate) async fn handle(
         (Some(fixed), Some(limit)) => fixed.min(limit),
         (fixed, limit) => fixed.or(limit).unwrap_or(DEFAULT_MAX_TOKENS),
     };
+    let permit = match &shared.slots {
+        Some(slots) => Arc::clone(slots).acquire_owned().await.ok(),
+        None => None,
+    };
+    let (first_token, cache) = prefill(shared, &parsed.blocks, parsed.prompt_tokens, n);
     let spec = WireSpec {
         id: format!("sim-{n}"),
         model,
         prompt_tokens: parsed.prompt_tokens,
         output_tokens,
         length_limited: parsed.max_tokens == Some(output_tokens),
+        cache,
     };
-    let permit = match &shared.slots {
-        Some(slots) => Arc::clone(slots).acquire_owned().await.ok(),
-        None => None,
-    };
-    let schedule = Schedule::start(Instant::now(), &config.ttft, config.itl, timing);
+    let schedule = Schedule::start(first_token, &config.ttft, config.itl, timing);
     let wire = Wire::new(parsed.proto, spec);
     let body = FramedBody::new(wire, output_tokens, config.chunk_tokens, failure, schedule, words, permit, accepted);
     let mut response = Response::new(SimBody::Framed(Box::new(body)));
@@ -174,6 +177,8 @@ struct Parsed {
     proto: Proto,
     prompt_tokens: u32,
     max_tokens: Option<u32>,
+    /// The prompt as the prefix cache sees it (cache points included).
+    blocks: PromptBlocks,
 }
 
 /// Reads a request body: the protocol variant it is written for, its
@@ -206,7 +211,17 @@ fn parse(route: Route, body: &[u8], accept: Option<&str>) -> Result<Parsed, Stri
         .filter_map(|key| v.get(*key))
         .map(prompt_tokens)
         .sum();
-    Ok(Parsed { proto, prompt_tokens: u32::try_from(chars).unwrap_or(u32::MAX).max(1), max_tokens })
+    let blocks = match v.get("messages").and_then(Value::as_array) {
+        Some(messages) => {
+            let (text, cache_point) = chat_text(v.get("system"), messages);
+            PromptBlocks::of(&text, cache_point)
+        }
+        None => {
+            let text = ["prompt", "inputText", "inputs"].iter().find_map(|key| v.get(*key).and_then(Value::as_str));
+            PromptBlocks::of(text.unwrap_or_default(), None)
+        }
+    };
+    Ok(Parsed { proto, prompt_tokens: u32::try_from(chars).unwrap_or(u32::MAX).max(1), max_tokens, blocks })
 }
 
 /// Prompt tokens in a message list, content blocks (images included) or text.

@@ -37,6 +37,9 @@ pub(crate) struct WireSpec {
     pub output_tokens: u32,
     /// The request's limit cut the answer short.
     pub length_limited: bool,
+    /// What the prefix cache did, when the simulator keeps one (reported
+    /// in Converse usage).
+    pub cache: Option<crate::sim::traffic::CacheUse>,
 }
 
 /// Server-side timings reported at the end: milliseconds since the request
@@ -124,7 +127,8 @@ impl Wire {
         match self.proto {
             Proto::Converse => {
                 let stop = converse::stop_reason(limited);
-                for (event, payload) in converse::end_events(stop, prompt, output, times.latency_ms) {
+                let cache = s.cache.map(|c| (u64::from(c.read), u64::from(c.written)));
+                for (event, payload) in converse::end_events(stop, prompt, output, cache, times.latency_ms) {
                     converse::write_event(out, event, &payload);
                 }
             }
@@ -193,8 +197,14 @@ mod tests {
     const TOKENS: [&str; 3] = [" the", " model", " a"];
 
     fn sim(proto: Proto) -> Vec<u8> {
-        let spec =
-            WireSpec { id: "x".into(), model: "m".into(), prompt_tokens: 7, output_tokens: 3, length_limited: false };
+        let spec = WireSpec {
+            id: "x".into(),
+            model: "m".into(),
+            prompt_tokens: 7,
+            output_tokens: 3,
+            length_limited: false,
+            cache: None,
+        };
         let mut wire = Wire::new(proto, spec);
         let mut out = Vec::new();
         wire.start(&mut out);

@@ -43,15 +43,26 @@ pub(crate) fn content_block_delta(text: &str, padding: &str) -> Value {
 
 /// The events that end a complete answer: `contentBlockStop`,
 /// `messageStop` and `metadata` with usage and the service's latency.
-pub(crate) fn end_events(stop_reason: &str, input: u64, output: u64, latency_ms: u64) -> [(&'static str, Value); 3] {
+/// `cache` is the prompt tokens read from and written to a prompt cache,
+/// when there is one.
+pub(crate) fn end_events(
+    stop_reason: &str,
+    prompt: u64,
+    output: u64,
+    cache: Option<(u64, u64)>,
+    latency_ms: u64,
+) -> [(&'static str, Value); 3] {
+    let mut usage = json!({"inputTokens": prompt, "outputTokens": output, "totalTokens": prompt + output});
+    if let Some((read, written)) = cache {
+        // `inputTokens` is the part neither read from nor written to the cache.
+        usage["inputTokens"] = json!(prompt.saturating_sub(read + written));
+        usage["cacheReadInputTokens"] = json!(read);
+        usage["cacheWriteInputTokens"] = json!(written);
+    }
     [
         ("contentBlockStop", json!({"contentBlockIndex": 0})),
         ("messageStop", json!({"stopReason": stop_reason})),
-        (
-            "metadata",
-            json!({"usage": {"inputTokens": input, "outputTokens": output, "totalTokens": input + output},
-                   "metrics": {"latencyMs": latency_ms}}),
-        ),
+        ("metadata", json!({"usage": usage, "metrics": {"latencyMs": latency_ms}})),
     ]
 }
 
