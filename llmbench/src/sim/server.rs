@@ -367,6 +367,11 @@ async fn stream(
     };
     let (first_token, cache) = prefill(shared, &request.blocks, request.prompt_tokens, n);
     spec.cached_tokens = cache.map(|c| c.read);
+    if cache.is_some() && request.endpoint == Endpoint::Chat && spec.tool.is_none() && spec.failure.is_none() {
+        // As a server caching generated tokens too: the next turn, which
+        // sends this answer back, finds it cached.
+        shared.prefix.insert(&request.blocks.with_answer(&answer_text(&spec, &words)));
+    }
     let schedule = Schedule::start(first_token, &config.ttft, config.itl, timing);
     if !request.stream {
         return whole_response(spec, schedule, words, permit).await;
@@ -377,6 +382,13 @@ async fn stream(
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     Ok(response)
+}
+
+/// The answer text `words` will stream for `spec`: the words after the
+/// reasoning ones, as `SseBody` draws them.
+fn answer_text(spec: &StreamSpec, words: &Rng) -> String {
+    let mut words = words.clone();
+    (0..spec.output_tokens).map(|_| next_word(&mut words)).skip(spec.reasoning_tokens as usize).collect()
 }
 
 /// Prefill, once the request has its slot: the prompt's leading blocks

@@ -27,24 +27,46 @@ pub(crate) struct PromptBlocks {
     /// Blocks up to this many may be written to the cache (a protocol with
     /// explicit cache points caches only up to the last one).
     pub(crate) cacheable: usize,
+    /// The bytes after the last whole block, for [`with_answer`](Self::with_answer).
+    tail: Vec<u8>,
 }
 
 impl PromptBlocks {
     /// The blocks of `text`; all of them cacheable unless `cache_upto`
     /// (bytes) says where the last cache point is.
     pub(crate) fn of(text: &str, cache_upto: Option<usize>) -> PromptBlocks {
-        let bytes = text.as_bytes();
-        let mut hashes = Vec::with_capacity(bytes.len() / BLOCK_BYTES);
-        let mut chain = 0u64;
-        for block in bytes.chunks_exact(BLOCK_BYTES) {
-            let mut h = std::hash::DefaultHasher::new();
-            chain.hash(&mut h);
-            block.hash(&mut h);
-            chain = h.finish();
-            hashes.push(chain);
+        let mut blocks = PromptBlocks { hashes: Vec::with_capacity(text.len() / BLOCK_BYTES), ..Default::default() };
+        blocks.push(text.as_bytes());
+        blocks.cacheable = cache_upto.map_or(blocks.hashes.len(), |b| (b / BLOCK_BYTES).min(blocks.hashes.len()));
+        blocks
+    }
+
+    /// The prompt and then the answer to it, as the next turn of a chat
+    /// sends them back (`chat_text`'s form of an assistant message): what
+    /// a server that caches generated tokens too has cached after answering.
+    pub(crate) fn with_answer(&self, answer: &str) -> PromptBlocks {
+        let mut blocks = self.clone();
+        for part in [&b"assistant:"[..], answer.as_bytes(), b"\n"] {
+            blocks.push(part);
         }
-        let cacheable = cache_upto.map_or(hashes.len(), |b| (b / BLOCK_BYTES).min(hashes.len()));
-        PromptBlocks { hashes, bytes: bytes.len(), cacheable }
+        blocks.cacheable = blocks.hashes.len();
+        blocks
+    }
+
+    fn push(&mut self, mut more: &[u8]) {
+        self.bytes += more.len();
+        while !more.is_empty() {
+            let take = (BLOCK_BYTES - self.tail.len()).min(more.len());
+            self.tail.extend_from_slice(&more[..take]);
+            more = &more[take..];
+            if self.tail.len() == BLOCK_BYTES {
+                let mut h = std::hash::DefaultHasher::new();
+                self.hashes.last().copied().unwrap_or(0).hash(&mut h);
+                self.tail.as_slice().hash(&mut h);
+                self.hashes.push(h.finish());
+                self.tail.clear();
+            }
+        }
     }
 }
 
@@ -71,24 +93,41 @@ impl PrefixCache {
         let mut guard = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let (set, order) = &mut *guard;
         let hit = prompt.hashes.iter().take_while(|h| set.contains(h)).count();
-        let mut written = 0;
-        for &h in &prompt.hashes[hit.min(prompt.cacheable)..prompt.cacheable] {
-            if set.insert(h) {
-                written += 1;
-                order.push_back(h);
-            }
-        }
-        while order.len() > MAX_BLOCKS {
-            if let Some(old) = order.pop_front() {
-                set.remove(&old);
-            }
-        }
+        let written = remember(set, order, &prompt.hashes[hit.min(prompt.cacheable)..prompt.cacheable]);
         let tokens = |blocks: usize| {
             let share = (blocks * BLOCK_BYTES) as f64 / prompt.bytes.max(1) as f64;
             ((f64::from(prompt_tokens) * share).floor() as u32).min(prompt_tokens)
         };
         CacheUse { read: tokens(hit), written: tokens(written) }
     }
+}
+
+impl PrefixCache {
+    /// Caches the cacheable blocks of `prompt` (e.g. a prompt and the
+    /// answer generated for it), counting nothing.
+    pub(crate) fn insert(&self, prompt: &PromptBlocks) {
+        let mut guard = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (set, order) = &mut *guard;
+        remember(set, order, &prompt.hashes[..prompt.cacheable]);
+    }
+}
+
+/// Adds the blocks not cached yet, evicting the oldest past
+/// [`MAX_BLOCKS`]; how many were new.
+fn remember(set: &mut HashSet<u64>, order: &mut VecDeque<u64>, hashes: &[u64]) -> usize {
+    let mut written = 0;
+    for &h in hashes {
+        if set.insert(h) {
+            written += 1;
+            order.push_back(h);
+        }
+    }
+    while order.len() > MAX_BLOCKS {
+        if let Some(old) = order.pop_front() {
+            set.remove(&old);
+        }
+    }
+    written
 }
 
 /// A chat request's text as the cache sees it: each message's role and
@@ -218,6 +257,34 @@ mod tests {
         assert_eq!(cache.serve(&other, 100).read, 0, "a different first block matches nothing after it");
         let pointed = PromptBlocks::of(&"z".repeat(BLOCK_BYTES * 3), Some(BLOCK_BYTES + 10));
         assert_eq!(pointed.cacheable, 1, "only up to the cache point");
+    }
+
+    #[test]
+    fn an_answer_is_cached_for_the_turn_that_sends_it_back() {
+        let cache = PrefixCache::default();
+        let user = json!({"role": "user", "content": "q ".repeat(300)});
+        let answer = " the answer".repeat(60);
+        let (first, _) = chat_text(None, std::slice::from_ref(&user));
+        let first = PromptBlocks::of(&first, None);
+        // The streaming of blocks matches hashing the whole text at once.
+        assert_eq!(
+            first.with_answer(&answer).hashes,
+            PromptBlocks::of(&format!("{}assistant:{answer}\n", chat_text(None, std::slice::from_ref(&user)).0), None)
+                .hashes
+        );
+        cache.serve(&first, 150);
+        let next = [user, json!({"role": "assistant", "content": answer}), json!({"role": "user", "content": "more"})];
+        let (text, _) = chat_text(None, &next);
+        let next = PromptBlocks::of(&text, None);
+        let without = PrefixCache::default();
+        without.serve(&first, 150);
+        let before = without.serve(&next, 400).read;
+        cache.insert(&first.with_answer(&answer));
+        let after = cache.serve(&next, 400).read;
+        assert!(after > before + 100, "the answer's blocks hit too: {before} → {after} of 400 tokens");
+        // Every whole block of the prompt and answer hits, not the last, partial one.
+        let answered = first.with_answer(&answer).hashes.len();
+        assert_eq!(after, (400.0 * (answered * BLOCK_BYTES) as f64 / next.bytes as f64).floor() as u32);
     }
 
     #[test]
