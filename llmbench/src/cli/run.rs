@@ -309,7 +309,15 @@ fn prepare(cmd: &RunCmd, cwd: &Path) -> Result<Option<(Invocation, Config, Bench
 /// would be, its API key present; returns its name.
 fn add_target(endpoint: &EndpointArgs, config: &mut Config) -> Result<Option<String>, UsageError> {
     let Some((name, table)) = endpoint.target()? else { return Ok(None) };
-    config.add_target(&name, table.clone()).map_err(flag_error)?;
+    config.add_target(&name, table.clone()).map_err(|e| match e {
+        // The name came from --model (or --endpoint-name): say so.
+        ConfigError::Invalid { key, message, .. } if key.ends_with(".name") && endpoint.target_name.is_none() => {
+            UsageError(format!(
+                "the target's name {message}: it is taken from the model, choose one with --target-name"
+            ))
+        }
+        other => flag_error(other),
+    })?;
     check_credentials(&table, endpoint.api_key_env.is_some())?;
     Ok(Some(name))
 }
@@ -454,7 +462,11 @@ mod tests {
                 "--region: not a setting of provider \"openai\"",
             ),
             (&["--model", "m"], "--model describes an endpoint: give --url"),
-            (&["--url", "http://h/v1", "--model", "sim"], "--target-name: \"sim\" is already a target"),
+            (&["--url", "http://h/v1", "--model", "sim"], "the target's name \"sim\" is already a target: it is taken"),
+            (
+                &["--url", "http://h/v1", "--model", "x", "--target-name", "sim"],
+                "--target-name: \"sim\" is already a target",
+            ),
             (
                 &["--url", "http://h/v1", "--model", "m", "--api-key-env", "LLMBENCH_TEST_SURELY_UNSET"],
                 "--api-key-env: environment variable LLMBENCH_TEST_SURELY_UNSET is not set",
