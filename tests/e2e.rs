@@ -556,4 +556,13 @@ fn kill_9_keeps_the_finished_requests_on_disk_and_never_passes_for_a_run() {
     assert!(!target_dir.join("new").join("summary.json").exists(), "a summary of a run that never ended");
     let compare = common::run(fx.cargo_llmbench_compare(&["new", "new"]).env("LLMBENCH_HOME", &home));
     compare.assert_no_panic().assert_code(exit_code::NO_BENCHMARKS).assert_stderr_contains("nothing to compare");
+
+    // The next run keeps them: moved aside, never overwritten.
+    let args = ["short_questions", "--exact", "--sample-size", "2", "--concurrency", "1", "--no-report"];
+    let next = common::run(fx.cargo_llmbench(&args).env("LLMBENCH_HOME", &home));
+    next.assert_code(exit_code::OK).assert_stderr_contains("a run that died before finishing left its records");
+    let kept: Vec<String> = dir_names(&target_dir).into_iter().filter(|n| n.contains(".crashed-")).collect();
+    assert_eq!(kept.len(), 1, "{kept:?}\n{next}");
+    assert_eq!(std::fs::read_to_string(target_dir.join(&kept[0])).unwrap(), text, "kept as they were");
+    assert!(!partial.exists(), "the next run finished and removed its own");
 }

@@ -30,6 +30,24 @@ pub fn partial_path(dir: &Path) -> PathBuf {
     dir.with_file_name(format!("{name}.partial.jsonl"))
 }
 
+/// Moves the records of a run that died (a non-empty `path`) to
+/// `<name>.crashed-<unix seconds>.jsonl` beside it, so that a new run never
+/// overwrites what an earlier one measured; where they went.
+fn keep_stale(path: &Path) -> std::io::Result<Option<PathBuf>> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.len() > 0 => {}
+        Ok(_) => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let stem = name.strip_suffix(".partial.jsonl").unwrap_or(&name);
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let kept = path.with_file_name(format!("{stem}.crashed-{secs}.jsonl"));
+    std::fs::rename(path, &kept)?;
+    Ok(Some(kept))
+}
+
 /// Sends finished records to the writer; cheap to clone, never blocks.
 #[derive(Clone, Debug)]
 pub(crate) struct PartialSink(Sender<Option<RequestRecord>>);
@@ -49,12 +67,19 @@ pub(crate) struct PartialRecords {
 }
 
 impl PartialRecords {
-    /// Starts writing to [`partial_path`]`(dir)` (a stale one from a run
-    /// killed before is replaced: its run is over, this is a new one).
+    /// Starts writing to [`partial_path`]`(dir)`. A stale one, the records
+    /// of a run that died, is first moved aside (see [`keep_stale`]).
     pub(crate) fn start(dir: &Path) -> std::io::Result<PartialRecords> {
         let path = partial_path(dir);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
+        }
+        if let Some(kept) = keep_stale(&path)? {
+            eprintln!(
+                "warning: a run that died before finishing left its records in {}; they were moved to {} (docs/results-schema.md)",
+                path.display(),
+                kept.display()
+            );
         }
         let file = File::create(&path)?;
         let (tx, rx) = mpsc::channel();
@@ -177,9 +202,17 @@ mod tests {
         drop(partial);
         sink.send(RequestRecord { index: 4, ..RequestRecord::default() });
         assert_eq!(lines(&path).len(), 4);
-        let again = PartialRecords::start(&dir).expect("a stale file is replaced");
+        let again = PartialRecords::start(&dir).expect("a stale file is moved aside");
         assert!(lines(again.path()).is_empty());
         again.remove();
         assert!(!path.exists(), "removed once the run is written");
+        // The died run's records are kept beside it, never overwritten.
+        let kept: Vec<_> = std::fs::read_dir(dir.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains(".crashed-"))
+            .collect();
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        assert_eq!(lines(&kept[0]).iter().map(|r| r.index).collect::<Vec<_>>(), [0, 1, 2, 3]);
     }
 }
