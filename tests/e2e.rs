@@ -419,6 +419,21 @@ impl LongRun {
         std::thread::sleep(std::time::Duration::from_millis(2500));
     }
 
+    /// Started, and measuring.
+    fn measuring(fx: &Fixture) -> LongRun {
+        let mut run = LongRun::start(fx);
+        run.wait_until_measuring();
+        run
+    }
+
+    /// The one benchmark binary `cargo llmbench` runs.
+    #[cfg(target_os = "linux")]
+    fn bench_binary(&self) -> u32 {
+        let children = children_of(self.child.id());
+        assert_eq!(children.len(), 1, "one benchmark binary runs: {children:?}");
+        children[0]
+    }
+
     fn signal(&self, pid: u32, signal: &str) {
         let status = std::process::Command::new("kill").args([signal, &pid.to_string()]).status().expect("kill runs");
         assert!(status.success(), "kill {signal} {pid}");
@@ -472,8 +487,7 @@ fn running(pid: u32) -> bool {
 #[test]
 fn sigterm_keeps_the_completed_requests_and_exits_143() {
     let fx = Fixture::new();
-    let mut run = LongRun::start(&fx);
-    run.wait_until_measuring();
+    let run = LongRun::measuring(&fx);
     // To cargo llmbench, which forwards it to the benchmark binary.
     run.signal(run.child.id(), "-TERM");
     let (code, stderr, home) = run.finish();
@@ -497,19 +511,16 @@ fn sigterm_keeps_the_completed_requests_and_exits_143() {
 #[test]
 fn a_benchmark_binary_never_outlives_cargo_llmbench() {
     let fx = Fixture::new();
-    let mut run = LongRun::start(&fx);
-    run.wait_until_measuring();
-    let parent = run.child.id();
-    let children = children_of(parent);
-    assert_eq!(children.len(), 1, "one benchmark binary runs: {children:?}");
+    let run = LongRun::measuring(&fx);
+    let (parent, child) = (run.child.id(), run.bench_binary());
     run.signal(parent, "-KILL");
     let (code, _, home) = run.finish();
     assert_eq!(code, None, "SIGKILL leaves no exit code");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while running(children[0]) && std::time::Instant::now() < deadline {
+    while running(child) && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    assert!(!running(children[0]), "the benchmark binary {} still runs without its parent", children[0]);
+    assert!(!running(child), "the benchmark binary {child} still runs without its parent");
     // It stopped as if told to (SIGTERM): what it measured is on disk.
     let summary = read_json(&home.join("short_questions").join("sim").join("new").join("summary.json"));
     assert_eq!(summary["partial"], true, "{summary:#}");
@@ -519,11 +530,8 @@ fn a_benchmark_binary_never_outlives_cargo_llmbench() {
 #[test]
 fn kill_9_keeps_the_finished_requests_on_disk_and_never_passes_for_a_run() {
     let fx = Fixture::new();
-    let mut run = LongRun::start(&fx);
-    run.wait_until_measuring();
-    let parent = run.child.id();
-    let children = children_of(parent);
-    assert_eq!(children.len(), 1, "one benchmark binary runs: {children:?}");
+    let run = LongRun::measuring(&fx);
+    let (parent, child) = (run.child.id(), run.bench_binary());
     let target_dir = run.home.join("short_questions").join("sim");
     let partial = target_dir.join("new.partial.jsonl");
     // The records of finished requests reach the file within a second.
@@ -536,7 +544,7 @@ fn kill_9_keeps_the_finished_requests_on_disk_and_never_passes_for_a_run() {
     assert!(before >= 3, "{} has {before} records", partial.display());
     // As the OOM killer would: no handler runs in the binary that measures.
     // Its parent then exits 137 like a shell, or is killed too.
-    run.signal(children[0], "-KILL");
+    run.signal(child, "-KILL");
     let _ = std::process::Command::new("kill").args(["-KILL", &parent.to_string()]).status();
     let (code, stderr, home) = run.finish();
     assert!(matches!(code, None | Some(137)), "exit {code:?}\n{stderr}");
