@@ -194,6 +194,7 @@ impl Templates {
 
     /// Adds template `name` (its file name, for errors) with `source`.
     pub(crate) fn add(&mut self, name: &str, source: String) -> Result<(), WorkloadError> {
+        check_nesting(name, &source)?;
         self.env.add_template_owned(name.to_owned(), source).map_err(|e| template_error(name, &e, None))
     }
 
@@ -220,6 +221,55 @@ impl PartialEq for Templates {
         };
         same(&self.user, &other.user) && same(&self.system, &other.system)
     }
+}
+
+/// How deep an expression in a template tag may nest: brackets, and unary
+/// `-` signs in a row. minijinja's parser recurses once per unary `-`
+/// outside its recursion guard, and its guard lets 150 brackets nest, so a
+/// few thousand of either overflow the stack: an abort, not an error (found
+/// by fuzzing). No prompt template nests this deep.
+const MAX_NESTING: usize = 32;
+
+/// Refuses a template whose tags (`{{ }}`, `{% %}`) nest deeper than
+/// [`MAX_NESTING`], naming its line; text outside tags and string literals
+/// inside them are not counted.
+fn check_nesting(name: &str, source: &str) -> Result<(), WorkloadError> {
+    let bytes = source.as_bytes();
+    let (mut in_tag, mut depth, mut minus, mut line, mut i) = (false, 0usize, 0usize, 1usize, 0usize);
+    while i < bytes.len() {
+        let (b, next) = (bytes[i], bytes.get(i + 1).copied());
+        line += usize::from(b == b'\n');
+        if !in_tag {
+            in_tag = b == b'{' && matches!(next, Some(b'{' | b'%'));
+            (depth, minus, i) = (0, 0, i + if in_tag { 2 } else { 1 });
+            continue;
+        }
+        match b {
+            b'}' | b'%' if depth == 0 && next == Some(b'}') => (in_tag, i) = (false, i + 1),
+            b'"' | b'\'' => {
+                // A string literal: to its closing quote, escapes skipped.
+                i += 1;
+                while i < bytes.len() && bytes[i] != b {
+                    line += usize::from(bytes[i] == b'\n');
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                minus = 0;
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'-' => minus += 1,
+            b' ' | b'\t' | b'\r' | b'\n' => {}
+            _ => minus = 0,
+        }
+        if depth > MAX_NESTING || minus > MAX_NESTING {
+            let message = format!(
+                "an expression nests deeper than {MAX_NESTING} (brackets, or `-` signs in a row): not a prompt template llmbench renders"
+            );
+            return Err(WorkloadError::Template { path: name.to_owned(), line, message });
+        }
+        i += 1;
+    }
+    Ok(())
 }
 
 fn template_error(name: &str, e: &minijinja::Error, rendering: Option<String>) -> WorkloadError {
@@ -286,6 +336,16 @@ mod tests {
         assert!(err.contains("rendering the entry at t.jsonl:2"), "{err}");
         let err = t.add("bad.j2", "line one\n{{ ticket.body \n".into()).unwrap_err().to_string();
         assert!(err.starts_with("bad.j2:2: syntax error"), "{err}");
+        // Nesting minijinja's parser would recurse on until the stack
+        // overflows is refused first, naming the line; strings and text
+        // outside tags do not count.
+        let deep = format!("a\nb {{{{ x{} }}}}", " -".repeat(40));
+        let err = t.add("deep.j2", deep).unwrap_err().to_string();
+        assert!(err.starts_with("deep.j2:2: an expression nests deeper than 32"), "{err}");
+        let err = t.add("brackets.j2", format!("{{% if {}1 %}}", "(".repeat(5000))).unwrap_err().to_string();
+        assert!(err.starts_with("brackets.j2:1: "), "{err}");
+        let fine = format!("{}\n{{{{ '{}' }}}} {{{{ {{'a': [1, (2)]}} }}}}", "-".repeat(80), "-".repeat(80));
+        t.add("fine.j2", fine).unwrap();
         // Not HTML-escaped: prompts are not web pages.
         let mut t = Templates::new();
         t.add("q.html", "{{ ticket.body }}".into()).unwrap();
