@@ -183,6 +183,34 @@ mod tests {
     use super::*;
     use crate::stats::LatencySummary;
 
+    #[test]
+    fn records_read_back_from_json_make_the_same_histograms() {
+        // Latencies of whole nanoseconds that lie a hair under half a
+        // microsecond: read back one ULP off (serde_json's default float
+        // parsing), they rounded into the next microsecond.
+        let nanos = [1_654_981_500u64, 984_055_500, 975_935_500, 1_500_058_500];
+        let written: Vec<RequestRecord> = nanos
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| {
+                let ms = std::time::Duration::from_nanos(n).as_secs_f64() * 1000.0;
+                let phase = crate::record::Phase::Measured;
+                RequestRecord {
+                    index: i as u64,
+                    phase,
+                    ttft_ms: Some(ms),
+                    e2e_ms: ms * 2.0,
+                    ..RequestRecord::default()
+                }
+            })
+            .collect();
+        let read: Vec<RequestRecord> =
+            written.iter().map(|r| serde_json::from_str(&serde_json::to_string(r).unwrap()).unwrap()).collect();
+        assert_eq!(of_records(1, &written)[0]["ttft"].len(), 4);
+        assert_eq!(of_records(1, &read), of_records(1, &written));
+        assert!(read.iter().zip(&written).all(|(a, b)| a.ttft_ms == b.ttft_ms), "floats round-trip exactly");
+    }
+
     fn records(seed: u64, n: u32) -> Vec<RequestRecord> {
         let config = crate::sim::SimConfig { seed, ..crate::sim::SimConfig::default() };
         crate::calibrate::model_run(&config, "b", n, &[2], 16).1
