@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# A soak test: `llmbench run` open loop against `llmbench sim`, both on
+# 127.0.0.1, logging the resident memory (VmRSS) of each every 10 s.
+# Usage: scripts/soak.sh [DURATION] [RATE]   (defaults: 60m 200/s)
+# Build first: cargo build --release -p llmbench --bin llmbench
+# Writes into $SOAK_DIR (default target/soak): rss.log, run.log, sim.log, results/.
+set -u
+cd "$(dirname "$0")/.."
+DURATION=${1:-60m}
+RATE=${2:-200/s}
+BIN=${LLMBENCH_BIN:-target/release/llmbench}
+DIR=${SOAK_DIR:-target/soak}
+PORT=${SOAK_PORT:-18777}
+[ -x "$BIN" ] || { echo "$BIN is missing: cargo build --release -p llmbench --bin llmbench" >&2; exit 2; }
+mkdir -p "$DIR"
+"$BIN" sim --port "$PORT" > "$DIR/sim.log" 2>&1 &
+SIM=$!
+trap 'kill $SIM 2>/dev/null' EXIT
+sleep 2
+LLMBENCH_HOME="$DIR/results" "$BIN" run --url "http://127.0.0.1:$PORT/v1" --model soak-model \
+    --rate "$RATE" --arrival constant --duration "$DURATION" \
+    --input-tokens 100..200 --output-tokens 32 --warm-up 0 > "$DIR/run.log" 2>&1 &
+RUN=$!
+start=$(date +%s)
+rss() { awk '/VmRSS/{print $2}' "/proc/$1/status" 2>/dev/null; }
+: > "$DIR/rss.log"
+while kill -0 $RUN 2>/dev/null; do
+    echo "$(( $(date +%s) - start )) s client_rss_kib=$(rss $RUN) sim_rss_kib=$(rss $SIM)" >> "$DIR/rss.log"
+    sleep 10
+done
+wait $RUN
+echo "run exit $?" >> "$DIR/rss.log"
+cat "$DIR/rss.log"
