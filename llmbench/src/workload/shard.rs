@@ -125,7 +125,7 @@ mod tests {
 
     #[test]
     fn a_trace_and_conversations_are_dealt_out_like_generated_prompts() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../datasets/traces/mooncake_sample.jsonl");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../benches/datasets/traces/mooncake_sample.jsonl");
         let whole = Workload::trace(path);
         for (k, shard) in shards(2).into_iter().enumerate() {
             let part = whole.clone().for_shard(shard);

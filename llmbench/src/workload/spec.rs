@@ -644,7 +644,7 @@ mod tests {
 
     #[test]
     fn conversations_and_traces_are_sources_of_their_own() {
-        let base = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+        let base = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../benches"));
         let chat = spec("turns = \"2..=4\"\ninput_tokens = 60\n").build(base).unwrap();
         assert_eq!(chat.describe(), Workload::conversation(2..=4).input_tokens(60).describe());
         let trace = spec("trace = \"datasets/traces/mooncake_sample.jsonl\"\n").build(base).unwrap();

@@ -352,7 +352,7 @@ mod tests {
 
     #[test]
     fn the_sample_traces_parse_in_their_formats() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/traces");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/datasets/traces");
         for (file, format) in [
             ("mooncake_sample.jsonl", TraceFormat::Mooncake),
             ("burstgpt_sample.csv", TraceFormat::BurstGpt),
