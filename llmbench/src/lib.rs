@@ -40,7 +40,7 @@ pub(crate) mod wire;
 
 pub use engine::registry::BenchDef;
 pub use llmbench_macros::llm_bench;
-pub use request::{GenRequest, Image, Message, ReasoningEffort, Role, Tool};
+pub use request::{GenRequest, Image, Message, ReasoningEffort, Role, Tool, ToolCall};
 pub use workload::{Check, LengthClass, Response, Tokens, Workload};
 
 /// Everything a benchmark file needs: `use llmbench::prelude::*;`.

@@ -203,9 +203,12 @@ pub struct Usage {
     pub input_excludes_cache: bool,
 }
 
-/// A tool call as it streamed: the tool's name and its argument text.
+/// A tool call as it streamed: its id, the tool's name and its argument text.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ToolCallText {
+    /// The call's id (empty when the server sent none).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
     /// The tool called.
     pub name: String,
     /// The argument JSON, as streamed (possibly invalid).
@@ -365,7 +368,7 @@ impl Timeline {
         if kind == ContentKind::ToolCall {
             // A delta before any start event still belongs to a call.
             if self.tool_calls == 0 {
-                self.on_tool_call_start(at, "");
+                self.on_tool_call_start(at, "", "");
             }
             if let Some(call) = self.tool_call_text.last_mut() {
                 call.arguments.push_str(text);
@@ -377,12 +380,13 @@ impl Timeline {
 
     /// A tool call opened at `at` (the event naming the tool): the first
     /// one is `ttftc`'s end.
-    pub fn on_tool_call_start(&mut self, at: Instant, name: &str) {
+    pub fn on_tool_call_start(&mut self, at: Instant, id: &str, name: &str) {
         self.first_tool_call.get_or_insert(at);
         self.tool_calls += 1;
         if self.text.is_some() {
             // One allocation per call, not per delta; arguments are short.
-            self.tool_call_text.push(ToolCallText { name: name.to_owned(), arguments: String::with_capacity(128) });
+            let arguments = String::with_capacity(128);
+            self.tool_call_text.push(ToolCallText { id: id.to_owned(), name: name.to_owned(), arguments });
         }
     }
 
@@ -573,6 +577,7 @@ impl Timeline {
             session: None,
             turn: None,
             session_turns: None,
+            tool_step: None,
         }
     }
 }
@@ -716,6 +721,11 @@ pub struct RequestRecord {
     /// session that ended early (a failed turn, the end of the run) shows.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub session_turns: Option<u32>,
+    /// Agent sessions: the turn's request that fed the results of the
+    /// model's tool calls back (1 for the first), after the user's request
+    /// (which has none) (docs/metrics.md "Conversations").
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tool_step: Option<u32>,
 }
 
 impl RequestRecord {

@@ -11,15 +11,21 @@ pub enum Role {
     User,
     /// The model.
     Assistant,
+    /// The result of a tool the model called (OpenAI role `tool`; a
+    /// `tool_result` / `toolResult` block of a user message in the
+    /// Anthropic and Bedrock APIs).
+    Tool,
 }
 
 impl Role {
-    /// The wire name shared by the OpenAI, Anthropic and Bedrock APIs.
+    /// The wire name shared by the OpenAI, Anthropic and Bedrock APIs
+    /// (`tool` is OpenAI's; the others send a tool result as a user message).
     pub fn as_str(self) -> &'static str {
         match self {
             Role::System => "system",
             Role::User => "user",
             Role::Assistant => "assistant",
+            Role::Tool => "tool",
         }
     }
 }
@@ -29,8 +35,60 @@ impl Role {
 pub struct Message {
     /// Who said it.
     pub role: Role,
-    /// What was said.
+    /// What was said (a tool's result, for [`Role::Tool`]).
     pub content: String,
+    /// The tools an assistant message called, after its text.
+    pub tool_calls: Vec<ToolCall>,
+    /// For [`Role::Tool`]: the id of the call this is the result of.
+    pub tool_call_id: Option<String>,
+}
+
+impl Message {
+    /// A message of plain text.
+    pub fn new(role: Role, content: impl Into<String>) -> Message {
+        Message { role, content: content.into(), tool_calls: Vec::new(), tool_call_id: None }
+    }
+
+    /// An assistant message: its text, then the tools it called.
+    pub fn assistant(content: impl Into<String>, tool_calls: Vec<ToolCall>) -> Message {
+        Message { tool_calls, ..Message::new(Role::Assistant, content) }
+    }
+
+    /// The result of the tool call `call_id`.
+    pub fn tool_result(call_id: impl Into<String>, content: impl Into<String>) -> Message {
+        Message { tool_call_id: Some(call_id.into()), ..Message::new(Role::Tool, content) }
+    }
+
+    /// The text a tokenizer sees of this message: its content, and each
+    /// call's name and arguments.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        let calls = self.tool_calls.iter().flat_map(|c| [c.name.as_str(), c.arguments.as_str()]);
+        std::iter::once(self.content.as_str()).chain(calls)
+    }
+}
+
+/// A tool call the model made, as a later request sends it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolCall {
+    /// The call's id, which its result names (OpenAI `id`, Anthropic
+    /// `tool_use.id`, Bedrock `toolUseId`).
+    pub id: String,
+    /// The tool called.
+    pub name: String,
+    /// The argument JSON, as the model wrote it.
+    pub arguments: String,
+}
+
+impl ToolCall {
+    /// The arguments as a JSON value, for the protocols that send an object
+    /// (Anthropic `input`, Bedrock `input`); arguments that do not parse as
+    /// an object are sent as an empty one.
+    pub fn input(&self) -> serde_json::Value {
+        match serde_json::from_str::<serde_json::Value>(&self.arguments) {
+            Ok(v @ serde_json::Value::Object(_)) => v,
+            _ => serde_json::Value::Object(serde_json::Map::new()),
+        }
+    }
 }
 
 /// How hard a reasoning model should think (`reasoning_effort`).

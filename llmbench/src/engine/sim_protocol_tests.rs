@@ -127,20 +127,24 @@ fn sim_failures_reach_each_client_as_its_service_sends_them() {
     }
 }
 
-#[cfg(feature = "bedrock")]
-#[test]
-fn the_simulators_converse_stream_caches_up_to_the_cache_point_and_reports_it() {
-    let text = "[sim]\nttft = \"2ms\"\nitl = \"1ms\"\nprefix_cache = true\nprefill = \"40us\"\n";
+/// Three requests sharing a 2,000-token prefix to `target` of a simulator
+/// with a prefix cache that prefills at 40 µs a token.
+#[cfg(any(feature = "bedrock", feature = "sagemaker"))]
+fn three_with_a_shared_prefix(target: &str) -> Vec<RequestRecord> {
+    let text = "[sim]\nttft = \"2ms\"\nitl = \"1ms\"\nprefix_cache = true\nprefill = \"40us\"\n\
+                [targets.invoke-nova]\nprovider = \"sim\"\nprotocol = \"bedrock-invoke\"\nfamily = \"amazon-nova\"\n\
+                [targets.invoke-meta]\nprovider = \"sim\"\nprotocol = \"bedrock-invoke\"\nfamily = \"meta\"\n\
+                [targets.sagemaker-openai]\nprovider = \"sim\"\nprotocol = \"sagemaker\"\nformat = \"openai\"\n";
     let config = Config::parse(std::path::Path::new("llmbench.toml"), text).expect("config");
     let flags: crate::settings::SettingsLayer = toml::from_str("timeout = \"5s\"").expect("a layer");
     let layers = [crate::settings::Layer { source: &crate::settings::Source::Flags, settings: &flags }];
     let settings = crate::settings::Settings::resolve(&layers, |_, _| Ok(())).expect("settings");
-    let resolved = crate::config::resolve(&config, "sim-bedrock", &settings).expect("built in");
+    let resolved = crate::config::resolve(&config, target, &settings).expect("a target");
     let host = SimHost::start(config.sim.clone()).expect("sim");
     let runtime = load::client_runtime(1).expect("runtime");
-    // 2,000 tokens every request shares, ending in a `cachePoint`.
+    // 2,000 tokens every request shares, ending in a cache point where the protocol has one.
     let workload = Workload::synthetic().input_tokens(20).output_tokens(4).shared_prefix(2000, 1.0);
-    let records: Vec<RequestRecord> = runtime.block_on(async {
+    runtime.block_on(async {
         let provider = connect(&resolved, Some(&host)).await.expect("client");
         let opts = RequestOptions { deadlines: resolved.deadlines, expected_chunks: 4, capture_text: false };
         let mut records = Vec::new();
@@ -149,22 +153,61 @@ fn the_simulators_converse_stream_caches_up_to_the_cache_point_and_reports_it() 
             records.push(load::run_one(&provider, &workload.request(i), i, Phase::Measured, opts, at).await);
         }
         records
-    });
-    drop(runtime);
-    let usage: Vec<_> =
-        records.iter().map(|r| (r.error.is_none(), r.cache_read_tokens, r.cache_write_tokens)).collect();
+    })
+}
+
+/// The first of [`three_with_a_shared_prefix`] writes the prefix to the
+/// cache and the later ones read it, and usage says so: `writes` whether
+/// the protocol reports cache writes (OpenAI's usage has reads only).
+#[cfg(any(feature = "bedrock", feature = "sagemaker"))]
+fn assert_the_prefix_is_cached(target: &str, records: &[RequestRecord], writes: bool) {
+    let usage: Vec<_> = records.iter().map(|r| (r.error.clone(), r.cache_read_tokens, r.cache_write_tokens)).collect();
+    assert!(records.iter().all(|r| r.error.is_none()), "{target}: {usage:?}");
     let (first, later) = (&records[0], &records[1..]);
-    let written = first.cache_write_tokens.expect("the first request writes the prefix");
-    assert!((1800..=2050).contains(&written), "the blocks up to the cache point: {usage:?}");
-    assert_eq!(first.cache_read_tokens, Some(0), "{usage:?}");
+    assert_eq!(first.cache_read_tokens, Some(0), "{target}: {usage:?}");
+    let cached = if writes {
+        let written = first.cache_write_tokens.expect("the first request writes the prefix");
+        // Up to the cache point, or the whole prompt where there is none (Meta).
+        assert!((1800..=2100).contains(&written), "{target}: the blocks cached: {usage:?}");
+        written
+    } else {
+        assert_eq!(first.cache_write_tokens, None, "{target}: {usage:?}");
+        2000
+    };
     for r in later {
         // Tokens are apportioned to blocks by bytes, so a token either way.
         let read = r.cache_read_tokens.expect("a hit is reported");
-        assert!(read.abs_diff(written) <= 2, "the later ones read what the first wrote: {usage:?}");
-        assert_eq!(r.cache_write_tokens, Some(0), "{usage:?}");
+        assert!(read.abs_diff(cached) <= 60, "{target}: the later ones read the prefix: {usage:?}");
+        if writes {
+            assert_eq!(r.cache_write_tokens, Some(0), "{target}: {usage:?}");
+        }
         // A miss prefills ~2,000 tokens at 40 µs: 80 ms more than a hit.
-        assert!(first.ttft_ms.unwrap() - r.ttft_ms.unwrap() > 40.0, "{:?} vs {:?}", first.ttft_ms, r.ttft_ms);
+        assert!(first.ttft_ms.unwrap() - r.ttft_ms.unwrap() > 40.0, "{target}: {:?} vs {:?}", first.ttft_ms, r.ttft_ms);
     }
-    // `inputTokens` leaves the cache out; the record's prompt counts it all.
-    assert!(records.iter().all(|r| r.prompt_tokens.is_some() && r.prompt_tokens == r.input_tokens_generated));
+    // The input count leaves the cache out where the protocol does; the
+    // record's prompt counts it all (Meta's prompt template adds its headers).
+    let counts: Vec<_> = records.iter().map(|r| (r.prompt_tokens, r.input_tokens_generated)).collect();
+    for (prompt, generated) in &counts {
+        let (prompt, generated) = (prompt.expect("a prompt count"), generated.expect("a generated count"));
+        let headers = if target == "invoke-meta" { 100 } else { 0 };
+        assert!((generated..=generated + headers).contains(&prompt), "{target}: {counts:?}");
+    }
+}
+
+#[cfg(feature = "bedrock")]
+#[test]
+fn the_simulators_bedrock_streams_cache_up_to_the_cache_point_and_report_it() {
+    // Converse `cacheRead/WriteInputTokens`; the Anthropic family's
+    // `cache_read/creation_input_tokens`; Nova's usage; and the invocation
+    // metrics every invoke family ends with (Meta has nothing else).
+    for target in ["sim-bedrock", "sim-bedrock-invoke", "invoke-nova", "invoke-meta"] {
+        assert_the_prefix_is_cached(target, &three_with_a_shared_prefix(target), true);
+    }
+}
+
+#[cfg(feature = "sagemaker")]
+#[test]
+fn the_simulators_sagemaker_openai_stream_reports_cached_tokens() {
+    let target = "sagemaker-openai";
+    assert_the_prefix_is_cached(target, &three_with_a_shared_prefix(target), false);
 }

@@ -25,7 +25,8 @@ use super::window::Window;
 use super::{Cancel, LevelOutcome, Observer, RequestOptions, measure};
 use crate::provider::{Message, Provider, Role};
 use crate::record::{Phase, RequestRecord};
-use crate::workload::Workload;
+use crate::request::ToolCall;
+use crate::workload::{MAX_TOOL_STEPS, Workload};
 
 /// Workload session numbers of warm-up sessions start here, apart from the
 /// measured ones (which are 0, 1, 2, … so levels and runs compare like
@@ -236,41 +237,70 @@ async fn run_session(shared: &Shared, n: u64, start: Instant) {
                 () = tokio::time::sleep_until(scheduled.into()) => {}
             }
         }
-        let request = plan.workload.turn_request(script_id, &script, turn, &history);
-        let index = shared.next_index.fetch_add(1, Ordering::Relaxed);
-        let mut record = measure(
-            &shared.provider,
-            &request,
-            index,
-            phase,
-            shared.opts,
-            scheduled,
-            shared.level_start,
-            Some(&shared.cut),
-        )
-        .await;
-        // The think time runs from when the user had the whole reply.
-        scheduled = Instant::now();
-        (record.session, record.turn, record.session_turns) = (Some(n), Some(turn as u32), Some(turns));
-        record.concurrency = concurrency;
-        let ok = record.is_ok();
-        let reply = if shared.keep_text { record.text.clone() } else { record.text.take() };
-        let reply = reply.unwrap_or_default();
-        let reply = if reply.is_empty() { tool_calls_text(&record) } else { reply };
-        let _ = shared.tx.send(record);
-        if !ok {
-            // A failed turn ends its session: its record says why.
-            return;
+        // The user's request, then (agent sessions) one more for each
+        // reply that called tools, sending their results back.
+        let mut steps: Vec<Message> = Vec::new();
+        for step in 0..=MAX_TOOL_STEPS {
+            let request = plan.workload.turn_request(script_id, &script, turn, &history, &steps);
+            let index = shared.next_index.fetch_add(1, Ordering::Relaxed);
+            let mut record = measure(
+                &shared.provider,
+                &request,
+                index,
+                phase,
+                shared.opts,
+                scheduled,
+                shared.level_start,
+                Some(&shared.cut),
+            )
+            .await;
+            // The think time (and a tool step) runs from when the user had the whole reply.
+            scheduled = Instant::now();
+            (record.session, record.turn, record.session_turns) = (Some(n), Some(turn as u32), Some(turns));
+            record.tool_step = (step > 0).then_some(step);
+            record.concurrency = concurrency;
+            let ok = record.is_ok();
+            let reply = if shared.keep_text { record.text.clone() } else { record.text.take() };
+            let calls: Vec<ToolCall> = record
+                .tool_call_text
+                .iter()
+                .enumerate()
+                .map(|(k, c)| ToolCall {
+                    // A server that sent no id still gets its results matched by order.
+                    id: if c.id.is_empty() { format!("call_{k}") } else { c.id.clone() },
+                    name: c.name.clone(),
+                    arguments: c.arguments.clone(),
+                })
+                .collect();
+            let _ = shared.tx.send(record);
+            if !ok {
+                // A failed turn ends its session: its record says why.
+                return;
+            }
+            let reply = reply.unwrap_or_default();
+            match plan.workload.agent_tool_result() {
+                Some(result) if !calls.is_empty() && step < MAX_TOOL_STEPS => {
+                    let results: Vec<Message> = calls.iter().map(|c| Message::tool_result(&c.id, result)).collect();
+                    steps.push(Message::assistant(reply, calls));
+                    steps.extend(results);
+                }
+                // No result to send back: a reply of only calls goes into
+                // the history as text (a call without its result is refused).
+                _ => {
+                    let reply = if reply.is_empty() { calls_text(&calls) } else { reply };
+                    steps.push(Message::new(Role::Assistant, reply));
+                    break;
+                }
+            }
         }
-        let user = script.turns[turn].user.clone();
-        history.push(Message { role: Role::User, content: user });
-        history.push(Message { role: Role::Assistant, content: reply });
+        history.push(Message::new(Role::User, script.turns[turn].user.clone()));
+        history.append(&mut steps);
     }
 }
 
-/// A reply that was only tool calls, as text for the history.
-fn tool_calls_text(record: &RequestRecord) -> String {
-    record.tool_call_text.iter().map(|c| format!("{}({})", c.name, c.arguments)).collect::<Vec<_>>().join("\n")
+/// Tool calls as text, for a history that cannot carry them.
+fn calls_text(calls: &[ToolCall]) -> String {
+    calls.iter().map(|c| format!("{}({})", c.name, c.arguments)).collect::<Vec<_>>().join("\n")
 }
 
 #[cfg(test)]
@@ -368,6 +398,56 @@ mod tests {
         }
         let sessions: std::collections::BTreeSet<u64> = out.records.iter().filter_map(|r| r.session).collect();
         assert_eq!(sessions.len(), 3, "every session started");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn agent_sessions_send_tool_results_back_until_the_model_answers() {
+        let sim =
+            sim(SimConfig { ttft: Delay::ms(3), itl: Delay::ms(1), output_tokens: Some(5), ..SimConfig::default() })
+                .await;
+        let schema = r#"{"type": "object", "required": ["city"], "properties": {"city": {"type": "string"}}}"#;
+        let w = Workload::conversation(2)
+            .input_tokens(20)
+            .output_tokens(5)
+            .tool("get_weather", "Current weather", schema)
+            .tool_result(r#"{"temp_c": 21, "sky": "clear"}"#);
+        let p = plan(w, Starts::Closed(Concurrency::Fixed(2)), Some(3));
+        let out =
+            session_loop(Arc::new(provider(sim.base_url())), &p, opts(), Arc::new(Quiet), &Cancel::default()).await;
+        // The simulator refuses (400) a tool result that answers no call of
+        // the history: every request succeeding proves the ids went back.
+        assert!(
+            out.records.iter().all(|r| r.is_ok()),
+            "{:?}",
+            out.records.iter().map(|r| &r.error).collect::<Vec<_>>()
+        );
+        assert_eq!(out.records.len(), 12, "3 sessions × 2 turns × (a call, then the answer to its result)");
+        for s in 0..3 {
+            let mut requests: Vec<&RequestRecord> = out.records.iter().filter(|r| r.session == Some(s)).collect();
+            requests.sort_by_key(|r| r.index);
+            let shape: Vec<(Option<u32>, Option<u32>, u32)> =
+                requests.iter().map(|r| (r.turn, r.tool_step, r.tool_calls)).collect();
+            assert_eq!(
+                shape,
+                [(Some(0), None, 1), (Some(0), Some(1), 0), (Some(1), None, 1), (Some(1), Some(1), 0)],
+                "a call, then text once its result came back, each turn"
+            );
+            let prompts: Vec<u64> = requests.iter().map(|r| r.input_tokens.unwrap()).collect();
+            assert!(prompts.windows(2).all(|w| w[0] < w[1]), "each step carries the one before: {prompts:?}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn without_a_tool_result_a_reply_of_calls_goes_back_as_text() {
+        let sim =
+            sim(SimConfig { ttft: Delay::ms(3), itl: Delay::ms(1), output_tokens: Some(5), ..SimConfig::default() })
+                .await;
+        let w = Workload::conversation(2).input_tokens(20).output_tokens(5).tool("lookup", "", r#"{"type": "object"}"#);
+        let p = plan(w, Starts::Closed(Concurrency::Fixed(1)), Some(1));
+        let out =
+            session_loop(Arc::new(provider(sim.base_url())), &p, opts(), Arc::new(Quiet), &Cancel::default()).await;
+        assert_eq!(out.records.len(), 2, "one request a turn");
+        assert!(out.records.iter().all(|r| r.is_ok() && r.tool_step.is_none() && r.tool_calls == 1));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -28,10 +28,7 @@ async fn mocked(mock: MockLlm) -> RequestRecord {
     mock.mount(&server).await;
     let provider = AnthropicProvider::new(settings(server.uri())).expect("settings");
     let req = GenRequest {
-        messages: vec![
-            Message { role: Role::System, content: "Be brief.".into() },
-            Message { role: Role::User, content: "Hi".into() },
-        ],
+        messages: vec![Message::new(Role::System, "Be brief."), Message::new(Role::User, "Hi")],
         max_tokens: Some(16),
         ..GenRequest::default()
     };
@@ -66,8 +63,7 @@ async fn the_key_and_version_are_sent_but_the_key_never_printed() {
     let provider = AnthropicProvider::new(settings(server.uri())).expect("settings");
     assert!(!format!("{provider:?}").contains("sk-ant-test"));
     let mut tl = Timeline::new(Instant::now(), GENEROUS, 16, false);
-    let req =
-        GenRequest { messages: vec![Message { role: Role::User, content: "Hi".into() }], ..GenRequest::default() };
+    let req = GenRequest { messages: vec![Message::new(Role::User, "Hi")], ..GenRequest::default() };
     assert_eq!(provider.send(&req, &mut tl).await, Ok(()));
 }
 
@@ -97,8 +93,7 @@ async fn the_openai_provider_reads_the_openai_mock() {
     MockLlm::openai_chat("m").tokens(["a", "b"]).usage(4, 2).mount(&server).await;
     let provider = OpenAiProvider::new(OpenAiSettings::chat(format!("{}/v1", server.uri()), "m")).expect("settings");
     let mut tl = Timeline::new(Instant::now(), GENEROUS, 16, true);
-    let req =
-        GenRequest { messages: vec![Message { role: Role::User, content: "Hi".into() }], ..GenRequest::default() };
+    let req = GenRequest { messages: vec![Message::new(Role::User, "Hi")], ..GenRequest::default() };
     let outcome = provider.send(&req, &mut tl).await;
     let rec = tl.into_record(0, Phase::Measured, outcome.err(), Instant::now(), 0);
     assert_eq!((rec.error, rec.text.as_deref(), rec.output_tokens, rec.input_tokens), (None, Some("ab"), 2, Some(4)));
@@ -114,8 +109,7 @@ async fn thinking_text_and_tool_use_blocks_are_told_apart() {
         .await;
     let provider = AnthropicProvider::new(settings(server.uri())).expect("settings");
     let mut tl = Timeline::new(Instant::now(), GENEROUS, 16, true);
-    let req =
-        GenRequest { messages: vec![Message { role: Role::User, content: "Hi".into() }], ..GenRequest::default() };
+    let req = GenRequest { messages: vec![Message::new(Role::User, "Hi")], ..GenRequest::default() };
     let outcome = provider.send(&req, &mut tl).await;
     let rec = tl.into_record(0, Phase::Measured, outcome.err(), Instant::now(), 0);
     assert_eq!(rec.error, None);

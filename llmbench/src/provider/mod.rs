@@ -52,8 +52,8 @@ impl crate::wire::Sink for Stamp<'_> {
         self.tl.set_server_latency_ms(ms);
     }
 
-    fn tool_call_start(&mut self, name: &str) {
-        self.tl.on_tool_call_start(self.at, name);
+    fn tool_call_start(&mut self, id: &str, name: &str) {
+        self.tl.on_tool_call_start(self.at, id, name);
     }
 
     fn tool_call_end(&mut self) {

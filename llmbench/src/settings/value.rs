@@ -358,6 +358,39 @@ impl Grammar for Time {
     }
 }
 
+/// A delay distribution as text (`think_time`): `2s`, `uniform(1s..3s)`,
+/// `normal(2s, 500ms)` (or `normal(2s ± 500ms)`, as it is displayed) or
+/// `exponential(2s)`; each duration at most [`MAX_DURATION`].
+impl Grammar for crate::delay::Delay {
+    fn parse(text: &str) -> Result<crate::delay::Delay, String> {
+        use crate::delay::Delay;
+        let time = |t: &str| Time::parse(t).map(|t| t.0);
+        let text = text.trim();
+        let expected = || {
+            format!(
+                "{text:?} is not a delay: expected a duration (`2s`), `uniform(1s..3s)`, `normal(2s, 500ms)` or `exponential(2s)`"
+            )
+        };
+        let Some((kind, args)) = text.strip_suffix(')').and_then(|t| t.split_once('(')) else {
+            return time(text).map(Delay::Fixed);
+        };
+        let two = |sep: &[&str]| {
+            sep.iter().find_map(|s| args.split_once(s)).ok_or_else(expected).and_then(|(a, b)| Ok((time(a)?, time(b)?)))
+        };
+        let delay = match kind.trim() {
+            "fixed" => Delay::Fixed(time(args)?),
+            "exponential" => Delay::Exponential { mean: time(args)? },
+            "uniform" => two(&["..=", ".."]).map(|(min, max)| Delay::Uniform { min, max })?,
+            "normal" => two(&[",", "±"]).map(|(mean, stddev)| Delay::Normal { mean, stddev })?,
+            _ => return Err(expected()),
+        };
+        match delay.problem() {
+            Some(problem) => Err(problem),
+            None => Ok(delay),
+        }
+    }
+}
+
 /// A duration greater than zero (`timeout`, `duration`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PositiveTime(pub Duration);
@@ -503,6 +536,25 @@ impl Grammar for bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delay_grammar() {
+        use crate::delay::Delay;
+        let ms = Duration::from_millis;
+        let p = |t: &str| <Delay as Grammar>::parse(t);
+        assert_eq!(p("2s"), Ok(Delay::Fixed(ms(2000))));
+        assert_eq!(p(" uniform(1s..3s) "), Ok(Delay::Uniform { min: ms(1000), max: ms(3000) }));
+        assert_eq!(p("uniform(1s..=3s)"), Ok(Delay::Uniform { min: ms(1000), max: ms(3000) }));
+        assert_eq!(p("normal(2s, 500ms)"), Ok(Delay::Normal { mean: ms(2000), stddev: ms(500) }));
+        assert_eq!(p("exponential(2s)"), Ok(Delay::Exponential { mean: ms(2000) }));
+        // What Display writes reads back.
+        for d in [Delay::Normal { mean: ms(100), stddev: ms(20) }, Delay::Uniform { min: ms(5), max: ms(9) }] {
+            assert_eq!(p(&d.to_string()), Ok(d));
+        }
+        for bad in ["", "x", "gamma(1s)", "uniform(1s)", "uniform(3s..1s)", "normal(1s)", "exponential(99999999999h)"] {
+            assert!(p(bad).is_err(), "{bad}");
+        }
+    }
 
     #[derive(Debug, Deserialize)]
     struct Doc {

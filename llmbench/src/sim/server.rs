@@ -169,7 +169,7 @@ struct SimRequest {
     /// `reasoning_effort` was sent: the answer starts with reasoning.
     reasoning: bool,
     /// The first declared tool (name, parameters schema): the answer is a
-    /// call to it.
+    /// call to it, unless the last message is a tool's result.
     tool: Option<(String, Value)>,
     /// The prompt as the prefix cache sees it.
     blocks: super::traffic::PromptBlocks,
@@ -198,11 +198,14 @@ impl SimRequest {
     /// accepted and ignored. The error is the message for a 400.
     fn parse(body: &[u8], endpoint: Endpoint) -> Result<SimRequest, String> {
         let wire: WireRequest = serde_json::from_slice(body).map_err(|e| format!("sim: invalid request body: {e}"))?;
+        check_tool_results(wire.messages.as_deref().unwrap_or_default())?;
+        // A model that got its tools' results answers them in text.
+        let after_tool = wire.messages.iter().flatten().next_back().is_some_and(|m| m["role"] == "tool");
         let (prompt_tokens, blocks): (u64, _) = match endpoint {
             Endpoint::Chat => {
                 let messages = wire.messages.ok_or("sim: `messages` is required")?;
                 let (text, _) = super::traffic::chat_text(None, &messages);
-                let tokens = messages.iter().map(|m| m.get("content").map_or(0, content_tokens)).sum();
+                let tokens = messages.iter().map(message_tokens).sum();
                 (tokens, super::traffic::PromptBlocks::of(&text, None))
             }
             Endpoint::Completions => {
@@ -233,10 +236,41 @@ impl SimRequest {
             stream: wire.stream.unwrap_or(false),
             include_usage: wire.stream_options.and_then(|o| o.include_usage).unwrap_or(false),
             reasoning: chat && wire.reasoning_effort.is_some_and(|e| !e.is_null()),
-            tool: tool.filter(|_| chat),
+            tool: tool.filter(|_| chat && !after_tool),
             blocks,
         })
     }
+}
+
+/// Refuses, as OpenAI and vLLM do, a `tool` message that answers no call
+/// of an earlier assistant message.
+fn check_tool_results(messages: &[Value]) -> Result<(), String> {
+    let mut calls: Vec<&str> = Vec::new();
+    for (k, m) in messages.iter().enumerate() {
+        if let Some(made) = m["tool_calls"].as_array() {
+            calls.extend(made.iter().filter_map(|c| c["id"].as_str()));
+        }
+        if m["role"] == "tool" {
+            match m["tool_call_id"].as_str() {
+                Some(id) if calls.contains(&id) => {}
+                Some(id) => {
+                    return Err(format!("sim: messages[{k}]: tool_call_id {id:?} answers no earlier tool call"));
+                }
+                None => return Err(format!("sim: messages[{k}]: a tool message needs `tool_call_id`")),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Prompt tokens in a chat message: its content, and the name and
+/// arguments of each tool call it carries.
+fn message_tokens(message: &Value) -> u64 {
+    let calls = message["tool_calls"].as_array().into_iter().flatten().map(|c| {
+        let f = &c["function"];
+        [&f["name"], &f["arguments"]].into_iter().filter(|v| v.is_string()).map(content_tokens).sum::<u64>()
+    });
+    message.get("content").map_or(0, content_tokens) + calls.sum::<u64>()
 }
 
 /// Prompt tokens in a message content or a prompt, as the workload's

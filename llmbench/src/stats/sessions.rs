@@ -4,7 +4,7 @@
 //! with the history a turn sends, and this is where it shows
 //! (docs/metrics.md "Conversations").
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -30,8 +30,29 @@ pub struct SessionsSummary {
     /// Successful turns per started session.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub turns_completed: Option<LatencySummary>,
-    /// Per turn index (0 = the first turn), over the turns that were sent.
+    /// Per turn index (0 = the first turn), over the turns that were sent
+    /// (the user's requests; agent steps are apart, under `tool_steps`).
     pub per_turn: Vec<TurnSummary>,
+    /// Agent sessions: the requests that sent tool results back.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tool_steps: Option<ToolSteps>,
+}
+
+/// Agent sessions: the requests that sent the results of the model's tool
+/// calls back, and how fast it answered them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolSteps {
+    /// Requests that sent tool results back.
+    pub requests: u64,
+    /// Of those, successful.
+    pub ok: u64,
+    /// TTFT of the successful ones, ms: how long the agent waited on the
+    /// model after its tool answered.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ttft: Option<LatencySummary>,
+    /// E2E of the successful ones, ms.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub e2e: Option<LatencySummary>,
 }
 
 /// The turns at one index of their sessions.
@@ -71,7 +92,10 @@ pub(crate) fn summarize(records: &[RequestRecord]) -> Option<SessionsSummary> {
     let (mut durations, mut turns_ok) = (Vec::new(), Vec::new());
     for turns in sessions.values() {
         let cut = |r: &&&RequestRecord| r.error.as_ref().is_some_and(|e| e.class.is_llmbench_cut());
-        let ok = turns.iter().filter(|r| r.is_ok()).count();
+        // A turn succeeded when each of its requests (agent steps too) did.
+        let sent: BTreeSet<u32> = turns.iter().filter_map(|r| r.turn).collect();
+        let failed_turns: BTreeSet<u32> = turns.iter().filter(|r| !r.is_ok()).filter_map(|r| r.turn).collect();
+        let ok = sent.difference(&failed_turns).count();
         turns_ok.push(ok as f64);
         let planned = turns.iter().filter_map(|r| r.session_turns).max().unwrap_or(0) as usize;
         if turns.iter().any(|r| !r.is_ok() && !cut(&r)) {
@@ -86,10 +110,14 @@ pub(crate) fn summarize(records: &[RequestRecord]) -> Option<SessionsSummary> {
         }
     }
     let mut by_turn: BTreeMap<u32, Vec<&RequestRecord>> = BTreeMap::new();
+    let mut steps: Vec<&RequestRecord> = Vec::new();
     for r in sessions.values().flatten() {
         let cut = r.error.as_ref().is_some_and(|e| e.class.is_llmbench_cut());
-        if let (Some(t), false) = (r.turn, cut) {
-            by_turn.entry(t).or_default().push(r);
+        match (r.turn, r.tool_step, cut) {
+            (_, _, true) => {}
+            (_, Some(_), false) => steps.push(r),
+            (Some(t), None, false) => by_turn.entry(t).or_default().push(r),
+            (None, None, false) => {}
         }
     }
     let per_turn = by_turn
@@ -107,6 +135,13 @@ pub(crate) fn summarize(records: &[RequestRecord]) -> Option<SessionsSummary> {
             }
         })
         .collect();
+    let steps_ok: Vec<&RequestRecord> = steps.iter().copied().filter(|r| r.is_ok()).collect();
+    let tool_steps = (!steps.is_empty()).then(|| ToolSteps {
+        requests: steps.len() as u64,
+        ok: steps_ok.len() as u64,
+        ttft: LatencySummary::from_values(&steps_ok.iter().filter_map(|r| r.ttft_ms).collect::<Vec<_>>()),
+        e2e: LatencySummary::from_values(&steps_ok.iter().map(|r| r.e2e_ms).collect::<Vec<_>>()),
+    });
     Some(SessionsSummary {
         started: sessions.len() as u64,
         completed,
@@ -115,6 +150,7 @@ pub(crate) fn summarize(records: &[RequestRecord]) -> Option<SessionsSummary> {
         session_duration: LatencySummary::from_values(&durations),
         turns_completed: LatencySummary::from_values(&turns_ok),
         per_turn,
+        tool_steps,
     })
 }
 
@@ -154,5 +190,31 @@ mod tests {
         );
         assert_eq!((t0.prompt_tokens, t1.prompt_tokens), (Some(100.0), Some(200.0)));
         assert!(summarize(&[rec(1.0, 2.0, 3, None)]).is_none(), "no sessions, no figures");
+    }
+
+    #[test]
+    fn agent_steps_are_counted_apart_from_turns() {
+        let step = |session, t, start_us, ttft, error| {
+            let mut r = turn(session, t, 2, start_us, ttft, error);
+            r.tool_step = Some(1);
+            r
+        };
+        let records = vec![
+            turn(0, 0, 2, 0, 20.0, None),
+            step(0, 0, 50_000, 25.0, None),
+            turn(0, 1, 2, 100_000, 30.0, None),
+            step(0, 1, 150_000, 35.0, None),
+            turn(1, 0, 2, 0, 20.0, None),
+            step(1, 0, 50_000, 25.0, Some(ErrorClass::Server)),
+        ];
+        let s = summarize(&records).unwrap();
+        assert_eq!((s.started, s.completed, s.failed), (2, 1, 1), "a failed step fails its session");
+        let turns_ok = s.turns_completed.as_ref().unwrap();
+        assert_eq!((turns_ok.min, turns_ok.max), (0.0, 2.0), "a turn whose step failed did not complete");
+        assert_eq!(s.per_turn.iter().map(|t| (t.requests, t.ok)).collect::<Vec<_>>(), [(2, 2), (1, 1)]);
+        let steps = s.tool_steps.unwrap();
+        assert_eq!((steps.requests, steps.ok), (3, 2));
+        assert_eq!(steps.ttft.unwrap().max, 35.0);
+        assert!(summarize(&records[..1]).unwrap().tool_steps.is_none(), "no steps, no figures");
     }
 }

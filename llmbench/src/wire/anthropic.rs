@@ -27,6 +27,13 @@ pub(crate) enum Host<'a> {
     Bedrock,
 }
 
+/// The content blocks of `message` when it is a user message of tool
+/// results (where the next result joins them).
+fn tool_results(message: &mut Value) -> Option<&mut Vec<Value>> {
+    let blocks = message["content"].as_array_mut()?;
+    blocks.iter().all(|b| b["type"] == "tool_result").then_some(blocks)
+}
+
 /// The Messages request body.
 pub(crate) fn messages_body(
     host: Host<'_>,
@@ -36,23 +43,40 @@ pub(crate) fn messages_body(
     let system: Vec<&str> =
         req.messages.iter().filter(|m| m.role == Role::System).map(|m| m.content.as_str()).collect();
     let with_images = req.image_message();
-    let messages: Vec<Value> = req
-        .messages
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| m.role != Role::System)
-        .map(|(i, m)| {
-            if with_images != Some(i) {
-                return json!({"role": m.role.as_str(), "content": m.content});
+    let mut messages: Vec<Value> = Vec::with_capacity(req.messages.len());
+    for (i, m) in req.messages.iter().enumerate() {
+        let content = match m.role {
+            Role::System => continue,
+            // Results of one reply's calls go back together, in one user message.
+            Role::Tool => {
+                let result = json!({"type": "tool_result", "tool_use_id": m.tool_call_id, "content": m.content});
+                if let Some(blocks) = messages.last_mut().and_then(|last| tool_results(last)) {
+                    blocks.push(result);
+                    continue;
+                }
+                messages.push(json!({"role": "user", "content": [result]}));
+                continue;
             }
-            let mut content = vec![json!({"type": "text", "text": m.content})];
-            content.extend(req.images.iter().map(|image| {
-                json!({"type": "image", "source": {"type": "base64", "media_type": Image::MEDIA_TYPE,
-                                                   "data": &*image.base64}})
-            }));
-            json!({"role": m.role.as_str(), "content": content})
-        })
-        .collect();
+            _ if with_images == Some(i) => {
+                let mut content = vec![json!({"type": "text", "text": m.content})];
+                content.extend(req.images.iter().map(|image| {
+                    json!({"type": "image", "source": {"type": "base64", "media_type": Image::MEDIA_TYPE,
+                                                       "data": &*image.base64}})
+                }));
+                Value::Array(content)
+            }
+            _ if !m.tool_calls.is_empty() => {
+                let text = (!m.content.is_empty()).then(|| json!({"type": "text", "text": m.content}));
+                let calls = m
+                    .tool_calls
+                    .iter()
+                    .map(|c| json!({"type": "tool_use", "id": c.id, "name": c.name, "input": c.input()}));
+                Value::Array(text.into_iter().chain(calls).collect())
+            }
+            _ => json!(m.content),
+        };
+        messages.push(json!({"role": m.role.as_str(), "content": content}));
+    }
     let mut body = serde_json::Map::new();
     match host {
         Host::Direct { model } => {
@@ -140,7 +164,8 @@ impl MessagesDecoder {
                 if let Some(block) = event.content_block
                     && block.kind.0 == "tool_use"
                 {
-                    sink.tool_call_start(block.name.as_ref().map_or("", |n| n.0.as_ref()));
+                    let id = block.id.as_ref().map_or("", |t| t.0.as_ref());
+                    sink.tool_call_start(id, block.name.as_ref().map_or("", |n| n.0.as_ref()));
                     self.tool_block = Some(event.index.unwrap_or(0));
                 }
             }
@@ -220,6 +245,8 @@ struct EventMessage<'a> {
 struct ContentBlock<'a> {
     #[serde(rename = "type", borrow)]
     kind: Text<'a>,
+    #[serde(borrow)]
+    id: Option<Text<'a>>,
     #[serde(borrow)]
     name: Option<Text<'a>>,
 }

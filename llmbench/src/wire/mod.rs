@@ -96,9 +96,10 @@ pub(crate) trait Sink {
     fn stop_reason(&mut self, reason: &str);
     /// The server's id of the response.
     fn response_id(&mut self, id: &str);
-    /// A tool call opens, naming its tool (its arguments follow as
+    /// A tool call opens, with its id (empty when the server sent none)
+    /// and its tool's name (its arguments follow as
     /// [`ContentKind::ToolCall`] content).
-    fn tool_call_start(&mut self, _name: &str) {}
+    fn tool_call_start(&mut self, _id: &str, _name: &str) {}
     /// The open tool call's arguments are complete.
     fn tool_call_end(&mut self) {}
     /// The service's own measure of the whole request, in milliseconds.

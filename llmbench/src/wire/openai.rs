@@ -88,14 +88,22 @@ pub(crate) struct Body<'a> {
 pub(crate) struct WireMessage<'a> {
     pub(crate) role: &'static str,
     pub(crate) content: WireContent<'a>,
+    /// An assistant message's calls, in OpenAI's function form.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) tool_calls: Option<Vec<Value>>,
+    /// A `tool` message: the call it answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) tool_call_id: Option<&'a str>,
 }
 
-/// A message's content: its text, or content parts when images go with it.
+/// A message's content: its text, content parts when images go with it,
+/// or `null` (an assistant message that only called tools).
 #[derive(Serialize)]
 #[serde(untagged)]
 pub(crate) enum WireContent<'a> {
     Text(&'a str),
     Parts(Vec<Value>),
+    Null,
 }
 
 /// The chat `messages` of `req`: images go with the last user message, as
@@ -106,7 +114,9 @@ pub(crate) fn wire_messages(req: &GenRequest) -> Vec<WireMessage<'_>> {
         .iter()
         .enumerate()
         .map(|(i, m)| {
-            let content = if with_images == Some(i) {
+            let content = if m.content.is_empty() && !m.tool_calls.is_empty() {
+                WireContent::Null
+            } else if with_images == Some(i) {
                 let mut parts = vec![serde_json::json!({"type": "text", "text": m.content})];
                 parts.extend(
                     req.images
@@ -117,7 +127,16 @@ pub(crate) fn wire_messages(req: &GenRequest) -> Vec<WireMessage<'_>> {
             } else {
                 WireContent::Text(&m.content)
             };
-            WireMessage { role: m.role.as_str(), content }
+            let tool_calls = (!m.tool_calls.is_empty()).then(|| {
+                m.tool_calls
+                    .iter()
+                    .map(|c| {
+                        serde_json::json!({"id": c.id, "type": "function",
+                                           "function": {"name": c.name, "arguments": c.arguments}})
+                    })
+                    .collect()
+            });
+            WireMessage { role: m.role.as_str(), content, tool_calls, tool_call_id: m.tool_call_id.as_deref() }
         })
         .collect()
 }
@@ -187,6 +206,9 @@ pub(crate) struct Delta<'a> {
 pub(crate) struct ToolCall<'a> {
     /// Which call of the response a delta belongs to.
     pub(crate) index: Option<u32>,
+    /// Sent once, in the delta that opens the call.
+    #[serde(borrow)]
+    pub(crate) id: Option<Text<'a>>,
     #[serde(borrow)]
     pub(crate) function: Option<ToolFunction<'a>>,
 }
@@ -432,7 +454,7 @@ impl StreamDecoder {
                     if self.open_call.take().is_some() {
                         sink.tool_call_end();
                     }
-                    sink.tool_call_start(&name.0);
+                    sink.tool_call_start(call.id.as_ref().map_or("", |id| id.0.as_ref()), &name.0);
                     self.open_call = Some(call.index.unwrap_or(0));
                 }
                 if let Some(arguments) = function.arguments {

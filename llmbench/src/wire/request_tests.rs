@@ -2,7 +2,7 @@
 //! request-level feature — a cached shared prefix, an image, a tool,
 //! reasoning — against byte-exact fixtures in `tests/fixtures/requests/`.
 
-use crate::request::{GenRequest, Message, ReasoningEffort, Role, Tool};
+use crate::request::{GenRequest, Message, ReasoningEffort, Role, Tool, ToolCall};
 use crate::wire::anthropic::{self, Host};
 use crate::wire::bedrock::Family;
 use crate::wire::openai::{self, BodyOptions, Endpoint};
@@ -18,10 +18,7 @@ macro_rules! fixture {
 /// one 1 × 1 image, a tool, reasoning effort `high` and a thinking budget.
 fn request() -> GenRequest {
     GenRequest {
-        messages: vec![
-            Message { role: Role::System, content: "Shared handbook.".into() },
-            Message { role: Role::User, content: "Weather in Paris?".into() },
-        ],
+        messages: vec![Message::new(Role::System, "Shared handbook."), Message::new(Role::User, "Weather in Paris?")],
         max_tokens: Some(4096),
         reasoning_effort: Some(ReasoningEffort::High),
         thinking_budget: Some(2048),
@@ -73,4 +70,53 @@ fn sagemaker_openai_sends_the_chat_form_and_text_formats_refuse() {
     assert_eq!(text(Format::OpenAi.body(&request(), Some("m"), None)), fixture!("sagemaker_openai.json"));
     let tools_only = GenRequest { images: Vec::new(), ..request() };
     assert!(Format::Tgi.refuses(&tools_only).unwrap().contains("cannot send tools"));
+}
+
+/// An agent step: the model called a tool in the reply before, and this
+/// request sends its result back.
+fn agent_step() -> GenRequest {
+    let call = ToolCall { id: "call_1".into(), name: "get_weather".into(), arguments: r#"{"city": "Paris"}"#.into() };
+    GenRequest {
+        messages: vec![
+            Message::new(Role::System, "Shared handbook."),
+            Message::new(Role::User, "Weather in Paris?"),
+            Message::assistant("", vec![call]),
+            Message::tool_result("call_1", r#"{"temp_c": 21}"#),
+        ],
+        max_tokens: Some(256),
+        tools: request().tools,
+        ..GenRequest::default()
+    }
+}
+
+#[test]
+fn agent_steps_send_the_calls_and_their_results_in_each_protocols_form() {
+    let o =
+        BodyOptions { model: "m", endpoint: Endpoint::Chat, include_usage: true, send_min_tokens: false, extra: None };
+    assert_eq!(text(openai::request_body(o, &agent_step()).unwrap()), fixture!("openai_agent_step.json"));
+    let body = anthropic::messages_body(Host::Direct { model: "claude" }, &agent_step(), None);
+    assert_eq!(text(body), fixture!("anthropic_agent_step.json"));
+    // Two calls answered in one reply: Anthropic wants both results in one user message.
+    let mut two = agent_step();
+    let second = ToolCall { id: "call_2".into(), name: "get_weather".into(), arguments: r#"{"city": "Oslo"}"#.into() };
+    two.messages[2].tool_calls.push(second);
+    two.messages.push(Message::tool_result("call_2", r#"{"temp_c": 3}"#));
+    let body: serde_json::Value = serde_json::from_slice(&anthropic::messages_body(Host::Bedrock, &two, None)).unwrap();
+    let results = &body["messages"][2];
+    assert_eq!((results["role"].as_str(), results["content"].as_array().map(Vec::len)), (Some("user"), Some(2)));
+    assert_eq!(results["content"][1]["tool_use_id"], "call_2");
+    let nova: serde_json::Value = serde_json::from_slice(&Family::AmazonNova.body(&two, None)).unwrap();
+    let expected = serde_json::json!([
+        {"role": "user", "content": [{"text": "Weather in Paris?"}]},
+        {"role": "assistant", "content": [
+            {"toolUse": {"toolUseId": "call_1", "name": "get_weather", "input": {"city": "Paris"}}},
+            {"toolUse": {"toolUseId": "call_2", "name": "get_weather", "input": {"city": "Oslo"}}}]},
+        {"role": "user", "content": [
+            {"toolResult": {"toolUseId": "call_1", "content": [{"text": "{\"temp_c\": 21}"}]}},
+            {"toolResult": {"toolUseId": "call_2", "content": [{"text": "{\"temp_c\": 3}"}]}}]}
+    ]);
+    assert_eq!(nova["messages"], expected);
+    let openai_family: serde_json::Value = serde_json::from_slice(&Family::OpenAi.body(&two, None)).unwrap();
+    assert_eq!(openai_family["messages"][3]["role"], "tool");
+    assert_eq!(openai_family["messages"][2]["tool_calls"][1]["id"], "call_2");
 }

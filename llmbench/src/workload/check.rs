@@ -254,7 +254,11 @@ mod tests {
             parameters: serde_json::json!({"type": "object", "required": ["city"],
                                            "properties": {"city": {"type": "string"}}}),
         }];
-        let call = |name: &str, arguments: &str| ToolCallText { name: name.into(), arguments: arguments.into() };
+        let call = |name: &str, arguments: &str| ToolCallText {
+            name: name.into(),
+            arguments: arguments.into(),
+            ..ToolCallText::default()
+        };
         let check =
             |calls: &[ToolCallText]| Check::ToolCall.apply(&Response { tool_calls: calls, tools: &tools, ..resp("") });
         assert_eq!(check(&[call("get_weather", r#"{"city": "Paris"}"#)]), Ok(()));

@@ -151,6 +151,11 @@ fn turn(k: usize, value: &Value) -> Result<(String, Option<u32>), String> {
     }
 }
 
+/// The most tool results an agent session sends back in one turn: a
+/// model that keeps calling tools moves on to the next user turn after
+/// this many.
+pub const MAX_TOOL_STEPS: u32 = 8;
+
 impl Workload {
     /// Whether requests come in multi-turn sessions
     /// ([`conversation`](Self::conversation), [`sessions`](Self::sessions)).
@@ -199,23 +204,27 @@ impl Workload {
     }
 
     /// The request of turn `turn` of session `session`: the system prompt,
-    /// `history` (the earlier turns and the replies they got) and this
-    /// turn's user text, with the workload's parameters.
+    /// `history` (the earlier turns and the replies they got), this turn's
+    /// user text and its agent `steps` so far (the replies that called tools
+    /// and the results sent back), with the workload's parameters.
     pub(crate) fn turn_request(
         &self,
         session: u64,
         script: &SessionScript,
         turn: usize,
         history: &[Message],
+        steps: &[Message],
     ) -> GenRequest {
         let this = &script.turns[turn.min(script.turns.len() - 1)];
-        let mut messages = Vec::with_capacity(history.len() + 2);
+        let mut messages = Vec::with_capacity(history.len() + steps.len() + 2);
         if let Some(system) = script.system.as_ref().or(self.system.as_ref()) {
-            messages.push(Message { role: Role::System, content: system.clone() });
+            messages.push(Message::new(Role::System, system.clone()));
         }
         messages.extend(history.iter().cloned());
-        messages.push(Message { role: Role::User, content: this.user.clone() });
-        let history_tokens: u32 = history.iter().map(|m| self.tokenizer.count(&m.content)).sum();
+        messages.push(Message::new(Role::User, this.user.clone()));
+        messages.extend(steps.iter().cloned());
+        let count = |m: &Message| m.texts().map(|t| self.tokenizer.count(t)).sum::<u32>();
+        let history_tokens: u32 = history.iter().chain(steps).map(count).sum();
         let requested = this.requested.map(|n| n + history_tokens);
         let max_tokens = this.max_tokens.unwrap_or_else(|| {
             let mut rng = Rng::for_item(self.seed ^ 0x7E57_0000 ^ ((turn as u64) << 24), session);
@@ -224,6 +233,22 @@ impl Workload {
         // The session, not the turn, draws the shared prefix: every turn of
         // a session sends the same one.
         self.assemble(session, messages, requested, max_tokens)
+    }
+
+    /// Agent sessions: when a reply calls tools, the session answers each
+    /// call with `result` (the canned output of the tool, e.g. JSON) and
+    /// sends the conversation again, without think time, until the model
+    /// answers without calling a tool or [`MAX_TOOL_STEPS`] results went
+    /// back; then the next user turn follows. Needs [`tool`](Self::tool)s
+    /// and a conversation (docs/load.md "Agent sessions").
+    pub fn tool_result(mut self, result: impl Into<String>) -> Self {
+        self.tool_result = Some(result.into());
+        self
+    }
+
+    /// The canned tool result of an agent session, if it is one.
+    pub(crate) fn agent_tool_result(&self) -> Option<&str> {
+        self.tool_result.as_deref()
     }
 
     /// Think time between turns: drawn per session and turn from the seed,
@@ -277,11 +302,9 @@ mod tests {
         assert_eq!(a, w.script(3), "same seed, same session");
         assert!((2..=4).contains(&a.turns.len()));
         assert_eq!(a.think, vec![Duration::from_millis(30); a.turns.len() - 1]);
-        let history = vec![
-            Message { role: Role::User, content: a.turns[0].user.clone() },
-            Message { role: Role::Assistant, content: "the reply it got".into() },
-        ];
-        let r = w.turn_request(3, &a, 1, &history);
+        let history =
+            vec![Message::new(Role::User, a.turns[0].user.clone()), Message::new(Role::Assistant, "the reply it got")];
+        let r = w.turn_request(3, &a, 1, &history, &[]);
         let roles: Vec<Role> = r.messages.iter().map(|m| m.role).collect();
         assert_eq!(roles, [Role::User, Role::Assistant, Role::User]);
         assert_eq!(r.messages[1].content, "the reply it got");

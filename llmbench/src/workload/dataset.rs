@@ -168,7 +168,7 @@ fn messages(items: &[Value]) -> Result<Vec<Message>, String> {
         let Some(content) = item.get("content").and_then(Value::as_str) else {
             return Err(format!("messages[{i}].content must be a string"));
         };
-        out.push(Message { role, content: content.to_owned() });
+        out.push(Message::new(role, content.to_owned()));
     }
     if !out.iter().any(|m| m.role == Role::User) {
         return Err("`messages` needs at least one user message".into());

@@ -28,6 +28,7 @@ use crate::request::{Image, ReasoningEffort, Tool};
 use crate::rng::Rng;
 use crate::tokenizer::Tokenizer;
 pub use check::{Check, CheckFn, CheckOutcome, Response};
+pub use conversation::MAX_TOOL_STEPS;
 pub use dataset::WorkloadError;
 pub(crate) use dataset::set_base_dir;
 use dataset::{Dataset, Templates};
@@ -191,6 +192,9 @@ pub struct Workload {
     /// Conversations: the pause between a reply and the next turn.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "display")]
     think_time: Option<crate::delay::Delay>,
+    /// Agent sessions: what every tool call gets back as its result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_result: Option<String>,
     /// What sizes synthetic prompts and counts every prompt.
     tokenizer: Tokenizer,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -233,6 +237,7 @@ impl PartialEq for Workload {
             && self.tools == other.tools
             && self.images == other.images
             && self.think_time == other.think_time
+            && self.tool_result == other.tool_result
             && self.tokenizer == other.tokenizer
             && self.problems == other.problems
             && self.shard == other.shard
@@ -263,6 +268,7 @@ impl Workload {
             tools: Vec::new(),
             images: None,
             think_time: None,
+            tool_result: None,
             tokenizer: Tokenizer::default(),
             checks: Vec::new(),
             output_explicit: false,

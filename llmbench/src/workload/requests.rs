@@ -24,6 +24,16 @@ impl Workload {
         if let Some(problem) = self.problems.first() {
             return Err(WorkloadError::Invalid(problem.clone()));
         }
+        if self.tool_result.is_some() {
+            if self.tools.is_empty() {
+                return Err(WorkloadError::Invalid("tool_result: needs a tool to call (set `tools`)".into()));
+            }
+            if !self.is_conversation() {
+                return Err(WorkloadError::Invalid(
+                    "tool_result: feeds results back in a conversation (set `turns` or `sessions`)".into(),
+                ));
+            }
+        }
         if let Source::Sessions { source } = &self.source {
             return source.0.as_ref().as_ref().map(drop).map_err(Clone::clone);
         }
@@ -130,7 +140,7 @@ impl Workload {
         let index = self.global_index(index);
         if self.is_conversation() {
             // A single request of a conversation is its session's first turn.
-            return self.turn_request(index, &self.script(index), 0, &[]);
+            return self.turn_request(index, &self.script(index), 0, &[], &[]);
         }
         let mut output = self.output_tokens;
         let mut entry_max = None;
@@ -152,34 +162,34 @@ impl Workload {
                 let tokens = input.sample(&mut rng);
                 requested = Some(tokens);
                 if let Some(system) = &self.system {
-                    messages.push(Message { role: Role::System, content: system.clone() });
+                    messages.push(Message::new(Role::System, system.clone()));
                 }
                 let prompt = synthetic::prompt(&mut rng, tokens, &self.tokenizer);
-                messages.push(Message { role: Role::User, content: prompt });
+                messages.push(Message::new(Role::User, prompt));
             }
             Source::Prompts { prompts } => {
                 if let Some(system) = &self.system {
-                    messages.push(Message { role: Role::System, content: system.clone() });
+                    messages.push(Message::new(Role::System, system.clone()));
                 }
                 let prompt = prompts[(index % prompts.len() as u64) as usize].clone();
-                messages.push(Message { role: Role::User, content: prompt });
+                messages.push(Message::new(Role::User, prompt));
             }
             Source::Dataset { .. } => match self.entry(index) {
                 Some((entry, source)) => {
                     entry_max = entry.max_tokens;
                     messages = self.entry_messages(entry, source);
                 }
-                None => messages.push(Message { role: Role::User, content: String::new() }),
+                None => messages.push(Message::new(Role::User, String::new())),
             },
             Source::Trace { source } => {
                 if let Ok(trace) = source.0.as_ref() {
                     let entry = &trace.entries[(index % trace.entries.len() as u64) as usize];
                     let mut rng = Rng::for_item(self.seed, index);
                     if let Some(system) = &self.system {
-                        messages.push(Message { role: Role::System, content: system.clone() });
+                        messages.push(Message::new(Role::System, system.clone()));
                     }
                     let prompt = trace.prompt(entry, self.seed, &mut rng, &self.tokenizer);
-                    messages.push(Message { role: Role::User, content: prompt });
+                    messages.push(Message::new(Role::User, prompt));
                     (requested, entry_max) = (Some(entry.input), Some(entry.output));
                 }
             }
@@ -208,7 +218,7 @@ impl Workload {
             let mut rng =
                 if shares { Rng::new(self.seed ^ 0x5AED_F1E5) } else { Rng::for_item(self.seed ^ 0xD0C5, index) };
             let text = synthetic::prompt(&mut rng, prefix.tokens, &self.tokenizer);
-            messages.insert(0, Message { role: Role::System, content: text });
+            messages.insert(0, Message::new(Role::System, text));
             requested = requested.map(|n| n + prefix.tokens);
             cache_prefix = shares;
         }
@@ -218,7 +228,7 @@ impl Workload {
             first.content = format!("[run {:016x} req {index}] {}", run_nonce(), first.content);
         }
         let images = self.image_list();
-        let text_tokens: u32 = messages.iter().map(|m| self.tokenizer.count(&m.content)).sum();
+        let text_tokens: u32 = messages.iter().flat_map(Message::texts).map(|t| self.tokenizer.count(t)).sum();
         let generated = text_tokens + images.iter().map(Image::estimated_tokens).sum::<u32>();
         GenRequest {
             messages,
@@ -261,19 +271,15 @@ impl Workload {
         let mut messages = Vec::with_capacity(3);
         let has_own_system = entry.messages.as_ref().is_some_and(|m| m.iter().any(|m| m.role == Role::System));
         if let Some(system) = system.filter(|_| !has_own_system || t.system.is_some()) {
-            messages.push(Message { role: Role::System, content: system });
+            messages.push(Message::new(Role::System, system));
         }
         match (&t.user, &entry.messages, &entry.prompt) {
-            (Some(name), _, _) => {
-                messages.push(Message { role: Role::User, content: render(name).unwrap_or_default() })
-            }
+            (Some(name), _, _) => messages.push(Message::new(Role::User, render(name).unwrap_or_default())),
             (None, Some(conversation), _) => {
                 messages
                     .extend(conversation.iter().filter(|m| !(m.role == Role::System && t.system.is_some())).cloned());
             }
-            (None, None, prompt) => {
-                messages.push(Message { role: Role::User, content: prompt.clone().unwrap_or_default() })
-            }
+            (None, None, prompt) => messages.push(Message::new(Role::User, prompt.clone().unwrap_or_default())),
         }
         messages
     }

@@ -55,6 +55,11 @@ pub struct WorkloadSpec {
     #[arg(long, value_name = "TURNS", help_heading = "Workload")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub turns: Option<Spec<Tokens>>,
+    /// Conversations: the pause between a reply and the next turn: `2s`,
+    /// `uniform(1s..3s)`, `normal(2s, 500ms)` or `exponential(2s)` (default none).
+    #[arg(long, value_name = "DELAY", help_heading = "Workload")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub think_time: Option<Spec<crate::delay::Delay>>,
     /// Conversations from a JSONL file of sessions (`{"session": …, "turns": […]}`).
     #[arg(long, value_name = "PATH", help_heading = "Workload")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -135,6 +140,12 @@ pub struct WorkloadSpec {
     #[arg(long = "tool", value_name = "JSON", help_heading = "Workload")]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tools: Vec<ToolSpec>,
+    /// Agent sessions: in a conversation, answer each tool call with this
+    /// result and send the conversation again, until the model answers in
+    /// text (docs/load.md "Agent sessions").
+    #[arg(long, value_name = "TEXT", help_heading = "Workload")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_result: Option<String>,
     /// Send this many PNG images (drawn offline from the seed) with every request.
     #[arg(long, value_name = "N", help_heading = "Workload")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -210,6 +221,7 @@ pub const WORKLOAD_KEYS: &[&str] = &[
     "prompts",
     "dataset",
     "turns",
+    "think_time",
     "sessions",
     "trace",
     "template",
@@ -228,6 +240,7 @@ pub const WORKLOAD_KEYS: &[&str] = &[
     "reasoning_effort",
     "thinking_budget",
     "tools",
+    "tool_result",
     "images",
     "image_size",
     "tokenizer",
@@ -363,6 +376,15 @@ impl WorkloadSpec {
         if self.check_tool_call == Some(true) && self.tools.is_empty() {
             return err("check_tool_call", "needs a tool to call (set `tools`)");
         }
+        if self.think_time.is_some() && self.turns.is_none() && self.sessions.is_none() {
+            return err("think_time", "is the pause between turns of a conversation (set `turns` or `sessions`)");
+        }
+        if self.tool_result.is_some() && self.tools.is_empty() {
+            return err("tool_result", "needs a tool to call (set `tools`)");
+        }
+        if self.tool_result.is_some() && self.turns.is_none() && self.sessions.is_none() {
+            return err("tool_result", "feeds results back in a conversation (set `turns` or `sessions`)");
+        }
         if let Some(size) = self.image_size {
             if !(1..=image::MAX_IMAGE_SIDE).contains(&size) {
                 return err("image_size", &format!("must be from 1 to {} pixels", image::MAX_IMAGE_SIDE));
@@ -451,6 +473,12 @@ impl WorkloadSpec {
         }
         for tool in &self.tools {
             w = w.tool(&tool.name, &tool.description, &tool.parameters.to_string());
+        }
+        if let Some(think) = &self.think_time {
+            w = w.think_time(*think.get());
+        }
+        if let Some(result) = &self.tool_result {
+            w = w.tool_result(result.clone());
         }
         if let Some(count) = self.images {
             w = w.images(count, self.image_size.unwrap_or(super::DEFAULT_IMAGE_SIZE));
@@ -639,6 +667,32 @@ mod tests {
         assert_eq!(p("normal(800, 150)"), Ok(Tokens::normal(800, 150)));
         for bad in ["0", "-1", "x", "200..100", "5..5", "normal(800)", "normal(0, 1)", "1..=9999999999", ""] {
             assert!(p(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn think_time_and_agent_tool_results_are_keys_of_conversations() {
+        let tool = "tools = [{ name = \"get_weather\", parameters = { type = \"object\" } }]\n";
+        let agent = spec(&format!("turns = 3\nthink_time = \"exponential(2s)\"\n{tool}tool_result = \"sunny\"\n"));
+        let built = agent.build(Path::new(".")).unwrap();
+        let by_hand = Workload::conversation(3)
+            .think_time(crate::delay::Delay::Exponential { mean: std::time::Duration::from_secs(2) })
+            .tool("get_weather", "", r#"{"type": "object"}"#)
+            .tool_result("sunny");
+        assert_eq!(built, by_hand);
+        let cases = [
+            ("think_time = \"2s\"\n".to_owned(), "think_time", "conversation"),
+            ("turns = 2\nthink_time = \"uniform(3s..1s)\"\n".to_owned(), "think_time", "greater than max"),
+            ("turns = 2\ntool_result = \"x\"\n".to_owned(), "tool_result", "needs a tool"),
+            (format!("{tool}tool_result = \"x\"\n"), "tool_result", "conversation"),
+        ];
+        for (text, key, says) in cases {
+            let e = match toml::from_str::<WorkloadSpec>(&text) {
+                Ok(s) => s.check().unwrap_err(),
+                Err(e) => SpecError { key: "think_time", message: e.to_string() },
+            };
+            assert_eq!(e.key, key, "{text}: {}", e.message);
+            assert!(e.message.contains(says), "{text}: {}", e.message);
         }
     }
 

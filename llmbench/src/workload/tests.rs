@@ -64,7 +64,7 @@ fn datasets_render_through_templates_in_seeded_order() {
     assert_eq!(seen.len(), 3, "each entry once per cycle: {seen:?}");
     assert_eq!(w.request(0), w.request(3), "cycled");
     let r = (0..3).map(|i| w.request(i)).find(|r| r.messages[1].content.contains("#1")).unwrap();
-    assert_eq!(r.messages[0], Message { role: Role::System, content: "You answer ticket 1.".into() });
+    assert_eq!(r.messages[0], Message::new(Role::System, "You answer ticket 1."));
     assert_eq!(r.max_tokens, Some(50), "the entry's max_tokens wins");
     let i = (0..3).find(|&i| w.request(i).messages[1].content.contains("#1")).unwrap();
     assert_eq!(w.expected(i), Some("refund"));

@@ -7,7 +7,8 @@ use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::{
     CachePointBlock, CachePointType, ContentBlock, ConversationRole, ImageBlock, ImageFormat, ImageSource,
     InferenceConfiguration, Message, PerformanceConfigLatency, PerformanceConfiguration, ServiceTier, ServiceTierType,
-    SystemContentBlock, Tool, ToolConfiguration, ToolInputSchema, ToolSpecification,
+    SystemContentBlock, Tool, ToolConfiguration, ToolInputSchema, ToolResultBlock, ToolResultContentBlock,
+    ToolSpecification, ToolUseBlock,
 };
 
 use super::{BedrockSettings, document, send_timed};
@@ -83,6 +84,7 @@ fn messages(req: &GenRequest) -> Result<(Vec<SystemContentBlock>, Vec<Message>),
     let mut system = Vec::new();
     let mut messages = Vec::new();
     let with_images = req.image_message();
+    let mut pending_results = Vec::new();
     for (i, m) in req.messages.iter().enumerate() {
         let role = match m.role {
             Role::System => {
@@ -97,10 +99,31 @@ fn messages(req: &GenRequest) -> Result<(Vec<SystemContentBlock>, Vec<Message>),
                 }
                 continue;
             }
+            // Results of one reply's calls go back together, in one user message.
+            Role::Tool => {
+                let result = ToolResultBlock::builder()
+                    .tool_use_id(m.tool_call_id.clone().unwrap_or_default())
+                    .content(ToolResultContentBlock::Text(m.content.clone()))
+                    .build()
+                    .map_err(|e| build("toolResult", &e))?;
+                pending_results.push(ContentBlock::ToolResult(result));
+                continue;
+            }
             Role::User => ConversationRole::User,
             Role::Assistant => ConversationRole::Assistant,
         };
-        let mut message = Message::builder().role(role).content(ContentBlock::Text(m.content.clone()));
+        flush_results(&mut pending_results, &mut messages)?;
+        let text = (!m.content.is_empty() || m.tool_calls.is_empty()).then(|| ContentBlock::Text(m.content.clone()));
+        let mut message = Message::builder().role(role).set_content(Some(text.into_iter().collect()));
+        for call in &m.tool_calls {
+            let block = ToolUseBlock::builder()
+                .tool_use_id(&call.id)
+                .name(&call.name)
+                .input(document(&call.input()))
+                .build()
+                .map_err(|e| build("toolUse", &e))?;
+            message = message.content(ContentBlock::ToolUse(block));
+        }
         if with_images == Some(i) {
             for image in &req.images {
                 let block = ImageBlock::builder()
@@ -113,7 +136,17 @@ fn messages(req: &GenRequest) -> Result<(Vec<SystemContentBlock>, Vec<Message>),
         }
         messages.push(message.build().map_err(|e| build("message", &e))?);
     }
+    flush_results(&mut pending_results, &mut messages)?;
     Ok((system, messages))
+}
+
+/// Sends the tool results gathered so far as one user message.
+fn flush_results(results: &mut Vec<ContentBlock>, messages: &mut Vec<Message>) -> Result<(), RequestError> {
+    if !results.is_empty() {
+        let message = Message::builder().role(ConversationRole::User).set_content(Some(std::mem::take(results)));
+        messages.push(message.build().map_err(|e| build("message", &e))?);
+    }
+    Ok(())
 }
 
 /// The request's tools as a `toolConfig`, if it has any.

@@ -33,10 +33,7 @@ fn settings(url: String, api: Api) -> BedrockSettings {
 
 fn request() -> GenRequest {
     GenRequest {
-        messages: vec![
-            Message { role: Role::System, content: "Be brief.".into() },
-            Message { role: Role::User, content: "Say hello.".into() },
-        ],
+        messages: vec![Message::new(Role::System, "Be brief."), Message::new(Role::User, "Say hello.")],
         max_tokens: Some(16),
         temperature: Some(0.5),
         ..GenRequest::default()
@@ -356,10 +353,7 @@ async fn converse_sends_cache_points_image_blocks_tool_config_and_thinking() {
     MockLlm::bedrock_converse(MODEL).expect(1).mount(&server).await;
     let provider = BedrockProvider::new(settings(server.uri(), Api::Converse)).await.expect("hermetic settings");
     let req = GenRequest {
-        messages: vec![
-            Message { role: Role::System, content: "Shared handbook.".into() },
-            Message { role: Role::User, content: "Weather in Paris?".into() },
-        ],
+        messages: vec![Message::new(Role::System, "Shared handbook."), Message::new(Role::User, "Weather in Paris?")],
         max_tokens: Some(4096),
         thinking_budget: Some(2048),
         tools: vec![crate::request::Tool {
@@ -378,5 +372,38 @@ async fn converse_sends_cache_points_image_blocks_tool_config_and_thinking() {
     // fields) in hash maps, so their key order differs from run to run.
     let body: Value = serde_json::from_slice(&requests[0].body).expect("JSON body");
     let fixture = include_str!("../../../tests/fixtures/requests/bedrock_converse.json");
+    assert_eq!(body, serde_json::from_str::<Value>(fixture).unwrap());
+}
+
+#[tokio::test]
+async fn converse_sends_an_agent_step_as_tool_use_and_tool_result_blocks() {
+    let server = MockServer::start().await;
+    MockLlm::bedrock_converse(MODEL).expect(1).mount(&server).await;
+    let provider = BedrockProvider::new(settings(server.uri(), Api::Converse)).await.expect("hermetic settings");
+    let call = |id: &str, city: &str| crate::request::ToolCall {
+        id: id.into(),
+        name: "get_weather".into(),
+        arguments: format!(r#"{{"city": "{city}"}}"#),
+    };
+    let req = GenRequest {
+        messages: vec![
+            Message::new(Role::User, "Weather in Paris and Oslo?"),
+            Message::assistant("Let me look.", vec![call("tooluse_1", "Paris"), call("tooluse_2", "Oslo")]),
+            Message::tool_result("tooluse_1", r#"{"temp_c": 21}"#),
+            Message::tool_result("tooluse_2", r#"{"temp_c": 3}"#),
+        ],
+        max_tokens: Some(256),
+        tools: vec![crate::request::Tool {
+            name: "get_weather".into(),
+            description: "Current weather".into(),
+            parameters: serde_json::json!({"type": "object"}),
+        }],
+        ..GenRequest::default()
+    };
+    let mut tl = Timeline::new(Instant::now(), GENEROUS, 16, false);
+    assert_eq!(provider.send(&req, &mut tl).await, Ok(()));
+    let requests = server.received_requests().await.expect("recording");
+    let body: Value = serde_json::from_slice(&requests[0].body).expect("JSON body");
+    let fixture = include_str!("../../../tests/fixtures/requests/bedrock_converse_agent_step.json");
     assert_eq!(body, serde_json::from_str::<Value>(fixture).unwrap());
 }

@@ -20,10 +20,7 @@ const GENEROUS: Deadlines =
 
 fn request() -> GenRequest {
     GenRequest {
-        messages: vec![
-            Message { role: Role::System, content: "Be brief.".into() },
-            Message { role: Role::User, content: "Say hello.".into() },
-        ],
+        messages: vec![Message::new(Role::System, "Be brief."), Message::new(Role::User, "Say hello.")],
         max_tokens: Some(16),
         min_tokens: Some(16),
         ignore_eos: true,
@@ -179,7 +176,7 @@ async fn tool_call_arguments_are_answer_content_kept_apart_from_the_text() {
     assert_eq!(rec.tool_calls, 1);
     assert_eq!(
         rec.tool_call_text,
-        [ToolCallText { name: "get_weather".into(), arguments: r#"{"city": "Paris"}"#.into() }]
+        [ToolCallText { id: "call_1".into(), name: "get_weather".into(), arguments: r#"{"city": "Paris"}"#.into() }]
     );
     let (ttftc, done) = (rec.ttftc_ms.expect("ttftc"), rec.tool_call_ms.expect("tool_call"));
     assert!(ttftc <= rec.ttft_ms.unwrap() && done >= rec.ttft_ms.unwrap(), "{ttftc} {done}");

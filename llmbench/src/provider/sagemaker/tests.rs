@@ -24,11 +24,7 @@ fn settings(url: String, format: Format) -> SageMakerSettings {
 }
 
 fn request() -> GenRequest {
-    GenRequest {
-        messages: vec![Message { role: Role::User, content: "Say hello.".into() }],
-        max_tokens: Some(16),
-        ..GenRequest::default()
-    }
+    GenRequest { messages: vec![Message::new(Role::User, "Say hello.")], max_tokens: Some(16), ..GenRequest::default() }
 }
 
 async fn run(settings: SageMakerSettings) -> RequestRecord {

@@ -33,6 +33,7 @@ pub(crate) fn charts(bench: &BenchGroup, data: &[RunData<'_>]) -> Value {
         itl => distribution(data, "itl", "ITL"),
         timelines => timelines(bench, data),
         curves => curves(data),
+        turns => turns(data),
         cost_latency => super::cost_latency::section(&bench.id, data),
     }
 }
@@ -254,6 +255,45 @@ fn curves(data: &[RunData<'_>]) -> Vec<Value> {
         out.push(figure(title, svg, ""));
     }
     out
+}
+
+/// Conversations: TTFT by turn number, one line per target × level with
+/// sessions (p50, or the mean where a turn has too few samples; p90
+/// dashed), each point labelled with the mean prompt the turn carried.
+fn turns(data: &[RunData<'_>]) -> Vec<Value> {
+    let mut lines = Vec::new();
+    for d in data {
+        let target = &d.run.summary.target.name;
+        for (i, level) in d.run.summary.levels.iter().enumerate() {
+            let Some(sessions) = &level.sessions else { continue };
+            for (stat, dashed) in [("p50", false), ("p90", true)] {
+                let points: Vec<CurvePoint> = sessions
+                    .per_turn
+                    .iter()
+                    .filter_map(|t| {
+                        let ttft = t.ttft.as_ref()?;
+                        let y = if dashed { ttft.p90? } else { ttft.p50.unwrap_or(ttft.mean) };
+                        let label = match (dashed, t.prompt_tokens) {
+                            (false, Some(p)) => format!("{p:.0} tok"),
+                            _ => String::new(),
+                        };
+                        Some(CurvePoint { x: f64::from(t.turn + 1), y, label })
+                    })
+                    .collect();
+                if points.len() < 2 {
+                    continue;
+                }
+                let label = format!("{target} · {} TTFT {stat}", level_label(d.run, i));
+                lines.push(Curve { label, series: d.color, dashed, points, knee: None });
+            }
+        }
+    }
+    if lines.is_empty() {
+        return Vec::new();
+    }
+    let title = "TTFT by turn".to_owned();
+    let svg = chart::curves(&title, "turn", Unit::Count, "TTFT", Unit::Ms, &lines, chart::HALF_WIDTH);
+    vec![figure(title, svg, "")]
 }
 
 /// The level (index) the run's own sweep analysis (`stats::knee`, the

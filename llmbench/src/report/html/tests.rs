@@ -401,3 +401,32 @@ fn no_knee_is_drawn_when_the_run_found_none_even_if_the_curve_bends() {
     assert!(page.contains("id=\"levels\""));
     assert_eq!(knees, 0, "{page}");
 }
+
+#[test]
+fn conversations_get_a_ttft_by_turn_chart() {
+    let (page, _) = curves_page(|_| {});
+    assert!(!page.contains("id=\"turns\""), "no conversations, no chart");
+    let (page, _) = curves_page(|s| {
+        let turn = |k: u32, ttft: f64| crate::stats::TurnSummary {
+            turn: k,
+            requests: 20,
+            ok: 20,
+            ttft: crate::stats::LatencySummary::from_values(&[ttft; 20]),
+            e2e: None,
+            prompt_tokens: Some(100.0 * f64::from(k + 1)),
+        };
+        s.levels[0].sessions = Some(crate::stats::SessionsSummary {
+            started: 20,
+            completed: 20,
+            failed: 0,
+            unfinished: 0,
+            session_duration: None,
+            turns_completed: None,
+            per_turn: vec![turn(0, 40.0), turn(1, 55.0), turn(2, 70.0)],
+            tool_steps: None,
+        });
+    });
+    let section = &page[page.find("id=\"turns\"").expect("the chart's section")..];
+    assert!(section.contains("TTFT by turn") && section.contains("300 tok"), "{section}");
+    assert!(section.contains("TTFT p50") && section.contains("TTFT p90"), "both lines in the legend");
+}

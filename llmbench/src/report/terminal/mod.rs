@@ -287,6 +287,14 @@ fn session_lines(s: &crate::stats::SessionsSummary, ms: &dyn Fn(Option<f64>) -> 
     if !per_turn.is_empty() {
         out.push(format!("TTFT p50 by turn: {}", per_turn.join(" · ")));
     }
+    if let Some(steps) = &s.tool_steps {
+        out.push(format!(
+            "agent steps: {} sent tool results back ({} ok); TTFT after a tool result p50 {}",
+            steps.requests,
+            steps.ok,
+            ms(steps.ttft.as_ref().and_then(|x| x.p50.or(Some(x.mean)))),
+        ));
+    }
     out
 }
 

@@ -11,7 +11,7 @@
 //! SageMaker line is split across two `PayloadPart`s (parts need not end at
 //! line ends), and `[DONE]` is sent as `data: [DONE]` in a part of its own.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::wire::bedrock::converse;
 use crate::wire::bedrock::invoke::encode::{Head, invocation_metrics, write_chunk};
@@ -38,7 +38,7 @@ pub(crate) struct WireSpec {
     /// The request's limit cut the answer short.
     pub length_limited: bool,
     /// What the prefix cache did, when the simulator keeps one (reported
-    /// in Converse usage).
+    /// in the usage of every protocol that has a field for it).
     pub cache: Option<crate::sim::traffic::CacheUse>,
 }
 
@@ -76,6 +76,18 @@ impl Wire {
         Head { id: &s.id, model: &s.model, input_tokens: u64::from(s.prompt_tokens), created: None }
     }
 
+    /// The prompt tokens read from and written to the prefix cache.
+    fn cache(&self) -> Option<(u64, u64)> {
+        self.spec.cache.map(|c| (u64::from(c.read), u64::from(c.written)))
+    }
+
+    /// The prompt tokens Bedrock counts as input: those neither read from
+    /// nor written to the cache, which it reports beside them.
+    fn uncached_input(&self) -> u64 {
+        let (read, written) = self.cache().unwrap_or_default();
+        u64::from(self.spec.prompt_tokens).saturating_sub(read + written)
+    }
+
     fn openai(&self) -> ChunkHead<'_> {
         ChunkHead { id: &self.spec.id, endpoint: Endpoint::Chat, created: None, model: &self.spec.model }
     }
@@ -88,6 +100,12 @@ impl Wire {
                 for mut chunk in family.start_chunks(&self.head(), true) {
                     if family == Family::Anthropic && chunk["type"] == "message_start" {
                         chunk["message"]["stop_reason"] = Value::Null;
+                        if let Some((read, written)) = self.cache() {
+                            let usage = &mut chunk["message"]["usage"];
+                            usage["input_tokens"] = json!(self.uncached_input());
+                            usage["cache_read_input_tokens"] = json!(read);
+                            usage["cache_creation_input_tokens"] = json!(written);
+                        }
                     }
                     write_chunk(out, &chunk);
                 }
@@ -133,8 +151,22 @@ impl Wire {
                 }
             }
             Proto::Invoke(family) => {
-                let metrics = invocation_metrics(prompt, output, times.latency_ms, Some(times.first_byte_ms));
-                for chunk in family.end_chunks(&self.head(), family.stop_reason(limited), output, metrics) {
+                let input = self.uncached_input();
+                let mut metrics = invocation_metrics(input, output, times.latency_ms, Some(times.first_byte_ms));
+                let cache = self.cache();
+                if let Some((read, written)) = cache {
+                    metrics["cacheReadInputTokenCount"] = json!(read);
+                    metrics["cacheWriteInputTokenCount"] = json!(written);
+                }
+                for mut chunk in family.end_chunks(&self.head(), family.stop_reason(limited), output, metrics) {
+                    if let (Some((read, written)), Some(usage)) =
+                        (cache, chunk.get_mut("metadata").and_then(|m| m.get_mut("usage")))
+                    {
+                        // Nova's own usage, beside the invocation metrics.
+                        usage["inputTokens"] = json!(input);
+                        usage["cacheReadInputTokens"] = json!(read);
+                        usage["cacheWriteInputTokens"] = json!(written);
+                    }
                     write_chunk(out, &chunk);
                 }
             }
@@ -145,7 +177,13 @@ impl Wire {
                     input_tokens: prompt,
                     output_tokens: output,
                 };
-                for line in format.end_lines(&self.openai(), &end, true) {
+                for mut line in format.end_lines(&self.openai(), &end, true) {
+                    // OpenAI's `prompt_tokens` includes the cached ones.
+                    if let (Some((read, _)), Some(usage)) =
+                        (self.cache(), line.get_mut("usage").filter(|u| u.is_object()))
+                    {
+                        usage["prompt_tokens_details"] = json!({"cached_tokens": read});
+                    }
                     line_parts(out, format, &line);
                 }
                 if format == Format::OpenAi {

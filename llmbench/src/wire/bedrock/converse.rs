@@ -94,7 +94,7 @@ mod decode {
             match event {
                 ConverseStreamOutput::ContentBlockStart(start) => {
                     if let Some(ContentBlockStart::ToolUse(tool)) = start.start() {
-                        sink.tool_call_start(tool.name());
+                        sink.tool_call_start(tool.tool_use_id(), tool.name());
                         self.tool_block = Some(start.content_block_index());
                     }
                     Progress::More

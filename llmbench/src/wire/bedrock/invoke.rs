@@ -182,23 +182,32 @@ fn nova_body(body: &mut serde_json::Map<String, Value>, req: &GenRequest, max_to
         }
     }
     let with_images = req.image_message();
-    let messages: Vec<Value> = req
-        .messages
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| m.role != Role::System)
-        .map(|(i, m)| {
-            let mut content = vec![json!({"text": m.content})];
-            if with_images == Some(i) {
-                content.extend(
-                    req.images
-                        .iter()
-                        .map(|image| json!({"image": {"format": "png", "source": {"bytes": &*image.base64}}})),
-                );
+    let mut messages: Vec<Value> = Vec::with_capacity(req.messages.len());
+    for (i, m) in req.messages.iter().enumerate() {
+        if m.role == Role::System {
+            continue;
+        }
+        if m.role == Role::Tool {
+            // Results of one reply's calls go back together, in one user message.
+            let result = json!({"toolResult": {"toolUseId": m.tool_call_id, "content": [{"text": m.content}]}});
+            match messages.last_mut().and_then(|last| last["content"].as_array_mut()) {
+                Some(blocks) if blocks.iter().all(|b| b.get("toolResult").is_some()) => blocks.push(result),
+                _ => messages.push(json!({"role": "user", "content": [result]})),
             }
-            json!({"role": m.role.as_str(), "content": content})
-        })
-        .collect();
+            continue;
+        }
+        let text = (!m.content.is_empty() || m.tool_calls.is_empty()).then(|| json!({"text": m.content}));
+        let mut content: Vec<Value> = text.into_iter().collect();
+        if with_images == Some(i) {
+            content.extend(
+                req.images.iter().map(|image| json!({"image": {"format": "png", "source": {"bytes": &*image.base64}}})),
+            );
+        }
+        content.extend(
+            m.tool_calls.iter().map(|c| json!({"toolUse": {"toolUseId": c.id, "name": c.name, "input": c.input()}})),
+        );
+        messages.push(json!({"role": m.role.as_str(), "content": content}));
+    }
     body.insert("schemaVersion".into(), json!("messages-v1"));
     body.insert("messages".into(), Value::Array(messages));
     if !system.is_empty() {

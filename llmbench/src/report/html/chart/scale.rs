@@ -15,6 +15,8 @@ pub(crate) enum Unit {
     /// US dollars per 1,000 ok requests (a cost per request is too small a
     /// number for tick labels).
     UsdPer1k,
+    /// A plain count (a conversation's turn number).
+    Count,
 }
 
 impl Unit {
@@ -28,6 +30,7 @@ impl Unit {
             Unit::TokPerS => (1.0, "tok/s"),
             Unit::Share => (0.01, "%"),
             Unit::UsdPer1k => (1.0, "$ per 1k ok requests"),
+            Unit::Count => (1.0, ""),
         }
     }
 }
@@ -178,6 +181,7 @@ pub(crate) fn format_value(v: f64, unit: Unit) -> String {
         Unit::TokPerS => format!("{v:.1} tok/s"),
         Unit::Share => format!("{:.1}%", v * 100.0),
         Unit::UsdPer1k => format!("${v:.3} per 1k"),
+        Unit::Count => format!("{v:.0}"),
     }
 }
 
