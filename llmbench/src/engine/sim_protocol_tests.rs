@@ -211,3 +211,73 @@ fn the_simulators_sagemaker_openai_stream_reports_cached_tokens() {
     let target = "sagemaker-openai";
     assert_the_prefix_is_cached(target, &three_with_a_shared_prefix(target), false);
 }
+
+/// `requests` sent in turn to the built-in `target` of a fast simulator,
+/// the text kept.
+#[cfg(feature = "bedrock")]
+fn sent_to(target: &str, requests: &[crate::provider::GenRequest]) -> Vec<RequestRecord> {
+    let config =
+        Config::parse(std::path::Path::new("llmbench.toml"), "[sim]\nttft = \"2ms\"\nitl = \"1ms\"\n").expect("config");
+    let flags: crate::settings::SettingsLayer = toml::from_str("timeout = \"5s\"").expect("a layer");
+    let layers = [crate::settings::Layer { source: &crate::settings::Source::Flags, settings: &flags }];
+    let settings = crate::settings::Settings::resolve(&layers, |_, _| Ok(())).expect("settings");
+    let resolved = crate::config::resolve(&config, target, &settings).expect("built in");
+    let host = SimHost::start(config.sim.clone()).expect("sim");
+    let runtime = load::client_runtime(1).expect("runtime");
+    runtime.block_on(async {
+        let provider = connect(&resolved, Some(&host)).await.expect("client");
+        let opts = RequestOptions { deadlines: resolved.deadlines, expected_chunks: 8, capture_text: true };
+        let mut records = Vec::new();
+        for (i, request) in requests.iter().enumerate() {
+            let at = std::time::Instant::now();
+            records.push(load::run_one(&provider, request, i as u64, Phase::Measured, opts, at).await);
+        }
+        records
+    })
+}
+
+#[cfg(feature = "bedrock")]
+#[test]
+fn the_simulators_converse_and_anthropic_streams_think_and_call_tools() {
+    use crate::provider::Message;
+    let schema = r#"{"type": "object", "required": ["city"], "properties": {"city": {"type": "string"}}}"#;
+    let thinking = Workload::synthetic().input_tokens(20).output_tokens(12).thinking_budget(1024).request(0);
+    let tools = Workload::synthetic().input_tokens(20).output_tokens(12).tool("get_weather", "", schema).request(0);
+    for target in ["sim-bedrock", "sim-bedrock-invoke"] {
+        let [reasoned, called]: [RequestRecord; 2] =
+            sent_to(target, &[thinking.clone(), tools.clone()]).try_into().expect("two records");
+        // Thinking: reasoning deltas first, then the answer.
+        assert_eq!(reasoned.error, None, "{target}");
+        let (ttft, ttfo) = (reasoned.ttft_ms.expect("ttft"), reasoned.ttfo_ms.expect("ttfo"));
+        assert!(ttfo > ttft, "{target}: the answer follows the reasoning: {ttft} {ttfo}");
+        assert_eq!(reasoned.reasoning_tokens, Some(6), "{target}: half the answer, estimated from the text");
+        assert!(reasoned.text.as_deref().is_some_and(|t| !t.is_empty()), "{target}: answer text after the reasoning");
+        // Tools: one call to the declared tool, its arguments valid for the schema.
+        assert_eq!(called.error, None, "{target}");
+        assert_eq!((called.tool_calls, called.stop_reason.as_deref()), (1, Some("tool_use")), "{target}");
+        assert!(called.ttftc_ms.is_some() && called.tool_call_ms >= called.ttftc_ms, "{target}");
+        let call = &called.tool_call_text[0];
+        assert_eq!(call.name, "get_weather", "{target}");
+        assert!(!call.id.is_empty(), "{target}: the call's id is captured");
+        let args: serde_json::Value = serde_json::from_str(&call.arguments).expect("JSON arguments");
+        assert!(args["city"].is_string(), "{target}: {args}");
+        // An agent step: the result goes back, and the model answers in text.
+        let mut step = tools.clone();
+        let made = crate::request::ToolCall {
+            id: call.id.clone(),
+            name: call.name.clone(),
+            arguments: call.arguments.clone(),
+        };
+        step.messages.push(Message::assistant("", vec![made]));
+        step.messages.push(Message::tool_result(&call.id, r#"{"temp_c": 21}"#));
+        let [answer]: [RequestRecord; 1] = sent_to(target, &[step]).try_into().expect("one record");
+        assert_eq!((answer.error.as_ref(), answer.tool_calls), (None, 0), "{target}");
+        assert!(answer.text.as_deref().is_some_and(|t| !t.is_empty()), "{target}");
+        assert!(answer.prompt_tokens > called.prompt_tokens, "{target}: the step carries the call and its result");
+        assert_eq!(
+            sent_to(target, &[Workload::synthetic().input_tokens(20).output_tokens(5).request(0)])[0].reasoning_tokens,
+            None,
+            "{target}: no thinking asked, none played"
+        );
+    }
+}

@@ -136,7 +136,7 @@ impl Body for FramedBody {
             this.finish();
             return FramedBody::frame(out);
         }
-        let tokens = this.chunk_tokens.min(this.tokens_left);
+        let tokens = this.wire.next_chunk_tokens(this.chunk_tokens).min(this.tokens_left);
         this.tokens_left -= tokens;
         this.text.clear();
         for _ in 0..tokens {

@@ -33,7 +33,7 @@ use tokio::time::Instant;
 
 use super::server::{DEFAULT_MAX_TOKENS, MAX_REQUEST_BYTES, Shared, content_tokens, draws, prefill};
 use super::stream::{MidStream, Schedule, SimBody, StreamCut};
-use super::traffic::{PromptBlocks, chat_text};
+use super::traffic::{PromptBlocks, ToolPlan, chat_text, reasoning_tokens};
 use super::{SimConfig, SimError};
 use crate::wire::bedrock::converse;
 pub(crate) use body::FramedBody;
@@ -127,13 +127,22 @@ pub(crate) async fn handle(
         None => None,
     };
     let (first_token, cache) = prefill(shared, &parsed.blocks, parsed.prompt_tokens, n);
+    let reasoning_tokens = parsed.thinking.map_or(0, |budget| reasoning_tokens(output_tokens, budget));
+    let tool = parsed.tool.as_ref().map(|(name, schema)| {
+        let id = if parsed.proto == Proto::Converse { format!("tooluse_sim_{n}") } else { format!("toolu_sim_{n}") };
+        ToolPlan { id, ..ToolPlan::new(name, schema, n) }
+    });
+    // A tool call is the answer: one token per argument piece.
+    let output_tokens = tool.as_ref().map_or(output_tokens, |t| reasoning_tokens + t.pieces.len() as u32);
     let spec = WireSpec {
         id: format!("sim-{n}"),
         model,
         prompt_tokens: parsed.prompt_tokens,
         output_tokens,
-        length_limited: parsed.max_tokens == Some(output_tokens),
+        length_limited: tool.is_none() && parsed.max_tokens == Some(output_tokens),
         cache,
+        reasoning_tokens,
+        tool,
     };
     let schedule = Schedule::start(first_token, &config.ttft, config.itl, timing);
     let wire = Wire::new(parsed.proto, spec);
@@ -179,6 +188,38 @@ struct Parsed {
     max_tokens: Option<u32>,
     /// The prompt as the prefix cache sees it (cache points included).
     blocks: PromptBlocks,
+    /// Extended thinking was asked for (with its budget, if one was
+    /// given): the answer starts with reasoning.
+    thinking: Option<Option<u32>>,
+    /// The first declared tool (name, input schema): the answer is a call
+    /// to it, unless the last message gives a tool's result.
+    tool: Option<(String, Value)>,
+}
+
+/// Thinking and the tool to call, where the protocol has them: Converse's
+/// `additionalModelRequestFields.thinking` and `toolConfig`, the Anthropic
+/// family's `thinking` and `tools`.
+fn thinking_and_tool(proto: Proto, v: &Value) -> (Option<Option<u32>>, Option<(String, Value)>) {
+    let (thinking, spec, schema, result) = match proto {
+        Proto::Converse => (
+            &v["additionalModelRequestFields"]["thinking"],
+            &v["toolConfig"]["tools"][0]["toolSpec"],
+            "/inputSchema/json",
+            "toolResult",
+        ),
+        Proto::Invoke(Family::Anthropic) => (&v["thinking"], &v["tools"][0], "/input_schema", "tool_result"),
+        _ => return (None, None),
+    };
+    let budget = |t: &Value| t["budget_tokens"].as_u64().map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+    let thinking = thinking.is_object().then(|| budget(thinking));
+    let last = v["messages"].as_array().and_then(|m| m.last());
+    let mut blocks = last.and_then(|m| m["content"].as_array()).into_iter().flatten();
+    let answers_a_tool = blocks.any(|b| b.get(result).is_some() || b["type"] == result);
+    let tool = spec["name"]
+        .as_str()
+        .filter(|_| !answers_a_tool)
+        .map(|name| (name.to_owned(), spec.pointer(schema).cloned().unwrap_or(Value::Null)));
+    (thinking, tool)
 }
 
 /// Reads a request body: the protocol variant it is written for, its
@@ -221,15 +262,28 @@ fn parse(route: Route, body: &[u8], accept: Option<&str>) -> Result<Parsed, Stri
             PromptBlocks::of(text.unwrap_or_default(), None)
         }
     };
-    Ok(Parsed { proto, prompt_tokens: u32::try_from(chars).unwrap_or(u32::MAX).max(1), max_tokens, blocks })
+    let (thinking, tool) = thinking_and_tool(proto, &v);
+    let prompt_tokens = u32::try_from(chars).unwrap_or(u32::MAX).max(1);
+    Ok(Parsed { proto, prompt_tokens, max_tokens, blocks, thinking, tool })
 }
 
-/// Prompt tokens in a message list, content blocks (images included) or text.
+/// Prompt tokens in a message list, content blocks (images and tool calls
+/// and results included) or text.
 fn prompt_tokens(value: &Value) -> u64 {
     match value {
         Value::Array(items) => items.iter().map(prompt_tokens).sum(),
         Value::Object(m) if m.contains_key("image") || m.contains_key("source") => content_tokens(value),
-        Value::Object(m) => m.get("content").or_else(|| m.get("text")).map_or(0, prompt_tokens),
+        Value::Object(m) => {
+            // Converse wraps a call or a result in a key of its own.
+            if let Some(inner) = m.get("toolUse").or_else(|| m.get("toolResult")) {
+                return prompt_tokens(inner);
+            }
+            // A call (Converse `toolUse`, Anthropic `tool_use`): its name and arguments.
+            let call = m.get("input").map_or(0, |input| {
+                content_tokens(&Value::String(input.to_string())) + m.get("name").map_or(0, content_tokens)
+            });
+            m.get("content").or_else(|| m.get("text")).map_or(0, prompt_tokens) + call
+        }
         other => content_tokens(other),
     }
 }

@@ -40,6 +40,20 @@ pub(crate) struct WireSpec {
     /// What the prefix cache did, when the simulator keeps one (reported
     /// in the usage of every protocol that has a field for it).
     pub cache: Option<crate::sim::traffic::CacheUse>,
+    /// The first this many output tokens are reasoning (Converse and the
+    /// Anthropic family, when thinking was asked for).
+    pub reasoning_tokens: u32,
+    /// Instead of answer text, this tool call, one argument piece a token
+    /// (Converse and the Anthropic family, when the request has tools).
+    pub tool: Option<crate::sim::traffic::ToolPlan>,
+}
+
+/// The kind of content block a Converse or Anthropic stream has open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Block {
+    Reasoning,
+    Text,
+    Tool,
 }
 
 /// Server-side timings reported at the end: milliseconds since the request
@@ -62,13 +76,97 @@ pub(crate) struct Wire {
     sent: u32,
     /// The text so far (TGI and LMI repeat it in `generated_text`).
     text: String,
+    /// Converse and Anthropic: the content block open, and its index.
+    block: Option<(Block, u32)>,
+    /// Tool-call argument pieces sent.
+    pieces_sent: usize,
 }
 
 impl Wire {
     pub(crate) fn new(proto: Proto, spec: WireSpec) -> Wire {
         let keep_text = matches!(proto, Proto::SageMaker(Format::Tgi | Format::Lmi));
         let capacity = if keep_text { (spec.output_tokens.min(4096) as usize) * 8 } else { 0 };
-        Wire { proto, spec, sent: 0, text: String::with_capacity(capacity) }
+        Wire { proto, spec, sent: 0, text: String::with_capacity(capacity), block: None, pieces_sent: 0 }
+    }
+
+    /// How many tokens the next content chunk carries, at most
+    /// `chunk_tokens`: reasoning up to its end, then one tool-call
+    /// argument piece a chunk, or answer text.
+    pub(crate) fn next_chunk_tokens(&self, chunk_tokens: u32) -> u32 {
+        let reasoning_left = self.spec.reasoning_tokens.saturating_sub(self.sent);
+        match (reasoning_left, &self.spec.tool) {
+            (0, Some(_)) => 1,
+            (0, None) => chunk_tokens,
+            (left, _) => chunk_tokens.min(left),
+        }
+    }
+
+    /// The kind of the next content: reasoning first, then the tool call or
+    /// the answer.
+    fn next_block(&self) -> Block {
+        match (self.sent < self.spec.reasoning_tokens, &self.spec.tool) {
+            (true, _) => Block::Reasoning,
+            (false, Some(_)) => Block::Tool,
+            (false, None) => Block::Text,
+        }
+    }
+
+    /// Opens a block of `kind` unless it is the one open, closing that one
+    /// first; its index.
+    fn open_block(&mut self, kind: Block, out: &mut Vec<u8>) -> u32 {
+        let index = match self.block {
+            Some((open, index)) if open == kind => return index,
+            Some((_, index)) => {
+                self.close_block(out);
+                index + 1
+            }
+            None => 0,
+        };
+        self.block = Some((kind, index));
+        match self.proto {
+            Proto::Converse if kind == Block::Tool => {
+                let tool =
+                    self.spec.tool.as_ref().map_or((String::new(), String::new()), |t| (t.id.clone(), t.name.clone()));
+                let start =
+                    json!({"contentBlockIndex": index, "start": {"toolUse": {"toolUseId": tool.0, "name": tool.1}}});
+                converse::write_event(out, converse::CONTENT_BLOCK_START, &start);
+            }
+            Proto::Invoke(Family::Anthropic) => {
+                let block = match kind {
+                    Block::Reasoning => json!({"type": "thinking", "thinking": ""}),
+                    Block::Text => json!({"type": "text", "text": ""}),
+                    Block::Tool => {
+                        let t = self.spec.tool.as_ref();
+                        json!({"type": "tool_use", "id": t.map(|t| &t.id), "name": t.map(|t| &t.name), "input": {}})
+                    }
+                };
+                write_chunk(out, &json!({"type": "content_block_start", "index": index, "content_block": block}));
+            }
+            _ => {}
+        }
+        index
+    }
+
+    /// Closes the open block, if any (Converse and Anthropic).
+    fn close_block(&mut self, out: &mut Vec<u8>) {
+        if let Some((_, index)) = self.block.take() {
+            match self.proto {
+                Proto::Converse => {
+                    converse::write_event(out, converse::CONTENT_BLOCK_STOP, &json!({"contentBlockIndex": index}));
+                }
+                Proto::Invoke(Family::Anthropic) => {
+                    write_chunk(out, &json!({"type": "content_block_stop", "index": index}));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Whether the response plays thinking or a tool call (Converse and
+    /// the Anthropic family then open their blocks as content comes).
+    fn blocks_by_kind(&self) -> bool {
+        matches!(self.proto, Proto::Converse | Proto::Invoke(Family::Anthropic))
+            && (self.spec.reasoning_tokens > 0 || self.spec.tool.is_some())
     }
 
     fn head(&self) -> Head<'_> {
@@ -97,7 +195,12 @@ impl Wire {
         match self.proto {
             Proto::Converse => converse::write_event(out, converse::MESSAGE_START, &converse::message_start()),
             Proto::Invoke(family) => {
+                let by_kind = self.blocks_by_kind();
                 for mut chunk in family.start_chunks(&self.head(), true) {
+                    if by_kind && chunk["type"] == "content_block_start" {
+                        // Opened by the first content, of its kind.
+                        continue;
+                    }
                     if family == Family::Anthropic && chunk["type"] == "message_start" {
                         chunk["message"]["stop_reason"] = Value::Null;
                         if let Some((read, written)) = self.cache() {
@@ -118,8 +221,12 @@ impl Wire {
         }
     }
 
-    /// One content chunk of `tokens` tokens saying `text`.
+    /// One content chunk of `tokens` tokens saying `text` (a tool call's
+    /// chunk says its next argument piece instead).
     pub(crate) fn content(&mut self, text: &str, tokens: u32, out: &mut Vec<u8>) {
+        if self.blocks_by_kind() {
+            return self.block_content(text, tokens, out);
+        }
         let first = self.sent == 0;
         self.sent += tokens;
         let sent = u64::from(self.sent);
@@ -137,17 +244,55 @@ impl Wire {
         }
     }
 
+    /// A content chunk of a response that plays thinking or a tool call:
+    /// the delta of its kind, in the block of that kind.
+    fn block_content(&mut self, text: &str, tokens: u32, out: &mut Vec<u8>) {
+        let kind = self.next_block();
+        let index = self.open_block(kind, out);
+        self.sent += tokens;
+        let piece = match kind {
+            Block::Tool => {
+                self.pieces_sent += 1;
+                self.spec.tool.as_ref().and_then(|t| t.pieces.get(self.pieces_sent - 1)).map_or("", String::as_str)
+            }
+            _ => text,
+        };
+        if self.proto == Proto::Converse {
+            let delta = match kind {
+                Block::Reasoning => json!({"reasoningContent": {"text": piece}}),
+                Block::Text => json!({"text": piece}),
+                Block::Tool => json!({"toolUse": {"input": piece}}),
+            };
+            let payload = json!({"contentBlockIndex": index, "delta": delta, "p": PADDING});
+            converse::write_event(out, converse::CONTENT_BLOCK_DELTA, &payload);
+        } else {
+            let delta = match kind {
+                Block::Reasoning => json!({"type": "thinking_delta", "thinking": piece}),
+                Block::Text => json!({"type": "text_delta", "text": piece}),
+                Block::Tool => json!({"type": "input_json_delta", "partial_json": piece}),
+            };
+            write_chunk(out, &json!({"type": "content_block_delta", "index": index, "delta": delta}));
+        }
+    }
+
     /// The end of a complete response: stop reason, usage, server metrics.
     pub(crate) fn tail(&mut self, times: ServerTimes, out: &mut Vec<u8>) {
+        // A response of blocks by kind closes its last here, so the
+        // encoders' own closing event (of block 0) is left out below.
+        let by_kind = self.blocks_by_kind();
+        self.close_block(out);
+        let tool_use = self.spec.tool.is_some();
         let s = &self.spec;
         let (prompt, output) = (u64::from(s.prompt_tokens), u64::from(s.output_tokens));
         let limited = s.length_limited;
         match self.proto {
             Proto::Converse => {
-                let stop = converse::stop_reason(limited);
+                let stop = if tool_use { "tool_use" } else { converse::stop_reason(limited) };
                 let cache = s.cache.map(|c| (u64::from(c.read), u64::from(c.written)));
                 for (event, payload) in converse::end_events(stop, prompt, output, cache, times.latency_ms) {
-                    converse::write_event(out, event, &payload);
+                    if !(by_kind && event == converse::CONTENT_BLOCK_STOP) {
+                        converse::write_event(out, event, &payload);
+                    }
                 }
             }
             Proto::Invoke(family) => {
@@ -158,7 +303,11 @@ impl Wire {
                     metrics["cacheReadInputTokenCount"] = json!(read);
                     metrics["cacheWriteInputTokenCount"] = json!(written);
                 }
-                for mut chunk in family.end_chunks(&self.head(), family.stop_reason(limited), output, metrics) {
+                let stop = if tool_use { "tool_use" } else { family.stop_reason(limited) };
+                for mut chunk in family.end_chunks(&self.head(), stop, output, metrics) {
+                    if by_kind && chunk["type"] == "content_block_stop" {
+                        continue;
+                    }
                     if let (Some((read, written)), Some(usage)) =
                         (cache, chunk.get_mut("metadata").and_then(|m| m.get_mut("usage")))
                     {
@@ -242,6 +391,8 @@ mod tests {
             output_tokens: 3,
             length_limited: false,
             cache: None,
+            reasoning_tokens: 0,
+            tool: None,
         };
         let mut wire = Wire::new(proto, spec);
         let mut out = Vec::new();

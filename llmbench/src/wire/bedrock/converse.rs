@@ -14,6 +14,10 @@ pub(crate) use decode::ConverseDecoder;
 pub(crate) const MESSAGE_START: &str = "messageStart";
 /// The event that carries content.
 pub(crate) const CONTENT_BLOCK_DELTA: &str = "contentBlockDelta";
+/// The event that opens a tool-use block.
+pub(crate) const CONTENT_BLOCK_START: &str = "contentBlockStart";
+/// The event that closes a content block.
+pub(crate) const CONTENT_BLOCK_STOP: &str = "contentBlockStop";
 
 /// The output limit of a request body.
 pub(crate) fn max_tokens(body: &Value) -> Option<u64> {
@@ -60,7 +64,7 @@ pub(crate) fn end_events(
         usage["cacheWriteInputTokens"] = json!(written);
     }
     [
-        ("contentBlockStop", json!({"contentBlockIndex": 0})),
+        (CONTENT_BLOCK_STOP, json!({"contentBlockIndex": 0})),
         ("messageStop", json!({"stopReason": stop_reason})),
         ("metadata", json!({"usage": usage, "metrics": {"latencyMs": latency_ms}})),
     ]
