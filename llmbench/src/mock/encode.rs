@@ -18,11 +18,16 @@ const MESSAGE: &str = "mock: injected error";
 /// The stream body (without any HTTP error, which `mount` handles).
 pub(super) fn body(m: &MockLlm) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut enc = Encoder { m, out: &mut out, sent: 0, text: Vec::new() };
+    let mut enc = Encoder::new(m, &mut out);
     enc.start();
+    if enc.features.reasoning {
+        for piece in &m.reasoning {
+            enc.block_delta(Block::Reasoning, piece);
+        }
+    }
     let fail_at = m.fail.map(|(n, _)| n);
     let cut_at = m.truncate_after;
-    for (i, token) in m.tokens.iter().enumerate() {
+    for (i, token) in enc.answer().iter().enumerate() {
         if fail_at == Some(i) || cut_at == Some(i) {
             break;
         }
@@ -42,7 +47,7 @@ pub(super) fn body(m: &MockLlm) -> Vec<u8> {
         && matches!(m.protocol, Protocol::BedrockConverse | Protocol::BedrockInvoke(_) | Protocol::SageMaker(_))
     {
         let mut extra = Vec::new();
-        let mut enc = Encoder { m, out: &mut extra, sent: 0, text: Vec::new() };
+        let mut enc = Encoder::new(m, &mut extra);
         enc.content("…");
         enc.flush_parts(true);
         extra.truncate(extra.len() / 2);
@@ -66,15 +71,175 @@ struct Encoder<'a> {
     sent: u64,
     /// SageMaker container bytes not yet framed.
     text: Vec<u8>,
+    /// What of the mock's reasoning and tool call the protocol plays.
+    features: Features,
+    /// Anthropic and Converse streams with reasoning or a tool call: the
+    /// content block open and its index.
+    block: Option<(Block, u32)>,
 }
 
-impl Encoder<'_> {
+/// The kind of a content block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Block {
+    Reasoning,
+    Text,
+    Tool,
+}
+
+/// Which of the mock's reasoning and tool call a protocol has fields for.
+#[derive(Debug, Clone, Copy)]
+struct Features {
+    reasoning: bool,
+    tool: bool,
+    /// Content goes in blocks opened by kind (Anthropic, Converse): true
+    /// when there is reasoning or a tool call to play.
+    blocks: bool,
+}
+
+impl Features {
+    fn of(m: &MockLlm) -> Features {
+        use crate::wire::bedrock::Family;
+        let (reasoning, tool) = match m.protocol {
+            Protocol::OpenAiChat
+            | Protocol::Anthropic
+            | Protocol::BedrockConverse
+            | Protocol::BedrockInvoke(Family::Anthropic) => (true, true),
+            Protocol::BedrockInvoke(Family::AmazonNova) => (true, false),
+            _ => (false, false),
+        };
+        let (reasoning, tool) = (reasoning && !m.reasoning.is_empty(), tool && m.tool_call.is_some());
+        let by_blocks = matches!(
+            m.protocol,
+            Protocol::Anthropic | Protocol::BedrockConverse | Protocol::BedrockInvoke(Family::Anthropic)
+        );
+        Features { reasoning, tool, blocks: by_blocks && (reasoning || tool) }
+    }
+}
+
+impl<'a> Encoder<'a> {
+    fn new(m: &'a MockLlm, out: &'a mut Vec<u8>) -> Encoder<'a> {
+        Encoder { m, out, sent: 0, text: Vec::new(), features: Features::of(m), block: None }
+    }
+
+    /// The answer's chunks: the tool call's argument pieces, or the tokens.
+    fn answer(&self) -> Vec<String> {
+        match (&self.m.tool_call, self.features.tool) {
+            (Some(call), true) => call.pieces.clone(),
+            _ => self.m.tokens.clone(),
+        }
+    }
+
     fn usage(&self) -> (u64, u64) {
-        self.m.usage.unwrap_or((1, self.m.tokens.len() as u64))
+        let reasoning = if self.features.reasoning { self.m.reasoning.len() } else { 0 };
+        self.m.usage.unwrap_or((1, (reasoning + self.answer().len()) as u64))
     }
 
     fn stop<'s>(&'s self, default: &'s str) -> &'s str {
+        let tool = match self.m.protocol {
+            Protocol::OpenAiChat => "tool_calls",
+            _ => "tool_use",
+        };
+        let default = if self.features.tool { tool } else { default };
         self.m.stop_reason.as_deref().unwrap_or(default)
+    }
+
+    /// Opens a block of `kind` (closing another one first), its index:
+    /// Anthropic `content_block_start`, Converse `contentBlockStart` for a
+    /// tool call (text and reasoning blocks have none).
+    fn open_block(&mut self, kind: Block) -> u32 {
+        let index = match self.block {
+            Some((open, index)) if open == kind => return index,
+            Some((_, index)) => {
+                self.close_block();
+                index + 1
+            }
+            None => 0,
+        };
+        self.block = Some((kind, index));
+        let call = self.m.tool_call.as_ref();
+        let (id, name) = (call.map_or("", |c| c.id.as_str()), call.map_or("", |c| c.name.as_str()));
+        let block = match kind {
+            Block::Reasoning => json!({"type": "thinking", "thinking": ""}),
+            Block::Text => json!({"type": "text", "text": ""}),
+            Block::Tool => json!({"type": "tool_use", "id": id, "name": name, "input": {}}),
+        };
+        let start = json!({"type": "content_block_start", "index": index, "content_block": block});
+        match self.m.protocol {
+            Protocol::Anthropic => self.anthropic("content_block_start", &start),
+            Protocol::BedrockInvoke(_) => write_chunk(self.out, &start),
+            Protocol::BedrockConverse if kind == Block::Tool => {
+                let start = json!({"contentBlockIndex": index, "start": {"toolUse": {"toolUseId": id, "name": name}}});
+                converse::write_event(self.out, converse::CONTENT_BLOCK_START, &start);
+            }
+            _ => {}
+        }
+        index
+    }
+
+    /// Closes the open block, if any.
+    fn close_block(&mut self) {
+        let Some((_, index)) = self.block.take() else { return };
+        let stop = json!({"type": "content_block_stop", "index": index});
+        match self.m.protocol {
+            Protocol::Anthropic => self.anthropic("content_block_stop", &stop),
+            Protocol::BedrockInvoke(_) => write_chunk(self.out, &stop),
+            Protocol::BedrockConverse => {
+                converse::write_event(self.out, converse::CONTENT_BLOCK_STOP, &json!({"contentBlockIndex": index}));
+            }
+            _ => {}
+        }
+    }
+
+    /// One reasoning, text or tool-call delta in its protocol's form, in a
+    /// block of its kind where the protocol has blocks.
+    fn block_delta(&mut self, kind: Block, piece: &str) {
+        let index = if self.features.blocks { self.open_block(kind) } else { 0 };
+        match (&self.m.protocol, kind) {
+            (Protocol::OpenAiChat, Block::Reasoning) => {
+                let openai = self.openai();
+                self.sse(None, &openai.chunk(openai.reasoning_choice(piece)));
+            }
+            (Protocol::OpenAiChat, Block::Tool) => {
+                let openai = self.openai();
+                let call = self.m.tool_call.as_ref();
+                let (id, name) = (call.map_or("", |c| c.id.as_str()), call.map_or("", |c| c.name.as_str()));
+                let opening = (self.sent == 1).then(|| openai.chunk(openai.tool_start_choice(id, name)));
+                let args = openai.chunk(openai.tool_args_choice(piece));
+                for chunk in opening.iter().chain([&args]) {
+                    self.sse(None, chunk);
+                }
+            }
+            (Protocol::OpenAiChat, Block::Text) => {
+                let openai = self.openai();
+                self.sse(None, &openai.chunk(openai.content_choice(piece)));
+            }
+            (Protocol::BedrockConverse, _) => {
+                let delta = match kind {
+                    Block::Reasoning => json!({"reasoningContent": {"text": piece}}),
+                    Block::Text => json!({"text": piece}),
+                    Block::Tool => json!({"toolUse": {"input": piece}}),
+                };
+                let payload = json!({"contentBlockIndex": index, "delta": delta, "p": "abcdefghijklmnop"});
+                converse::write_event(self.out, converse::CONTENT_BLOCK_DELTA, &payload);
+            }
+            (Protocol::BedrockInvoke(crate::wire::bedrock::Family::AmazonNova), Block::Reasoning) => {
+                let chunk = json!({"contentBlockDelta": {"delta": {"reasoningContent": {"text": piece}}, "contentBlockIndex": 0}});
+                write_chunk(self.out, &chunk);
+            }
+            (protocol, _) => {
+                let delta = match kind {
+                    Block::Reasoning => json!({"type": "thinking_delta", "thinking": piece}),
+                    Block::Text => json!({"type": "text_delta", "text": piece}),
+                    Block::Tool => json!({"type": "input_json_delta", "partial_json": piece}),
+                };
+                let chunk = json!({"type": "content_block_delta", "index": index, "delta": delta});
+                if *protocol == Protocol::Anthropic {
+                    self.anthropic("content_block_delta", &chunk);
+                } else {
+                    write_chunk(self.out, &chunk);
+                }
+            }
+        }
     }
 
     /// What OpenAI-style chunks repeat, in every protocol that has them.
@@ -143,15 +308,23 @@ impl Encoder<'_> {
             Protocol::OpenAiChat | Protocol::OpenAiCompletions => {}
             Protocol::Anthropic => {
                 let (input, _) = self.usage();
-                self.anthropic("message_start", &anthropic::message_start("msg_mock", &self.m.model, input));
-                self.anthropic("content_block_start", &anthropic::content_block_start());
+                let mut start = anthropic::message_start("msg_mock", &self.m.model, input);
+                self.add_anthropic_cache(&mut start);
+                self.anthropic("message_start", &start);
+                if !self.features.blocks {
+                    self.anthropic("content_block_start", &anthropic::content_block_start());
+                }
                 sse::write_event(self.out, Some("ping"), anthropic::PING.as_bytes());
             }
             Protocol::BedrockConverse => {
                 converse::write_event(self.out, converse::MESSAGE_START, &converse::message_start());
             }
             Protocol::BedrockInvoke(family) => {
-                for chunk in family.start_chunks(&self.head(), role_chunk) {
+                for mut chunk in family.start_chunks(&self.head(), role_chunk) {
+                    if self.features.blocks && chunk["type"] == "content_block_start" {
+                        continue;
+                    }
+                    self.add_anthropic_cache(&mut chunk);
                     write_chunk(self.out, &chunk);
                 }
             }
@@ -167,6 +340,10 @@ impl Encoder<'_> {
     fn content(&mut self, token: &str) {
         self.sent += 1;
         let n = self.sent;
+        if self.features.tool || self.features.blocks {
+            let kind = if self.features.tool { Block::Tool } else { Block::Text };
+            return self.block_delta(kind, token);
+        }
         match &self.m.protocol {
             Protocol::OpenAiChat | Protocol::OpenAiCompletions => {
                 let openai = self.openai();
@@ -194,35 +371,64 @@ impl Encoder<'_> {
         }
     }
 
+    /// Adds the cache counts to an Anthropic `message_start`'s usage.
+    fn add_anthropic_cache(&self, chunk: &mut Value) {
+        if let (Some((read, written)), Some(usage)) =
+            (self.m.cache, chunk.get_mut("message").and_then(|m| m.get_mut("usage")))
+        {
+            usage["cache_read_input_tokens"] = json!(read);
+            usage["cache_creation_input_tokens"] = json!(written);
+        }
+    }
+
     fn tail(&mut self) {
         let (input, output) = self.usage();
+        // Blocks opened by kind close here, instead of the encoders' block 0.
+        let by_blocks = self.features.blocks;
+        self.close_block();
         match self.m.protocol.clone() {
             Protocol::OpenAiChat | Protocol::OpenAiCompletions => {
                 let openai = self.openai();
                 let data = openai.chunk(openai.finish_choice(self.stop("stop")));
                 self.sse(None, &data);
                 if self.m.usage_chunk {
-                    let data = self.openai().usage_chunk(input, output);
+                    let cached = self.m.cache.map(|(read, _)| read);
+                    let usage = openai::StreamUsage { cached, ..openai::StreamUsage::new(input, output) };
+                    let data = self.openai().usage_chunk_with(usage);
                     self.sse(None, &data);
                 }
                 sse::write_event(self.out, None, openai::DONE.as_bytes());
             }
             Protocol::Anthropic => {
-                sse::write_event(self.out, Some("content_block_stop"), anthropic::CONTENT_BLOCK_STOP.as_bytes());
+                if !by_blocks {
+                    sse::write_event(self.out, Some("content_block_stop"), anthropic::CONTENT_BLOCK_STOP.as_bytes());
+                }
                 self.anthropic("message_delta", &anthropic::message_delta(self.stop("end_turn"), output));
                 sse::write_event(self.out, Some("message_stop"), anthropic::MESSAGE_STOP.as_bytes());
             }
             Protocol::BedrockConverse => {
                 let latency = self.m.server_latency_ms.unwrap_or(0);
-                for (event, payload) in converse::end_events(self.stop("end_turn"), input, output, None, latency) {
-                    converse::write_event(self.out, event, &payload);
+                // `inputTokens` stays the usage's: the cache counts come beside it.
+                let prompt = input + self.m.cache.map_or(0, |(read, written)| read + written);
+                let events = converse::end_events(self.stop("end_turn"), prompt, output, self.m.cache, latency);
+                for (event, payload) in events {
+                    if !(by_blocks && event == converse::CONTENT_BLOCK_STOP) {
+                        converse::write_event(self.out, event, &payload);
+                    }
                 }
             }
             Protocol::BedrockInvoke(family) => {
                 let latency = self.m.server_latency_ms.unwrap_or(0);
-                let metrics = invocation_metrics(input, output, latency, self.m.first_byte_latency_ms);
+                let mut metrics = invocation_metrics(input, output, latency, self.m.first_byte_latency_ms);
+                if let Some((read, written)) = self.m.cache {
+                    metrics["cacheReadInputTokenCount"] = json!(read);
+                    metrics["cacheWriteInputTokenCount"] = json!(written);
+                }
                 let stop = self.stop(family.stop_reason(false));
                 for chunk in family.end_chunks(&self.head(), stop, output, metrics) {
+                    if by_blocks && chunk["type"] == "content_block_stop" {
+                        continue;
+                    }
                     write_chunk(self.out, &chunk);
                 }
             }
@@ -237,11 +443,13 @@ impl Encoder<'_> {
                         input_tokens: input,
                         output_tokens: output,
                     };
-                    let lines: Vec<String> = format
-                        .end_lines(&self.openai(), &end, self.m.usage_chunk)
-                        .iter()
-                        .map(Value::to_string)
-                        .collect();
+                    let mut lines = format.end_lines(&self.openai(), &end, self.m.usage_chunk);
+                    if let Some((read, _)) = self.m.cache {
+                        for usage in lines.iter_mut().filter_map(|l| l.get_mut("usage")).filter(|u| u.is_object()) {
+                            usage["prompt_tokens_details"] = json!({"cached_tokens": read});
+                        }
+                    }
+                    let lines: Vec<String> = lines.iter().map(Value::to_string).collect();
                     for line in lines {
                         self.line(&line);
                     }

@@ -148,6 +148,17 @@ pub struct MockLlm {
     max_tokens: Option<u32>,
     variant: Option<String>,
     expect: Option<u64>,
+    reasoning: Vec<String>,
+    tool_call: Option<MockToolCall>,
+    cache: Option<(u64, u64)>,
+}
+
+/// A tool call a mocked model answers with ([`MockLlm::tool_call`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MockToolCall {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) pieces: Vec<String>,
 }
 
 impl MockLlm {
@@ -169,6 +180,9 @@ impl MockLlm {
             max_tokens: None,
             variant: None,
             expect: None,
+            reasoning: Vec::new(),
+            tool_call: None,
+            cache: None,
         }
     }
 
@@ -209,6 +223,48 @@ impl MockLlm {
         S: Into<String>,
     {
         self.tokens = tokens.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Reasoning streamed before the answer, one string a chunk: OpenAI
+    /// chat `reasoning_content`, an Anthropic `thinking` block of
+    /// `thinking_delta`s (the Messages API and Bedrock's Anthropic family),
+    /// Bedrock Converse `reasoningContent` deltas. Protocols without a
+    /// reasoning field leave it out.
+    pub fn reasoning<I, S>(mut self, pieces: I) -> MockLlm
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.reasoning = pieces.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Answers with a call to the tool `name` instead of the tokens: its
+    /// id, then its argument JSON in `pieces`, one a chunk — OpenAI chat
+    /// `tool_calls` deltas (finish reason `tool_calls`), an Anthropic
+    /// `tool_use` block of `input_json_delta`s (the Messages API and
+    /// Bedrock's Anthropic family) and Bedrock Converse `toolUse` (stop
+    /// reason `tool_use`). Other protocols keep the tokens.
+    pub fn tool_call<I, S>(mut self, id: impl Into<String>, name: impl Into<String>, pieces: I) -> MockLlm
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let pieces = pieces.into_iter().map(Into::into).collect();
+        self.tool_call = Some(MockToolCall { id: id.into(), name: name.into(), pieces });
+        self
+    }
+
+    /// Reports `read` prompt tokens read from a prompt cache and `written`
+    /// written to it: OpenAI `prompt_tokens_details.cached_tokens` (reads
+    /// only; chat, completions and SageMaker's OpenAI format), Anthropic
+    /// `cache_read_input_tokens` and `cache_creation_input_tokens`, Bedrock
+    /// Converse `cacheReadInputTokens` and `cacheWriteInputTokens`, and the
+    /// invocation metrics' `cacheRead/WriteInputTokenCount` of every invoke
+    /// family. The input count stays what [`usage`](Self::usage) says.
+    pub fn cache(mut self, read: u64, written: u64) -> MockLlm {
+        self.cache = Some((read, written));
         self
     }
 

@@ -126,3 +126,20 @@ async fn thinking_text_and_tool_use_blocks_are_told_apart() {
     assert_eq!((rec.prompt_tokens, rec.cache_hit()), (Some(2060), Some(true)));
     assert_eq!(rec.stop_reason.as_deref(), Some("tool_use"));
 }
+
+#[tokio::test]
+async fn the_mock_streams_thinking_a_tool_use_block_and_cache_counts() {
+    let mock = MockLlm::anthropic("claude-haiku").reasoning(["Hm", "m."]).tokens(["Hi"]).usage(10, 3).cache(500, 20);
+    let rec = mocked(mock).await;
+    assert_eq!(rec.error, None);
+    assert_eq!(rec.text.as_deref(), Some("Hmm.Hi"), "the thinking, then the answer");
+    assert!(rec.reasoning_tokens.is_some_and(|n| n > 0), "{rec:?}");
+    assert_eq!((rec.cache_read_tokens, rec.cache_write_tokens, rec.prompt_tokens), (Some(500), Some(20), Some(530)));
+    let call = MockLlm::anthropic("claude-haiku").tool_call("toolu_1", "lookup", [r#"{"q":"#, r#" 1}"#]);
+    let rec = mocked(call).await;
+    assert_eq!(rec.error, None);
+    assert_eq!((rec.tool_calls, rec.stop_reason.as_deref()), (1, Some("tool_use")));
+    assert!(rec.tool_call_ms.is_some(), "the block's stop completes the call");
+    let made = &rec.tool_call_text[0];
+    assert_eq!((made.id.as_str(), made.name.as_str(), made.arguments.as_str()), ("toolu_1", "lookup", r#"{"q": 1}"#));
+}

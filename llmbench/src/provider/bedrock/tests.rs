@@ -407,3 +407,31 @@ async fn converse_sends_an_agent_step_as_tool_use_and_tool_result_blocks() {
     let fixture = include_str!("../../../tests/fixtures/requests/bedrock_converse_agent_step.json");
     assert_eq!(body, serde_json::from_str::<Value>(fixture).unwrap());
 }
+
+#[tokio::test]
+async fn the_mock_streams_reasoning_tool_use_and_cache_counts_on_converse_and_invoke() {
+    for api in [Api::Converse, Api::Invoke(Family::Anthropic)] {
+        let base = || match api {
+            Api::Converse => MockLlm::bedrock_converse(MODEL),
+            _ => MockLlm::bedrock_invoke(MODEL, BedrockFamily::Anthropic),
+        };
+        let rec = mocked(base().reasoning(["Hm", "m."]).tokens(["Hi"]).usage(10, 3).cache(500, 20), api).await;
+        assert_eq!(rec.error, None, "{api:?}");
+        assert_eq!(rec.text.as_deref(), Some("Hmm.Hi"), "{api:?}: the reasoning, then the answer");
+        assert!(rec.reasoning_tokens.is_some_and(|n| n > 0), "{api:?}: {rec:?}");
+        assert_eq!(
+            (rec.cache_read_tokens, rec.cache_write_tokens, rec.input_tokens),
+            (Some(500), Some(20), Some(10)),
+            "{api:?}"
+        );
+        let rec = mocked(base().tool_call("tooluse_1", "lookup", [r#"{"q":"#, r#" 1}"#]), api).await;
+        assert_eq!(rec.error, None, "{api:?}");
+        assert_eq!((rec.tool_calls, rec.stop_reason.as_deref()), (1, Some("tool_use")), "{api:?}");
+        let made = &rec.tool_call_text[0];
+        assert_eq!(
+            (made.id.as_str(), made.name.as_str(), made.arguments.as_str()),
+            ("tooluse_1", "lookup", r#"{"q": 1}"#),
+            "{api:?}"
+        );
+    }
+}

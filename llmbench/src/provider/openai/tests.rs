@@ -559,3 +559,21 @@ async fn warm_connections_are_opened_once_and_fresh_ones_every_time() {
     let records = in_turn(&fresh, 3).await;
     assert!(records.iter().all(|r| r.new_connection == Some(true) && r.connect_ms.is_some()), "{records:?}");
 }
+
+#[tokio::test]
+async fn the_mock_streams_reasoning_a_tool_call_and_cached_tokens() {
+    use crate::mock::MockLlm;
+    let mock = MockLlm::openai_chat("m").reasoning(["Let me", " think."]).tokens(["Hi", "!"]).usage(40, 4).cache(32, 0);
+    let rec = chat(&mock.body()).await;
+    assert_eq!(rec.error, None);
+    // The captured text is every delta in order: the reasoning, then the answer.
+    assert_eq!(rec.text.as_deref(), Some("Let me think.Hi!"));
+    assert_eq!((rec.reasoning_tokens, rec.reasoning_source), (Some(3), Some(TokenSource::Estimate)), "{rec:?}");
+    assert_eq!((rec.cache_read_tokens, rec.cache_write_tokens), (Some(32), None), "OpenAI reports reads only");
+    let call = MockLlm::openai_chat("m").tool_call("call_9", "get_weather", [r#"{"city""#, r#": "Oslo"}"#]);
+    let rec = chat(&call.body()).await;
+    assert_eq!((rec.tool_calls, rec.stop_reason.as_deref()), (1, Some("tool_calls")));
+    let expected =
+        ToolCallText { id: "call_9".into(), name: "get_weather".into(), arguments: r#"{"city": "Oslo"}"#.into() };
+    assert_eq!(rec.tool_call_text, [expected]);
+}

@@ -79,21 +79,21 @@ impl ChunkHead<'_> {
 
     /// A chat choice carrying reasoning text (`reasoning_content`, as vLLM,
     /// SGLang and DeepSeek stream it).
-    #[cfg(test)]
+    #[cfg(any(test, feature = "mock"))]
     pub(crate) fn reasoning_choice(&self, text: &str) -> Value {
         json!({"index": 0, "delta": {"reasoning_content": text}, "finish_reason": null})
     }
 
     /// A chat choice opening tool call 0: its id and function name, no
     /// arguments yet.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "mock"))]
     pub(crate) fn tool_start_choice(&self, id: &str, name: &str) -> Value {
         json!({"index": 0, "delta": {"tool_calls": [{"index": 0, "id": id, "type": "function",
                 "function": {"name": name, "arguments": ""}}]}, "finish_reason": null})
     }
 
     /// A chat choice carrying a piece of tool call 0's arguments.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "mock"))]
     pub(crate) fn tool_args_choice(&self, piece: &str) -> Value {
         json!({"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]},
                "finish_reason": null})
