@@ -1,6 +1,7 @@
 //! Real traffic against the simulator with a prefix cache (`sim-cache` in
-//! llmbench.toml): multi-turn conversations, a shared system prompt and a
-//! production-shaped trace replayed at its own timestamps. Each runs in a
+//! llmbench.toml): multi-turn conversations, an agent calling a tool, a
+//! shared system prompt and a production-shaped trace replayed at its own
+//! timestamps. Each runs in a
 //! few seconds; `cargo llmbench traffic` is not needed — filter by name,
 //! e.g. `cargo llmbench conversation`.
 
@@ -31,6 +32,20 @@ fn support_sessions() -> Workload {
 #[llm_bench(samples = 40, warmup = 4, concurrency = [4], targets = ["sim-cache"])]
 fn prefix_cache() -> Workload {
     Workload::synthetic().input_tokens(60..=100).output_tokens(24).shared_prefix(2000, 0.9)
+}
+
+/// An agent: three user turns, each answered by a call to a tool whose
+/// canned result goes back before the model answers in text. The level's
+/// `agent steps` line gives the TTFT after a tool result.
+#[llm_bench(samples = 8, warmup = 1, concurrency = [4], targets = ["sim-cache"])]
+fn agent_session() -> Workload {
+    let schema = r#"{"type": "object", "required": ["order_id"], "properties": {"order_id": {"type": "string"}}}"#;
+    Workload::conversation(3)
+        .input_tokens(40..=80)
+        .output_tokens(32)
+        .tool("order_status", "Looks up an order", schema)
+        .tool_result(r#"{"status": "shipped", "eta_days": 2}"#)
+        .think_time(Delay::ms(50))
 }
 
 /// A Mooncake-shaped trace (datasets/traces/mooncake_sample.jsonl: 48
