@@ -101,10 +101,7 @@ fn sim_failures_reach_each_client_as_its_service_sends_them() {
         for (target, (class, status)) in
             ["sim-bedrock", "sim-bedrock-invoke", "sim-sagemaker"].into_iter().zip(expected)
         {
-            let flags: crate::settings::SettingsLayer = toml::from_str("timeout = \"5s\"").expect("a layer");
-            let layers = [crate::settings::Layer { source: &crate::settings::Source::Flags, settings: &flags }];
-            let settings = crate::settings::Settings::resolve(&layers, |_, _| Ok(())).expect("settings");
-            let resolved = crate::config::resolve(&config, target, &settings).expect("built in");
+            let resolved = resolved(&config, target);
             let host = SimHost::start(sim.clone()).expect("sim");
             let runtime = load::client_runtime(1).expect("runtime");
             let record = runtime.block_on(async {
@@ -135,22 +132,35 @@ fn three_with_a_shared_prefix(target: &str) -> Vec<RequestRecord> {
                 [targets.invoke-nova]\nprovider = \"sim\"\nprotocol = \"bedrock-invoke\"\nfamily = \"amazon-nova\"\n\
                 [targets.invoke-meta]\nprovider = \"sim\"\nprotocol = \"bedrock-invoke\"\nfamily = \"meta\"\n\
                 [targets.sagemaker-openai]\nprovider = \"sim\"\nprotocol = \"sagemaker\"\nformat = \"openai\"\n";
-    let config = Config::parse(std::path::Path::new("llmbench.toml"), text).expect("config");
+    // 2,000 tokens every request shares, ending in a cache point where the protocol has one.
+    let workload = Workload::synthetic().input_tokens(20).output_tokens(4).shared_prefix(2000, 1.0);
+    sent_to(text, target, &(0..3).map(|i| workload.request(i)).collect::<Vec<_>>())
+}
+
+/// `target` of `config`, with a 5 s timeout.
+#[cfg(any(feature = "bedrock", feature = "sagemaker"))]
+fn resolved(config: &Config, target: &str) -> crate::config::Target {
     let flags: crate::settings::SettingsLayer = toml::from_str("timeout = \"5s\"").expect("a layer");
     let layers = [crate::settings::Layer { source: &crate::settings::Source::Flags, settings: &flags }];
     let settings = crate::settings::Settings::resolve(&layers, |_, _| Ok(())).expect("settings");
-    let resolved = crate::config::resolve(&config, target, &settings).expect("a target");
+    crate::config::resolve(config, target, &settings).expect("a target")
+}
+
+/// `requests` sent in turn to `target` of the configuration `text`, whose
+/// simulator starts here; the text kept.
+#[cfg(any(feature = "bedrock", feature = "sagemaker"))]
+fn sent_to(text: &str, target: &str, requests: &[crate::provider::GenRequest]) -> Vec<RequestRecord> {
+    let config = Config::parse(std::path::Path::new("llmbench.toml"), text).expect("config");
+    let resolved = resolved(&config, target);
     let host = SimHost::start(config.sim.clone()).expect("sim");
     let runtime = load::client_runtime(1).expect("runtime");
-    // 2,000 tokens every request shares, ending in a cache point where the protocol has one.
-    let workload = Workload::synthetic().input_tokens(20).output_tokens(4).shared_prefix(2000, 1.0);
     runtime.block_on(async {
         let provider = connect(&resolved, Some(&host)).await.expect("client");
-        let opts = RequestOptions { deadlines: resolved.deadlines, expected_chunks: 4, capture_text: false };
+        let opts = RequestOptions { deadlines: resolved.deadlines, expected_chunks: 8, capture_text: true };
         let mut records = Vec::new();
-        for i in 0..3 {
+        for (i, request) in requests.iter().enumerate() {
             let at = std::time::Instant::now();
-            records.push(load::run_one(&provider, &workload.request(i), i, Phase::Measured, opts, at).await);
+            records.push(load::run_one(&provider, request, i as u64, Phase::Measured, opts, at).await);
         }
         records
     })
@@ -212,40 +222,17 @@ fn the_simulators_sagemaker_openai_stream_reports_cached_tokens() {
     assert_the_prefix_is_cached(target, &three_with_a_shared_prefix(target), false);
 }
 
-/// `requests` sent in turn to the built-in `target` of a fast simulator,
-/// the text kept.
-#[cfg(feature = "bedrock")]
-fn sent_to(target: &str, requests: &[crate::provider::GenRequest]) -> Vec<RequestRecord> {
-    let config =
-        Config::parse(std::path::Path::new("llmbench.toml"), "[sim]\nttft = \"2ms\"\nitl = \"1ms\"\n").expect("config");
-    let flags: crate::settings::SettingsLayer = toml::from_str("timeout = \"5s\"").expect("a layer");
-    let layers = [crate::settings::Layer { source: &crate::settings::Source::Flags, settings: &flags }];
-    let settings = crate::settings::Settings::resolve(&layers, |_, _| Ok(())).expect("settings");
-    let resolved = crate::config::resolve(&config, target, &settings).expect("built in");
-    let host = SimHost::start(config.sim.clone()).expect("sim");
-    let runtime = load::client_runtime(1).expect("runtime");
-    runtime.block_on(async {
-        let provider = connect(&resolved, Some(&host)).await.expect("client");
-        let opts = RequestOptions { deadlines: resolved.deadlines, expected_chunks: 8, capture_text: true };
-        let mut records = Vec::new();
-        for (i, request) in requests.iter().enumerate() {
-            let at = std::time::Instant::now();
-            records.push(load::run_one(&provider, request, i as u64, Phase::Measured, opts, at).await);
-        }
-        records
-    })
-}
-
 #[cfg(feature = "bedrock")]
 #[test]
 fn the_simulators_converse_and_anthropic_streams_think_and_call_tools() {
     use crate::provider::Message;
+    let fast = "[sim]\nttft = \"2ms\"\nitl = \"1ms\"\n";
     let schema = r#"{"type": "object", "required": ["city"], "properties": {"city": {"type": "string"}}}"#;
     let thinking = Workload::synthetic().input_tokens(20).output_tokens(12).thinking_budget(1024).request(0);
     let tools = Workload::synthetic().input_tokens(20).output_tokens(12).tool("get_weather", "", schema).request(0);
     for target in ["sim-bedrock", "sim-bedrock-invoke"] {
         let [reasoned, called]: [RequestRecord; 2] =
-            sent_to(target, &[thinking.clone(), tools.clone()]).try_into().expect("two records");
+            sent_to(fast, target, &[thinking.clone(), tools.clone()]).try_into().expect("two records");
         // Thinking: reasoning deltas first, then the answer.
         assert_eq!(reasoned.error, None, "{target}");
         let (ttft, ttfo) = (reasoned.ttft_ms.expect("ttft"), reasoned.ttfo_ms.expect("ttfo"));
@@ -270,12 +257,13 @@ fn the_simulators_converse_and_anthropic_streams_think_and_call_tools() {
         };
         step.messages.push(Message::assistant("", vec![made]));
         step.messages.push(Message::tool_result(&call.id, r#"{"temp_c": 21}"#));
-        let [answer]: [RequestRecord; 1] = sent_to(target, &[step]).try_into().expect("one record");
+        let [answer]: [RequestRecord; 1] = sent_to(fast, target, &[step]).try_into().expect("one record");
         assert_eq!((answer.error.as_ref(), answer.tool_calls), (None, 0), "{target}");
         assert!(answer.text.as_deref().is_some_and(|t| !t.is_empty()), "{target}");
         assert!(answer.prompt_tokens > called.prompt_tokens, "{target}: the step carries the call and its result");
         assert_eq!(
-            sent_to(target, &[Workload::synthetic().input_tokens(20).output_tokens(5).request(0)])[0].reasoning_tokens,
+            sent_to(fast, target, &[Workload::synthetic().input_tokens(20).output_tokens(5).request(0)])[0]
+                .reasoning_tokens,
             None,
             "{target}: no thinking asked, none played"
         );

@@ -42,7 +42,7 @@ async fn conversations_report_sessions_and_turns_and_hit_the_prefix_cache() {
     assert_eq!((s.started, s.completed, s.failed, s.unfinished), (4, 4, 0, 0), "{s:?}");
     assert_eq!(s.turns_completed.as_ref().unwrap().mean, 3.0);
     assert_eq!(
-        s.per_turn.iter().map(|t| (t.turn, t.requests, t.ok)).collect::<Vec<_>>(),
+        s.per_turn.iter().map(|t| (t.turn, t.figures.requests, t.figures.ok)).collect::<Vec<_>>(),
         [(0, 4, 4), (1, 4, 4), (2, 4, 4)]
     );
     let prompts: Vec<f64> = s.per_turn.iter().map(|t| t.prompt_tokens.unwrap()).collect();

@@ -10,7 +10,7 @@ use crate::wire::bedrock::converse;
 use crate::wire::bedrock::invoke::encode::{Head, invocation_metrics, write_chunk};
 use crate::wire::openai::{self, ChunkHead, Endpoint};
 use crate::wire::sagemaker::{self, End, Format};
-use crate::wire::{anthropic, eventstream, sse};
+use crate::wire::{BlockKind, Blocks, anthropic, eventstream, sse};
 
 /// The message of every injected error.
 const MESSAGE: &str = "mock: injected error";
@@ -22,7 +22,7 @@ pub(super) fn body(m: &MockLlm) -> Vec<u8> {
     enc.start();
     if enc.features.reasoning {
         for piece in &m.reasoning {
-            enc.block_delta(Block::Reasoning, piece);
+            enc.block_delta(BlockKind::Reasoning, piece);
         }
     }
     let fail_at = m.fail.map(|(n, _)| n);
@@ -74,16 +74,8 @@ struct Encoder<'a> {
     /// What of the mock's reasoning and tool call the protocol plays.
     features: Features,
     /// Anthropic and Converse streams with reasoning or a tool call: the
-    /// content block open and its index.
-    block: Option<(Block, u32)>,
-}
-
-/// The kind of a content block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Block {
-    Reasoning,
-    Text,
-    Tool,
+    /// content block open.
+    blocks: Blocks,
 }
 
 /// Which of the mock's reasoning and tool call a protocol has fields for.
@@ -118,7 +110,7 @@ impl Features {
 
 impl<'a> Encoder<'a> {
     fn new(m: &'a MockLlm, out: &'a mut Vec<u8>) -> Encoder<'a> {
-        Encoder { m, out, sent: 0, text: Vec::new(), features: Features::of(m), block: None }
+        Encoder { m, out, sent: 0, text: Vec::new(), features: Features::of(m), blocks: Blocks::default() }
     }
 
     /// The answer's chunks: the tool call's argument pieces, or the tokens.
@@ -143,63 +135,60 @@ impl<'a> Encoder<'a> {
         self.m.stop_reason.as_deref().unwrap_or(default)
     }
 
-    /// Opens a block of `kind` (closing another one first), its index:
+    /// Moves to a block of `kind` (closing another one first), its index:
     /// Anthropic `content_block_start`, Converse `contentBlockStart` for a
     /// tool call (text and reasoning blocks have none).
-    fn open_block(&mut self, kind: Block) -> u32 {
-        let index = match self.block {
-            Some((open, index)) if open == kind => return index,
-            Some((_, index)) => {
-                self.close_block();
-                index + 1
+    fn open_block(&mut self, kind: BlockKind) -> u32 {
+        let step = self.blocks.to(kind);
+        if let Some(index) = step.close {
+            self.write_block_stop(index);
+        }
+        if step.opens {
+            let call = self.m.tool_call.as_ref();
+            let tool = (call.map_or("", |c| c.id.as_str()), call.map_or("", |c| c.name.as_str()));
+            match self.m.protocol {
+                Protocol::Anthropic => {
+                    self.anthropic("content_block_start", &anthropic::block_start(step.index, kind, tool))
+                }
+                Protocol::BedrockInvoke(_) => write_chunk(self.out, &anthropic::block_start(step.index, kind, tool)),
+                Protocol::BedrockConverse if kind == BlockKind::Tool => {
+                    let start = converse::tool_use_start(step.index, tool.0, tool.1);
+                    converse::write_event(self.out, converse::CONTENT_BLOCK_START, &start);
+                }
+                _ => {}
             }
-            None => 0,
-        };
-        self.block = Some((kind, index));
-        let call = self.m.tool_call.as_ref();
-        let (id, name) = (call.map_or("", |c| c.id.as_str()), call.map_or("", |c| c.name.as_str()));
-        let block = match kind {
-            Block::Reasoning => json!({"type": "thinking", "thinking": ""}),
-            Block::Text => json!({"type": "text", "text": ""}),
-            Block::Tool => json!({"type": "tool_use", "id": id, "name": name, "input": {}}),
-        };
-        let start = json!({"type": "content_block_start", "index": index, "content_block": block});
+        }
+        step.index
+    }
+
+    fn write_block_stop(&mut self, index: u32) {
         match self.m.protocol {
-            Protocol::Anthropic => self.anthropic("content_block_start", &start),
-            Protocol::BedrockInvoke(_) => write_chunk(self.out, &start),
-            Protocol::BedrockConverse if kind == Block::Tool => {
-                let start = json!({"contentBlockIndex": index, "start": {"toolUse": {"toolUseId": id, "name": name}}});
-                converse::write_event(self.out, converse::CONTENT_BLOCK_START, &start);
+            Protocol::Anthropic => self.anthropic("content_block_stop", &anthropic::block_stop(index)),
+            Protocol::BedrockInvoke(_) => write_chunk(self.out, &anthropic::block_stop(index)),
+            Protocol::BedrockConverse => {
+                converse::write_event(self.out, converse::CONTENT_BLOCK_STOP, &converse::block_stop(index));
             }
             _ => {}
         }
-        index
     }
 
     /// Closes the open block, if any.
     fn close_block(&mut self) {
-        let Some((_, index)) = self.block.take() else { return };
-        let stop = json!({"type": "content_block_stop", "index": index});
-        match self.m.protocol {
-            Protocol::Anthropic => self.anthropic("content_block_stop", &stop),
-            Protocol::BedrockInvoke(_) => write_chunk(self.out, &stop),
-            Protocol::BedrockConverse => {
-                converse::write_event(self.out, converse::CONTENT_BLOCK_STOP, &json!({"contentBlockIndex": index}));
-            }
-            _ => {}
+        if let Some(index) = self.blocks.close() {
+            self.write_block_stop(index);
         }
     }
 
     /// One reasoning, text or tool-call delta in its protocol's form, in a
     /// block of its kind where the protocol has blocks.
-    fn block_delta(&mut self, kind: Block, piece: &str) {
+    fn block_delta(&mut self, kind: BlockKind, piece: &str) {
         let index = if self.features.blocks { self.open_block(kind) } else { 0 };
         match (&self.m.protocol, kind) {
-            (Protocol::OpenAiChat, Block::Reasoning) => {
+            (Protocol::OpenAiChat, BlockKind::Reasoning) => {
                 let openai = self.openai();
                 self.sse(None, &openai.chunk(openai.reasoning_choice(piece)));
             }
-            (Protocol::OpenAiChat, Block::Tool) => {
+            (Protocol::OpenAiChat, BlockKind::Tool) => {
                 let openai = self.openai();
                 let call = self.m.tool_call.as_ref();
                 let (id, name) = (call.map_or("", |c| c.id.as_str()), call.map_or("", |c| c.name.as_str()));
@@ -209,30 +198,20 @@ impl<'a> Encoder<'a> {
                     self.sse(None, chunk);
                 }
             }
-            (Protocol::OpenAiChat, Block::Text) => {
+            (Protocol::OpenAiChat, BlockKind::Text) => {
                 let openai = self.openai();
                 self.sse(None, &openai.chunk(openai.content_choice(piece)));
             }
             (Protocol::BedrockConverse, _) => {
-                let delta = match kind {
-                    Block::Reasoning => json!({"reasoningContent": {"text": piece}}),
-                    Block::Text => json!({"text": piece}),
-                    Block::Tool => json!({"toolUse": {"input": piece}}),
-                };
-                let payload = json!({"contentBlockIndex": index, "delta": delta, "p": "abcdefghijklmnop"});
+                let payload = converse::block_delta(index, kind, piece, "abcdefghijklmnop");
                 converse::write_event(self.out, converse::CONTENT_BLOCK_DELTA, &payload);
             }
-            (Protocol::BedrockInvoke(crate::wire::bedrock::Family::AmazonNova), Block::Reasoning) => {
+            (Protocol::BedrockInvoke(crate::wire::bedrock::Family::AmazonNova), BlockKind::Reasoning) => {
                 let chunk = json!({"contentBlockDelta": {"delta": {"reasoningContent": {"text": piece}}, "contentBlockIndex": 0}});
                 write_chunk(self.out, &chunk);
             }
             (protocol, _) => {
-                let delta = match kind {
-                    Block::Reasoning => json!({"type": "thinking_delta", "thinking": piece}),
-                    Block::Text => json!({"type": "text_delta", "text": piece}),
-                    Block::Tool => json!({"type": "input_json_delta", "partial_json": piece}),
-                };
-                let chunk = json!({"type": "content_block_delta", "index": index, "delta": delta});
+                let chunk = anthropic::block_delta(index, kind, piece);
                 if *protocol == Protocol::Anthropic {
                     self.anthropic("content_block_delta", &chunk);
                 } else {
@@ -341,7 +320,7 @@ impl<'a> Encoder<'a> {
         self.sent += 1;
         let n = self.sent;
         if self.features.tool || self.features.blocks {
-            let kind = if self.features.tool { Block::Tool } else { Block::Text };
+            let kind = if self.features.tool { BlockKind::Tool } else { BlockKind::Text };
             return self.block_delta(kind, token);
         }
         match &self.m.protocol {

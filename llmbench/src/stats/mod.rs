@@ -20,7 +20,7 @@ pub use knee::{Knee, Search, SweepAnalysis};
 pub use level::{InFlight, LevelSummary, RequestCounts};
 pub(crate) use level::{short_number, summarize_level};
 pub use selfcheck::LoadCheck;
-pub use sessions::{SessionsSummary, ToolSteps, TurnSummary};
+pub use sessions::{RequestFigures, SessionsSummary, TurnSummary};
 pub use summary::LatencySummary;
 pub use traffic::CacheSummary;
 

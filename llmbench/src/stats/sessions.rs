@@ -35,24 +35,7 @@ pub struct SessionsSummary {
     pub per_turn: Vec<TurnSummary>,
     /// Agent sessions: the requests that sent tool results back.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub tool_steps: Option<ToolSteps>,
-}
-
-/// Agent sessions: the requests that sent the results of the model's tool
-/// calls back, and how fast it answered them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ToolSteps {
-    /// Requests that sent tool results back.
-    pub requests: u64,
-    /// Of those, successful.
-    pub ok: u64,
-    /// TTFT of the successful ones, ms: how long the agent waited on the
-    /// model after its tool answered.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub ttft: Option<LatencySummary>,
-    /// E2E of the successful ones, ms.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub e2e: Option<LatencySummary>,
+    pub tool_steps: Option<RequestFigures>,
 }
 
 /// The turns at one index of their sessions.
@@ -60,20 +43,42 @@ pub struct ToolSteps {
 pub struct TurnSummary {
     /// The turn index, from 0.
     pub turn: u32,
-    /// Turns sent at this index.
+    /// The turns sent at this index and their figures.
+    #[serde(flatten)]
+    pub figures: RequestFigures,
+    /// Mean prompt tokens (server-counted, cached included) of the
+    /// successful ones: the history this turn carried.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub prompt_tokens: Option<f64>,
+}
+
+/// Requests of one kind (a turn index's, or the agent steps that sent tool
+/// results back) and how fast the successful ones were.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestFigures {
+    /// Requests sent.
     pub requests: u64,
     /// Of those, successful.
     pub ok: u64,
-    /// TTFT of the successful ones, ms.
+    /// TTFT of the successful ones, ms (after a tool result, for agent
+    /// steps: how long the agent waited on the model once its tool answered).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub ttft: Option<LatencySummary>,
     /// E2E of the successful ones, ms.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub e2e: Option<LatencySummary>,
-    /// Mean prompt tokens (server-counted, cached included) of the
-    /// successful ones: the history this turn carried.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub prompt_tokens: Option<f64>,
+}
+
+impl RequestFigures {
+    fn of(records: &[&RequestRecord]) -> RequestFigures {
+        let ok: Vec<&&RequestRecord> = records.iter().filter(|r| r.is_ok()).collect();
+        RequestFigures {
+            requests: records.len() as u64,
+            ok: ok.len() as u64,
+            ttft: LatencySummary::from_values(&ok.iter().filter_map(|r| r.ttft_ms).collect::<Vec<_>>()),
+            e2e: LatencySummary::from_values(&ok.iter().map(|r| r.e2e_ms).collect::<Vec<_>>()),
+        }
+    }
 }
 
 /// The sessions of `records` (a level's); `None` when no record belongs to
@@ -123,25 +128,16 @@ pub(crate) fn summarize(records: &[RequestRecord]) -> Option<SessionsSummary> {
     let per_turn = by_turn
         .into_iter()
         .map(|(turn, rs)| {
-            let ok: Vec<&&RequestRecord> = rs.iter().filter(|r| r.is_ok()).collect();
-            let prompts: Vec<f64> = ok.iter().filter_map(|r| r.prompt_tokens.map(|n| n as f64)).collect();
+            let prompts: Vec<f64> =
+                rs.iter().filter(|r| r.is_ok()).filter_map(|r| r.prompt_tokens.map(|n| n as f64)).collect();
             TurnSummary {
                 turn,
-                requests: rs.len() as u64,
-                ok: ok.len() as u64,
-                ttft: LatencySummary::from_values(&ok.iter().filter_map(|r| r.ttft_ms).collect::<Vec<_>>()),
-                e2e: LatencySummary::from_values(&ok.iter().map(|r| r.e2e_ms).collect::<Vec<_>>()),
+                figures: RequestFigures::of(&rs),
                 prompt_tokens: (!prompts.is_empty()).then(|| prompts.iter().sum::<f64>() / prompts.len() as f64),
             }
         })
         .collect();
-    let steps_ok: Vec<&RequestRecord> = steps.iter().copied().filter(|r| r.is_ok()).collect();
-    let tool_steps = (!steps.is_empty()).then(|| ToolSteps {
-        requests: steps.len() as u64,
-        ok: steps_ok.len() as u64,
-        ttft: LatencySummary::from_values(&steps_ok.iter().filter_map(|r| r.ttft_ms).collect::<Vec<_>>()),
-        e2e: LatencySummary::from_values(&steps_ok.iter().map(|r| r.e2e_ms).collect::<Vec<_>>()),
-    });
+    let tool_steps = (!steps.is_empty()).then(|| RequestFigures::of(&steps));
     Some(SessionsSummary {
         started: sessions.len() as u64,
         completed,
@@ -184,9 +180,10 @@ mod tests {
         assert_eq!(s.session_duration.as_ref().unwrap().max, 150.0, "first due → last end, 100 ms + 50 ms");
         assert_eq!(s.per_turn.len(), 2);
         let (t0, t1) = (&s.per_turn[0], &s.per_turn[1]);
-        assert_eq!((t0.requests, t0.ok, t1.requests, t1.ok), (3, 3, 2, 1), "a cut turn was never answered");
+        let (f0, f1) = (&t0.figures, &t1.figures);
+        assert_eq!((f0.requests, f0.ok, f1.requests, f1.ok), (3, 3, 2, 1), "a cut turn was never answered");
         assert!(
-            t1.ttft.as_ref().unwrap().p50.is_none() || t1.ttft.as_ref().unwrap().mean > t0.ttft.as_ref().unwrap().mean
+            f1.ttft.as_ref().unwrap().p50.is_none() || f1.ttft.as_ref().unwrap().mean > f0.ttft.as_ref().unwrap().mean
         );
         assert_eq!((t0.prompt_tokens, t1.prompt_tokens), (Some(100.0), Some(200.0)));
         assert!(summarize(&[rec(1.0, 2.0, 3, None)]).is_none(), "no sessions, no figures");
@@ -211,7 +208,7 @@ mod tests {
         assert_eq!((s.started, s.completed, s.failed), (2, 1, 1), "a failed step fails its session");
         let turns_ok = s.turns_completed.as_ref().unwrap();
         assert_eq!((turns_ok.min, turns_ok.max), (0.0, 2.0), "a turn whose step failed did not complete");
-        assert_eq!(s.per_turn.iter().map(|t| (t.requests, t.ok)).collect::<Vec<_>>(), [(2, 2), (1, 1)]);
+        assert_eq!(s.per_turn.iter().map(|t| (t.figures.requests, t.figures.ok)).collect::<Vec<_>>(), [(2, 2), (1, 1)]);
         let steps = s.tool_steps.unwrap();
         assert_eq!((steps.requests, steps.ok), (3, 2));
         assert_eq!(steps.ttft.unwrap().max, 35.0);

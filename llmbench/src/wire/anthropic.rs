@@ -8,7 +8,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Progress, Sink, Text, insert_sampling, merge_extra, not_json, quote, stream_error};
+use super::{BlockKind, Progress, Sink, Text, insert_sampling, merge_extra, not_json, quote, stream_error};
 use crate::record::{ContentKind, RequestError, Usage};
 use crate::request::{GenRequest, Image, Role};
 
@@ -292,6 +292,33 @@ pub(crate) fn message_start(id: &str, model: &str, input_tokens: u64) -> Value {
 /// `content_block_start` of the one text block.
 pub(crate) fn content_block_start() -> Value {
     json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
+}
+
+/// `content_block_start` of block `index` of `kind`; a tool call names
+/// `tool` (its id and name).
+pub(crate) fn block_start(index: u32, kind: BlockKind, tool: (&str, &str)) -> Value {
+    let block = match kind {
+        BlockKind::Reasoning => json!({"type": "thinking", "thinking": ""}),
+        BlockKind::Text => json!({"type": "text", "text": ""}),
+        BlockKind::Tool => json!({"type": "tool_use", "id": tool.0, "name": tool.1, "input": {}}),
+    };
+    json!({"type": "content_block_start", "index": index, "content_block": block})
+}
+
+/// `content_block_delta` of block `index`: a `thinking_delta`, a
+/// `text_delta` or an `input_json_delta`, saying `piece`.
+pub(crate) fn block_delta(index: u32, kind: BlockKind, piece: &str) -> Value {
+    let delta = match kind {
+        BlockKind::Reasoning => json!({"type": "thinking_delta", "thinking": piece}),
+        BlockKind::Text => json!({"type": "text_delta", "text": piece}),
+        BlockKind::Tool => json!({"type": "input_json_delta", "partial_json": piece}),
+    };
+    json!({"type": "content_block_delta", "index": index, "delta": delta})
+}
+
+/// `content_block_stop` of block `index`.
+pub(crate) fn block_stop(index: u32) -> Value {
+    json!({"type": "content_block_stop", "index": index})
 }
 
 /// `content_block_delta` carrying `text`.

@@ -71,6 +71,56 @@ impl Protocol {
     }
 }
 
+/// The kind of a content block in the streams that have blocks (the
+/// Anthropic Messages API and Bedrock's Anthropic family, Converse).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BlockKind {
+    /// Reasoning: an Anthropic `thinking` block, Converse `reasoningContent`.
+    Reasoning,
+    /// Answer text.
+    Text,
+    /// A tool call's arguments: `tool_use`, Converse `toolUse`.
+    Tool,
+}
+
+/// The content block a stream being written has open. Content of another
+/// kind closes it and opens the next index, as the APIs number blocks.
+#[derive(Debug, Default)]
+pub(crate) struct Blocks {
+    open: Option<(BlockKind, u32)>,
+}
+
+/// What writing content of a kind takes: the block to close first, whether
+/// a block opens, and the index the content goes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BlockStep {
+    pub(crate) close: Option<u32>,
+    pub(crate) opens: bool,
+    pub(crate) index: u32,
+}
+
+impl Blocks {
+    /// Moves to a block of `kind`.
+    pub(crate) fn to(&mut self, kind: BlockKind) -> BlockStep {
+        match self.open {
+            Some((open, index)) if open == kind => BlockStep { close: None, opens: false, index },
+            Some((_, index)) => {
+                self.open = Some((kind, index + 1));
+                BlockStep { close: Some(index), opens: true, index: index + 1 }
+            }
+            None => {
+                self.open = Some((kind, 0));
+                BlockStep { close: None, opens: true, index: 0 }
+            }
+        }
+    }
+
+    /// Closes the open block: its index, if one was open.
+    pub(crate) fn close(&mut self) -> Option<u32> {
+        self.open.take().map(|(_, index)| index)
+    }
+}
+
 /// What one event of a stream meant for its end; ordered, so that the
 /// most final of several events decoded from one read wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -271,7 +271,7 @@ fn turns(data: &[RunData<'_>]) -> Vec<Value> {
                     .per_turn
                     .iter()
                     .filter_map(|t| {
-                        let ttft = t.ttft.as_ref()?;
+                        let ttft = t.figures.ttft.as_ref()?;
                         let y = if dashed { ttft.p90? } else { ttft.p50.unwrap_or(ttft.mean) };
                         let label = match (dashed, t.prompt_tokens) {
                             (false, Some(p)) => format!("{p:.0} tok"),

@@ -409,10 +409,12 @@ fn conversations_get_a_ttft_by_turn_chart() {
     let (page, _) = curves_page(|s| {
         let turn = |k: u32, ttft: f64| crate::stats::TurnSummary {
             turn: k,
-            requests: 20,
-            ok: 20,
-            ttft: crate::stats::LatencySummary::from_values(&[ttft; 20]),
-            e2e: None,
+            figures: crate::stats::RequestFigures {
+                requests: 20,
+                ok: 20,
+                ttft: crate::stats::LatencySummary::from_values(&[ttft; 20]),
+                e2e: None,
+            },
             prompt_tokens: Some(100.0 * f64::from(k + 1)),
         };
         s.levels[0].sessions = Some(crate::stats::SessionsSummary {

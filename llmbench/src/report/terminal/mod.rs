@@ -281,7 +281,7 @@ fn session_lines(s: &crate::stats::SessionsSummary, ms: &dyn Fn(Option<f64>) -> 
         .iter()
         .map(|t| {
             let prompt = t.prompt_tokens.map_or_else(String::new, |p| format!(" ({p:.0} tok)"));
-            format!("{} {}{prompt}", t.turn + 1, ms(t.ttft.as_ref().and_then(|x| x.p50.or(Some(x.mean)))))
+            format!("{} {}{prompt}", t.turn + 1, ms(t.figures.ttft.as_ref().and_then(|x| x.p50.or(Some(x.mean)))))
         })
         .collect();
     if !per_turn.is_empty() {

@@ -15,9 +15,9 @@ use serde_json::{Value, json};
 
 use crate::wire::bedrock::converse;
 use crate::wire::bedrock::invoke::encode::{Head, invocation_metrics, write_chunk};
-use crate::wire::eventstream;
 use crate::wire::openai::{ChunkHead, Endpoint};
 use crate::wire::sagemaker::End;
+use crate::wire::{BlockKind, Blocks, anthropic, eventstream};
 pub(crate) use crate::wire::{bedrock::Family, sagemaker::Format};
 
 /// Which stream a response is.
@@ -48,14 +48,6 @@ pub(crate) struct WireSpec {
     pub tool: Option<crate::sim::traffic::ToolPlan>,
 }
 
-/// The kind of content block a Converse or Anthropic stream has open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Block {
-    Reasoning,
-    Text,
-    Tool,
-}
-
 /// Server-side timings reported at the end: milliseconds since the request
 /// was accepted, to its end and to its first content.
 #[derive(Debug, Clone, Copy)]
@@ -76,8 +68,8 @@ pub(crate) struct Wire {
     sent: u32,
     /// The text so far (TGI and LMI repeat it in `generated_text`).
     text: String,
-    /// Converse and Anthropic: the content block open, and its index.
-    block: Option<(Block, u32)>,
+    /// Converse and Anthropic: the content block open.
+    blocks: Blocks,
     /// Tool-call argument pieces sent.
     pieces_sent: usize,
 }
@@ -86,7 +78,7 @@ impl Wire {
     pub(crate) fn new(proto: Proto, spec: WireSpec) -> Wire {
         let keep_text = matches!(proto, Proto::SageMaker(Format::Tgi | Format::Lmi));
         let capacity = if keep_text { (spec.output_tokens.min(4096) as usize) * 8 } else { 0 };
-        Wire { proto, spec, sent: 0, text: String::with_capacity(capacity), block: None, pieces_sent: 0 }
+        Wire { proto, spec, sent: 0, text: String::with_capacity(capacity), blocks: Blocks::default(), pieces_sent: 0 }
     }
 
     /// How many tokens the next content chunk carries, at most
@@ -103,62 +95,47 @@ impl Wire {
 
     /// The kind of the next content: reasoning first, then the tool call or
     /// the answer.
-    fn next_block(&self) -> Block {
+    fn next_block(&self) -> BlockKind {
         match (self.sent < self.spec.reasoning_tokens, &self.spec.tool) {
-            (true, _) => Block::Reasoning,
-            (false, Some(_)) => Block::Tool,
-            (false, None) => Block::Text,
+            (true, _) => BlockKind::Reasoning,
+            (false, Some(_)) => BlockKind::Tool,
+            (false, None) => BlockKind::Text,
         }
     }
 
-    /// Opens a block of `kind` unless it is the one open, closing that one
-    /// first; its index.
-    fn open_block(&mut self, kind: Block, out: &mut Vec<u8>) -> u32 {
-        let index = match self.block {
-            Some((open, index)) if open == kind => return index,
-            Some((_, index)) => {
-                self.close_block(out);
-                index + 1
+    /// Moves to a block of `kind` (closing the open one, opening the next
+    /// where the protocol says so); its index.
+    fn open_block(&mut self, kind: BlockKind, out: &mut Vec<u8>) -> u32 {
+        let step = self.blocks.to(kind);
+        if let Some(index) = step.close {
+            self.write_block_stop(index, out);
+        }
+        if step.opens {
+            let tool = self.spec.tool.as_ref().map_or(("", ""), |t| (t.id.as_str(), t.name.as_str()));
+            match self.proto {
+                Proto::Converse if kind == BlockKind::Tool => {
+                    let start = converse::tool_use_start(step.index, tool.0, tool.1);
+                    converse::write_event(out, converse::CONTENT_BLOCK_START, &start);
+                }
+                Proto::Invoke(Family::Anthropic) => write_chunk(out, &anthropic::block_start(step.index, kind, tool)),
+                _ => {}
             }
-            None => 0,
-        };
-        self.block = Some((kind, index));
+        }
+        step.index
+    }
+
+    fn write_block_stop(&self, index: u32, out: &mut Vec<u8>) {
         match self.proto {
-            Proto::Converse if kind == Block::Tool => {
-                let tool =
-                    self.spec.tool.as_ref().map_or((String::new(), String::new()), |t| (t.id.clone(), t.name.clone()));
-                let start =
-                    json!({"contentBlockIndex": index, "start": {"toolUse": {"toolUseId": tool.0, "name": tool.1}}});
-                converse::write_event(out, converse::CONTENT_BLOCK_START, &start);
-            }
-            Proto::Invoke(Family::Anthropic) => {
-                let block = match kind {
-                    Block::Reasoning => json!({"type": "thinking", "thinking": ""}),
-                    Block::Text => json!({"type": "text", "text": ""}),
-                    Block::Tool => {
-                        let t = self.spec.tool.as_ref();
-                        json!({"type": "tool_use", "id": t.map(|t| &t.id), "name": t.map(|t| &t.name), "input": {}})
-                    }
-                };
-                write_chunk(out, &json!({"type": "content_block_start", "index": index, "content_block": block}));
-            }
+            Proto::Converse => converse::write_event(out, converse::CONTENT_BLOCK_STOP, &converse::block_stop(index)),
+            Proto::Invoke(Family::Anthropic) => write_chunk(out, &anthropic::block_stop(index)),
             _ => {}
         }
-        index
     }
 
     /// Closes the open block, if any (Converse and Anthropic).
     fn close_block(&mut self, out: &mut Vec<u8>) {
-        if let Some((_, index)) = self.block.take() {
-            match self.proto {
-                Proto::Converse => {
-                    converse::write_event(out, converse::CONTENT_BLOCK_STOP, &json!({"contentBlockIndex": index}));
-                }
-                Proto::Invoke(Family::Anthropic) => {
-                    write_chunk(out, &json!({"type": "content_block_stop", "index": index}));
-                }
-                _ => {}
-            }
+        if let Some(index) = self.blocks.close() {
+            self.write_block_stop(index, out);
         }
     }
 
@@ -251,27 +228,17 @@ impl Wire {
         let index = self.open_block(kind, out);
         self.sent += tokens;
         let piece = match kind {
-            Block::Tool => {
+            BlockKind::Tool => {
                 self.pieces_sent += 1;
                 self.spec.tool.as_ref().and_then(|t| t.pieces.get(self.pieces_sent - 1)).map_or("", String::as_str)
             }
             _ => text,
         };
         if self.proto == Proto::Converse {
-            let delta = match kind {
-                Block::Reasoning => json!({"reasoningContent": {"text": piece}}),
-                Block::Text => json!({"text": piece}),
-                Block::Tool => json!({"toolUse": {"input": piece}}),
-            };
-            let payload = json!({"contentBlockIndex": index, "delta": delta, "p": PADDING});
+            let payload = converse::block_delta(index, kind, piece, PADDING);
             converse::write_event(out, converse::CONTENT_BLOCK_DELTA, &payload);
         } else {
-            let delta = match kind {
-                Block::Reasoning => json!({"type": "thinking_delta", "thinking": piece}),
-                Block::Text => json!({"type": "text_delta", "text": piece}),
-                Block::Tool => json!({"type": "input_json_delta", "partial_json": piece}),
-            };
-            write_chunk(out, &json!({"type": "content_block_delta", "index": index, "delta": delta}));
+            write_chunk(out, &anthropic::block_delta(index, kind, piece));
         }
     }
 

@@ -45,6 +45,28 @@ pub(crate) fn content_block_delta(text: &str, padding: &str) -> Value {
     json!({"contentBlockIndex": 0, "delta": {"text": text}, "p": padding})
 }
 
+/// `contentBlockStart`'s payload opening block `index`, a call to the tool
+/// `name` with id `id` (text and reasoning blocks have no start event).
+pub(crate) fn tool_use_start(index: u32, id: &str, name: &str) -> Value {
+    json!({"contentBlockIndex": index, "start": {"toolUse": {"toolUseId": id, "name": name}}})
+}
+
+/// `contentBlockDelta`'s payload for block `index`: reasoning, text or a
+/// tool call's arguments saying `piece`, padded with `padding`.
+pub(crate) fn block_delta(index: u32, kind: crate::wire::BlockKind, piece: &str, padding: &str) -> Value {
+    let delta = match kind {
+        crate::wire::BlockKind::Reasoning => json!({"reasoningContent": {"text": piece}}),
+        crate::wire::BlockKind::Text => json!({"text": piece}),
+        crate::wire::BlockKind::Tool => json!({"toolUse": {"input": piece}}),
+    };
+    json!({"contentBlockIndex": index, "delta": delta, "p": padding})
+}
+
+/// `contentBlockStop`'s payload for block `index`.
+pub(crate) fn block_stop(index: u32) -> Value {
+    json!({"contentBlockIndex": index})
+}
+
 /// The events that end a complete answer: `contentBlockStop`,
 /// `messageStop` and `metadata` with usage and the service's latency.
 /// `cache` is the prompt tokens read from and written to a prompt cache,
