@@ -393,7 +393,13 @@ pub fn settings(data: &[u8]) {
         6 => Spec::<Volume>::parse(text).map(|s| layer.project = Some(s)),
         7 => Spec::<Arrival>::parse(text).map(|s| layer.arrival = Some(s)),
         8 => Spec::<Levels>::parse(text).map(|s| layer.concurrency = Some(s)),
-        9 => Spec::<Time>::parse(text).map(|s| layer.grace = Some(s)),
+        9 => {
+            // The same durations, as a conversation's think time may write them.
+            if let Ok(think) = Spec::<crate::delay::Delay>::parse(text) {
+                let _ = think.get().sample(&mut crate::rng::Rng::new(1));
+            }
+            Spec::<Time>::parse(text).map(|s| layer.grace = Some(s))
+        }
         10 => Spec::<Positive>::parse(text).map(|s| layer.samples = Some(s)),
         _ => Spec::<Count>::parse(text).map(|s| layer.warmup = Some(s)),
     };
