@@ -350,13 +350,11 @@ impl<'a> Encoder<'a> {
         }
     }
 
-    /// Adds the cache counts to an Anthropic `message_start`'s usage.
+    /// Adds the cache counts to an Anthropic `message_start`'s usage (the
+    /// input count stays the usage's).
     fn add_anthropic_cache(&self, chunk: &mut Value) {
-        if let (Some((read, written)), Some(usage)) =
-            (self.m.cache, chunk.get_mut("message").and_then(|m| m.get_mut("usage")))
-        {
-            usage["cache_read_input_tokens"] = json!(read);
-            usage["cache_creation_input_tokens"] = json!(written);
+        if let Some(cache) = self.m.cache {
+            anthropic::add_cache_usage(chunk, self.usage().0, cache);
         }
     }
 
@@ -398,11 +396,7 @@ impl<'a> Encoder<'a> {
             }
             Protocol::BedrockInvoke(family) => {
                 let latency = self.m.server_latency_ms.unwrap_or(0);
-                let mut metrics = invocation_metrics(input, output, latency, self.m.first_byte_latency_ms);
-                if let Some((read, written)) = self.m.cache {
-                    metrics["cacheReadInputTokenCount"] = json!(read);
-                    metrics["cacheWriteInputTokenCount"] = json!(written);
-                }
+                let metrics = invocation_metrics(input, output, latency, self.m.first_byte_latency_ms, self.m.cache);
                 let stop = self.stop(family.stop_reason(false));
                 for chunk in family.end_chunks(&self.head(), stop, output, metrics) {
                     if by_blocks && chunk["type"] == "content_block_stop" {

@@ -289,6 +289,17 @@ pub(crate) fn message_start(id: &str, model: &str, input_tokens: u64) -> Value {
            "content": [], "usage": {"input_tokens": input_tokens, "output_tokens": 1}}})
 }
 
+/// Adds prompt-cache counts to a `message_start`'s usage: `input_tokens`
+/// becomes `input`, beside `cache_read_input_tokens` and
+/// `cache_creation_input_tokens` (the API counts the three apart).
+pub(crate) fn add_cache_usage(message_start: &mut Value, input: u64, (read, written): (u64, u64)) {
+    if let Some(usage) = message_start.get_mut("message").and_then(|m| m.get_mut("usage")) {
+        usage["input_tokens"] = json!(input);
+        usage["cache_read_input_tokens"] = json!(read);
+        usage["cache_creation_input_tokens"] = json!(written);
+    }
+}
+
 /// `content_block_start` of the one text block.
 pub(crate) fn content_block_start() -> Value {
     json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})

@@ -180,11 +180,8 @@ impl Wire {
                     }
                     if family == Family::Anthropic && chunk["type"] == "message_start" {
                         chunk["message"]["stop_reason"] = Value::Null;
-                        if let Some((read, written)) = self.cache() {
-                            let usage = &mut chunk["message"]["usage"];
-                            usage["input_tokens"] = json!(self.uncached_input());
-                            usage["cache_read_input_tokens"] = json!(read);
-                            usage["cache_creation_input_tokens"] = json!(written);
+                        if let Some(cache) = self.cache() {
+                            anthropic::add_cache_usage(&mut chunk, self.uncached_input(), cache);
                         }
                     }
                     write_chunk(out, &chunk);
@@ -255,8 +252,7 @@ impl Wire {
         match self.proto {
             Proto::Converse => {
                 let stop = if tool_use { "tool_use" } else { converse::stop_reason(limited) };
-                let cache = s.cache.map(|c| (u64::from(c.read), u64::from(c.written)));
-                for (event, payload) in converse::end_events(stop, prompt, output, cache, times.latency_ms) {
+                for (event, payload) in converse::end_events(stop, prompt, output, self.cache(), times.latency_ms) {
                     if !(by_kind && event == converse::CONTENT_BLOCK_STOP) {
                         converse::write_event(out, event, &payload);
                     }
@@ -264,12 +260,8 @@ impl Wire {
             }
             Proto::Invoke(family) => {
                 let input = self.uncached_input();
-                let mut metrics = invocation_metrics(input, output, times.latency_ms, Some(times.first_byte_ms));
                 let cache = self.cache();
-                if let Some((read, written)) = cache {
-                    metrics["cacheReadInputTokenCount"] = json!(read);
-                    metrics["cacheWriteInputTokenCount"] = json!(written);
-                }
+                let metrics = invocation_metrics(input, output, times.latency_ms, Some(times.first_byte_ms), cache);
                 let stop = if tool_use { "tool_use" } else { family.stop_reason(limited) };
                 for mut chunk in family.end_chunks(&self.head(), stop, output, metrics) {
                     if by_kind && chunk["type"] == "content_block_stop" {

@@ -102,11 +102,23 @@ impl Family {
 }
 
 /// `amazon-bedrock-invocationMetrics`: billed tokens and the service's
-/// latencies in milliseconds (`firstByteLatency` only when given).
-pub(crate) fn invocation_metrics(input: u64, output: u64, latency_ms: u64, first_byte_ms: Option<u64>) -> Value {
+/// latencies in milliseconds (`firstByteLatency` only when given), and the
+/// prompt tokens read from and written to a prompt cache, when there is
+/// one (`inputTokenCount` then counts neither).
+pub(crate) fn invocation_metrics(
+    input: u64,
+    output: u64,
+    latency_ms: u64,
+    first_byte_ms: Option<u64>,
+    cache: Option<(u64, u64)>,
+) -> Value {
     let mut metrics = json!({"inputTokenCount": input, "outputTokenCount": output, "invocationLatency": latency_ms});
     if let Some(first) = first_byte_ms {
         metrics["firstByteLatency"] = json!(first);
+    }
+    if let Some((read, written)) = cache {
+        metrics["cacheReadInputTokenCount"] = json!(read);
+        metrics["cacheWriteInputTokenCount"] = json!(written);
     }
     metrics
 }
