@@ -21,8 +21,20 @@ use wiremock::MockServer;
 
 const MODEL: &str = "anthropic.claude-3-5-haiku-20241022-v1:0";
 
-/// Your application's code: the full answer and its output tokens.
-async fn ask(client: &Client, prompt: &str) -> Result<(String, i32), String> {
+/// What your application keeps of an answer.
+#[derive(Debug, Default)]
+struct Answer {
+    text: String,
+    output_tokens: i32,
+    /// Prompt tokens the model's prompt cache served (billed at a discount).
+    cache_read_tokens: i32,
+    /// Why the model stopped (`end_turn`, `tool_use`, …).
+    stop_reason: String,
+}
+
+/// Your application's code: the full answer, its output tokens, the cache
+/// hits and why it stopped.
+async fn ask(client: &Client, prompt: &str) -> Result<Answer, String> {
     let message = Message::builder()
         .role(ConversationRole::User)
         .content(ContentBlock::Text(prompt.into()))
@@ -35,17 +47,23 @@ async fn ask(client: &Client, prompt: &str) -> Result<(String, i32), String> {
         .send()
         .await
         .map_err(|e| format!("request failed: {}", e.into_service_error()))?;
-    let (mut text, mut tokens) = (String::new(), 0);
+    let mut answer = Answer::default();
     loop {
         match out.stream.recv().await {
             Ok(Some(ConverseStreamOutput::ContentBlockDelta(d))) => {
                 if let Some(ContentBlockDelta::Text(t)) = d.delta() {
-                    text.push_str(t);
+                    answer.text.push_str(t);
                 }
             }
-            Ok(Some(ConverseStreamOutput::Metadata(m))) => tokens = m.usage().map_or(0, |u| u.output_tokens()),
+            Ok(Some(ConverseStreamOutput::MessageStop(s))) => answer.stop_reason = s.stop_reason().as_str().to_owned(),
+            Ok(Some(ConverseStreamOutput::Metadata(m))) => {
+                if let Some(u) = m.usage() {
+                    answer.output_tokens = u.output_tokens();
+                    answer.cache_read_tokens = u.cache_read_input_tokens().unwrap_or(0);
+                }
+            }
             Ok(Some(_)) => {}
-            Ok(None) => return Ok((text, tokens)),
+            Ok(None) => return Ok(answer),
             Err(e) => return Err(format!("stream failed: {}", e.into_service_error())),
         }
     }
@@ -71,9 +89,24 @@ async fn main() {
     // The happy path: tokens and usage as Bedrock streams them.
     let server = MockServer::start().await;
     MockLlm::bedrock_converse(MODEL).tokens(["Hello", ",", " world"]).usage(12, 3).mount(&server).await;
-    let (text, tokens) = ask(&client(&server), "Say hello").await.expect("an answer");
-    assert_eq!((text.as_str(), tokens), ("Hello, world", 3));
-    println!("ok: streamed answer {text:?}, {tokens} output tokens");
+    let answer = ask(&client(&server), "Say hello").await.expect("an answer");
+    assert_eq!((answer.text.as_str(), answer.output_tokens), ("Hello, world", 3));
+    println!("ok: streamed answer {:?}, {} output tokens", answer.text, answer.output_tokens);
+
+    // A prompt-cache hit: does your code read the discounted tokens?
+    let server = MockServer::start().await;
+    MockLlm::bedrock_converse(MODEL).usage(12, 3).cache(2048, 0).mount(&server).await;
+    let answer = ask(&client(&server), "Say hello").await.expect("an answer");
+    assert_eq!(answer.cache_read_tokens, 2048);
+    println!("ok: {} prompt tokens read from the cache", answer.cache_read_tokens);
+
+    // The model calls a tool instead of answering: does your code notice?
+    let server = MockServer::start().await;
+    let arguments = [r#"{"city":"#, r#" "Paris"}"#];
+    MockLlm::bedrock_converse(MODEL).tool_call("tooluse_1", "get_weather", arguments).mount(&server).await;
+    let answer = ask(&client(&server), "Weather in Paris?").await.expect("an answer");
+    assert_eq!((answer.text.as_str(), answer.stop_reason.as_str()), ("", "tool_use"));
+    println!("ok: a tool call, stop reason {:?}", answer.stop_reason);
 
     // Throttling before the stream: does your code report it?
     let server = MockServer::start().await;
