@@ -114,11 +114,16 @@ impl<'a> Encoder<'a> {
     }
 
     /// The answer's chunks: the tool call's argument pieces, or the tokens.
-    fn answer(&self) -> Vec<String> {
+    fn answer(&self) -> &'a [String] {
         match (&self.m.tool_call, self.features.tool) {
-            (Some(call), true) => call.pieces.clone(),
-            _ => self.m.tokens.clone(),
+            (Some(call), true) => &call.pieces,
+            _ => &self.m.tokens,
         }
+    }
+
+    /// The mocked tool call's id and name (empty without one).
+    fn tool(&self) -> (&'a str, &'a str) {
+        self.m.tool_call.as_ref().map_or(("", ""), |c| (c.id.as_str(), c.name.as_str()))
     }
 
     fn usage(&self) -> (u64, u64) {
@@ -144,8 +149,7 @@ impl<'a> Encoder<'a> {
             self.write_block_stop(index);
         }
         if step.opens {
-            let call = self.m.tool_call.as_ref();
-            let tool = (call.map_or("", |c| c.id.as_str()), call.map_or("", |c| c.name.as_str()));
+            let tool = self.tool();
             match self.m.protocol {
                 Protocol::Anthropic => {
                     self.anthropic("content_block_start", &anthropic::block_start(step.index, kind, tool))
@@ -190,8 +194,7 @@ impl<'a> Encoder<'a> {
             }
             (Protocol::OpenAiChat, BlockKind::Tool) => {
                 let openai = self.openai();
-                let call = self.m.tool_call.as_ref();
-                let (id, name) = (call.map_or("", |c| c.id.as_str()), call.map_or("", |c| c.name.as_str()));
+                let (id, name) = self.tool();
                 let opening = (self.sent == 1).then(|| openai.chunk(openai.tool_start_choice(id, name)));
                 let args = openai.chunk(openai.tool_args_choice(piece));
                 for chunk in opening.iter().chain([&args]) {
