@@ -578,6 +578,7 @@ impl Timeline {
             turn: None,
             session_turns: None,
             tool_step: None,
+            dispatch_lag_us: None,
         }
     }
 }
@@ -726,6 +727,11 @@ pub struct RequestRecord {
     /// (which has none) (docs/metrics.md "Conversations").
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub tool_step: Option<u32>,
+    /// Open loop: how late the request's task began after its scheduled
+    /// instant, µs (the generator's own lag, for its self-check; not
+    /// written: the self-check in `summary.json` says what it found).
+    #[serde(skip)]
+    pub dispatch_lag_us: Option<u64>,
 }
 
 impl RequestRecord {

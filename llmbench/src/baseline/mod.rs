@@ -132,10 +132,20 @@ impl Store {
 
     /// Writes a run as `name` (atomically: the old one is replaced whole).
     pub fn save(&self, name: &str, summary: &RunSummary, records: &[RequestRecord]) -> std::io::Result<PathBuf> {
+        self.save_from(name, summary, results::Requests::Memory(records))
+    }
+
+    /// [`save`](Self::save) with the records from `requests`.
+    pub fn save_from(
+        &self,
+        name: &str,
+        summary: &RunSummary,
+        requests: results::Requests<'_>,
+    ) -> std::io::Result<PathBuf> {
         // Always the injective name, never a legacy directory `dir` may read.
         let root = if name == results::NEW_DIR { &self.results_root } else { &self.baseline_root };
         let dir = results::run_dir(root, &summary.bench.id, &summary.target.name, name);
-        results::write_run(&dir, summary, records)?;
+        results::write_run_from(&dir, summary, requests)?;
         Ok(dir)
     }
 
@@ -174,12 +184,18 @@ impl Store {
     }
 }
 
-/// Reads a run directory (`summary.json` and `requests.jsonl`).
+/// Reads a run directory (`summary.json` and `requests.jsonl`): every
+/// record of a run of up to [`KEPT_RECORDS`], a uniform sample of that many
+/// of a longer one (what comparisons resample; the summary has the figures
+/// of all).
 pub fn load_dir(dir: &Path) -> Result<SavedRun, String> {
     let summary = results::read_summary(dir)?;
-    let records = results::read_requests(dir)?;
+    let records = results::read_requests_sample(dir, KEPT_RECORDS)?;
     Ok(SavedRun { summary, records })
 }
+
+/// The most request records a loaded run keeps in memory.
+pub const KEPT_RECORDS: usize = 20_000;
 
 fn subdirs(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };

@@ -120,7 +120,6 @@ pub fn open_loop_accuracy(rate: f64, requests: u32) -> std::io::Result<OpenLoopF
         &crate::stats::selfcheck::LevelLoad {
             open: true,
             arrival: Some("constant".into()),
-            dispatch_lag_us: &outcome.dispatch_lag_us,
             cpu: outcome.cpu,
             ..Default::default()
         },

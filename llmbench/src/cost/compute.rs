@@ -27,111 +27,149 @@ pub(crate) fn level_cost(
     records: &[RequestRecord],
     project_to: Option<Volume>,
 ) -> LevelCost {
-    let measured: Vec<&RequestRecord> = records.iter().filter(|r| r.phase == Phase::Measured).collect();
-    let ok_output: u64 = measured.iter().filter(|r| r.is_ok()).map(|r| r.output_tokens).sum();
-    let mut cost = LevelCost::default();
-    match price {
-        Price::PerToken { rates, origin, .. } => {
-            let (total, billed, warnings) = per_token(rates, &origin.entry, input_includes_cache(provider), &measured);
-            cost.cost_total = total;
-            cost.billed_tokens = Some(billed);
-            cost.warnings = warnings;
-        }
-        Price::PerInstanceHour { instances, price_per_hour, .. } => {
-            let hours = level.window_s / 3600.0 * f64::from(*instances);
-            cost.instance_hours = Some(hours);
-            cost.cost_total = Some(hours * price_per_hour);
-        }
-    }
-    let per = |n: u64| cost.cost_total.filter(|_| n > 0).map(|c| c / n as f64);
-    cost.cost_per_request = per(level.requests.attempted);
-    cost.cost_per_ok_request = per(level.requests.ok);
-    cost.cost_per_1m_output_tokens = per(ok_output).map(|c| c * 1e6);
-    if let Some(volume) = project_to {
-        cost.projection = Some(project(price, level, &cost, volume));
-    }
-    cost
+    let mut tally = CostTally::new(provider);
+    records.iter().for_each(|r| tally.add(r));
+    tally.finish(price, level, project_to)
 }
 
-/// Σ billed tokens × rates over `records`, the tokens billed, and warnings.
-/// The total is `None` when requests needed pricing and none reported usage.
-fn per_token(
-    rates: &TokenRates,
-    entry: &str,
+/// What a level's cost needs, gathered request by request: the tokens
+/// billed and the requests that reported no usage.
+#[derive(Debug, Clone)]
+pub(crate) struct CostTally {
     includes_cache: bool,
-    records: &[&RequestRecord],
-) -> (Option<f64>, BilledTokens, Vec<String>) {
-    let mut billed = BilledTokens::default();
-    let (mut no_usage_ok, mut no_input_ok, mut no_output_ok, mut no_usage_failed) = (0u64, 0u64, 0u64, 0u64);
-    for r in records {
+    billed: BilledTokens,
+    ok_output: u64,
+    no_usage_ok: u64,
+    no_input_ok: u64,
+    no_output_ok: u64,
+    no_usage_failed: u64,
+}
+
+impl CostTally {
+    /// An empty tally for a target of `provider`.
+    pub(crate) fn new(provider: &str) -> CostTally {
+        CostTally {
+            includes_cache: input_includes_cache(provider),
+            billed: BilledTokens::default(),
+            ok_output: 0,
+            no_usage_ok: 0,
+            no_input_ok: 0,
+            no_output_ok: 0,
+            no_usage_failed: 0,
+        }
+    }
+
+    /// Counts one finished request (measured ones only).
+    pub(crate) fn add(&mut self, r: &RequestRecord) {
+        if r.phase != Phase::Measured {
+            return;
+        }
+        if r.is_ok() {
+            self.ok_output += r.output_tokens;
+        }
         let output = (r.output_source == TokenSource::Usage).then_some(r.output_tokens);
         if output.is_none() && r.input_tokens.is_none() {
             if r.is_ok() {
-                no_usage_ok += 1;
+                self.no_usage_ok += 1;
             } else if r.chunks > 0 {
-                no_usage_failed += 1;
+                self.no_usage_failed += 1;
             }
-            continue;
+            return;
         }
+        let billed = &mut self.billed;
         billed.requests += 1;
         let cache_read = r.cache_read_tokens.unwrap_or(0);
         let cache_write = r.cache_write_tokens.unwrap_or(0);
         billed.cache_read += cache_read;
         billed.cache_write += cache_write;
         match r.input_tokens {
-            Some(n) if includes_cache => billed.input += n.saturating_sub(cache_read + cache_write),
+            Some(n) if self.includes_cache => billed.input += n.saturating_sub(cache_read + cache_write),
             Some(n) => billed.input += n,
-            None if r.is_ok() => no_input_ok += 1,
+            None if r.is_ok() => self.no_input_ok += 1,
             None => {}
         }
         match output {
             Some(n) => billed.output += n,
-            None if r.is_ok() => no_output_ok += 1,
+            None if r.is_ok() => self.no_output_ok += 1,
             None => {}
         }
     }
 
-    let mut warnings = Vec::new();
-    let lower_bound = "so the cost is a lower bound";
-    if no_usage_ok > 0 {
-        warnings.push(format!(
-            "{no_usage_ok} ok request(s) reported no token usage and are not priced, {lower_bound} (have the server report usage, e.g. include_usage)"
-        ));
-    }
-    if no_input_ok > 0 {
-        warnings.push(format!(
-            "{no_input_ok} ok request(s) reported no input token count: their prompts are not priced, {lower_bound}"
-        ));
-    }
-    if no_output_ok > 0 {
-        warnings.push(format!(
-            "{no_output_ok} ok request(s) reported no output token count: their output is not priced, {lower_bound}"
-        ));
-    }
-    if no_usage_failed > 0 {
-        warnings.push(format!(
-            "{no_usage_failed} failed request(s) streamed output but reported no usage: what the provider billed for them is not counted"
-        ));
-    }
-    let mut unpriced = |tokens: u64, price: Option<f64>, kind: &str, key: &str| match price {
-        Some(p) => tokens as f64 * p,
-        None => {
-            if tokens > 0 {
-                warnings.push(format!(
-                    "{tokens} {kind} tokens are not priced: the price of {entry} has no {key} rate, {lower_bound}"
-                ));
+    /// The cost figures of `level` billed at `price`; projected to
+    /// `project_to` when given.
+    pub(crate) fn finish(&self, price: &Price, level: &LevelSummary, project_to: Option<Volume>) -> LevelCost {
+        let mut cost = LevelCost::default();
+        match price {
+            Price::PerToken { rates, origin, .. } => {
+                let (total, billed, warnings) = self.per_token(rates, &origin.entry);
+                cost.cost_total = total;
+                cost.billed_tokens = Some(billed);
+                cost.warnings = warnings;
             }
-            0.0
+            Price::PerInstanceHour { instances, price_per_hour, .. } => {
+                let hours = level.window_s / 3600.0 * f64::from(*instances);
+                cost.instance_hours = Some(hours);
+                cost.cost_total = Some(hours * price_per_hour);
+            }
         }
-    };
-    let cache = unpriced(billed.cache_read, rates.cache_read, "cache-read", "cache_read")
-        + unpriced(billed.cache_write, rates.cache_write, "cache-write", "cache_write");
-    let total = (billed.input as f64 * rates.input + billed.output as f64 * rates.output + cache) / 1e6;
-    if billed.requests == 0 && no_usage_ok + no_usage_failed > 0 {
-        warnings.push("no request reported usage: nothing to price".into());
-        return (None, billed, warnings);
+        let per = |n: u64| cost.cost_total.filter(|_| n > 0).map(|c| c / n as f64);
+        cost.cost_per_request = per(level.requests.attempted);
+        cost.cost_per_ok_request = per(level.requests.ok);
+        cost.cost_per_1m_output_tokens = per(self.ok_output).map(|c| c * 1e6);
+        if let Some(volume) = project_to {
+            cost.projection = Some(project(price, level, &cost, volume));
+        }
+        cost
     }
-    (Some(total), billed, warnings)
+
+    /// Σ billed tokens × rates, the tokens billed, and warnings. The total
+    /// is `None` when requests needed pricing and none reported usage.
+    fn per_token(&self, rates: &TokenRates, entry: &str) -> (Option<f64>, BilledTokens, Vec<String>) {
+        let billed = self.billed;
+        let (no_usage_ok, no_input_ok, no_output_ok, no_usage_failed) =
+            (self.no_usage_ok, self.no_input_ok, self.no_output_ok, self.no_usage_failed);
+        let mut warnings = Vec::new();
+        let lower_bound = "so the cost is a lower bound";
+        if no_usage_ok > 0 {
+            warnings.push(format!(
+                "{no_usage_ok} ok request(s) reported no token usage and are not priced, {lower_bound} (have the server report usage, e.g. include_usage)"
+            ));
+        }
+        if no_input_ok > 0 {
+            warnings.push(format!(
+                "{no_input_ok} ok request(s) reported no input token count: their prompts are not priced, {lower_bound}"
+            ));
+        }
+        if no_output_ok > 0 {
+            warnings.push(format!(
+                "{no_output_ok} ok request(s) reported no output token count: their output is not priced, {lower_bound}"
+            ));
+        }
+        if no_usage_failed > 0 {
+            warnings.push(format!(
+                "{no_usage_failed} failed request(s) streamed output but reported no usage: what the provider billed for them is not counted"
+            ));
+        }
+        let mut unpriced = |tokens: u64, price: Option<f64>, kind: &str, key: &str| match price {
+            Some(p) => tokens as f64 * p,
+            None => {
+                if tokens > 0 {
+                    warnings.push(format!(
+                        "{tokens} {kind} tokens are not priced: the price of {entry} has no {key} rate, {lower_bound}"
+                    ));
+                }
+                0.0
+            }
+        };
+        let cache = unpriced(billed.cache_read, rates.cache_read, "cache-read", "cache_read")
+            + unpriced(billed.cache_write, rates.cache_write, "cache-write", "cache_write");
+        let total = (billed.input as f64 * rates.input + billed.output as f64 * rates.output + cache) / 1e6;
+        if billed.requests == 0 && no_usage_ok + no_usage_failed > 0 {
+            warnings.push("no request reported usage: nothing to price".into());
+            return (None, billed, warnings);
+        }
+        (Some(total), billed, warnings)
+    }
 }
 
 #[cfg(test)]

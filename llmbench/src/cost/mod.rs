@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::config::prices::{PriceEntry, PriceTier};
 pub use crate::stats::level_cost::{BilledTokens, LevelCost, Projection};
-pub(crate) use compute::level_cost;
+pub(crate) use compute::{CostTally, level_cost};
 pub(crate) use config::PriceBook;
 pub use projection::{HOURS_PER_MONTH, Volume};
 

@@ -13,13 +13,15 @@ use crate::load::stages::{Stage, StageValue, StagesPlan};
 use crate::load::sweep::{self, Level};
 use crate::load::{self, Cancel, ClosedPlan, Drive, Observer, OpenPlan, RequestOptions};
 use crate::provider::{GenRequest, Provider, is_connection_failure};
-use crate::record::{ErrorClass, Phase, RequestError, RequestRecord, TokenSource};
+use crate::record::{Phase, RequestRecord};
 use crate::report::terminal::progress::LevelProgress;
 use crate::results::partial::PartialSink;
+
+use super::collect::{self, Checks, Collector, RowSpan, RowTally, Setup};
 use crate::settings::value::Connections;
 use crate::settings::{LoadPlan, Shape};
-use crate::stats::selfcheck::{self, LevelLoad};
-use crate::stats::{self, LevelSummary, StageInfo, SweepAnalysis, goodput, knee};
+use crate::stats::selfcheck::LevelLoad;
+use crate::stats::{LevelSummary, StageInfo, SweepAnalysis, knee};
 use crate::workload::{CheckFn, Workload};
 
 /// Requests prepared for a duration-bounded level (cycled), when the sample
@@ -61,7 +63,13 @@ pub(crate) struct LevelsInput<'a> {
 /// What the levels produced.
 pub(crate) struct LevelsOutput {
     pub(crate) levels: Vec<LevelSummary>,
+    /// Every record (`complete`), or a bounded uniform sample of a long
+    /// run's ([`collect::KEPT_RECORDS`] a stretch): all are in the run's
+    /// crash-safe records.
     pub(crate) records: Vec<RequestRecord>,
+    pub(crate) complete: bool,
+    /// Per row of `levels`: its latency histograms (`histograms.json`).
+    pub(crate) histograms: crate::results::histograms::Decoded,
     pub(crate) partial: bool,
     pub(crate) sweep: Option<SweepAnalysis>,
     /// Per row of `levels`: when its level began on the wall clock, µs
@@ -107,6 +115,8 @@ pub(crate) async fn run_levels(input: &LevelsInput<'_>, provider: Arc<Provider>,
     let mut out = LevelsOutput {
         levels: Vec::new(),
         records: Vec::new(),
+        complete: true,
+        histograms: Vec::new(),
         partial: false,
         sweep: None,
         started_unix_us: Vec::new(),
@@ -205,103 +215,104 @@ async fn run_stretch(
             level.cancel_because(run.reason().unwrap_or(load::INTERRUPTED));
         })
     };
-    let observer = observer(input, &prepared, &progress, &level, out.levels.len());
-    let outcome =
-        load::run_level(provider.clone(), requests, &prepared.drive, request_options(input), observer, &level).await;
-    forward.abort();
-    progress.finish();
-    let started_unix_us = crate::settings::instant_unix_us(outcome.start);
-    // The level stopped, and not for the search: the run was interrupted.
-    let interrupted = outcome.interrupted && cancel.is_cancelled();
-    let mut records = outcome.records;
-    apply_checks(input, &prepared.pool, &mut records);
     let open = match &prepared.drive {
         Drive::Open(_) => true,
         Drive::Sessions(s) => matches!(s.starts, load::sessions::Starts::Open(_)),
         Drive::Closed(_) => false,
     };
-    for row in rows(stretch, &mut records, open, out.levels.len()) {
+    let rows = rows(stretch, open, drive_end(&prepared.drive));
+    let collector = Arc::new(Collector::new(
+        observer(input, &prepared, &progress, &level),
+        Setup {
+            first_row: out.levels.len() as u32,
+            rows: rows.iter().map(|r| r.span).collect(),
+            open,
+            horizon_us: (input.opts.deadlines.total + Duration::from_secs(1)).as_micros() as u64,
+            provider: input.provider,
+            slo: &input.load.slo,
+            checks: (input.workload.has_checks() || input.check.is_some()).then_some(Checks {
+                workload: input.workload,
+                extra: input.check,
+                ids: &prepared.pool.ids,
+            }),
+            requests: (!input.workload.is_dataset()).then_some(prepared.pool.requests.as_slice()),
+            sink: input.records.clone(),
+        },
+    ));
+    let outcome =
+        load::run_level(provider.clone(), requests, &prepared.drive, request_options(input), collector.clone(), &level)
+            .await;
+    forward.abort();
+    progress.finish();
+    let started_unix_us = crate::settings::instant_unix_us(outcome.start);
+    // The level stopped, and not for the search: the run was interrupted.
+    let interrupted = outcome.interrupted && cancel.is_cancelled();
+    let mut collected = collector.finish();
+    for (row, tally) in rows.iter().zip(&mut collected.rows) {
         let plan = input.load;
         let load = LevelLoad {
             open,
             // A replay's arrivals are the trace's own.
             arrival: open.then(|| if input.workload.is_trace() { "trace".into() } else { plan.arrival.to_string() }),
-            dispatch_lag_us: &outcome.dispatch_lag_us,
             max_in_flight: if open { plan.max_in_flight } else { None },
             duration_s: row.duration_s.or(plan.duration.map(|d| d.as_secs_f64())),
             grace_s: (row.duration_s.is_some() || plan.duration.is_some()).then_some(plan.grace.as_secs_f64()),
             cpu: outcome.cpu,
         };
-        let window_end = row.window_end_us.or(outcome.window_end_us);
-        let mut summary = analyse(input, &prepared.pool, &row.records, row.concurrency, &load, window_end);
-        (summary.rate, summary.stage) = (row.rate, row.stage);
+        let mut summary = analyse(input, tally, row.concurrency, &load);
+        (summary.rate, summary.stage) = (row.rate, row.stage.clone());
         if input.workload.is_trace() {
             // A replay is open loop at the trace's (scaled) rate, whatever
             // level it ran as.
             (summary.concurrency, summary.rate) = (0, super::replay::offered_rate(&prepared.drive).or(summary.rate));
         }
         if !interrupted {
-            note_stop(level.reason(), &mut summary, &records);
+            note_stop(level.reason(), &mut summary, collected.last_connection_failure.as_deref());
         }
-        level_done(input, &summary, row.records.len());
+        level_done(input, &summary, tally.requests);
+        out.histograms.push(collect::histograms(&tally.summary));
         out.levels.push(summary);
         out.started_unix_us.push(started_unix_us);
     }
     let dead = !interrupted && level.reason() == Some(load::DEAD_ENDPOINT);
     if dead {
-        announce_dead(&prepared.label, &records);
+        announce_dead(&prepared.label, collected.last_connection_failure.as_deref());
     }
-    out.records.extend(records);
+    out.complete &= collected.complete;
+    out.records.append(&mut collected.kept);
     out.partial |= interrupted;
     // The levels after a dead endpoint's would meet it too: not run.
     !interrupted && !dead
 }
 
-/// What sees a stretch's finished requests: its progress, a capacity
-/// search's [`Hopeless`] watch, always the [`DeadEndpoint`] watch, and the
-/// run's crash-safe records when kept (the stretch's first row is `row`).
+/// When a drive stops dispatching, for a duration-bounded one.
+fn drive_end(drive: &Drive) -> Option<Duration> {
+    match drive {
+        Drive::Closed(p) => p.end,
+        Drive::Open(p) => p.end,
+        Drive::Sessions(p) => p.end,
+    }
+}
+
+/// What sees a stretch's finished requests before they are collected: its
+/// progress, a capacity search's [`Hopeless`] watch, and always the
+/// [`DeadEndpoint`] watch.
 fn observer(
     input: &LevelsInput<'_>,
     prepared: &Prepared,
     progress: &Arc<LevelProgress>,
     level: &Cancel,
-    row: usize,
 ) -> Arc<dyn Observer> {
     let inner: Arc<dyn Observer> = match (&input.load.shape, prepared.total) {
         (Shape::Auto(_), Some(_)) => Arc::new(Hopeless::new(input, progress.clone(), level.clone())),
         _ => progress.clone(),
     };
-    let watched = Arc::new(DeadEndpoint { inner, failures: AtomicU32::new(0), stop: level.clone() });
-    match &input.records {
-        Some(sink) => Arc::new(Recording { inner: watched, sink: sink.clone(), row: row as u32 }),
-        None => watched,
-    }
-}
-
-/// Sends a copy of each finished request to the run's crash-safe records.
-/// Called by the level's dispatcher once the request ended (its clock
-/// points are taken), never by the request's own task; the copy and a
-/// channel send are all it costs, the writing is another thread's.
-struct Recording {
-    inner: Arc<dyn Observer>,
-    sink: PartialSink,
-    /// The summary row the stretch's records start at (a staged run's
-    /// records are told apart by stage only at its end).
-    row: u32,
-}
-
-impl Observer for Recording {
-    fn request_done(&self, record: &RequestRecord) {
-        self.inner.request_done(record);
-        let mut copy = record.clone();
-        copy.level = self.row;
-        self.sink.send(copy);
-    }
+    Arc::new(DeadEndpoint { inner, failures: AtomicU32::new(0), stop: level.clone() })
 }
 
 /// Marks a level llmbench stopped early (`stopped_early`, a warning), when
 /// `reason` (the level's stop) says it did.
-fn note_stop(reason: Option<&str>, summary: &mut LevelSummary, records: &[RequestRecord]) {
+fn note_stop(reason: Option<&str>, summary: &mut LevelSummary, last_failure: Option<&str>) {
     let attempted = summary.requests.attempted;
     let (why, warning) = match reason {
         Some(load::STOPPED_EARLY) => (
@@ -313,7 +324,7 @@ fn note_stop(reason: Option<&str>, summary: &mut LevelSummary, records: &[Reques
             format!(
                 "stopped early after {attempted} measured requests: the endpoint looks dead ({DEAD_AFTER} connection \
                  failures in a row, the last: {}); the requests not sent are not counted",
-                last_connection_failure(records)
+                safe_failure(last_failure)
             ),
         ),
         _ => return,
@@ -324,19 +335,18 @@ fn note_stop(reason: Option<&str>, summary: &mut LevelSummary, records: &[Reques
 
 /// The message of the last request whose connection failed, made safe
 /// for a terminal.
-fn last_connection_failure(records: &[RequestRecord]) -> String {
-    let last = records.iter().rev().filter_map(|r| r.error.as_ref()).find(|e| is_connection_failure(e));
-    crate::term::safe(&last.map(|e| e.to_string()).unwrap_or_default()).into_owned()
+fn safe_failure(last: Option<&str>) -> String {
+    crate::term::safe(last.unwrap_or_default()).into_owned()
 }
 
 /// Says on stderr, whatever `--quiet`, that a stretch stopped at a dead
 /// endpoint and its benchmark × target runs no more levels.
-fn announce_dead(label: &str, records: &[RequestRecord]) {
+fn announce_dead(label: &str, last_failure: Option<&str>) {
     eprintln!(
         "warning: {}: stopped after {DEAD_AFTER} connection failures in a row, the endpoint looks dead ({}); the \
          remaining requests and levels were not sent",
         crate::term::safe(label),
-        last_connection_failure(records)
+        safe_failure(last_failure)
     );
 }
 
@@ -488,36 +498,25 @@ pub(super) fn constant_rate(r: f64, d: Duration) -> StagesPlan {
 }
 
 /// One row of a stretch's report: a level, or one stage of a staged run.
+/// A summary row of a stretch: a level, or a stage of a staged run.
 struct Row {
-    records: Vec<RequestRecord>,
     concurrency: u32,
     rate: Option<f64>,
     stage: Option<StageInfo>,
-    /// A stage's own length (a level's comes from the plan).
     duration_s: Option<f64>,
-    /// A stage's end within the run, µs.
-    window_end_us: Option<u64>,
+    span: RowSpan,
 }
 
-/// The rows of a stretch, each record marked with the summary row it
-/// belongs to (`first_row` and on).
-fn rows(stretch: Stretch<'_>, records: &mut [RequestRecord], open: bool, first_row: usize) -> Vec<Row> {
+/// The rows of a stretch; `end`: when a duration-bounded level stops dispatching.
+fn rows(stretch: Stretch<'_>, open: bool, end: Option<Duration>) -> Vec<Row> {
     let stages = match stretch {
         Stretch::Level(level, _) => {
-            records.iter_mut().for_each(|r| r.level = first_row as u32);
             let (concurrency, rate) = match level {
                 Level::Concurrency(c) => (c, None),
                 Level::Rate(r) => (0, Some(r)),
             };
-            let row = Row {
-                records: records.to_vec(),
-                concurrency,
-                rate,
-                stage: None,
-                duration_s: None,
-                window_end_us: None,
-            };
-            return vec![row];
+            let span = RowSpan { starts: None, window_end_us: end.map(|d| d.as_micros() as u64) };
+            return vec![Row { concurrency, rate, stage: None, duration_s: None, span }];
         }
         Stretch::Stages(stages) => stages,
     };
@@ -530,30 +529,19 @@ fn rows(stretch: Stretch<'_>, records: &mut [RequestRecord], open: bool, first_r
             continue;
         }
         let (lo, hi) = ((t0 * 1e6) as u64, (t1 * 1e6) as u64);
-        let row = (first_row + out.len()) as u32;
-        let in_stage: Vec<RequestRecord> = records
-            .iter_mut()
-            .filter(|r| r.start_us >= lo && r.start_us < hi)
-            .map(|r| {
-                r.level = row;
-                r.clone()
-            })
-            .collect();
         let info = StageInfo { index: i as u32 + 1, start_s: t0, duration_s: stage.duration.as_secs_f64(), from, to };
         out.push(Row {
-            records: in_stage,
             concurrency: if open { 0 } else { from.max(to).round() as u32 },
             rate: open.then_some((from + to) / 2.0),
             stage: Some(info),
             duration_s: Some(stage.duration.as_secs_f64()),
-            window_end_us: Some(hi),
+            span: RowSpan { starts: Some((lo, hi)), window_end_us: Some(hi) },
         });
         (t0, from) = (t1, to);
     }
     out
 }
 
-/// The input's request options, capturing output text when it is checked.
 fn request_options(input: &LevelsInput<'_>) -> RequestOptions {
     let mut opts = input.opts;
     opts.capture_text |= input.workload.has_checks() || input.check.is_some();
@@ -561,7 +549,7 @@ fn request_options(input: &LevelsInput<'_>) -> RequestOptions {
 }
 
 /// The `progress` event of a finished level (`--message-format json`).
-fn level_done(input: &LevelsInput<'_>, level: &LevelSummary, records: usize) {
+fn level_done(input: &LevelsInput<'_>, level: &LevelSummary, records: u64) {
     if let Some((bench, target)) = input.events {
         let fields = serde_json::json!({
             "bench": bench,
@@ -577,42 +565,19 @@ fn level_done(input: &LevelsInput<'_>, level: &LevelSummary, records: usize) {
 
 /// Response checks, off the measured path: a completed response that fails
 /// one becomes class `check`. Text is kept only for failed checks.
-fn apply_checks(input: &LevelsInput<'_>, pool: &Pool, records: &mut [RequestRecord]) {
-    if !input.workload.has_checks() && input.check.is_none() {
-        return;
+/// A row's summary from its tallies, with its self-check, goodput,
+/// correctness, cost and warnings.
+fn analyse(input: &LevelsInput<'_>, row: &mut RowTally, concurrency: u32, load: &LevelLoad) -> LevelSummary {
+    let mut s = row.summary.finish(concurrency);
+    if let Some(window) = &row.window {
+        window.apply(&mut s);
     }
-    let n = pool.ids.len().max(1) as u64;
-    for r in records.iter_mut().filter(|r| r.is_ok()) {
-        // A conversation's turn is checked as its session's.
-        let id = r.session.or_else(|| pool.ids.get((r.index % n) as usize).copied()).unwrap_or(r.index);
-        match input.workload.check_record(id, r, input.check) {
-            Ok(()) => (r.text, r.tool_call_text) = (None, Vec::new()),
-            // The reason may quote the model's output: redacted like server text.
-            Err(why) => r.error = Some(crate::redact::redact_error(RequestError::new(ErrorClass::Check, why))),
-        }
-    }
-}
-
-fn analyse(
-    input: &LevelsInput<'_>,
-    pool: &Pool,
-    records: &[RequestRecord],
-    concurrency: u32,
-    load: &LevelLoad<'_>,
-    window_end_us: Option<u64>,
-) -> LevelSummary {
-    let mut s = stats::summarize_level(concurrency, records);
-    if let Some(end) = window_end_us {
-        selfcheck::apply_window(&mut s, records, end);
-    }
-    s.load = Some(selfcheck::check(records, load));
-    s.goodput = Some(goodput::goodput(&input.load.slo, &s, records));
+    s.load = Some(row.load.finish(load));
+    s.goodput = Some(row.good.goodput(&input.load.slo, &s));
     if input.workload.has_checks() || input.check.is_some() {
-        s.correctness = Some(goodput::correctness(records));
+        s.correctness = Some(row.good.correctness());
     }
-    if !input.workload.is_dataset()
-        && let Some(w) = output_shortfall(pool, records)
-    {
+    if let Some(w) = output_shortfall(row.shortfall) {
         s.warnings.push(w);
     }
     if let Some(c) = s.load.as_ref().filter(|c| c.cut_at_end > 0) {
@@ -623,30 +588,15 @@ fn analyse(
         ));
     }
     if let Some(price) = input.price {
-        s.cost = Some(crate::cost::level_cost(price, input.provider, &s, records, input.project));
+        s.cost = Some(row.cost.finish(price, &s, input.project));
     }
     s
 }
 
-/// A warning when the server returned far fewer output tokens than asked
-/// (so TPOT and throughput are not comparable with a server that does).
-fn output_shortfall(pool: &Pool, records: &[RequestRecord]) -> Option<String> {
-    let n = pool.requests.len() as u64;
-    if n == 0 {
-        return None;
-    }
-    let ratios: Vec<f64> = records
-        .iter()
-        .filter(|r| r.phase == Phase::Measured && r.is_ok() && r.output_source == TokenSource::Usage)
-        .filter_map(|r| {
-            let asked = pool.requests[(r.index % n) as usize].max_tokens?;
-            (asked > 0).then(|| r.output_tokens as f64 / f64::from(asked))
-        })
-        .collect();
-    if ratios.is_empty() {
-        return None;
-    }
-    let mean = ratios.iter().sum::<f64>() / ratios.len() as f64;
+/// The warning when the server returned less than [`OUTPUT_SHORTFALL`] of
+/// the output asked for, on average over (Σ share, requests).
+fn output_shortfall((sum, n): (f64, u64)) -> Option<String> {
+    let mean = (n > 0).then(|| sum / n as f64)?;
     (mean < OUTPUT_SHORTFALL).then(|| {
         format!(
             "the server returned {:.0}% of the requested output tokens on average: TPOT and throughput are not comparable \
@@ -661,6 +611,7 @@ pub(super) mod tests {
     use super::*;
     use crate::load::closed::tests::{opts, provider};
     use crate::load::schedule::Arrival;
+    use crate::record::{ErrorClass, RequestError};
     use crate::sim::{Delay, SimConfig, SimServer};
     use crate::stats::goodput::Slo;
 

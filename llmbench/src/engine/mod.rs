@@ -27,6 +27,7 @@ macro_rules! test_bench {
     };
 }
 
+mod collect;
 mod connect;
 mod conversation;
 pub(crate) mod declared;

@@ -205,16 +205,35 @@ async fn bench_all(
         let barrier = start_at.filter(|_| k == 0);
         let out = bench_one(args, gate.json(), job, provider, &cancel, reserved, barrier).await;
         let dir = results::run_dir(&root, &job.id, &job.target.identity.name, results::NEW_DIR);
-        let (summary, mut records, timing, partial) = out;
+        let Measured { summary, mut records, complete, histograms, timing, mut partial } = out;
         gate.human(&terminal::table(&summary));
         reserve.release();
-        if let Some(s) = &job.shard {
-            records.iter_mut().for_each(|r| r.shard = Some(s.found.shard.label()));
+        let shard_label = job.shard.as_ref().map(|s| s.found.shard.label());
+        if let Some(label) = &shard_label {
+            records.iter_mut().for_each(|r| r.shard = Some(label.clone()));
         }
+        // A long run keeps a sample in memory: every record is in its
+        // crash-safe records, which the saved run is written from.
+        let lines = if complete { None } else { partial.as_mut().and_then(PartialRecords::finish_writing) };
+        let requests = match lines {
+            Some(path) => results::Requests::Lines { path, shard: shard_label.as_deref() },
+            None => {
+                if !complete && !args.gate.discard_baseline {
+                    eprintln!(
+                        "warning: {} · {}: requests.jsonl holds a uniform sample of {} of the run's records (the file \
+                         of all of them could not be written)",
+                        job.id,
+                        job.target.identity.name,
+                        records.len()
+                    );
+                }
+                results::Requests::Memory(&records)
+            }
+        };
         // Compares with the previous new/ before replacing it, then saves.
-        gate.judge(&summary, &records, &job.settings.limits)?;
+        gate.judge(&summary, &records, requests, &job.settings.limits)?;
         if let Some(s) = job.shard.as_ref().filter(|_| !args.gate.discard_baseline) {
-            shard::write(&dir, s, timing, barrier, &summary, &records)?;
+            shard::write(&dir, s, timing, barrier, &summary, &histograms)?;
         }
         // Written whole: the records kept as they finished are not needed.
         // (A failed write above returned first and left them for recovery.)
@@ -302,7 +321,7 @@ fn load_all(args: &Invocation, gate: &mut Gate, jobs: &[Job], name: &str) -> Res
                 RunError::Usage(format!("no saved run {name:?} for {} · {}", job.id, job.target.identity.name))
             })?;
         gate.human(&terminal::table(&saved.summary));
-        gate.judge(&saved.summary, &saved.records, &job.settings.limits)?;
+        gate.judge(&saved.summary, &saved.records, results::Requests::Memory(&saved.records), &job.settings.limits)?;
     }
     gate.finish(exit_code::OK)
 }
@@ -340,6 +359,19 @@ fn planned_summary(job: &Job) -> RunSummary {
     }
 }
 
+/// What one benchmark × target measured.
+struct Measured {
+    summary: RunSummary,
+    /// Every record (`complete`), or a long run's bounded sample.
+    records: Vec<RequestRecord>,
+    complete: bool,
+    /// Per row of the summary's levels: its latency histograms.
+    histograms: crate::results::histograms::Decoded,
+    timing: Timing,
+    /// The crash-safe records (every record), when kept.
+    partial: Option<PartialRecords>,
+}
+
 /// One benchmark × target: cold start, then (at `barrier`, if given) each
 /// concurrency level.
 async fn bench_one(
@@ -350,7 +382,7 @@ async fn bench_one(
     cancel: &Cancel,
     reserved: usize,
     barrier: Option<crate::settings::StartAt>,
-) -> (RunSummary, Vec<RequestRecord>, Timing, Option<PartialRecords>) {
+) -> Measured {
     let (bench, target) = (&job.id, &job.target.identity.name);
     let kept = partial_records(args, job);
     let sink = kept.as_ref().and_then(PartialRecords::sink);
@@ -401,6 +433,7 @@ async fn bench_one(
     };
     let out = run_levels(&input, provider, cancel).await;
     all_records.extend(out.records);
+    let (complete, histograms) = (out.complete, out.histograms);
     let timing = Timing {
         started_unix_us: crate::settings::unix_us(started_at),
         ended_unix_us: crate::settings::unix_us(SystemTime::now()),
@@ -417,7 +450,7 @@ async fn bench_one(
         sweep,
         ..planned_summary(job)
     };
-    (summary, all_records, timing, kept)
+    Measured { summary, records: all_records, complete, histograms, timing, partial: kept }
 }
 
 /// The crash-safe records of a benchmark × target's run (`results::partial`),

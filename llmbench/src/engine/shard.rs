@@ -151,13 +151,13 @@ pub(super) fn write(
     timing: Timing,
     start_at: Option<StartAt>,
     summary: &RunSummary,
-    records: &[crate::record::RequestRecord],
+    histograms: &crate::results::histograms::Decoded,
 ) -> Result<(), RunError> {
-    use crate::results::histograms::{self, HISTOGRAMS_FILE, RunHistograms};
+    use crate::results::histograms::{HISTOGRAMS_FILE, RunHistograms};
     use crate::results::shard::{SHARD_FILE, write_json};
     let failed = |name: &str, e: String| RunError::Failed(format!("cannot write {}: {e}", dir.join(name).display()));
-    let encoded = RunHistograms::encode(&histograms::of_records(summary.levels.len(), records))
-        .map_err(|e| failed(HISTOGRAMS_FILE, e))?;
+    debug_assert_eq!(histograms.len(), summary.levels.len(), "a histogram set per summary row");
+    let encoded = RunHistograms::encode(histograms).map_err(|e| failed(HISTOGRAMS_FILE, e))?;
     write_json(dir, HISTOGRAMS_FILE, &encoded).map_err(|e| failed(HISTOGRAMS_FILE, e.to_string()))?;
     write_json(dir, SHARD_FILE, &manifest(shard, timing, start_at)).map_err(|e| failed(SHARD_FILE, e.to_string()))
 }

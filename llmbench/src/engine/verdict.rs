@@ -159,14 +159,17 @@ impl Gate {
     /// After a benchmark × target ran (or was loaded): judge it against its
     /// baseline, save it, then report the outcome (saving first, so a failed
     /// write is not hidden by a verdict).
+    /// `records` are the run's records in memory (a long run's sample);
+    /// `requests` where the saved run's come from.
     pub(crate) fn judge(
         &mut self,
         summary: &RunSummary,
         records: &[RequestRecord],
+        requests: results::Requests<'_>,
         limits: &[SourcedLimit],
     ) -> Result<(), RunError> {
         let outcome = self.outcome(summary, records, limits)?;
-        let written = self.save(summary, records, &outcome)?;
+        let written = self.save(summary, requests, &outcome)?;
         let text = change::render(&outcome);
         if !text.is_empty() {
             self.human(text.trim_end());
@@ -212,14 +215,14 @@ impl Gate {
     fn save(
         &self,
         summary: &RunSummary,
-        records: &[RequestRecord],
+        requests: results::Requests<'_>,
         outcome: &Outcome,
     ) -> Result<Option<std::path::PathBuf>, RunError> {
         let mut written = None;
         if self.load.is_none() && !self.discard {
-            written = Some(self.store.save(results::NEW_DIR, summary, records).map_err(write_error)?);
+            written = Some(self.store.save_from(results::NEW_DIR, summary, requests).map_err(write_error)?);
             if let Mode::Save(n) = &self.mode {
-                self.store.save(n, summary, records).map_err(write_error)?;
+                self.store.save_from(n, summary, requests).map_err(write_error)?;
             }
         }
         if !self.discard && self.load.as_deref().is_none_or(|l| l == results::NEW_DIR) {

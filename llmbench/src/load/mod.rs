@@ -51,6 +51,13 @@ pub(crate) fn client_runtime(reserved: usize) -> std::io::Result<tokio::runtime:
 pub(crate) trait Observer: Send + Sync {
     /// A request finished (ok or not).
     fn request_done(&self, record: &RequestRecord);
+
+    /// Whether the observer keeps the records itself, so the level need
+    /// not (its outcome's `records` are then empty): what keeps a long
+    /// run's memory flat.
+    fn keeps_records(&self) -> bool {
+        false
+    }
 }
 
 /// An observer that ignores everything.
@@ -217,7 +224,7 @@ pub(crate) async fn run_level(
     requests: Arc<Vec<GenRequest>>,
     drive: &Drive,
     opts: RequestOptions,
-    observer: Arc<dyn Observer>,
+    observer: Arc<dyn Observer + '_>,
     cancel: &Cancel,
 ) -> LevelOutcome {
     match drive {
@@ -229,17 +236,16 @@ pub(crate) async fn run_level(
 
 /// What a level produced.
 pub(crate) struct LevelOutcome {
-    /// Every finished request, warm-up included, in index order.
+    /// Every finished request, warm-up included, in index order; none when
+    /// the observer keeps them ([`Observer::keeps_records`]).
     pub(crate) records: Vec<RequestRecord>,
     /// The level was cancelled before all requests finished.
     pub(crate) interrupted: bool,
     /// Per dispatched request, in index order: how late its task started
     /// running after its scheduled instant, µs (the generator's own lag,
-    /// before any `max_in_flight` wait). Empty for closed loops.
+    /// before any `max_in_flight` wait). Empty for closed loops, and when
+    /// the observer keeps the records (each carries its own).
     pub(crate) dispatch_lag_us: Vec<u64>,
-    /// The load window's end for a duration-bounded level, µs after
-    /// `level_start`; `None` for a count-bounded level.
-    pub(crate) window_end_us: Option<u64>,
     /// The client's CPU use over the level.
     pub(crate) cpu: Option<cpu::CpuUse>,
     /// When the level began: the instant its records' `start_us` count from.

@@ -56,11 +56,13 @@ pub(crate) async fn open_loop(
     requests: Arc<Vec<GenRequest>>,
     plan: &OpenPlan,
     opts: RequestOptions,
-    observer: Arc<dyn Observer>,
+    observer: Arc<dyn Observer + '_>,
     cancel: &Cancel,
 ) -> LevelOutcome {
     let n = plan.offsets.len();
     let start = Instant::now() + LEAD;
+    // Kept for the outcome only when the records are (they carry theirs).
+    let keep_lags = !observer.keeps_records();
     let mut window = Window::open(start, plan.end, plan.grace, plan.client_cores, observer, n);
     let (tx, mut rx) = mpsc::unbounded_channel::<(u64, u64, Option<RequestRecord>)>();
     let pacer = if requests.is_empty() {
@@ -82,7 +84,7 @@ pub(crate) async fn open_loop(
         };
         std::thread::Builder::new().name("llmbench-pacer".into()).spawn(move || ctx.run()).ok()
     };
-    let mut lags = vec![0u64; n];
+    let mut lags = vec![0u64; if keep_lags { n } else { 0 }];
     let cut_at = window.cut_at();
     loop {
         let cut = window.cut.clone();
@@ -99,8 +101,11 @@ pub(crate) async fn open_loop(
             () = cancel.cancelled(), if !window.interrupted() => window.interrupt(cancel),
             msg = rx.recv() => match msg {
                 Some((i, lag, record)) => {
-                    lags[i as usize] = lag;
-                    if let Some(record) = record {
+                    if let Some(slot) = lags.get_mut(i as usize) {
+                        *slot = lag;
+                    }
+                    if let Some(mut record) = record {
+                        record.dispatch_lag_us = Some(lag);
                         window.accept(record);
                     }
                 }

@@ -89,7 +89,7 @@ pub(crate) async fn session_loop(
     provider: Arc<Provider>,
     plan: &SessionPlan,
     opts: RequestOptions,
-    observer: Arc<dyn Observer>,
+    observer: Arc<dyn Observer + '_>,
     cancel: &Cancel,
 ) -> LevelOutcome {
     let expected = plan.total.unwrap_or(256) as usize * 4;

@@ -11,7 +11,7 @@ use super::{Cancel, LevelOutcome, Observer, cpu, interrupt_in_flight};
 use crate::record::RequestRecord;
 
 /// One level's window, open while its requests run.
-pub(super) struct Window {
+pub(super) struct Window<'a> {
     /// When the level starts: request start offsets count from here.
     pub(super) start: Instant,
     /// Fires when requests in flight must end now (the end of the grace,
@@ -20,13 +20,16 @@ pub(super) struct Window {
     end: Option<Duration>,
     grace: Duration,
     client_cores: usize,
-    observer: Arc<dyn Observer>,
-    records: Vec<RequestRecord>,
+    observer: Arc<dyn Observer + 'a>,
+    /// The records, unless the observer keeps them ([`Observer::keeps_records`]).
+    records: Option<Vec<RequestRecord>>,
+    /// The largest request index seen, plus one.
+    indices: usize,
     interrupted: bool,
     cpu_before: Option<cpu::CpuSnapshot>,
 }
 
-impl Window {
+impl<'a> Window<'a> {
     /// A window starting at `start` (a duration-bounded one stops
     /// dispatching `end` later and cuts `grace` after that).
     pub(super) fn open(
@@ -34,9 +37,9 @@ impl Window {
         end: Option<Duration>,
         grace: Duration,
         client_cores: usize,
-        observer: Arc<dyn Observer>,
+        observer: Arc<dyn Observer + 'a>,
         expected: usize,
-    ) -> Window {
+    ) -> Window<'a> {
         Window {
             cpu_before: cpu::CpuSnapshot::take(),
             start,
@@ -44,8 +47,9 @@ impl Window {
             end,
             grace,
             client_cores,
+            records: (!observer.keeps_records()).then(|| Vec::with_capacity(expected)),
+            indices: 0,
             observer,
-            records: Vec::with_capacity(expected),
             interrupted: false,
         }
     }
@@ -62,8 +66,11 @@ impl Window {
 
     /// A request finished (ok or not).
     pub(super) fn accept(&mut self, record: RequestRecord) {
+        self.indices = self.indices.max(record.index as usize + 1);
         self.observer.request_done(&record);
-        self.records.push(record);
+        if let Some(records) = &mut self.records {
+            records.push(record);
+        }
     }
 
     /// The run was interrupted: the requests in flight end now, each as a
@@ -80,18 +87,18 @@ impl Window {
 
     /// The largest request index recorded, plus one.
     pub(super) fn indices(&self) -> usize {
-        self.records.iter().map(|r| r.index as usize + 1).max().unwrap_or(0).max(self.records.len())
+        self.indices
     }
 
-    /// The window closed: its records in index order, and what the
-    /// generator's self-check needs.
-    pub(super) fn close(mut self, dispatch_lag_us: Vec<u64>) -> LevelOutcome {
-        self.records.sort_by_key(|r| r.index);
+    /// The window closed: its records in index order (none when the
+    /// observer kept them), and what the generator's self-check needs.
+    pub(super) fn close(self, dispatch_lag_us: Vec<u64>) -> LevelOutcome {
+        let mut records = self.records.unwrap_or_default();
+        records.sort_by_key(|r| r.index);
         LevelOutcome {
-            records: self.records,
+            records,
             interrupted: self.interrupted,
             dispatch_lag_us,
-            window_end_us: self.end.map(|d| d.as_micros() as u64),
             cpu: self.cpu_before.and_then(|b| b.since(self.client_cores)),
             start: self.start,
         }

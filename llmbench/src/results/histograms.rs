@@ -43,6 +43,9 @@ const METRICS: [(&str, Values); 6] = [
     ("queue", |r| vec![r.queue_ms]),
 ];
 
+/// The names of the metrics kept, in order.
+pub(crate) const METRIC_NAMES: [&str; 6] = ["ttft", "ttfb", "e2e", "tpot", "itl", "queue"];
+
 /// `histograms.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunHistograms {

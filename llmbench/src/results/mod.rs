@@ -120,10 +120,105 @@ pub fn run_dir(root: &Path, bench: &str, target: &str, run: &str) -> PathBuf {
     root.join(file_safe(bench)).join(file_safe(target)).join(file_safe(run))
 }
 
+/// Where the request records of a run being written come from.
+#[derive(Debug, Clone, Copy)]
+pub enum Requests<'a> {
+    /// All of them, in memory.
+    Memory(&'a [RequestRecord]),
+    /// A file of JSON lines (a long run's crash-safe records, which hold
+    /// every record while memory holds a sample), each record labelled
+    /// with `shard` when given.
+    Lines {
+        /// The file.
+        path: &'a Path,
+        /// The shard label to give each record.
+        shard: Option<&'a str>,
+    },
+}
+
+impl Requests<'_> {
+    /// Writes the records as `requests.jsonl` to `out`: in memory, as they
+    /// are; from a file, in the order a run in memory has — the cold start,
+    /// then each summary row's warm-up and then its measured requests (the
+    /// file has them as they finished) — by way of one scratch file per
+    /// group in `scratch`, so that no more than a line is ever in memory.
+    fn write_to(&self, out: &mut impl Write, scratch: &Path) -> std::io::Result<()> {
+        match *self {
+            Requests::Memory(records) => {
+                for r in records {
+                    serde_json::to_writer(&mut *out, r)?;
+                    out.write_all(b"\n")?;
+                }
+                Ok(())
+            }
+            Requests::Lines { path, shard } => write_grouped(path, shard, out, scratch),
+        }
+    }
+}
+
+/// What [`write_grouped`] reads of a line to place it.
+#[derive(serde::Deserialize)]
+struct Placement {
+    phase: crate::record::Phase,
+    #[serde(default)]
+    level: u32,
+}
+
+fn write_grouped(path: &Path, shard: Option<&str>, out: &mut impl Write, scratch: &Path) -> std::io::Result<()> {
+    use std::collections::BTreeMap;
+    use std::io::BufRead;
+
+    use crate::record::Phase;
+    let named = |e: String| std::io::Error::other(format!("{}: {e}", path.display()));
+    let file = std::io::BufReader::new(fs::File::open(path).map_err(|e| named(e.to_string()))?);
+    let mut groups: BTreeMap<(u8, u32, u8), (PathBuf, BufWriter<fs::File>)> = BTreeMap::new();
+    for (i, line) in file.lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |e: serde_json::Error| named(format!("line {}: {e}", i + 1));
+        let place: Placement = serde_json::from_str(&line).map_err(bad)?;
+        let key = match place.phase {
+            Phase::ColdStart => (0, 0, 0),
+            Phase::Warmup => (1, place.level, 0),
+            Phase::Measured => (1, place.level, 1),
+        };
+        let (_, group) = match groups.entry(key) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                let file = scratch.join(format!("group-{}-{}-{}.jsonl", key.0, key.1, key.2));
+                let writer = BufWriter::new(fs::File::create(&file)?);
+                e.insert((file, writer))
+            }
+        };
+        match shard {
+            None => group.write_all(line.as_bytes())?,
+            Some(label) => {
+                let mut r: RequestRecord = serde_json::from_str(&line).map_err(bad)?;
+                r.shard = Some(label.to_owned());
+                serde_json::to_writer(&mut *group, &r)?;
+            }
+        }
+        group.write_all(b"\n")?;
+    }
+    for (_, (file, writer)) in groups {
+        drop(writer.into_inner().map_err(|e| e.into_error())?);
+        std::io::copy(&mut fs::File::open(&file)?, out)?;
+        fs::remove_file(&file)?;
+    }
+    Ok(())
+}
+
 /// Writes a run: `summary.json` and `requests.jsonl` into a temporary
 /// directory, then swaps it in for `dir` so readers see the old run or the
 /// new one, never a mix.
 pub fn write_run(dir: &Path, summary: &RunSummary, records: &[RequestRecord]) -> std::io::Result<()> {
+    write_run_from(dir, summary, Requests::Memory(records))
+}
+
+/// [`write_run`] with the records from `requests`.
+pub fn write_run_from(dir: &Path, summary: &RunSummary, requests: Requests<'_>) -> std::io::Result<()> {
     let parent = dir.parent().ok_or_else(|| std::io::Error::other("results directory has no parent"))?;
     fs::create_dir_all(parent)?;
     let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("run");
@@ -134,10 +229,7 @@ pub fn write_run(dir: &Path, summary: &RunSummary, records: &[RequestRecord]) ->
     fs::create_dir_all(&tmp)?;
     {
         let mut out = BufWriter::new(fs::File::create(tmp.join(REQUESTS_FILE))?);
-        for r in records {
-            serde_json::to_writer(&mut out, r)?;
-            out.write_all(b"\n")?;
-        }
+        requests.write_to(&mut out, &tmp)?;
         out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     }
     let json = serde_json::to_vec_pretty(summary)?;
@@ -183,6 +275,34 @@ pub fn read_requests(dir: &Path) -> Result<Vec<RequestRecord>, String> {
     parse_requests(&text, &path)
 }
 
+/// Reads a run's request records as [`read_requests`] does, keeping at
+/// most `cap` of them: all of a smaller run, a uniform sample (in file
+/// order) of a larger one, read line by line so memory stays bounded.
+pub fn read_requests_sample(dir: &Path, cap: usize) -> Result<Vec<RequestRecord>, String> {
+    use std::io::BufRead;
+    let path = dir.join(REQUESTS_FILE);
+    let named = |e: &dyn std::fmt::Display| format!("cannot read {}: {e}", path.display());
+    let file = std::io::BufReader::new(fs::File::open(&path).map_err(|e| named(&e))?);
+    let mut rng = crate::rng::Rng::new(0x5A3_9E5E);
+    let (mut kept, mut seen): (Vec<(u64, RequestRecord)>, u64) = (Vec::new(), 0);
+    for (i, line) in file.lines().enumerate() {
+        let line = line.map_err(|e| named(&e))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let r: RequestRecord =
+            serde_json::from_str(&line).map(upgrade).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
+        seen += 1;
+        if kept.len() < cap {
+            kept.push((seen, r));
+        } else if let Some(slot) = kept.get_mut(rng.range_u64(0, seen - 1) as usize) {
+            *slot = (seen, r);
+        }
+    }
+    kept.sort_by_key(|(n, _)| *n);
+    Ok(kept.into_iter().map(|(_, r)| r).collect())
+}
+
 /// Parses the text of a `requests.jsonl` read from `path` (named in errors).
 pub fn parse_requests(text: &str, path: &Path) -> Result<Vec<RequestRecord>, String> {
     text.lines()
@@ -208,6 +328,53 @@ fn upgrade(mut r: RequestRecord) -> RequestRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::Phase;
+
+    /// A record of `phase` in summary row `level`.
+    fn placed(index: u64, phase: Phase, level: u32) -> RequestRecord {
+        RequestRecord { index, phase, level, e2e_ms: 1.0, ..RequestRecord::default() }
+    }
+
+    #[test]
+    fn a_run_written_from_its_records_file_is_grouped_as_one_written_from_memory() {
+        let root = tempfile::tempdir().unwrap();
+        // As requests finished: warm-up and measured, and two rows, interleaved.
+        let finished = [
+            placed(0, Phase::ColdStart, 0),
+            placed(1, Phase::Measured, 0),
+            placed(0, Phase::Warmup, 0),
+            placed(3, Phase::Measured, 1),
+            placed(2, Phase::Measured, 0),
+            placed(1, Phase::Warmup, 1),
+        ];
+        let lines = root.path().join("new.partial.jsonl");
+        let text: String = finished.iter().map(|r| serde_json::to_string(r).unwrap() + "\n").collect();
+        fs::write(&lines, text).unwrap();
+        let dir = run_dir(root.path(), "b", "t", NEW_DIR);
+        let requests = Requests::Lines { path: &lines, shard: Some("2/3") };
+        write_run_from(&dir, &RunSummary::example(), requests).unwrap();
+        let read = read_requests(&dir).unwrap();
+        let order: Vec<(Phase, u32, u64)> = read.iter().map(|r| (r.phase, r.level, r.index)).collect();
+        assert_eq!(
+            order,
+            [
+                (Phase::ColdStart, 0, 0),
+                (Phase::Warmup, 0, 0),
+                (Phase::Measured, 0, 1),
+                (Phase::Measured, 0, 2),
+                (Phase::Warmup, 1, 1),
+                (Phase::Measured, 1, 3)
+            ]
+        );
+        assert!(read.iter().all(|r| r.shard.as_deref() == Some("2/3")));
+        let left: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left.len(), 2, "summary.json and requests.jsonl only: {left:?}");
+        // Read back whole, or as a bounded sample in file order.
+        assert_eq!(read_requests_sample(&dir, 100).unwrap(), read);
+        let sample = read_requests_sample(&dir, 4).unwrap();
+        assert_eq!(sample.len(), 4);
+        assert!(sample.iter().all(|r| read.contains(r)));
+    }
 
     #[test]
     fn version_1_runs_read_in_version_2_terms() {

@@ -63,7 +63,9 @@ impl PartialSink {
 pub(crate) struct PartialRecords {
     path: PathBuf,
     sink: Option<PartialSink>,
-    thread: Option<JoinHandle<()>>,
+    thread: Option<JoinHandle<bool>>,
+    /// Every record sent so far is in the file (false once a write failed).
+    whole: bool,
 }
 
 impl PartialRecords {
@@ -87,7 +89,7 @@ impl PartialRecords {
         let thread = std::thread::Builder::new()
             .name("llmbench-records".into())
             .spawn(move || write_lines(BufWriter::new(file), &rx, &shown))?;
-        Ok(PartialRecords { path, sink: Some(PartialSink(tx)), thread: Some(thread) })
+        Ok(PartialRecords { path, sink: Some(PartialSink(tx)), thread: Some(thread), whole: true })
     }
 
     /// What the run's levels send their records to.
@@ -99,6 +101,14 @@ impl PartialRecords {
     #[cfg(test)]
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Waits for the writer to write every record sent so far and stops
+    /// it: the file then holds the run's every record, to be read; `None`
+    /// when a write failed (the file lacks some).
+    pub(crate) fn finish_writing(&mut self) -> Option<&Path> {
+        self.stop();
+        self.whole.then_some(self.path.as_path())
     }
 
     /// The run was written whole: the records in progress are no longer
@@ -119,7 +129,7 @@ impl PartialRecords {
             let _ = tx.send(None);
         }
         if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+            self.whole &= thread.join().unwrap_or(false);
         }
     }
 }
@@ -135,7 +145,8 @@ impl Drop for PartialRecords {
 /// The writer thread: a line per record, flushed at least every
 /// [`FLUSH_EVERY`] while records come, and at the end. A failed write
 /// stops it (saying so once); the run goes on, its final write unaffected.
-fn write_lines(mut out: BufWriter<File>, rx: &Receiver<Option<RequestRecord>>, path: &Path) {
+/// Whether every record sent reached the file.
+fn write_lines(mut out: BufWriter<File>, rx: &Receiver<Option<RequestRecord>>, path: &Path) -> bool {
     let mut unflushed: Option<Instant> = None;
     loop {
         let next = match unflushed {
@@ -143,9 +154,7 @@ fn write_lines(mut out: BufWriter<File>, rx: &Receiver<Option<RequestRecord>>, p
             None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
         };
         let written = match next {
-            Ok(Some(mut record)) => {
-                // Text is kept only for failed checks, which run after the level.
-                (record.text, record.tool_call_text) = (None, Vec::new());
+            Ok(Some(record)) => {
                 unflushed.get_or_insert_with(Instant::now);
                 serde_json::to_writer(&mut out, &record)
                     .map_err(std::io::Error::from)
@@ -155,14 +164,15 @@ fn write_lines(mut out: BufWriter<File>, rx: &Receiver<Option<RequestRecord>>, p
             Ok(None) | Err(RecvTimeoutError::Disconnected) => {
                 if let Err(e) = out.flush() {
                     eprintln!("warning: cannot write {}: {e}", path.display());
+                    return false;
                 }
-                return;
+                return true;
             }
         };
         let due = unflushed.is_some_and(|since| since.elapsed() >= FLUSH_EVERY);
         if let Err(e) = written.and_then(|()| if due { out.flush() } else { Ok(()) }) {
             eprintln!("warning: cannot write {} (records of this run are kept in memory only): {e}", path.display());
-            return;
+            return false;
         }
         if due {
             unflushed = None;
@@ -187,14 +197,20 @@ mod tests {
         assert_eq!(partial.path(), tmp.path().join("bench/sim/new.partial.jsonl"));
         let sink = partial.sink().expect("a sink");
         for index in 0..3 {
-            sink.send(RequestRecord { index, e2e_ms: 10.0, text: Some("kept out".into()), ..RequestRecord::default() });
+            sink.send(RequestRecord {
+                index,
+                e2e_ms: 10.0,
+                text: Some("a failed check's".into()),
+                ..RequestRecord::default()
+            });
         }
         // The writer is still running (the run is not over): what a
         // `kill -9` now would leave on disk.
         std::thread::sleep(FLUSH_EVERY + Duration::from_millis(300));
         let written = lines(partial.path());
         assert_eq!(written.iter().map(|r| r.index).collect::<Vec<_>>(), [0, 1, 2]);
-        assert!(written.iter().all(|r| r.text.is_none() && r.e2e_ms == 10.0), "{written:?}");
+        // Whole records, as the run saves them (a failed check keeps its text).
+        assert!(written.iter().all(|r| r.text.as_deref() == Some("a failed check's") && r.e2e_ms == 10.0));
         sink.send(RequestRecord { index: 3, ..RequestRecord::default() });
         let path = partial.path().to_owned();
         // Dropped without being removed (the final write failed): kept,

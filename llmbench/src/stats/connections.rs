@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::LatencySummary;
+use super::summary::Distribution;
 use crate::record::RequestRecord;
 
 /// Connections opened by one level's measured requests.
@@ -20,14 +21,35 @@ pub struct ConnectionSummary {
 
 /// The connection figures of `measured` requests; `None` when no client
 /// reported (the AWS SDK providers do not).
+#[cfg(test)]
 pub(crate) fn connections(measured: &[&RequestRecord]) -> Option<ConnectionSummary> {
-    let reported = measured.iter().filter(|r| r.new_connection.is_some()).count() as u64;
-    if reported == 0 {
-        return None;
+    let mut tally = ConnectionTally::default();
+    measured.iter().for_each(|r| tally.add(r));
+    tally.finish()
+}
+
+/// [`ConnectionSummary`] gathered request by request.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ConnectionTally {
+    reported: u64,
+    new: u64,
+    connect: Distribution,
+}
+
+impl ConnectionTally {
+    pub(crate) fn add(&mut self, r: &RequestRecord) {
+        self.reported += u64::from(r.new_connection.is_some());
+        self.new += u64::from(r.new_connection == Some(true));
+        self.connect.add_some(r.connect_ms);
     }
-    let new = measured.iter().filter(|r| r.new_connection == Some(true)).count() as u64;
-    let connect: Vec<f64> = measured.iter().filter_map(|r| r.connect_ms).collect();
-    Some(ConnectionSummary { reported, new, connect: LatencySummary::from_values(&connect) })
+
+    pub(crate) fn finish(&self) -> Option<ConnectionSummary> {
+        (self.reported > 0).then(|| ConnectionSummary {
+            reported: self.reported,
+            new: self.new,
+            connect: self.connect.summary(),
+        })
+    }
 }
 
 /// A warning when some measured requests, not all, opened a connection:

@@ -82,52 +82,75 @@ pub struct Correctness {
 
 /// The goodput of `level` from its `records` (measured ones are used).
 pub(crate) fn goodput(slo: &Slo, level: &LevelSummary, records: &[RequestRecord]) -> Goodput {
-    let measured = records.iter().filter(|r| r.phase == crate::record::Phase::Measured);
-    let (mut good, mut attempted) = (0u64, 0u64);
-    for r in measured {
-        attempted += 1;
-        good += u64::from(slo.is_good(r));
-    }
-    let ratio = if attempted > 0 { good as f64 / attempted as f64 } else { 0.0 };
-    let mut failed = Vec::new();
-    if ratio < slo.goodput {
-        failed.push(format!("goodput {:.1}% < {}%", ratio * 100.0, slo.goodput * 100.0));
-    }
-    for (stat, metric, limit) in &slo.per_level {
-        match level.metric(metric).and_then(|s| s.get(stat)) {
-            Some(v) if v > *limit => failed.push(format!("{stat} {metric} {v:.1} ms > {}", ms(*limit))),
-            Some(_) => {}
-            None => failed.push(format!("{stat} {metric}: not measured (too few samples)")),
-        }
-    }
-    Goodput {
-        slo: slo.describe(),
-        good,
-        attempted,
-        ratio,
-        good_per_s: if level.window_s > 0.0 { good as f64 / level.window_s } else { 0.0 },
-        target: slo.goodput,
-        meets_slo: failed.is_empty() && attempted > 0,
-        failed,
-    }
+    let mut tally = GoodTally::default();
+    records.iter().for_each(|r| tally.add(slo, r));
+    tally.goodput(slo, level)
 }
 
 /// The correctness of a level whose responses were checked: completed
 /// measured requests, and those of them that did not fail a check.
 pub(crate) fn correctness(records: &[RequestRecord]) -> Correctness {
-    let measured = records.iter().filter(|r| r.phase == crate::record::Phase::Measured);
-    let (mut checked, mut passed) = (0u64, 0u64);
-    for r in measured {
+    let mut tally = GoodTally::default();
+    records.iter().for_each(|r| tally.add(&Slo::default(), r));
+    tally.correctness()
+}
+
+/// Goodput and correctness counted request by request.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct GoodTally {
+    attempted: u64,
+    good: u64,
+    checked: u64,
+    passed: u64,
+}
+
+impl GoodTally {
+    /// Counts one finished request (measured ones only).
+    pub(crate) fn add(&mut self, slo: &Slo, r: &RequestRecord) {
+        if r.phase != crate::record::Phase::Measured {
+            return;
+        }
+        self.attempted += 1;
+        self.good += u64::from(slo.is_good(r));
         match &r.error {
-            None => {
-                checked += 1;
-                passed += 1;
-            }
-            Some(e) if e.class == ErrorClass::Check => checked += 1,
+            None => (self.checked, self.passed) = (self.checked + 1, self.passed + 1),
+            Some(e) if e.class == ErrorClass::Check => self.checked += 1,
             Some(_) => {}
         }
     }
-    Correctness { checked, passed, rate: if checked > 0 { passed as f64 / checked as f64 } else { 0.0 } }
+
+    /// The goodput of `level` against `slo`.
+    pub(crate) fn goodput(&self, slo: &Slo, level: &LevelSummary) -> Goodput {
+        let (good, attempted) = (self.good, self.attempted);
+        let ratio = if attempted > 0 { good as f64 / attempted as f64 } else { 0.0 };
+        let mut failed = Vec::new();
+        if ratio < slo.goodput {
+            failed.push(format!("goodput {:.1}% < {}%", ratio * 100.0, slo.goodput * 100.0));
+        }
+        for (stat, metric, limit) in &slo.per_level {
+            match level.metric(metric).and_then(|s| s.get(stat)) {
+                Some(v) if v > *limit => failed.push(format!("{stat} {metric} {v:.1} ms > {}", ms(*limit))),
+                Some(_) => {}
+                None => failed.push(format!("{stat} {metric}: not measured (too few samples)")),
+            }
+        }
+        Goodput {
+            slo: slo.describe(),
+            good,
+            attempted,
+            ratio,
+            good_per_s: if level.window_s > 0.0 { good as f64 / level.window_s } else { 0.0 },
+            target: slo.goodput,
+            meets_slo: failed.is_empty() && attempted > 0,
+            failed,
+        }
+    }
+
+    /// The response checks' figures.
+    pub(crate) fn correctness(&self) -> Correctness {
+        let (checked, passed) = (self.checked, self.passed);
+        Correctness { checked, passed, rate: if checked > 0 { passed as f64 / checked as f64 } else { 0.0 } }
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::LatencySummary;
+use super::summary::Distribution;
 use crate::record::{Phase, RequestRecord, TokenSource};
 
 /// Request counts, failures by class.
@@ -234,131 +235,292 @@ impl LevelSummary {
 
 /// Summarizes the measured records of one level.
 pub(crate) fn summarize_level(concurrency: u32, records: &[RequestRecord]) -> LevelSummary {
-    let cut_by_llmbench = |r: &&RequestRecord| r.error.as_ref().is_some_and(|e| e.class.is_llmbench_cut());
-    let all_measured = records.iter().filter(|r| r.phase == Phase::Measured);
-    let (cut, measured): (Vec<&RequestRecord>, Vec<&RequestRecord>) = all_measured.partition(cut_by_llmbench);
-    let ok: Vec<&RequestRecord> = measured.iter().copied().filter(|r| r.is_ok()).collect();
-
-    let counts = request_counts(&measured, ok.len(), cut.len());
-
-    let window_start = measured.iter().map(|r| r.start_us).min().unwrap_or(0);
-    let window_end = measured.iter().map(|r| r.end_us()).max().unwrap_or(window_start);
-    let window_s = (window_end.saturating_sub(window_start)) as f64 / 1e6;
-    let per_s = |n: f64| if window_s > 0.0 { n / window_s } else { 0.0 };
-    let output_tokens: u64 = ok.iter().map(|r| r.output_tokens).sum();
-
-    let summary = |values: Vec<f64>| LatencySummary::from_values(&values);
-
-    let mut output_token_source = BTreeMap::new();
-    for r in &ok {
-        *output_token_source.entry(r.output_source.as_str().to_owned()).or_default() += 1;
-    }
-    let reasoned: Vec<&RequestRecord> = ok.iter().copied().filter(|r| r.reasoning_tokens.is_some()).collect();
-    let any_reasoning = !reasoned.is_empty() || ok.iter().any(|r| r.thinking_ms().is_some_and(|t| t > 0.0));
-    let connections = super::connections::connections(&measured);
-    let warnings = level_warnings(&ok, connections.as_ref());
-
-    LevelSummary {
-        concurrency,
-        error_rate: if counts.attempted > 0 { counts.failed as f64 / counts.attempted as f64 } else { 0.0 },
-        requests: counts,
-        window_s,
-        req_per_s: per_s(ok.len() as f64),
-        output_tok_per_s: per_s(output_tokens as f64),
-        in_flight: in_flight(&measured, window_start, window_end, concurrency),
-        ttft: summary(ok.iter().filter_map(|r| r.ttft_ms).collect()),
-        ttfo: summary(ok.iter().filter_map(|r| r.ttfo_ms).collect()),
-        ttfb: summary(ok.iter().filter_map(|r| r.ttfb_ms).collect()),
-        queue: summary(ok.iter().map(|r| r.queue_ms).collect()),
-        tpot: summary(ok.iter().filter_map(|r| r.tpot_ms()).collect()),
-        ntpot: summary(ok.iter().filter_map(|r| r.ntpot_ms()).collect()),
-        itl: summary(ok.iter().flat_map(|r| r.gaps_us.iter().map(|&g| f64::from(g) / 1e3)).collect()),
-        e2e: summary(ok.iter().map(|r| r.e2e_ms).collect()),
-        decode_tps: summary(ok.iter().filter_map(|r| r.decode_tps()).collect()),
-        output_tokens: summary(ok.iter().map(|r| r.output_tokens as f64).collect()),
-        input_tokens: summary(ok.iter().filter_map(|r| r.input_tokens.map(|n| n as f64)).collect()),
-        server_latency: summary(ok.iter().filter_map(|r| r.server_latency_ms).collect()),
-        server_first_byte: summary(ok.iter().filter_map(|r| r.server_first_byte_ms).collect()),
-        network_overhead: summary(ok.iter().filter_map(|r| r.network_overhead_ms()).collect()),
-        reasoning_tokens: summary(reasoned.iter().filter_map(|r| r.reasoning_tokens.map(|n| n as f64)).collect()),
-        answer_tokens: summary(if any_reasoning {
-            ok.iter().map(|r| r.answer_tokens() as f64).collect()
-        } else {
-            Vec::new()
-        }),
-        thinking: summary(if any_reasoning { ok.iter().filter_map(|r| r.thinking_ms()).collect() } else { Vec::new() }),
-        ttftc: summary(ok.iter().filter_map(|r| r.ttftc_ms).collect()),
-        tool_call: summary(ok.iter().filter_map(|r| r.tool_call_ms).collect()),
-        cache: super::traffic::cache(&ok),
-        connections,
-        input_tokens_requested: summary(ok.iter().filter_map(|r| r.input_tokens_requested.map(|n| n as f64)).collect()),
-        input_tokens_generated: summary(ok.iter().filter_map(|r| r.input_tokens_generated.map(|n| n as f64)).collect()),
-        output_token_source,
-        cost: None,
-        rate: None,
-        stage: None,
-        load: None,
-        goodput: None,
-        correctness: None,
-        sessions: super::sessions::summarize(records),
-        stopped_early: None,
-        warnings,
-    }
+    let mut tally = SummaryTally::new(None);
+    records.iter().for_each(|r| tally.add(r));
+    tally.finish(concurrency)
 }
 
-/// Attempted (measured, not cut by llmbench), ok, failed by class, and cut.
-fn request_counts(measured: &[&RequestRecord], ok: usize, cut: usize) -> RequestCounts {
-    let mut counts = RequestCounts {
-        attempted: measured.len() as u64,
-        ok: ok as u64,
-        cut_by_llmbench: cut as u64,
-        ..RequestCounts::default()
-    };
-    for r in measured {
-        if let Some(e) = &r.error {
-            counts.failed += 1;
-            *counts.by_class.entry(e.class.as_str().to_owned()).or_default() += 1;
+/// The figures of one level gathered as its requests finish: counters,
+/// one [`Distribution`] per metric, the in-flight sweep; memory does not
+/// grow with the number of requests (sessions keep a little per session).
+#[derive(Debug, Clone)]
+pub(crate) struct SummaryTally {
+    counts: RequestCounts,
+    window_start: Option<u64>,
+    window_end: u64,
+    ok_output_tokens: u64,
+    ttft: Distribution,
+    ttfo: Distribution,
+    ttfb: Distribution,
+    queue: Distribution,
+    tpot: Distribution,
+    ntpot: Distribution,
+    itl: Distribution,
+    e2e: Distribution,
+    decode_tps: Distribution,
+    output_tokens: Distribution,
+    input_tokens: Distribution,
+    server_latency: Distribution,
+    server_first_byte: Distribution,
+    network_overhead: Distribution,
+    reasoning_tokens: Distribution,
+    answer_tokens: Distribution,
+    thinking: Distribution,
+    ttftc: Distribution,
+    tool_call: Distribution,
+    input_tokens_requested: Distribution,
+    input_tokens_generated: Distribution,
+    any_reasoning: bool,
+    estimated_reasoning: bool,
+    output_token_source: BTreeMap<String, u64>,
+    cache: super::traffic::CacheTally,
+    inputs: super::traffic::InputTally,
+    connections: super::connections::ConnectionTally,
+    sessions: super::sessions::SessionsTally,
+    in_flight: InFlightSweep,
+}
+
+impl SummaryTally {
+    /// An empty tally. `horizon_us`: no request lasts longer (its total
+    /// deadline), so the in-flight sweep can settle what is older than
+    /// that behind the latest end and keep only the rest; `None` keeps
+    /// every event until [`finish`](Self::finish).
+    pub(crate) fn new(horizon_us: Option<u64>) -> SummaryTally {
+        SummaryTally {
+            counts: RequestCounts::default(),
+            window_start: None,
+            window_end: 0,
+            ok_output_tokens: 0,
+            ttft: Distribution::default(),
+            ttfo: Distribution::default(),
+            ttfb: Distribution::default(),
+            queue: Distribution::default(),
+            tpot: Distribution::default(),
+            ntpot: Distribution::default(),
+            itl: Distribution::default(),
+            e2e: Distribution::default(),
+            decode_tps: Distribution::default(),
+            output_tokens: Distribution::default(),
+            input_tokens: Distribution::default(),
+            server_latency: Distribution::default(),
+            server_first_byte: Distribution::default(),
+            network_overhead: Distribution::default(),
+            reasoning_tokens: Distribution::default(),
+            answer_tokens: Distribution::default(),
+            thinking: Distribution::default(),
+            ttftc: Distribution::default(),
+            tool_call: Distribution::default(),
+            input_tokens_requested: Distribution::default(),
+            input_tokens_generated: Distribution::default(),
+            any_reasoning: false,
+            estimated_reasoning: false,
+            output_token_source: BTreeMap::new(),
+            cache: Default::default(),
+            inputs: Default::default(),
+            connections: Default::default(),
+            sessions: Default::default(),
+            in_flight: InFlightSweep::new(horizon_us),
         }
     }
-    counts
-}
 
-/// What makes a level's figures less comparable: input lengths that
-/// disagree, connections some requests paid for, estimated reasoning counts.
-fn level_warnings(ok: &[&RequestRecord], connections: Option<&super::ConnectionSummary>) -> Vec<String> {
-    let mut warnings = super::traffic::input_warnings(ok);
-    warnings.extend(connections.and_then(super::connections::warning));
-    if ok.iter().any(|r| r.reasoning_source == Some(TokenSource::Estimate)) {
-        warnings.push(
-            "the server reports no reasoning token count: reasoning tokens are the output count split by the \
-             reasoning share of the streamed text (reasoning_source \"estimate\")"
-                .into(),
-        );
+    /// Counts one finished request (warm-up ones are left out).
+    pub(crate) fn add(&mut self, r: &RequestRecord) {
+        if r.phase != Phase::Measured {
+            return;
+        }
+        self.sessions.add(r);
+        if r.error.as_ref().is_some_and(|e| e.class.is_llmbench_cut()) {
+            self.counts.cut_by_llmbench += 1;
+            return;
+        }
+        self.counts.attempted += 1;
+        self.window_start = Some(self.window_start.map_or(r.start_us, |s| s.min(r.start_us)));
+        self.window_end = self.window_end.max(r.end_us());
+        self.in_flight.add(r);
+        self.connections.add(r);
+        if let Some(e) = &r.error {
+            self.counts.failed += 1;
+            *self.counts.by_class.entry(e.class.as_str().to_owned()).or_default() += 1;
+            return;
+        }
+        self.counts.ok += 1;
+        self.ok_output_tokens += r.output_tokens;
+        *self.output_token_source.entry(r.output_source.as_str().to_owned()).or_default() += 1;
+        self.ttft.add_some(r.ttft_ms);
+        self.ttfo.add_some(r.ttfo_ms);
+        self.ttfb.add_some(r.ttfb_ms);
+        self.queue.add(r.queue_ms);
+        self.tpot.add_some(r.tpot_ms());
+        self.ntpot.add_some(r.ntpot_ms());
+        r.gaps_us.iter().for_each(|&g| self.itl.add(f64::from(g) / 1e3));
+        self.e2e.add(r.e2e_ms);
+        self.decode_tps.add_some(r.decode_tps());
+        self.output_tokens.add(r.output_tokens as f64);
+        self.input_tokens.add_some(r.input_tokens.map(|n| n as f64));
+        self.server_latency.add_some(r.server_latency_ms);
+        self.server_first_byte.add_some(r.server_first_byte_ms);
+        self.network_overhead.add_some(r.network_overhead_ms());
+        self.reasoning_tokens.add_some(r.reasoning_tokens.map(|n| n as f64));
+        self.any_reasoning |= r.reasoning_tokens.is_some() || r.thinking_ms().is_some_and(|t| t > 0.0);
+        self.estimated_reasoning |= r.reasoning_source == Some(TokenSource::Estimate);
+        self.answer_tokens.add(r.answer_tokens() as f64);
+        self.thinking.add_some(r.thinking_ms());
+        self.ttftc.add_some(r.ttftc_ms);
+        self.tool_call.add_some(r.tool_call_ms);
+        self.input_tokens_requested.add_some(r.input_tokens_requested.map(|n| n as f64));
+        self.input_tokens_generated.add_some(r.input_tokens_generated.map(|n| n as f64));
+        self.cache.add(r);
+        self.inputs.add(r);
     }
-    warnings
+
+    /// The distribution of a metric `histograms.json` keeps, by key.
+    pub(crate) fn distribution(&self, key: &str) -> Option<&Distribution> {
+        Some(match key {
+            "ttft" => &self.ttft,
+            "ttfb" => &self.ttfb,
+            "e2e" => &self.e2e,
+            "tpot" => &self.tpot,
+            "itl" => &self.itl,
+            "queue" => &self.queue,
+            _ => return None,
+        })
+    }
+
+    /// The level's summary (cost, load, goodput and the like are the
+    /// runner's to add).
+    pub(crate) fn finish(&mut self, concurrency: u32) -> LevelSummary {
+        let window_start = self.window_start.unwrap_or(0);
+        let window_end = self.window_end.max(window_start);
+        let window_s = (window_end - window_start) as f64 / 1e6;
+        let per_s = |n: f64| if window_s > 0.0 { n / window_s } else { 0.0 };
+        let counts = self.counts.clone();
+        let connections = self.connections.finish();
+        let mut warnings = self.inputs.warnings();
+        warnings.extend(connections.as_ref().and_then(super::connections::warning));
+        if self.estimated_reasoning {
+            warnings.push(
+                "the server reports no reasoning token count: reasoning tokens are the output count split by the \
+                 reasoning share of the streamed text (reasoning_source \"estimate\")"
+                    .into(),
+            );
+        }
+        let reasoned = |d: &Distribution| if self.any_reasoning { d.summary() } else { None };
+        LevelSummary {
+            concurrency,
+            error_rate: if counts.attempted > 0 { counts.failed as f64 / counts.attempted as f64 } else { 0.0 },
+            req_per_s: per_s(counts.ok as f64),
+            requests: counts,
+            window_s,
+            output_tok_per_s: per_s(self.ok_output_tokens as f64),
+            in_flight: self.in_flight.finish(window_start, window_end, concurrency),
+            ttft: self.ttft.summary(),
+            ttfo: self.ttfo.summary(),
+            ttfb: self.ttfb.summary(),
+            queue: self.queue.summary(),
+            tpot: self.tpot.summary(),
+            ntpot: self.ntpot.summary(),
+            itl: self.itl.summary(),
+            e2e: self.e2e.summary(),
+            decode_tps: self.decode_tps.summary(),
+            output_tokens: self.output_tokens.summary(),
+            input_tokens: self.input_tokens.summary(),
+            server_latency: self.server_latency.summary(),
+            server_first_byte: self.server_first_byte.summary(),
+            network_overhead: self.network_overhead.summary(),
+            reasoning_tokens: self.reasoning_tokens.summary(),
+            answer_tokens: reasoned(&self.answer_tokens),
+            thinking: reasoned(&self.thinking),
+            ttftc: self.ttftc.summary(),
+            tool_call: self.tool_call.summary(),
+            cache: self.cache.finish(),
+            connections,
+            input_tokens_requested: self.input_tokens_requested.summary(),
+            input_tokens_generated: self.input_tokens_generated.summary(),
+            output_token_source: self.output_token_source.clone(),
+            cost: None,
+            rate: None,
+            stage: None,
+            load: None,
+            goodput: None,
+            correctness: None,
+            sessions: self.sessions.finish(),
+            stopped_early: None,
+            warnings,
+        }
+    }
 }
 
 /// Time-weighted mean and maximum of requests in flight (from `sent` to
-/// `end`) over the window, by a sweep over start and end events.
-fn in_flight(records: &[&RequestRecord], start: u64, end: u64, requested: u32) -> InFlight {
-    let mut events: Vec<(u64, i64)> = Vec::with_capacity(records.len() * 2);
-    for r in records {
+/// `end`), by a sweep over start and end events. Events are settled in
+/// time order once no request still to come can precede them: a request
+/// arrives when it ends and lasts at most the horizon, so what lies more
+/// than the horizon (and a second's slack) before the latest end is final.
+#[derive(Debug, Clone)]
+struct InFlightSweep {
+    horizon_us: Option<u64>,
+    /// Pending events, earliest first; ends sort before starts at the same
+    /// instant, so back-to-back requests of one closed-loop slot do not
+    /// count twice.
+    events: std::collections::BinaryHeap<std::cmp::Reverse<(u64, i8)>>,
+    latest_end: u64,
+    current: i64,
+    max: i64,
+    area: f64,
+    last: Option<u64>,
+}
+
+/// Slack for requests that arrive a little after others that ended later.
+const SWEEP_SLACK_US: u64 = 1_000_000;
+
+impl InFlightSweep {
+    fn new(horizon_us: Option<u64>) -> InFlightSweep {
+        InFlightSweep {
+            horizon_us,
+            events: Default::default(),
+            latest_end: 0,
+            current: 0,
+            max: 0,
+            area: 0.0,
+            last: None,
+        }
+    }
+
+    fn add(&mut self, r: &RequestRecord) {
         let sent = r.start_us.saturating_add((r.queue_ms * 1e3) as u64);
-        events.push((sent, 1));
-        events.push((r.end_us().max(sent), -1));
+        let end = r.end_us().max(sent);
+        self.events.push(std::cmp::Reverse((sent, 1)));
+        self.events.push(std::cmp::Reverse((end, -1)));
+        self.latest_end = self.latest_end.max(end);
+        if let Some(h) = self.horizon_us {
+            self.settle(self.latest_end.saturating_sub(h.saturating_add(SWEEP_SLACK_US)));
+        }
     }
-    // Ends sort before starts at the same instant, so back-to-back requests
-    // of one closed-loop slot do not count twice.
-    events.sort_unstable();
-    let (mut current, mut max, mut area, mut last) = (0i64, 0i64, 0f64, start);
-    for (t, delta) in events {
-        area += current as f64 * (t.saturating_sub(last)) as f64;
-        last = t;
-        current += delta;
-        max = max.max(current);
+
+    /// Sweeps every pending event before `until`.
+    fn settle(&mut self, until: u64) {
+        while let Some(&std::cmp::Reverse((t, delta))) = self.events.peek() {
+            if t >= until {
+                break;
+            }
+            self.events.pop();
+            if let Some(last) = self.last {
+                self.area += self.current as f64 * t.saturating_sub(last) as f64;
+            }
+            self.last = Some(t);
+            self.current += i64::from(delta);
+            self.max = self.max.max(self.current);
+        }
     }
-    let span = end.saturating_sub(start) as f64;
-    InFlight { mean: if span > 0.0 { area / span } else { 0.0 }, max: max.max(0) as u64, requested: requested.into() }
+
+    fn finish(&mut self, start: u64, end: u64, requested: u32) -> InFlight {
+        self.settle(u64::MAX);
+        let span = end.saturating_sub(start) as f64;
+        InFlight {
+            mean: if span > 0.0 { self.area / span } else { 0.0 },
+            max: self.max.max(0) as u64,
+            requested: requested.into(),
+        }
+    }
 }
 
 #[cfg(test)]

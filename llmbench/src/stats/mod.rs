@@ -9,7 +9,7 @@ mod level;
 pub(crate) mod level_cost;
 pub(crate) mod selfcheck;
 pub(crate) mod sessions;
-mod summary;
+pub(crate) mod summary;
 mod traffic;
 
 pub use crate::load::cpu::CpuUse;
@@ -18,7 +18,7 @@ pub use connections::ConnectionSummary;
 pub use goodput::{Correctness, Goodput};
 pub use knee::{Knee, Search, SweepAnalysis};
 pub use level::{InFlight, LevelSummary, RequestCounts};
-pub(crate) use level::{short_number, summarize_level};
+pub(crate) use level::{SummaryTally, short_number, summarize_level};
 pub use selfcheck::LoadCheck;
 pub use sessions::{RequestFigures, SessionsSummary, TurnSummary};
 pub use summary::LatencySummary;

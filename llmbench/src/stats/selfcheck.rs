@@ -20,6 +20,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::summary::Distribution;
 use super::{LatencySummary, LevelSummary};
 use crate::load::cpu::CpuUse;
 use crate::record::{ErrorClass, Phase, RequestRecord};
@@ -76,97 +77,116 @@ pub struct LoadCheck {
 
 /// What the runner knows of a level beyond its records.
 #[derive(Default)]
-pub(crate) struct LevelLoad<'a> {
+pub(crate) struct LevelLoad {
     pub(crate) open: bool,
     pub(crate) arrival: Option<String>,
-    pub(crate) dispatch_lag_us: &'a [u64],
     pub(crate) max_in_flight: Option<u32>,
     pub(crate) duration_s: Option<f64>,
     pub(crate) grace_s: Option<f64>,
     pub(crate) cpu: Option<CpuUse>,
 }
 
-/// Nearest-rank percentile of unsorted values.
-fn nearest_rank(values: &[f64], q: f64) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
-    Some(v[rank - 1])
+/// The self-check of one level from its records (open loop: each carries
+/// its `dispatch_lag_us`).
+pub(crate) fn check(records: &[RequestRecord], load: &LevelLoad) -> LoadCheck {
+    let mut tally = LoadTally::new(load.open);
+    records.iter().for_each(|r| tally.add(r));
+    tally.finish(load)
 }
 
-/// The self-check of one level.
-pub(crate) fn check(records: &[RequestRecord], load: &LevelLoad<'_>) -> LoadCheck {
-    let measured: Vec<&RequestRecord> = records.iter().filter(|r| r.phase == Phase::Measured).collect();
-    let lag_of = |r: &RequestRecord| -> f64 {
-        if load.open { load.dispatch_lag_us.get(r.index as usize).map_or(0.0, |&l| l as f64 / 1e3) } else { r.queue_ms }
-    };
-    let lags: Vec<f64> = measured.iter().map(|r| lag_of(r)).collect();
-    let lag_p99 = nearest_rank(&lags, 0.99);
-    let (mut offered, mut achieved) = (None, None);
-    if load.open && measured.len() >= 2 {
-        let first = measured.iter().map(|r| r.start_us).min().unwrap_or(0) as f64;
-        let last = measured.iter().map(|r| r.start_us).max().unwrap_or(0) as f64;
-        let started: Vec<f64> = measured.iter().map(|r| r.start_us as f64 + lag_of(r) * 1e3).collect();
-        let s_first = started.iter().copied().fold(f64::INFINITY, f64::min);
-        let s_last = started.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let n = (measured.len() - 1) as f64;
-        if last > first {
-            offered = Some(n / ((last - first) / 1e6));
+/// What the self-check needs, gathered request by request.
+#[derive(Debug, Clone)]
+pub(crate) struct LoadTally {
+    open: bool,
+    lags: Distribution,
+    late: u64,
+    /// First and last scheduled instant, µs.
+    scheduled: Option<(u64, u64)>,
+    /// First and last instant a task began, µs.
+    started: Option<(f64, f64)>,
+    cut_at_end: u64,
+}
+
+impl LoadTally {
+    pub(crate) fn new(open: bool) -> LoadTally {
+        LoadTally { open, lags: Distribution::default(), late: 0, scheduled: None, started: None, cut_at_end: 0 }
+    }
+
+    /// Counts one finished request (measured ones only).
+    pub(crate) fn add(&mut self, r: &RequestRecord) {
+        if r.phase != Phase::Measured {
+            return;
         }
-        if s_last > s_first {
-            achieved = Some(n / ((s_last - s_first) / 1e6));
+        let lag = if self.open { r.dispatch_lag_us.unwrap_or(0) as f64 / 1e3 } else { r.queue_ms };
+        self.lags.add(lag);
+        self.late += u64::from(lag > MAX_LAG_P99_MS);
+        let (s, b) = (r.start_us, r.start_us as f64 + lag * 1e3);
+        self.scheduled = Some(self.scheduled.map_or((s, s), |(lo, hi)| (lo.min(s), hi.max(s))));
+        self.started = Some(self.started.map_or((b, b), |(lo, hi)| (lo.min(b), hi.max(b))));
+        self.cut_at_end += u64::from(r.error.as_ref().is_some_and(|e| e.class == ErrorClass::CutAtEnd));
+    }
+
+    /// The self-check of the level.
+    pub(crate) fn finish(&self, load: &LevelLoad) -> LoadCheck {
+        let measured = self.lags.count();
+        // The 99th percentile by the histogram's rank, at its lower bound.
+        let lag_p99 = self.lags.quantile_low(0.99);
+        let (mut offered, mut achieved) = (None, None);
+        if load.open && measured >= 2 {
+            let n = (measured - 1) as f64;
+            if let Some((first, last)) = self.scheduled.filter(|(lo, hi)| hi > lo) {
+                offered = Some(n / ((last - first) as f64 / 1e6));
+            }
+            if let Some((first, last)) = self.started.filter(|(lo, hi)| hi > lo) {
+                achieved = Some(n / ((last - first) / 1e6));
+            }
         }
-    }
-    let mut reasons = Vec::new();
-    if let (Some(o), Some(a)) = (offered, achieved)
-        && a < o * (1.0 - MAX_RATE_SHORTFALL)
-    {
-        reasons.push(format!(
-            "the client started {a:.1} req/s of the {o:.1} req/s offered ({:.1}% short; limit {:.0}%)",
-            (1.0 - a / o) * 100.0,
-            MAX_RATE_SHORTFALL * 100.0
-        ));
-    }
-    // p99 over the bound, judged by count so that one stall in a small
-    // sample (where the nearest-rank p99 is the maximum) is not enough.
-    let late = lags.iter().filter(|&&l| l > MAX_LAG_P99_MS).count();
-    if let Some(p99) = lag_p99
-        && p99 > MAX_LAG_P99_MS
-        && late >= 2
-        && late as f64 > 0.01 * lags.len() as f64
-    {
-        reasons
-            .push(format!("schedule lag p99 {p99:.1} ms > {MAX_LAG_P99_MS} ms: the client fell behind its schedule"));
-    }
-    if let Some(cpu) = &load.cpu
-        && cpu.busy >= MAX_CPU_BUSY
-    {
-        reasons.push(format!(
-            "the client was CPU-bound ({:.0}% of its {} core(s) busy; limit {:.0}%)",
-            cpu.busy * 100.0,
-            cpu.cores,
-            MAX_CPU_BUSY * 100.0
-        ));
-    }
-    let cut_at_end =
-        measured.iter().filter(|r| r.error.as_ref().is_some_and(|e| e.class == ErrorClass::CutAtEnd)).count() as u64;
-    LoadCheck {
-        mode: if load.open { "open" } else { "closed" }.into(),
-        arrival: load.arrival.clone(),
-        offered_rate: offered,
-        achieved_rate: achieved,
-        schedule_lag: LatencySummary::from_values(&lags),
-        schedule_lag_p99_ms: lag_p99,
-        max_in_flight: load.max_in_flight,
-        duration_s: load.duration_s,
-        grace_s: load.grace_s,
-        cut_at_end,
-        cpu: load.cpu,
-        valid: reasons.is_empty(),
-        invalid_reasons: reasons,
+        let mut reasons = Vec::new();
+        if let (Some(o), Some(a)) = (offered, achieved)
+            && a < o * (1.0 - MAX_RATE_SHORTFALL)
+        {
+            reasons.push(format!(
+                "the client started {a:.1} req/s of the {o:.1} req/s offered ({:.1}% short; limit {:.0}%)",
+                (1.0 - a / o) * 100.0,
+                MAX_RATE_SHORTFALL * 100.0
+            ));
+        }
+        // p99 over the bound, judged by count so that one stall in a small
+        // sample (where the p99 is the maximum) is not enough.
+        if let Some(p99) = lag_p99
+            && p99 > MAX_LAG_P99_MS
+            && self.late >= 2
+            && self.late as f64 > 0.01 * measured as f64
+        {
+            reasons.push(format!(
+                "schedule lag p99 {p99:.1} ms > {MAX_LAG_P99_MS} ms: the client fell behind its schedule"
+            ));
+        }
+        if let Some(cpu) = &load.cpu
+            && cpu.busy >= MAX_CPU_BUSY
+        {
+            reasons.push(format!(
+                "the client was CPU-bound ({:.0}% of its {} core(s) busy; limit {:.0}%)",
+                cpu.busy * 100.0,
+                cpu.cores,
+                MAX_CPU_BUSY * 100.0
+            ));
+        }
+        LoadCheck {
+            mode: if load.open { "open" } else { "closed" }.into(),
+            arrival: load.arrival.clone(),
+            offered_rate: offered,
+            achieved_rate: achieved,
+            schedule_lag: self.lags.summary(),
+            schedule_lag_p99_ms: lag_p99,
+            max_in_flight: load.max_in_flight,
+            duration_s: load.duration_s,
+            grace_s: load.grace_s,
+            cut_at_end: self.cut_at_end,
+            cpu: load.cpu,
+            valid: reasons.is_empty(),
+            invalid_reasons: reasons,
+        }
     }
 }
 
@@ -177,16 +197,47 @@ pub(crate) fn check(records: &[RequestRecord], load: &LevelLoad<'_>) -> LoadChec
 /// dilute (or flatter) req/s and tokens/s. `window_end_us` counts from the
 /// level's start, like `start_us`.
 pub(crate) fn apply_window(level: &mut LevelSummary, records: &[RequestRecord], window_end_us: u64) {
-    let measured = records.iter().filter(|r| r.phase == Phase::Measured);
-    let Some(start) = measured.clone().map(|r| r.start_us).min() else { return };
-    let window_s = window_end_us.saturating_sub(start) as f64 / 1e6;
-    if window_s <= 0.0 {
-        return;
+    let mut tally = WindowTally::new(window_end_us);
+    records.iter().for_each(|r| tally.add(r));
+    tally.apply(level);
+}
+
+/// What [`apply_window`] needs, gathered request by request.
+#[derive(Debug, Clone)]
+pub(crate) struct WindowTally {
+    end_us: u64,
+    start_us: Option<u64>,
+    ok_inside: u64,
+    tokens_inside: u64,
+}
+
+impl WindowTally {
+    pub(crate) fn new(end_us: u64) -> WindowTally {
+        WindowTally { end_us, start_us: None, ok_inside: 0, tokens_inside: 0 }
     }
-    let inside: Vec<&RequestRecord> = measured.filter(|r| r.is_ok() && r.end_us() <= window_end_us).collect();
-    level.window_s = window_s;
-    level.req_per_s = inside.len() as f64 / window_s;
-    level.output_tok_per_s = inside.iter().map(|r| r.output_tokens).sum::<u64>() as f64 / window_s;
+
+    pub(crate) fn add(&mut self, r: &RequestRecord) {
+        if r.phase != Phase::Measured {
+            return;
+        }
+        self.start_us = Some(self.start_us.map_or(r.start_us, |s| s.min(r.start_us)));
+        if r.is_ok() && r.end_us() <= self.end_us {
+            self.ok_inside += 1;
+            self.tokens_inside += r.output_tokens;
+        }
+    }
+
+    /// Sets the level's window and throughput to the load window's.
+    pub(crate) fn apply(&self, level: &mut LevelSummary) {
+        let Some(start) = self.start_us else { return };
+        let window_s = self.end_us.saturating_sub(start) as f64 / 1e6;
+        if window_s <= 0.0 {
+            return;
+        }
+        level.window_s = window_s;
+        level.req_per_s = self.ok_inside as f64 / window_s;
+        level.output_tok_per_s = self.tokens_inside as f64 / window_s;
+    }
 }
 
 #[cfg(test)]
@@ -206,15 +257,24 @@ mod tests {
             .collect()
     }
 
-    fn open_load(lags: &[u64]) -> LevelLoad<'_> {
-        LevelLoad { open: true, arrival: Some("constant".into()), dispatch_lag_us: lags, ..LevelLoad::default() }
+    fn open_load() -> LevelLoad {
+        LevelLoad { open: true, arrival: Some("constant".into()), ..LevelLoad::default() }
+    }
+
+    /// The self-check of `records`, each dispatched `lags[index]` µs late.
+    fn check_lagged(records: &[RequestRecord], lags: &[u64], load: &LevelLoad) -> LoadCheck {
+        let lagged: Vec<RequestRecord> = records
+            .iter()
+            .map(|r| RequestRecord { dispatch_lag_us: lags.get(r.index as usize).copied(), ..r.clone() })
+            .collect();
+        check(&lagged, load)
     }
 
     #[test]
     fn a_generator_that_keeps_up_is_valid() {
         let records = open_records(101, 10_000);
         let lags = vec![200; 101];
-        let c = check(&records, &open_load(&lags));
+        let c = check_lagged(&records, &lags, &open_load());
         assert!(c.valid, "{:?}", c.invalid_reasons);
         assert!((c.offered_rate.unwrap() - 100.0).abs() < 1e-9);
         assert!((c.achieved_rate.unwrap() - 100.0).abs() < 1e-9);
@@ -227,7 +287,7 @@ mod tests {
         // Each request 1 ms later than the one before: 100 ms behind at the end.
         let lags: Vec<u64> = (0..101).map(|i| i * 1000).collect();
         let cpu = CpuUse { busy: 0.97, runnable_wait: 0.0, cores: 1 };
-        let c = check(&records, &LevelLoad { cpu: Some(cpu), ..open_load(&lags) });
+        let c = check_lagged(&records, &lags, &LevelLoad { cpu: Some(cpu), ..open_load() });
         assert!(!c.valid);
         assert_eq!(c.invalid_reasons.len(), 3, "{:?}", c.invalid_reasons);
         assert!(c.invalid_reasons[0].contains("req/s of the 100.0 req/s offered"), "{:?}", c.invalid_reasons);
@@ -240,11 +300,11 @@ mod tests {
         let records = open_records(50, 20_000);
         let mut lags = vec![100; 50];
         lags[7] = 30_000;
-        let c = check(&records, &open_load(&lags));
+        let c = check_lagged(&records, &lags, &open_load());
         assert_eq!(c.schedule_lag_p99_ms, Some(30.0));
         assert!(c.valid, "{:?}", c.invalid_reasons);
         lags[9] = 25_000;
-        assert!(!check(&records, &open_load(&lags)).valid, "two stalls in 50 are 4 %");
+        assert!(!check_lagged(&records, &lags, &open_load()).valid, "two stalls in 50 are 4 %");
     }
 
     #[test]
@@ -257,7 +317,7 @@ mod tests {
         assert_eq!(level.window_s, 1.0);
         assert_eq!(level.req_per_s, 8.0, "the cut one failed; the late one ended after the window");
         assert_eq!(level.ttft.as_ref().unwrap().count, 9, "the late one keeps its latency");
-        let c = check(&records, &open_load(&[0; 10]));
+        let c = check(&records, &open_load());
         assert_eq!(c.cut_at_end, 1);
     }
 }

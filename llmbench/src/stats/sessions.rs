@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::LatencySummary;
+use super::summary::Distribution;
 use crate::record::{Phase, RequestRecord};
 
 /// The sessions of one level (measured sessions only).
@@ -69,85 +70,131 @@ pub struct RequestFigures {
     pub e2e: Option<LatencySummary>,
 }
 
-impl RequestFigures {
-    fn of(records: &[&RequestRecord]) -> RequestFigures {
-        let ok: Vec<&&RequestRecord> = records.iter().filter(|r| r.is_ok()).collect();
-        RequestFigures {
-            requests: records.len() as u64,
-            ok: ok.len() as u64,
-            ttft: LatencySummary::from_values(&ok.iter().filter_map(|r| r.ttft_ms).collect::<Vec<_>>()),
-            e2e: LatencySummary::from_values(&ok.iter().map(|r| r.e2e_ms).collect::<Vec<_>>()),
+/// [`RequestFigures`] gathered request by request.
+#[derive(Debug, Clone, Default)]
+struct FiguresTally {
+    requests: u64,
+    ok: u64,
+    ttft: Distribution,
+    e2e: Distribution,
+    /// Σ and count of the successful ones' prompt tokens.
+    prompt_tokens: (f64, u64),
+}
+
+impl FiguresTally {
+    fn add(&mut self, r: &RequestRecord) {
+        self.requests += 1;
+        if r.is_ok() {
+            self.ok += 1;
+            self.ttft.add_some(r.ttft_ms);
+            self.e2e.add(r.e2e_ms);
+            if let Some(n) = r.prompt_tokens {
+                self.prompt_tokens = (self.prompt_tokens.0 + n as f64, self.prompt_tokens.1 + 1);
+            }
         }
     }
+
+    fn finish(&self) -> RequestFigures {
+        RequestFigures { requests: self.requests, ok: self.ok, ttft: self.ttft.summary(), e2e: self.e2e.summary() }
+    }
+}
+
+/// What a level keeps of one session while its turns finish.
+#[derive(Debug, Clone, Default)]
+struct Session {
+    sent: BTreeSet<u32>,
+    failed_turns: BTreeSet<u32>,
+    planned: u32,
+    failed: bool,
+    start_us: u64,
+    end_us: u64,
 }
 
 /// The sessions of `records` (a level's); `None` when no record belongs to
 /// a session.
+#[cfg(test)]
 pub(crate) fn summarize(records: &[RequestRecord]) -> Option<SessionsSummary> {
-    let mut sessions: BTreeMap<u64, Vec<&RequestRecord>> = BTreeMap::new();
-    for r in records.iter().filter(|r| r.phase == Phase::Measured) {
-        if let Some(s) = r.session {
-            sessions.entry(s).or_default().push(r);
-        }
-    }
-    if sessions.is_empty() {
-        return None;
-    }
-    let (mut completed, mut failed, mut unfinished) = (0, 0, 0);
-    let (mut durations, mut turns_ok) = (Vec::new(), Vec::new());
-    for turns in sessions.values() {
-        let cut = |r: &&&RequestRecord| r.error.as_ref().is_some_and(|e| e.class.is_llmbench_cut());
-        // A turn succeeded when each of its requests (agent steps too) did.
-        let sent: BTreeSet<u32> = turns.iter().filter_map(|r| r.turn).collect();
-        let failed_turns: BTreeSet<u32> = turns.iter().filter(|r| !r.is_ok()).filter_map(|r| r.turn).collect();
-        let ok = sent.difference(&failed_turns).count();
-        turns_ok.push(ok as f64);
-        let planned = turns.iter().filter_map(|r| r.session_turns).max().unwrap_or(0) as usize;
-        if turns.iter().any(|r| !r.is_ok() && !cut(&r)) {
-            failed += 1;
-        } else if ok >= planned && ok > 0 {
-            completed += 1;
-            let start = turns.iter().map(|r| r.start_us).min().unwrap_or(0);
-            let end = turns.iter().map(|r| r.end_us()).max().unwrap_or(start);
-            durations.push(end.saturating_sub(start) as f64 / 1e3);
-        } else {
-            unfinished += 1;
-        }
-    }
-    let mut by_turn: BTreeMap<u32, Vec<&RequestRecord>> = BTreeMap::new();
-    let mut steps: Vec<&RequestRecord> = Vec::new();
-    for r in sessions.values().flatten() {
+    let mut tally = SessionsTally::default();
+    records.iter().for_each(|r| tally.add(r));
+    tally.finish()
+}
+
+/// [`SessionsSummary`] gathered request by request: a little per session
+/// and per turn index, nothing per request.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SessionsTally {
+    sessions: BTreeMap<u64, Session>,
+    by_turn: BTreeMap<u32, FiguresTally>,
+    steps: FiguresTally,
+}
+
+impl SessionsTally {
+    /// Counts one finished request (measured ones of a session only).
+    pub(crate) fn add(&mut self, r: &RequestRecord) {
+        let Some(id) = r.session.filter(|_| r.phase == Phase::Measured) else { return };
         let cut = r.error.as_ref().is_some_and(|e| e.class.is_llmbench_cut());
+        let first = !self.sessions.contains_key(&id);
+        let s = self.sessions.entry(id).or_default();
+        if first {
+            (s.start_us, s.end_us) = (r.start_us, r.end_us());
+        }
+        s.start_us = s.start_us.min(r.start_us);
+        s.end_us = s.end_us.max(r.end_us());
+        s.planned = s.planned.max(r.session_turns.unwrap_or(0));
+        // A turn succeeded when each of its requests (agent steps too) did.
+        if let Some(t) = r.turn {
+            s.sent.insert(t);
+            if !r.is_ok() {
+                s.failed_turns.insert(t);
+            }
+        }
+        s.failed |= !r.is_ok() && !cut;
         match (r.turn, r.tool_step, cut) {
             (_, _, true) => {}
-            (_, Some(_), false) => steps.push(r),
-            (Some(t), None, false) => by_turn.entry(t).or_default().push(r),
+            (_, Some(_), false) => self.steps.add(r),
+            (Some(t), None, false) => self.by_turn.entry(t).or_default().add(r),
             (None, None, false) => {}
         }
     }
-    let per_turn = by_turn
-        .into_iter()
-        .map(|(turn, rs)| {
-            let prompts: Vec<f64> =
-                rs.iter().filter(|r| r.is_ok()).filter_map(|r| r.prompt_tokens.map(|n| n as f64)).collect();
-            TurnSummary {
-                turn,
-                figures: RequestFigures::of(&rs),
-                prompt_tokens: (!prompts.is_empty()).then(|| prompts.iter().sum::<f64>() / prompts.len() as f64),
+
+    pub(crate) fn finish(&self) -> Option<SessionsSummary> {
+        if self.sessions.is_empty() {
+            return None;
+        }
+        let (mut completed, mut failed, mut unfinished) = (0, 0, 0);
+        let (mut durations, mut turns_ok) = (Distribution::default(), Distribution::default());
+        for s in self.sessions.values() {
+            let ok = s.sent.difference(&s.failed_turns).count();
+            turns_ok.add(ok as f64);
+            if s.failed {
+                failed += 1;
+            } else if ok >= s.planned as usize && ok > 0 {
+                completed += 1;
+                durations.add(s.end_us.saturating_sub(s.start_us) as f64 / 1e3);
+            } else {
+                unfinished += 1;
             }
+        }
+        let per_turn = self
+            .by_turn
+            .iter()
+            .map(|(&turn, t)| TurnSummary {
+                turn,
+                figures: t.finish(),
+                prompt_tokens: (t.prompt_tokens.1 > 0).then(|| t.prompt_tokens.0 / t.prompt_tokens.1 as f64),
+            })
+            .collect();
+        Some(SessionsSummary {
+            started: self.sessions.len() as u64,
+            completed,
+            failed,
+            unfinished,
+            session_duration: durations.summary(),
+            turns_completed: turns_ok.summary(),
+            per_turn,
+            tool_steps: (self.steps.requests > 0).then(|| self.steps.finish()),
         })
-        .collect();
-    let tool_steps = (!steps.is_empty()).then(|| RequestFigures::of(&steps));
-    Some(SessionsSummary {
-        started: sessions.len() as u64,
-        completed,
-        failed,
-        unfinished,
-        session_duration: LatencySummary::from_values(&durations),
-        turns_completed: LatencySummary::from_values(&turns_ok),
-        per_turn,
-        tool_steps,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -45,36 +45,110 @@ const MIN_SAMPLES: [(&str, f64, u64); 5] =
 /// (microseconds for millisecond inputs), with 3 significant digits.
 const SCALE: f64 = 1000.0;
 
-impl LatencySummary {
-    /// Summarizes `values`; `None` when there are none.
-    pub fn from_values(values: &[f64]) -> Option<LatencySummary> {
-        let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-        if finite.is_empty() {
+/// A distribution being summarized as its values arrive: the histogram the
+/// percentiles come from, and the exact count, sum, spread (Welford), min
+/// and max. Its memory does not grow with the number of values, so a
+/// level of any length is summarized as its requests finish.
+#[derive(Debug, Clone)]
+pub(crate) struct Distribution {
+    hist: Histogram<u64>,
+    count: u64,
+    sum: f64,
+    mean: f64,
+    m2: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Default for Distribution {
+    fn default() -> Distribution {
+        Distribution {
+            // Auto-resizing, 3 significant figures: what `histograms.json` keeps.
+            hist: Histogram::new(3).expect("3 significant figures is a valid precision"),
+            count: 0,
+            sum: 0.0,
+            mean: 0.0,
+            m2: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+        }
+    }
+}
+
+impl Distribution {
+    /// Adds one value; a value that is not finite is left out.
+    pub(crate) fn add(&mut self, v: f64) {
+        if !v.is_finite() {
+            return;
+        }
+        // Auto-resizing: recording never fails for a u64.
+        let _ = self.hist.record((v.max(0.0) * SCALE).round() as u64);
+        self.count += 1;
+        self.sum += v;
+        let delta = v - self.mean;
+        self.mean += delta / self.count as f64;
+        self.m2 += delta * (v - self.mean);
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+    }
+
+    /// Adds an optional value.
+    pub(crate) fn add_some(&mut self, v: Option<f64>) {
+        if let Some(v) = v {
+            self.add(v);
+        }
+    }
+
+    /// Values added.
+    pub(crate) fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The histogram of the values (µs of a millisecond value, as
+    /// `histograms.json` keeps them).
+    pub(crate) fn histogram(&self) -> &Histogram<u64> {
+        &self.hist
+    }
+
+    /// The value at quantile `q` (0..1) as the histogram's lowest
+    /// equivalent value, clamped into the observed range; `None` when empty.
+    pub(crate) fn quantile_low(&self, q: f64) -> Option<f64> {
+        (self.count > 0).then(|| {
+            let v = self.hist.lowest_equivalent(self.hist.value_at_quantile(q));
+            (v as f64 / SCALE).clamp(self.min, self.max)
+        })
+    }
+
+    /// The summary; `None` when no value was added.
+    pub(crate) fn summary(&self) -> Option<LatencySummary> {
+        let count = self.count;
+        if count == 0 {
             return None;
         }
-        let mut hist = Histogram::<u64>::new(3).ok()?;
-        for &v in &finite {
-            let _ = hist.record((v.max(0.0) * SCALE).round() as u64);
-        }
-        let n = finite.len() as f64;
-        let mean = finite.iter().sum::<f64>() / n;
-        let var =
-            if finite.len() > 1 { finite.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
-        let min = finite.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let count = finite.len() as u64;
+        let (min, max) = (self.min, self.max);
         let mut missing = BTreeMap::new();
         let mut pct = |key: &str, q: f64, need: u64| {
             if count >= need {
                 // The histogram reports the top of the bucket; clamp into the observed range.
-                Some((hist.value_at_quantile(q / 100.0) as f64 / SCALE).clamp(min, max))
+                Some((self.hist.value_at_quantile(q / 100.0) as f64 / SCALE).clamp(min, max))
             } else {
                 missing.insert(key.to_owned(), format!("needs at least {need} samples, have {count}"));
                 None
             }
         };
         let [p50, p90, p95, p99, p999] = MIN_SAMPLES.map(|(key, q, need)| pct(key, q, need));
+        let var = if count > 1 { (self.m2 / (count - 1) as f64).max(0.0) } else { 0.0 };
+        let mean = self.sum / count as f64;
         Some(LatencySummary { count, mean, stddev: var.sqrt(), min, p50, p90, p95, p99, p999, max, missing })
+    }
+}
+
+impl LatencySummary {
+    /// Summarizes `values`; `None` when there are none.
+    pub fn from_values(values: &[f64]) -> Option<LatencySummary> {
+        let mut d = Distribution::default();
+        values.iter().for_each(|&v| d.add(v));
+        d.summary()
     }
 
     /// A percentile by name (`p50`, `p90`, `p95`, `p99`, `p999`, `mean`, `min`, `max`).

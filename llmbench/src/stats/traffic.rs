@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::LatencySummary;
+use super::summary::Distribution;
 use crate::record::RequestRecord;
 
 /// Above this relative gap between two input-token counts of the same
@@ -37,66 +38,102 @@ pub struct CacheSummary {
 }
 
 /// The cache figures of `ok` requests; `None` when none reported caching.
+#[cfg(test)]
 pub(crate) fn cache(ok: &[&RequestRecord]) -> Option<CacheSummary> {
-    let reported: Vec<&RequestRecord> = ok.iter().copied().filter(|r| r.cache_hit().is_some()).collect();
-    if reported.is_empty() {
-        return None;
+    let mut tally = CacheTally::default();
+    ok.iter().for_each(|r| tally.add(r));
+    tally.finish()
+}
+
+/// [`CacheSummary`] gathered request by request (ok requests).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CacheTally {
+    reported: u64,
+    hits: u64,
+    read: u64,
+    write: u64,
+    prompt: u64,
+    ttft_hit: Distribution,
+    ttft_miss: Distribution,
+}
+
+impl CacheTally {
+    pub(crate) fn add(&mut self, r: &RequestRecord) {
+        let Some(hit) = r.cache_hit() else { return };
+        self.reported += 1;
+        self.hits += u64::from(hit);
+        self.read += r.cache_read_tokens.unwrap_or(0);
+        self.write += r.cache_write_tokens.unwrap_or(0);
+        self.prompt += r.prompt_tokens.unwrap_or(0);
+        if hit { &mut self.ttft_hit } else { &mut self.ttft_miss }.add_some(r.ttft_ms);
     }
-    let (mut read, mut write, mut prompt) = (0, 0, 0);
-    for r in &reported {
-        read += r.cache_read_tokens.unwrap_or(0);
-        write += r.cache_write_tokens.unwrap_or(0);
-        prompt += r.prompt_tokens.unwrap_or(0);
+
+    pub(crate) fn finish(&self) -> Option<CacheSummary> {
+        (self.reported > 0).then(|| CacheSummary {
+            cache_hit_ratio: if self.prompt > 0 { self.read as f64 / self.prompt as f64 } else { 0.0 },
+            hits: self.hits,
+            reported: self.reported,
+            read_tokens: self.read,
+            write_tokens: self.write,
+            prompt_tokens: self.prompt,
+            ttft_hit: self.ttft_hit.summary(),
+            ttft_miss: self.ttft_miss.summary(),
+        })
     }
-    let ttft = |hit: bool| {
-        let values: Vec<f64> =
-            reported.iter().filter(|r| r.cache_hit() == Some(hit)).filter_map(|r| r.ttft_ms).collect();
-        LatencySummary::from_values(&values)
-    };
-    Some(CacheSummary {
-        cache_hit_ratio: if prompt > 0 { read as f64 / prompt as f64 } else { 0.0 },
-        hits: reported.iter().filter(|r| r.cache_hit() == Some(true)).count() as u64,
-        reported: reported.len() as u64,
-        read_tokens: read,
-        write_tokens: write,
-        prompt_tokens: prompt,
-        ttft_hit: ttft(true),
-        ttft_miss: ttft(false),
-    })
 }
 
 /// Warnings when the input lengths disagree by more than
 /// [`INPUT_DISCREPANCY`] on average: asked for against generated (the
 /// generator missed), and generated (else asked for) against what the
 /// server counted (another tokenizer, a chat template, images).
+#[cfg(test)]
 pub(crate) fn input_warnings(ok: &[&RequestRecord]) -> Vec<String> {
-    let mut out = Vec::new();
-    let mean_gap = |pairs: &[(u64, u64)]| -> Option<(f64, f64, f64)> {
-        let n = pairs.len() as f64;
-        let (a, b) = pairs.iter().fold((0.0, 0.0), |(x, y), &(p, q)| (x + p as f64, y + q as f64));
-        (n > 0.0 && a > 0.0).then(|| (a / n, b / n, (b - a) / a))
-    };
-    let generated: Vec<(u64, u64)> =
-        ok.iter().filter_map(|r| Some((r.input_tokens_requested?, r.input_tokens_generated?))).collect();
-    if let Some((asked, made, gap)) = mean_gap(&generated).filter(|g| g.2.abs() > INPUT_DISCREPANCY) {
-        out.push(format!(
-            "prompts were generated with {made:.0} input tokens on average for {asked:.0} requested ({:+.1}%): \
-             the synthetic lengths missed their target",
-            gap * 100.0
-        ));
+    let mut tally = InputTally::default();
+    ok.iter().for_each(|r| tally.add(r));
+    tally.warnings()
+}
+
+/// Sums of input lengths in pairs, for [`input_warnings`]: (requests,
+/// Σ first, Σ second).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct InputTally {
+    generated: (u64, f64, f64),
+    reported: (u64, f64, f64),
+}
+
+impl InputTally {
+    pub(crate) fn add(&mut self, r: &RequestRecord) {
+        let pair = |sums: &mut (u64, f64, f64), a: Option<u64>, b: Option<u64>| {
+            if let (Some(a), Some(b)) = (a, b) {
+                *sums = (sums.0 + 1, sums.1 + a as f64, sums.2 + b as f64);
+            }
+        };
+        pair(&mut self.generated, r.input_tokens_requested, r.input_tokens_generated);
+        pair(&mut self.reported, r.input_tokens_generated.or(r.input_tokens_requested), r.prompt_tokens);
     }
-    let reported: Vec<(u64, u64)> = ok
-        .iter()
-        .filter_map(|r| Some((r.input_tokens_generated.or(r.input_tokens_requested)?, r.prompt_tokens?)))
-        .collect();
-    if let Some((sent, counted, gap)) = mean_gap(&reported).filter(|g| g.2.abs() > INPUT_DISCREPANCY) {
-        out.push(format!(
-            "the server counted {counted:.0} input tokens on average for {sent:.0} sent ({:+.1}%): its tokenizer, \
-             chat template or images differ from the local count (set `tokenizer` on the target for exact lengths)",
-            gap * 100.0
-        ));
+
+    pub(crate) fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mean_gap = |&(n, a, b): &(u64, f64, f64)| -> Option<(f64, f64, f64)> {
+            let n = n as f64;
+            (n > 0.0 && a > 0.0).then(|| (a / n, b / n, (b - a) / a))
+        };
+        if let Some((asked, made, gap)) = mean_gap(&self.generated).filter(|g| g.2.abs() > INPUT_DISCREPANCY) {
+            out.push(format!(
+                "prompts were generated with {made:.0} input tokens on average for {asked:.0} requested ({:+.1}%): \
+                 the synthetic lengths missed their target",
+                gap * 100.0
+            ));
+        }
+        if let Some((sent, counted, gap)) = mean_gap(&self.reported).filter(|g| g.2.abs() > INPUT_DISCREPANCY) {
+            out.push(format!(
+                "the server counted {counted:.0} input tokens on average for {sent:.0} sent ({:+.1}%): its tokenizer, \
+                 chat template or images differ from the local count (set `tokenizer` on the target for exact lengths)",
+                gap * 100.0
+            ));
+        }
+        out
     }
-    out
 }
 
 #[cfg(test)]
