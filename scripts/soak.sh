@@ -13,7 +13,11 @@ DIR=${SOAK_DIR:-target/soak}
 PORT=${SOAK_PORT:-18777}
 [ -x "$BIN" ] || { echo "$BIN is missing: cargo build --release -p llmbench --bin llmbench" >&2; exit 2; }
 mkdir -p "$DIR"
-"$BIN" sim --port "$PORT" > "$DIR/sim.log" 2>&1 &
+# A simulator without a capacity limit (this repo's llmbench.toml caps it
+# at 16 streams, about 90 req/s), so that every request succeeds and the
+# client's memory is measured at the rate asked for, not under a queue.
+printf '[sim]\nttft = "40ms"\nitl = "4ms"\n' > "$DIR/sim.toml"
+"$BIN" sim --port "$PORT" --config "$DIR/sim.toml" > "$DIR/sim.log" 2>&1 &
 SIM=$!
 trap 'kill $SIM 2>/dev/null' EXIT
 sleep 2

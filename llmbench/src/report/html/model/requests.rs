@@ -119,14 +119,18 @@ impl RunRequests {
     /// Reads `dir/requests.jsonl`; `expected` holds the measured requests
     /// of each level in order (the summary's `attempted`).
     pub(crate) fn load(dir: &Path, expected: &[u64]) -> Result<RunRequests, String> {
+        use std::io::BufRead;
         let path = dir.join(results::REQUESTS_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+        let file = std::io::BufReader::new(std::fs::File::open(&path).map_err(cannot)?);
         let mut builder = Builder { expected: expected.to_vec(), ..Builder::default() };
-        for (i, line) in text.lines().enumerate() {
+        // A line at a time: a long run's file is hundreds of megabytes.
+        for (i, line) in file.lines().enumerate() {
+            let line = line.map_err(cannot)?;
             if line.trim().is_empty() {
                 continue;
             }
-            let row: Row<'_> = serde_json::from_str(line).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
+            let row: Row<'_> = serde_json::from_str(&line).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
             builder.push(i, &row);
         }
         Ok(builder.finish())
