@@ -126,30 +126,32 @@ impl CostTally {
     /// is `None` when requests needed pricing and none reported usage.
     fn per_token(&self, rates: &TokenRates, entry: &str) -> (Option<f64>, BilledTokens, Vec<String>) {
         let billed = self.billed;
-        let (no_usage_ok, no_input_ok, no_output_ok, no_usage_failed) =
-            (self.no_usage_ok, self.no_input_ok, self.no_output_ok, self.no_usage_failed);
-        let mut warnings = Vec::new();
         let lower_bound = "so the cost is a lower bound";
-        if no_usage_ok > 0 {
-            warnings.push(format!(
-                "{no_usage_ok} ok request(s) reported no token usage and are not priced, {lower_bound} (have the server report usage, e.g. include_usage)"
-            ));
-        }
-        if no_input_ok > 0 {
-            warnings.push(format!(
-                "{no_input_ok} ok request(s) reported no input token count: their prompts are not priced, {lower_bound}"
-            ));
-        }
-        if no_output_ok > 0 {
-            warnings.push(format!(
-                "{no_output_ok} ok request(s) reported no output token count: their output is not priced, {lower_bound}"
-            ));
-        }
-        if no_usage_failed > 0 {
-            warnings.push(format!(
-                "{no_usage_failed} failed request(s) streamed output but reported no usage: what the provider billed for them is not counted"
-            ));
-        }
+        let unbilled = [
+            (
+                self.no_usage_ok,
+                format!(
+                    "ok request(s) reported no token usage and are not priced, {lower_bound} (have the server report \
+                     usage, e.g. include_usage)"
+                ),
+            ),
+            (
+                self.no_input_ok,
+                format!("ok request(s) reported no input token count: their prompts are not priced, {lower_bound}"),
+            ),
+            (
+                self.no_output_ok,
+                format!("ok request(s) reported no output token count: their output is not priced, {lower_bound}"),
+            ),
+            (
+                self.no_usage_failed,
+                "failed request(s) streamed output but reported no usage: what the provider billed for them is not \
+                 counted"
+                    .to_owned(),
+            ),
+        ];
+        let mut warnings: Vec<String> =
+            unbilled.iter().filter(|(n, _)| *n > 0).map(|(n, what)| format!("{n} {what}")).collect();
         let mut unpriced = |tokens: u64, price: Option<f64>, kind: &str, key: &str| match price {
             Some(p) => tokens as f64 * p,
             None => {
@@ -164,7 +166,7 @@ impl CostTally {
         let cache = unpriced(billed.cache_read, rates.cache_read, "cache-read", "cache_read")
             + unpriced(billed.cache_write, rates.cache_write, "cache-write", "cache_write");
         let total = (billed.input as f64 * rates.input + billed.output as f64 * rates.output + cache) / 1e6;
-        if billed.requests == 0 && no_usage_ok + no_usage_failed > 0 {
+        if billed.requests == 0 && self.no_usage_ok + self.no_usage_failed > 0 {
             warnings.push("no request reported usage: nothing to price".into());
             return (None, billed, warnings);
         }
