@@ -16,13 +16,13 @@ use crate::provider::{GenRequest, Provider, is_connection_failure};
 use crate::record::{Phase, RequestRecord};
 use crate::report::terminal::progress::LevelProgress;
 use crate::results::partial::PartialSink;
-
-use super::collect::{self, Checks, Collector, RowSpan, RowTally, Setup};
 use crate::settings::value::Connections;
 use crate::settings::{LoadPlan, Shape};
 use crate::stats::selfcheck::LevelLoad;
 use crate::stats::{LevelSummary, StageInfo, SweepAnalysis, knee};
 use crate::workload::{CheckFn, Workload};
+
+use super::collect::{self, Checks, Collector, RowSpan, RowTally, Setup};
 
 /// Requests prepared for a duration-bounded level (cycled), when the sample
 /// count is smaller.
