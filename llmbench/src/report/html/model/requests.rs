@@ -32,14 +32,36 @@ pub(crate) struct Point {
     pub(crate) kind: PointKind,
 }
 
+/// The most ITL values a level keeps for its charts: a uniform sample of
+/// that many when it had more (an hour at 200 requests/s of 32 tokens has
+/// 22 million), so a long run's report needs no more than 8 MB for them.
+const ITL_SAMPLE: usize = 1_000_000;
+
 /// The measured, successful samples of one level: TTFT, TPOT and E2E
-/// sorted ascending (for CDFs), ITL in arrival order.
+/// sorted ascending (for CDFs), ITL in arrival order (at most
+/// [`ITL_SAMPLE`] of them, a uniform sample).
 #[derive(Debug, Default)]
 pub(crate) struct LevelSamples {
     pub(crate) ttft: Vec<f64>,
     pub(crate) tpot: Vec<f64>,
     pub(crate) e2e: Vec<f64>,
     pub(crate) itl: Vec<f64>,
+    /// ITL values seen, kept or not.
+    itl_seen: u64,
+}
+
+impl LevelSamples {
+    /// Adds ITL values (reservoir sampling, Vitter's algorithm R).
+    fn add_itl(&mut self, values: &[f64], rng: &mut crate::rng::Rng) {
+        for &v in values {
+            self.itl_seen += 1;
+            if self.itl.len() < ITL_SAMPLE {
+                self.itl.push(v);
+            } else if let Some(slot) = self.itl.get_mut(rng.range_u64(0, self.itl_seen - 1) as usize) {
+                *slot = v;
+            }
+        }
+    }
 }
 
 /// A distinct error message and how often it occurred.
@@ -185,6 +207,9 @@ struct Builder {
     expected: Vec<u64>,
     measured_here: u64,
     last_phase: Option<Phase>,
+    /// One request's gaps, ms (reused).
+    gaps: Vec<f64>,
+    rng: Option<crate::rng::Rng>,
 }
 
 impl Builder {
@@ -242,7 +267,9 @@ impl Builder {
             level.tpot.extend(r.tpot_ms());
             level.e2e.push(r.e2e_ms);
             if let Some(raw) = r.gaps_us {
-                push_gaps_ms(raw.get(), &mut level.itl);
+                self.gaps.clear();
+                push_gaps_ms(raw.get(), &mut self.gaps);
+                level.add_itl(&self.gaps, self.rng.get_or_insert_with(|| crate::rng::Rng::new(0x17_5A3)));
             }
         }
     }
@@ -453,6 +480,25 @@ mod tests {
         assert_eq!(out.len(), 4);
         push_gaps_ms("[1e3,2]", &mut out);
         assert_eq!(&out[4..], &[1.0, 0.002]);
+    }
+
+    #[test]
+    fn a_level_keeps_a_bounded_uniform_sample_of_its_itl() {
+        let mut level = LevelSamples::default();
+        let mut rng = crate::rng::Rng::new(1);
+        let n = ITL_SAMPLE + ITL_SAMPLE / 2;
+        let values: Vec<f64> = (0..n).map(|i| i as f64).collect();
+        for chunk in values.chunks(31) {
+            level.add_itl(chunk, &mut rng);
+        }
+        assert_eq!(level.itl.len(), ITL_SAMPLE);
+        // Uniform: the last third of the values holds about a third of the sample.
+        let late = level.itl.iter().filter(|&&v| v >= ITL_SAMPLE as f64).count() as f64;
+        assert!((late / ITL_SAMPLE as f64 - 1.0 / 3.0).abs() < 0.01, "{late} of the last third kept");
+        // Fewer than the cap: every value, in order.
+        let mut small = LevelSamples::default();
+        small.add_itl(&[3.0, 1.0, 2.0], &mut rng);
+        assert_eq!(small.itl, [3.0, 1.0, 2.0]);
     }
 
     #[test]
