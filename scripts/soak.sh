@@ -27,11 +27,16 @@ LLMBENCH_HOME="$DIR/results" "$BIN" run --url "http://127.0.0.1:$PORT/v1" --mode
 RUN=$!
 start=$(date +%s)
 rss() { awk '/VmRSS/{print $2}' "/proc/$1/status" 2>/dev/null; }
+peak() { awk '/VmHWM/{print $2}' "/proc/$1/status" 2>/dev/null; }
 : > "$DIR/rss.log"
+tick=0 client_peak=0
 while kill -0 $RUN 2>/dev/null; do
-    echo "$(( $(date +%s) - start )) s client_rss_kib=$(rss $RUN) sim_rss_kib=$(rss $SIM)" >> "$DIR/rss.log"
-    sleep 10
+    # The peak is read every second, so the writing at the end is caught too.
+    p=$(peak $RUN); [ -n "$p" ] && client_peak=$p
+    [ $((tick % 10)) -eq 0 ] && echo "$(( $(date +%s) - start )) s client_rss_kib=$(rss $RUN) sim_rss_kib=$(rss $SIM)" >> "$DIR/rss.log"
+    tick=$((tick + 1))
+    sleep 1
 done
 wait $RUN
-echo "run exit $?" >> "$DIR/rss.log"
+echo "run exit $? client_peak_kib=$client_peak (the highest resident memory, read up to its last second)" >> "$DIR/rss.log"
 cat "$DIR/rss.log"
