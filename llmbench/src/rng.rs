@@ -58,6 +58,18 @@ impl Rng {
     pub(crate) fn exponential(&mut self) -> f64 {
         -(1.0 - self.next_f64()).ln()
     }
+
+    /// Reservoir sampling (Vitter's algorithm R): offers `item`, the
+    /// `seen`-th of its stream (from 1), to `kept`, a uniform sample of at
+    /// most `cap` of the stream: every item while fewer, then each with
+    /// probability `cap / seen`, replacing a random one.
+    pub(crate) fn keep_sample<T>(&mut self, kept: &mut Vec<T>, cap: usize, seen: u64, item: T) {
+        if kept.len() < cap {
+            kept.push(item);
+        } else if let Some(slot) = kept.get_mut(self.range_u64(0, seen.saturating_sub(1)) as usize) {
+            *slot = item;
+        }
+    }
 }
 
 #[cfg(test)]

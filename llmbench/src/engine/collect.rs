@@ -192,25 +192,13 @@ impl Observer for Collector<'_> {
         if let Some(sink) = &self.setup.sink {
             sink.send(r.clone());
         }
-        keep(&mut state, r);
+        state.seen += 1;
+        let State { rng, kept, seen, .. } = &mut *state;
+        rng.keep_sample(kept, KEPT_RECORDS, *seen, r);
     }
 
     fn keeps_records(&self) -> bool {
         true
-    }
-}
-
-/// Reservoir sampling (Vitter's algorithm R): after `n` records, each is
-/// in `kept` with probability [`KEPT_RECORDS`] / n.
-fn keep(state: &mut State, r: RequestRecord) {
-    state.seen += 1;
-    if state.kept.len() < KEPT_RECORDS {
-        state.kept.push(r);
-        return;
-    }
-    let j = state.rng.range_u64(0, state.seen - 1);
-    if let Some(slot) = state.kept.get_mut(j as usize) {
-        *slot = r;
     }
 }
 

@@ -293,11 +293,7 @@ pub fn read_requests_sample(dir: &Path, cap: usize) -> Result<Vec<RequestRecord>
         let r: RequestRecord =
             serde_json::from_str(&line).map(upgrade).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
         seen += 1;
-        if kept.len() < cap {
-            kept.push((seen, r));
-        } else if let Some(slot) = kept.get_mut(rng.range_u64(0, seen - 1) as usize) {
-            *slot = (seen, r);
-        }
+        rng.keep_sample(&mut kept, cap, seen, (seen, r));
     }
     kept.sort_by_key(|(n, _)| *n);
     Ok(kept.into_iter().map(|(_, r)| r).collect())

@@ -51,15 +51,11 @@ pub(crate) struct LevelSamples {
 }
 
 impl LevelSamples {
-    /// Adds ITL values (reservoir sampling, Vitter's algorithm R).
+    /// Adds ITL values, keeping a uniform sample.
     fn add_itl(&mut self, values: &[f64], rng: &mut crate::rng::Rng) {
         for &v in values {
             self.itl_seen += 1;
-            if self.itl.len() < ITL_SAMPLE {
-                self.itl.push(v);
-            } else if let Some(slot) = self.itl.get_mut(rng.range_u64(0, self.itl_seen - 1) as usize) {
-                *slot = v;
-            }
+            rng.keep_sample(&mut self.itl, ITL_SAMPLE, self.itl_seen, v);
         }
     }
 }
